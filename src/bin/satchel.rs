@@ -1,0 +1,168 @@
+//! `satchel`: the pupil kiosk and the technician's tools. `satchel check` decides URLs against
+//! lists exactly as the kiosk would, one JSON object per URL.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use satchel::categories::CategorySet;
+use satchel::lists;
+use satchel::policy::{Action, Decision, Policy, RequestKind};
+
+#[derive(Parser)]
+#[command(name = "satchel", version, about = "Satchel: a safe classroom browser for KS1 pupils")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decide URLs against rule lists, as the kiosk would: one JSON object per URL.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// A rule list file ([allow]/[block] sections, Chrome URL filter entries). Repeatable.
+    #[arg(long = "list", value_name = "FILE", required = true)]
+    lists: Vec<PathBuf>,
+    /// A UT1-style category folder (<DIR>/<category>/domains).
+    #[arg(long, value_name = "DIR")]
+    categories: Option<PathBuf>,
+    /// Block this category (a folder name under --categories). Repeatable.
+    #[arg(long = "block-category", value_name = "NAME", requires = "categories")]
+    block_categories: Vec<String>,
+    /// What happens to a URL no rule matches.
+    #[arg(long, value_enum, default_value_t = DefaultAction::Block)]
+    default: DefaultAction,
+    /// Refuse lists with any invalid line (exit 2) instead of using the valid lines.
+    #[arg(long)]
+    strict: bool,
+    /// Decide as a subresource (image, script, fetch, WebSocket) instead of a page.
+    #[arg(long)]
+    subresource: bool,
+    /// Print a line a person can read per URL instead of JSON.
+    #[arg(long)]
+    explain: bool,
+    /// URLs to decide; read one per line from standard input when none are given.
+    urls: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DefaultAction {
+    Allow,
+    Block,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("satchel: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let policy = build_policy(&args)?;
+    let kind = if args.subresource { RequestKind::Subresource } else { RequestKind::Navigation };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut decide = |url: &str| -> std::io::Result<()> {
+        let decision = policy.decide(url, kind);
+        if args.explain {
+            writeln!(out, "{}", explain(url, &decision))
+        } else {
+            writeln!(out, "{}", to_json(url, &decision))
+        }
+    };
+    if args.urls.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.context("reading URLs from standard input")?;
+            if !line.trim().is_empty() {
+                decide(line.trim_end_matches('\r'))?;
+            }
+        }
+    } else {
+        for url in &args.urls {
+            decide(url)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn build_policy(args: &CheckArgs) -> anyhow::Result<Policy> {
+    let mut builder = Policy::builder();
+    for path in &args.lists {
+        builder.add_list(&path.display().to_string(), &lists::read_text(path)?);
+    }
+    for error in builder.errors() {
+        eprintln!("{error}");
+    }
+    if args.strict && !builder.errors().is_empty() {
+        bail!("{} invalid line(s); --strict refuses the lists", builder.errors().len());
+    }
+    builder.default_action(match args.default {
+        DefaultAction::Allow => Action::Allow,
+        DefaultAction::Block => Action::Block,
+    });
+    if let Some(dir) = &args.categories {
+        let index = lists::load_categories(dir)?;
+        let mut blocked = CategorySet::EMPTY;
+        for name in &args.block_categories {
+            let Some(id) = index.id(name) else {
+                bail!("no category `{name}` in {}; it has: {}", dir.display(), index.names().join(", "));
+            };
+            blocked = blocked.with(id);
+        }
+        builder.block_categories(Arc::new(index), blocked);
+    }
+    Ok(builder.build())
+}
+
+fn to_json(url: &str, decision: &Decision<'_>) -> String {
+    let mut object = serde_json::json!({
+        "url": url,
+        "verdict": decision.verdict,
+        "rule": decision.rule.map(|rule| &*rule.text),
+        "reason": decision.reason.to_string(),
+    });
+    if let Some(location) = &decision.location {
+        object["location"] = location.as_str().into();
+    }
+    if let Some(connect_to) = decision.connect_to {
+        object["connect_to"] = connect_to.into();
+    }
+    if !decision.headers.is_empty() {
+        object["headers"] = decision.headers.iter().map(|(name, value)| (name.to_string(), serde_json::Value::from(*value))).collect::<serde_json::Map<_, _>>().into();
+    }
+    object.to_string()
+}
+
+fn explain(url: &str, decision: &Decision<'_>) -> String {
+    let verdict = format!("{:?}", decision.verdict).to_uppercase();
+    let mut line = format!("{verdict:<7} {url}\n        {}", decision.reason);
+    if let Some(rule) = decision.rule {
+        line.push_str(&format!(" — `{}` at {}", rule.text, rule.source));
+    }
+    if let Some(location) = &decision.location {
+        line.push_str(&format!("\n        load instead: {location}"));
+    }
+    if let Some(connect_to) = decision.connect_to {
+        line.push_str(&format!("\n        connect to: {connect_to}"));
+    }
+    for (name, value) in decision.headers {
+        line.push_str(&format!("\n        add header: {name}: {value}"));
+    }
+    line
+}

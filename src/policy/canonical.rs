@@ -1,0 +1,340 @@
+//! Canonical URLs: the one form every decision is made on.
+//!
+//! A URL is first canonicalised as a WHATWG browser would (the `url` crate: IDNA hosts, IPv4 in
+//! any notation, dot segments, `%2e%2e`), then hardened further: percent-escaped unreserved
+//! characters in the path are decoded (`/%66orum` is `/forum`), remaining escapes are
+//! upper-cased, and a trailing dot on a host name is dropped (`example.com.` is `example.com`).
+//!
+//! Most URLs a browser requests are already canonical. [`CanonicalUrl::parse`] checks that in one
+//! pass over the bytes and borrows the pieces; anything it is not certain about goes through the
+//! `url` crate. The two paths agree on every input (tested over a real crawl and by property).
+
+use std::borrow::Cow;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// The schemes a decision can allow. Everything else is blocked before any rule is consulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Http,
+    Https,
+    Ws,
+    Wss,
+}
+
+impl Scheme {
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        match name {
+            "http" => Some(Scheme::Http),
+            "https" => Some(Scheme::Https),
+            "ws" => Some(Scheme::Ws),
+            "wss" => Some(Scheme::Wss),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+            Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http | Scheme::Ws => 80,
+            Scheme::Https | Scheme::Wss => 443,
+        }
+    }
+
+    /// WebSocket schemes may be requested by a page but never navigated to.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Scheme::Ws | Scheme::Wss)
+    }
+}
+
+/// What kind of host a URL names. IP literals are only ever matched by rules naming that IP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    Domain,
+    Ipv4,
+    Ipv6,
+}
+
+/// A URL in canonical form, borrowing from the input where it already was canonical.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalUrl<'a> {
+    pub scheme: Scheme,
+    /// Lower-case ASCII; IPv6 in brackets (`[::1]`), IPv4 dotted-decimal.
+    pub host: Cow<'a, str>,
+    pub host_kind: HostKind,
+    /// The port in effect: the explicit one, or the scheme's default.
+    pub port: u16,
+    /// Starts with `/`; no dot segments; unreserved characters decoded.
+    pub path: Cow<'a, str>,
+    /// Without the `?`; `None` when the URL has no `?`.
+    pub query: Option<Cow<'a, str>>,
+}
+
+/// Why a string is not a URL that a decision can allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unusable {
+    /// Not a URL at all (no scheme, a bad host, …).
+    Invalid,
+    /// A URL with a scheme other than http, https, ws and wss; carries the scheme.
+    Scheme(String),
+}
+
+impl<'a> CanonicalUrl<'a> {
+    pub fn parse(input: &'a str) -> Result<CanonicalUrl<'a>, Unusable> {
+        match parse_already_canonical(input) {
+            Some(url) => Ok(url),
+            None => parse_with_url_crate(input),
+        }
+    }
+
+    /// The port as written in a URL: empty for the scheme's default.
+    pub fn explicit_port(&self) -> Option<u16> {
+        (self.port != self.scheme.default_port()).then_some(self.port)
+    }
+
+    /// `scheme://host[:port]` with the given path and query.
+    pub fn with_path_and_query(&self, path: &str, query: Option<&str>) -> String {
+        let mut out = String::with_capacity(
+            self.host.len() + path.len() + query.map_or(0, str::len) + 16,
+        );
+        out.push_str(self.scheme.name());
+        out.push_str("://");
+        out.push_str(&self.host);
+        if let Some(port) = self.explicit_port() {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+        out.push_str(path);
+        if let Some(query) = query {
+            out.push('?');
+            out.push_str(query);
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for CanonicalUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.with_path_and_query(&self.path, self.query.as_deref()))
+    }
+}
+
+/// Accepts only input that the WHATWG parser would return unchanged, piece by piece.
+/// Returns `None` (meaning "ask the url crate"), never a wrong answer.
+fn parse_already_canonical(input: &str) -> Option<CanonicalUrl<'_>> {
+    let bytes = input.as_bytes();
+    let colon = bytes.iter().position(|&b| b == b':')?;
+    let scheme = Scheme::from_name(&input[..colon])?;
+    let rest = input[colon..].strip_prefix("://")?;
+
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    if !is_plain_domain(host) {
+        return None;
+    }
+
+    let after_host = &rest[host_end..];
+    if after_host.contains('#') {
+        return None;
+    }
+    let (path, query) = match after_host.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (after_host, None),
+    };
+    let path = match path {
+        "" => "/",
+        _ if is_plain_path(path) => path,
+        _ => return None,
+    };
+    if !query.is_none_or(is_plain_query) {
+        return None;
+    }
+    Some(CanonicalUrl {
+        scheme,
+        host: Cow::Borrowed(host),
+        host_kind: HostKind::Domain,
+        port: scheme.default_port(),
+        path: Cow::Borrowed(path),
+        query: query.map(Cow::Borrowed),
+    })
+}
+
+/// Lower-case ASCII labels of `[a-z0-9-]`, none empty, none punycode, and a last label that
+/// does not start with a digit (which the WHATWG parser would try as an IPv4 number).
+fn is_plain_domain(host: &str) -> bool {
+    let bytes = host.as_bytes();
+    if bytes.is_empty() || bytes[0] == b'.' || bytes[bytes.len() - 1] == b'.' {
+        return false;
+    }
+    if !bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.') {
+        return false;
+    }
+    let mut labels = host.split('.');
+    let last = host.rsplit('.').next().unwrap_or(host);
+    !last.as_bytes()[0].is_ascii_digit()
+        && labels.all(|label| !label.is_empty() && !label.starts_with("xn--"))
+}
+
+/// Path bytes the WHATWG parser keeps as they are, with no `%` (so nothing to decode) and no
+/// dot segments (so nothing to resolve).
+fn is_plain_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/".contains(&b)
+        })
+        && !path.split('/').any(|segment| segment == "." || segment == "..")
+}
+
+/// Query bytes the WHATWG parser keeps as they are for special schemes.
+fn is_plain_query(query: &str) -> bool {
+    query.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?%".contains(&b))
+}
+
+fn parse_with_url_crate(input: &str) -> Result<CanonicalUrl<'static>, Unusable> {
+    let url = url::Url::parse(input.trim()).map_err(|_| Unusable::Invalid)?;
+    let scheme = Scheme::from_name(url.scheme()).ok_or_else(|| Unusable::Scheme(url.scheme().to_owned()))?;
+    let (host, host_kind) = match url.host().ok_or(Unusable::Invalid)? {
+        url::Host::Domain(domain) => {
+            let domain = domain.strip_suffix('.').unwrap_or(domain);
+            if domain.is_empty() {
+                return Err(Unusable::Invalid);
+            }
+            (domain.to_owned(), HostKind::Domain)
+        }
+        url::Host::Ipv4(ip) => (ip.to_string(), HostKind::Ipv4),
+        url::Host::Ipv6(ip) => (format!("[{ip}]"), HostKind::Ipv6),
+    };
+    Ok(CanonicalUrl {
+        scheme,
+        host: Cow::Owned(host),
+        host_kind,
+        port: url.port().unwrap_or(scheme.default_port()),
+        path: Cow::Owned(normalise_escapes(url.path())),
+        query: url.query().map(|q| Cow::Owned(q.to_owned())),
+    })
+}
+
+/// Decodes `%XX` escapes of unreserved characters (RFC 3986: letters, digits, `-._~`) and
+/// upper-cases the hex of every other escape, so that equal paths compare equal.
+pub fn normalise_escapes(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
+                let decoded = hi * 16 + lo;
+                if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
+                    out.push(decoded as char);
+                } else {
+                    out.push('%');
+                    out.push(bytes[i + 1].to_ascii_uppercase() as char);
+                    out.push(bytes[i + 2].to_ascii_uppercase() as char);
+                }
+                i += 3;
+                continue;
+            }
+        }
+        // Multi-byte UTF-8 cannot occur: the url crate has percent-encoded it already.
+        out.push(bytes[i] as char);
+        i += 1;
+    }
+    out
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Parses a host as a rule names it, the same way URL hosts are parsed, so that a rule for
+/// `127.0.0.1` matches `http://2130706433/` and a rule for `bücher.de` matches its punycode.
+pub fn canonical_host(host: &str) -> Option<(String, HostKind)> {
+    if host.starts_with('[') {
+        let ip: Ipv6Addr = host.strip_prefix('[')?.strip_suffix(']')?.parse().ok()?;
+        return Some((format!("[{ip}]"), HostKind::Ipv6));
+    }
+    match url::Host::parse(host).ok()? {
+        url::Host::Domain(domain) => {
+            let domain = domain.strip_suffix('.').unwrap_or(&domain).to_owned();
+            (!domain.is_empty()).then_some((domain, HostKind::Domain))
+        }
+        url::Host::Ipv4(ip) => Some((Ipv4Addr::to_string(&ip), HostKind::Ipv4)),
+        url::Host::Ipv6(ip) => Some((format!("[{ip}]"), HostKind::Ipv6)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical(input: &str) -> String {
+        CanonicalUrl::parse(input).expect("usable URL").to_string()
+    }
+
+    #[test]
+    fn decodes_unreserved_escapes_in_the_path() {
+        assert_eq!(canonical("https://www.cbeebies.com/%67rownups"), "https://www.cbeebies.com/grownups");
+        assert_eq!(canonical("https://a.com/%7euser/%2fx"), "https://a.com/~user/%2Fx");
+    }
+
+    #[test]
+    fn resolves_dot_segments_including_escaped_ones() {
+        assert_eq!(canonical("https://a.com/games/../grownups"), "https://a.com/grownups");
+        assert_eq!(canonical("https://a.com/games/%2e%2e/grownups"), "https://a.com/grownups");
+        assert_eq!(canonical("https://a.com/games/.%2E/grownups"), "https://a.com/grownups");
+    }
+
+    #[test]
+    fn ip_literals_in_any_notation_become_one_form() {
+        for input in ["http://2130706433/", "http://0x7f.0.0.1/", "http://0177.0.0.1/", "http://127.1/"] {
+            let url = CanonicalUrl::parse(input).unwrap();
+            assert_eq!((url.host.as_ref(), url.host_kind), ("127.0.0.1", HostKind::Ipv4), "{input}");
+        }
+        let v6 = CanonicalUrl::parse("http://[0:0::1]/").unwrap();
+        assert_eq!((v6.host.as_ref(), v6.host_kind), ("[::1]", HostKind::Ipv6));
+    }
+
+    #[test]
+    fn hosts_are_idna_normalised_and_lose_a_trailing_dot() {
+        assert_eq!(CanonicalUrl::parse("https://WWW.Example.COM./").unwrap().host, "www.example.com");
+        // Cyrillic "е" in place of Latin "e": a different host, in punycode.
+        let spoof = CanonicalUrl::parse("https://www.cbeеbies.com/").unwrap();
+        assert!(spoof.host.starts_with("www.xn--"), "{}", spoof.host);
+    }
+
+    #[test]
+    fn userinfo_never_hides_the_real_host() {
+        assert_eq!(CanonicalUrl::parse("https://www.cbeebies.com@example.net/").unwrap().host, "example.net");
+    }
+
+    #[test]
+    fn other_schemes_are_named() {
+        for (input, scheme) in [("javascript:alert(1)", "javascript"), ("file:///etc/hostname", "file"),
+            ("view-source:https://a.com/", "view-source"), ("data:text/html,hi", "data")] {
+            assert_eq!(CanonicalUrl::parse(input), Err(Unusable::Scheme(scheme.into())), "{input}");
+        }
+        assert_eq!(CanonicalUrl::parse("not a url"), Err(Unusable::Invalid));
+    }
+
+    #[test]
+    fn ports_default_by_scheme() {
+        assert_eq!(CanonicalUrl::parse("https://a.com:443/").unwrap().port, 443);
+        assert_eq!(CanonicalUrl::parse("http://a.com:8080/").unwrap().explicit_port(), Some(8080));
+        assert_eq!(CanonicalUrl::parse("wss://a.com/").unwrap().port, 443);
+    }
+
+    #[test]
+    fn rule_hosts_parse_like_url_hosts() {
+        assert_eq!(canonical_host("2130706433"), Some(("127.0.0.1".into(), HostKind::Ipv4)));
+        assert_eq!(canonical_host("[::1]"), Some(("[::1]".into(), HostKind::Ipv6)));
+        assert_eq!(canonical_host("BÜCHER.de").unwrap().0, "xn--bcher-kva.de");
+        assert_eq!(canonical_host("bad host"), None);
+    }
+}

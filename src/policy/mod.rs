@@ -1,0 +1,440 @@
+//! The decision core: may this request go ahead?
+//!
+//! A [`Policy`] is built once from rule lists (see [`rules`] for the grammar), optional
+//! [`CategoryIndex`] data and a default, and is never edited afterwards: a new list builds a new
+//! `Policy`. [`Policy::decide`] takes a URL and the kind of request and returns a [`Decision`]
+//! that explains itself: a **verdict** (allow, block, or rewrite to a safe-search URL), the
+//! deciding **rule**, a **reason**, and for safe-search hosts the safe address to **connect to**
+//! and any **headers** to add. [`Policy::decide_connect`] is the same decision for a proxy that
+//! sees only a host and port.
+//!
+//! Precedence is Chrome's URLBlocklist precedence: among matching rules an exact-host rule beats
+//! a subdomain rule, then the longer host, the longer path, more query conditions; allow wins a
+//! full tie. With no match the default applies, **block** unless a profile opts into the open
+//! web. Pure: no I/O, no clock, no globals; deciding never fails.
+
+pub mod canonical;
+pub mod rules;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::categories::{CategoryIndex, CategorySet};
+use crate::hostname::{self, HostMap};
+use crate::safesearch::{SafeSearch, Special};
+pub use canonical::{CanonicalUrl, HostKind, Scheme, Unusable};
+pub use rules::{Action, HostPattern, ListError, Problem, Rule};
+
+/// What the browser is doing with the URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    /// A main-frame or frame navigation (or redirect hop): http and https only.
+    Navigation,
+    /// Anything a page loads: images, scripts, fetch/XHR, WebSockets.
+    Subresource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allow,
+    Block,
+    /// Load [`Decision::location`] instead (safe search forced).
+    Rewrite,
+}
+
+/// Why a decision came out as it did. `Display` gives one short sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    AllowedByRule,
+    ResourceHost,
+    BlockedByRule,
+    NotOnList,
+    OpenWeb,
+    Category(String),
+    IpLiteral,
+    NotAUrl,
+    Scheme(String),
+    WebSocketPage,
+    EmptyPage,
+    ForeignBlob,
+    UnenforceableSearch,
+    ContentProxy,
+    SafeSearchForced,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::AllowedByRule => f.write_str("allowed by the list"),
+            Reason::ResourceHost => f.write_str("a resource host of an allowed site (subresources only)"),
+            Reason::BlockedByRule => f.write_str("blocked by the list"),
+            Reason::NotOnList => f.write_str("not on the list, and lists block everything else"),
+            Reason::OpenWeb => f.write_str("not on the list, and this profile allows the open web"),
+            Reason::Category(name) => write!(f, "in the blocked category \"{name}\""),
+            Reason::IpLiteral => f.write_str("an IP address that no rule names"),
+            Reason::NotAUrl => f.write_str("not a valid web address"),
+            Reason::Scheme(scheme) => write!(f, "{scheme}: addresses are never opened; only http and https pages are"),
+            Reason::WebSocketPage => f.write_str("a WebSocket address cannot be opened as a page"),
+            Reason::EmptyPage => f.write_str("the empty page about:blank"),
+            Reason::ForeignBlob => f.write_str("a blob: address from another site"),
+            Reason::UnenforceableSearch => f.write_str("search engine without enforceable safe search"),
+            Reason::ContentProxy => f.write_str("a content proxy that shows other sites through an allowed host"),
+            Reason::SafeSearchForced => f.write_str("allowed by the list, with safe search forced"),
+        }
+    }
+}
+
+/// The outcome of one decision, borrowing the deciding rule from the policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision<'p> {
+    pub verdict: Verdict,
+    /// The URL to load instead, for [`Verdict::Rewrite`].
+    pub location: Option<String>,
+    pub rule: Option<&'p Rule>,
+    pub reason: Reason,
+    /// The safe-search address to connect to instead of the host, when one applies.
+    pub connect_to: Option<&'static str>,
+    /// Headers to add to the request, when they apply (YouTube's restriction header).
+    pub headers: &'static [(&'static str, &'static str)],
+}
+
+impl<'p> Decision<'p> {
+    fn new(verdict: Verdict, reason: Reason, rule: Option<&'p Rule>) -> Self {
+        Decision { verdict, location: None, rule, reason, connect_to: None, headers: &[] }
+    }
+
+    fn block(reason: Reason) -> Self {
+        Decision::new(Verdict::Block, reason, None)
+    }
+
+    pub fn allows(&self) -> bool {
+        self.verdict != Verdict::Block
+    }
+}
+
+/// Rules indexed by the host they name.
+#[derive(Default)]
+struct HostRules {
+    /// Leading-dot rules and IP rules: this host only.
+    exact: Vec<u32>,
+    /// Bare-host rules: this host and its subdomains.
+    subdomains: Vec<u32>,
+}
+
+/// Builds a [`Policy`] from lists, collecting every bad line.
+pub struct PolicyBuilder {
+    rules: Vec<Rule>,
+    errors: Vec<ListError>,
+    default: Action,
+    categories: Option<(Arc<CategoryIndex>, CategorySet)>,
+}
+
+impl Default for PolicyBuilder {
+    fn default() -> Self {
+        PolicyBuilder { rules: Vec::new(), errors: Vec::new(), default: Action::Block, categories: None }
+    }
+}
+
+impl PolicyBuilder {
+    /// Adds a list file's rules; its bad lines are kept for [`PolicyBuilder::errors`].
+    pub fn add_list(&mut self, file: &str, text: &str) -> &mut Self {
+        let (rules, errors) = rules::parse_list(file, text);
+        for rule in rules {
+            match whole_public_suffix(&rule) {
+                Some(problem) => self.errors.push(ListError { source: rule.source.clone(), text: rule.text.to_string(), problem }),
+                None => self.rules.push(rule),
+            }
+        }
+        self.errors.extend(errors);
+        self
+    }
+
+    /// What happens to a URL that no rule matches. Block unless a profile opts in.
+    pub fn default_action(&mut self, action: Action) -> &mut Self {
+        self.default = action;
+        self
+    }
+
+    /// Blocks hosts in these categories of `index` unless an explicit rule decides them.
+    pub fn block_categories(&mut self, index: Arc<CategoryIndex>, blocked: CategorySet) -> &mut Self {
+        self.categories = Some((index, blocked));
+        self
+    }
+
+    pub fn errors(&self) -> &[ListError] {
+        &self.errors
+    }
+
+    pub fn build(self) -> Policy {
+        let mut by_host: HostMap<HostRules> = HostMap::default();
+        let mut any_host = Vec::new();
+        let mut resource_hosts: HostMap<HostRules> = HostMap::default();
+        for (index, rule) in self.rules.iter().enumerate() {
+            let index = index as u32;
+            match rule.host.key() {
+                None => any_host.push(index),
+                Some(key) => {
+                    let entry = by_host.entry(key.into()).or_default();
+                    if rule.host.covers_subdomains() { entry.subdomains.push(index) } else { entry.exact.push(index) }
+                }
+            }
+            for resource in rule.resource_hosts.iter() {
+                if let Some(key) = resource.key() {
+                    let entry = resource_hosts.entry(key.into()).or_default();
+                    if resource.covers_subdomains() { entry.subdomains.push(index) } else { entry.exact.push(index) }
+                }
+            }
+        }
+        Policy {
+            rules: self.rules,
+            by_host,
+            any_host,
+            resource_hosts,
+            default: self.default,
+            categories: self.categories,
+            safe_search: SafeSearch::new(),
+        }
+    }
+}
+
+/// An allow entry for a whole public suffix (`co.uk`, `github.io`) would allow every site under
+/// it: almost always a typing slip, and never what a primary school means.
+fn whole_public_suffix(rule: &Rule) -> Option<Problem> {
+    let HostPattern::Domain { host, subdomains: true } = &rule.host else { return None };
+    let suffix = psl::suffix(host.as_bytes())?;
+    (rule.action == Action::Allow && host.contains('.') && suffix.is_known() && suffix.as_bytes() == host.as_bytes())
+        .then(|| Problem::WholePublicSuffix(host.to_string()))
+}
+
+/// A built, immutable policy. Cheap to share behind an `Arc` and swap whole.
+pub struct Policy {
+    rules: Vec<Rule>,
+    by_host: HostMap<HostRules>,
+    any_host: Vec<u32>,
+    resource_hosts: HostMap<HostRules>,
+    default: Action,
+    categories: Option<(Arc<CategoryIndex>, CategorySet)>,
+    safe_search: SafeSearch,
+}
+
+/// Orders matching rules exactly as Chrome does; the greatest wins.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Precedence {
+    exact_host: bool,
+    host_len: usize,
+    path_len: usize,
+    conditions: usize,
+    allow: bool,
+}
+
+impl Precedence {
+    fn of(rule: &Rule) -> Self {
+        Precedence {
+            exact_host: !rule.host.covers_subdomains(),
+            host_len: rule.host.key().map_or(0, str::len),
+            path_len: rule.path.len(),
+            conditions: rule.query.len(),
+            allow: rule.action == Action::Allow,
+        }
+    }
+
+    fn host_only(self) -> (bool, usize) {
+        (self.exact_host, self.host_len)
+    }
+}
+
+impl Policy {
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder::default()
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Decides one request on its full URL.
+    pub fn decide(&self, url: &str, kind: RequestKind) -> Decision<'_> {
+        let url = match CanonicalUrl::parse(url) {
+            Ok(url) => url,
+            Err(Unusable::Invalid) => return Decision::block(Reason::NotAUrl),
+            Err(Unusable::Scheme(scheme)) => return self.decide_other_scheme(url, &scheme),
+        };
+        if kind == RequestKind::Navigation && url.scheme.is_websocket() {
+            return Decision::block(Reason::WebSocketPage);
+        }
+        let special = self.special_host(&url.host, url.host_kind);
+        if let Some(blocked) = special.and_then(|s| s.blocks_path(&url.path)) {
+            return Decision::block(blocked);
+        }
+
+        let best = self
+            .host_candidates(&url.host, url.host_kind)
+            .filter(|rule| rule_matches(rule, &url))
+            .max_by_key(|rule| Precedence::of(rule));
+        let mut decision = match best {
+            Some(rule) if rule.host != HostPattern::Any => {
+                let verdict = if rule.action == Action::Allow { Verdict::Allow } else { Verdict::Block };
+                let reason = if verdict == Verdict::Allow { Reason::AllowedByRule } else { Reason::BlockedByRule };
+                Decision::new(verdict, reason, Some(rule))
+            }
+            wildcard => {
+                let resource = (kind == RequestKind::Subresource)
+                    .then(|| self.resource_rule(&url.host, url.host_kind))
+                    .flatten();
+                match resource {
+                    Some(rule) => Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule)),
+                    None => self.decide_unlisted(&url.host, url.host_kind, wildcard),
+                }
+            }
+        };
+        if decision.verdict == Verdict::Allow {
+            if let Some(engine) = special.and_then(|s| s.engine) {
+                decision.connect_to = engine.connect_to();
+                decision.headers = engine.headers();
+                if let Some(location) = engine.enforce(&url) {
+                    decision.verdict = Verdict::Rewrite;
+                    decision.reason = Reason::SafeSearchForced;
+                    decision.location = Some(location);
+                }
+            }
+        }
+        decision
+    }
+
+    /// Decides a request made from a page (`page_url`), which matters only for `blob:` URLs:
+    /// a page may use its own blobs, never another site's.
+    pub fn decide_from(&self, url: &str, kind: RequestKind, page_url: &str) -> Decision<'_> {
+        let Some(inner) = url.strip_prefix("blob:") else { return self.decide(url, kind) };
+        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+        match (origin(inner), origin(page_url)) {
+            (Some(blob), Some(page)) if blob.is_tuple() && blob == page => self.decide(page_url, kind),
+            _ => Decision::block(Reason::ForeignBlob),
+        }
+    }
+
+    /// Decides a connection by host and port alone, as a proxy sees an https `CONNECT`: allowed
+    /// when some allow rule or resource host covers the host and no whole-host block rule
+    /// outranks it. Paths are decided again on the full URL by the navigation handler.
+    pub fn decide_connect(&self, host: &str, port: u16) -> Decision<'_> {
+        let Some((host, host_kind)) = canonical::canonical_host(host) else {
+            return Decision::block(Reason::NotAUrl);
+        };
+        let special = self.special_host(&host, host_kind);
+        if let Some(blocked) = special.as_ref().and_then(Special::blocks_host) {
+            return Decision::block(blocked);
+        }
+        let port_matches = |rule: &&Rule| rule.port.is_none_or(|p| p == port);
+        let candidates: Vec<&Rule> = self.host_candidates(&host, host_kind).filter(port_matches).collect();
+        let whole_host_block = candidates
+            .iter()
+            .filter(|r| r.action == Action::Block && r.path.is_empty() && r.query.is_empty() && r.host != HostPattern::Any)
+            .map(|r| Precedence::of(r).host_only())
+            .max();
+        let allow = candidates
+            .iter()
+            .filter(|r| r.action == Action::Allow && r.host != HostPattern::Any)
+            .filter(|r| whole_host_block.is_none_or(|block| Precedence::of(r).host_only() >= block))
+            .max_by_key(|r| Precedence::of(r));
+        let mut decision = if let Some(rule) = allow {
+            Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(*rule))
+        } else if whole_host_block.is_some() {
+            let rule = candidates.iter().copied().filter(|r| r.action == Action::Block).max_by_key(|r| Precedence::of(r));
+            Decision::new(Verdict::Block, Reason::BlockedByRule, rule)
+        } else if let Some(rule) = self.resource_rule(&host, host_kind) {
+            Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule))
+        } else {
+            let wildcard = candidates.iter().copied().filter(|r| r.host == HostPattern::Any).max_by_key(|r| Precedence::of(r));
+            self.decide_unlisted(&host, host_kind, wildcard)
+        };
+        if let (Verdict::Allow, Some(engine)) = (decision.verdict, special.and_then(|s| s.engine)) {
+            decision.connect_to = engine.connect_to();
+            decision.headers = engine.headers();
+        }
+        decision
+    }
+
+    fn decide_other_scheme(&self, url: &str, scheme: &str) -> Decision<'_> {
+        if url.trim() == "about:blank" {
+            return Decision::new(Verdict::Allow, Reason::EmptyPage, None);
+        }
+        if scheme == "blob" {
+            return Decision::block(Reason::ForeignBlob);
+        }
+        Decision::block(Reason::Scheme(scheme.to_owned()))
+    }
+
+    fn special_host(&self, host: &str, kind: HostKind) -> Option<Special<'_>> {
+        (kind == HostKind::Domain).then(|| self.safe_search.classify(host)).flatten()
+    }
+
+    /// No explicit rule decided: categories, then a `*` rule, then the default.
+    fn decide_unlisted<'p>(&'p self, host: &str, kind: HostKind, wildcard: Option<&'p Rule>) -> Decision<'p> {
+        if kind != HostKind::Domain {
+            return Decision::block(Reason::IpLiteral);
+        }
+        if let Some((index, blocked)) = &self.categories {
+            if let Some(category) = index.lookup(host).intersection(*blocked).first() {
+                return Decision::block(Reason::Category(index.name(category).to_owned()));
+            }
+        }
+        match wildcard {
+            Some(rule) if rule.action == Action::Allow => Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(rule)),
+            Some(rule) => Decision::new(Verdict::Block, Reason::BlockedByRule, Some(rule)),
+            None if self.default == Action::Allow => Decision::new(Verdict::Allow, Reason::OpenWeb, None),
+            None => Decision::block(Reason::NotOnList),
+        }
+    }
+
+    /// Every rule whose host pattern covers `host`, wildcard rules last.
+    fn host_candidates<'p: 'h, 'h>(&'p self, host: &'h str, kind: HostKind) -> impl Iterator<Item = &'p Rule> + 'h {
+        let named = indexed(&self.by_host, host, kind);
+        let wildcard = (kind == HostKind::Domain).then_some(self.any_host.iter()).into_iter().flatten();
+        named.chain(wildcard.copied()).map(move |index| &self.rules[index as usize])
+    }
+
+    fn resource_rule(&self, host: &str, kind: HostKind) -> Option<&Rule> {
+        indexed(&self.resource_hosts, host, kind).next().map(|index| &self.rules[index as usize])
+    }
+}
+
+/// Rule indices filed under `host` (exact and subdomain) and under each parent domain
+/// (subdomain rules only). IP literals have no parents.
+fn indexed<'m: 'h, 'h>(map: &'m HostMap<HostRules>, host: &'h str, kind: HostKind) -> impl Iterator<Item = u32> + 'h {
+    let names: Box<dyn Iterator<Item = &'h str> + 'h> = match kind {
+        HostKind::Domain => Box::new(hostname::suffixes(host)),
+        HostKind::Ipv4 | HostKind::Ipv6 => Box::new(std::iter::once(host)),
+    };
+    names.enumerate().filter_map(move |(depth, name)| map.get(name).map(|rules| (depth, rules))).flat_map(
+        |(depth, rules)| {
+            let exact = if depth == 0 { &rules.exact[..] } else { &[] };
+            exact.iter().chain(rules.subdomains.iter()).copied()
+        },
+    )
+}
+
+fn rule_matches(rule: &Rule, url: &CanonicalUrl<'_>) -> bool {
+    rule.scheme.is_none_or(|scheme| scheme == url.scheme)
+        && rule.port.is_none_or(|port| port == url.port)
+        && url.path.starts_with(&*rule.path)
+        && (rule.query.is_empty() || query_matches(rule, url.query.as_deref().unwrap_or("")))
+}
+
+/// Chrome's query semantics: an allow rule needs the key present and every occurrence to match
+/// (so `?lang=en&lang=fr` escapes no allow rule for `lang=en`); a block rule needs any.
+fn query_matches(rule: &Rule, query: &str) -> bool {
+    let pairs = || url::form_urlencoded::parse(query.as_bytes());
+    rule.query.iter().all(|condition| {
+        let mut values = pairs().filter(|(key, _)| **key == *condition.key).map(|(_, value)| value);
+        match rule.action {
+            Action::Allow => {
+                let mut seen = false;
+                values.all(|value| {
+                    seen = true;
+                    condition.accepts(&value)
+                }) && seen
+            }
+            Action::Block => values.any(|value| condition.accepts(&value)),
+        }
+    })
+}

@@ -1,0 +1,297 @@
+//! Safe search: the search engines Satchel forces into their safest mode, the ones it cannot
+//! force (and so blocks), and the content proxies that would show any site through an allowed
+//! host (and so are blocked even under an allowed host).
+//!
+//! An **engine** may carry a URL rewrite (Google `safe=active&ssui=on`, Bing `adlt=strict`,
+//! DuckDuckGo `kp=1` without `!safeoff`), a **safe address** the proxy connects to instead of the
+//! host (`forcesafesearch.google.com`, …) and request **headers** (`YouTube-Restrict: Strict`).
+//! Safe search only ever applies to a host the policy already allows: it never turns a block
+//! into an allow. The host data lives in `allowlists/search-engines.txt`.
+
+use crate::hostname::{self, HostMap};
+use crate::policy::rules::decode_component;
+use crate::policy::{CanonicalUrl, Reason};
+
+const ENGINE_DATA: &str = include_str!("../allowlists/search-engines.txt");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Google,
+    YouTube,
+    Bing,
+    DuckDuckGo,
+    Ecosia,
+    Pixabay,
+}
+
+const YOUTUBE_RESTRICT: &[(&str, &str)] = &[("YouTube-Restrict", "Strict")];
+
+/// Exact hosts of each engine other than Google (whose hosts come from the TLD list).
+const ENGINE_HOSTS: &[(Engine, &[&str])] = &[
+    (Engine::YouTube, &["www.youtube.com", "youtube.com", "m.youtube.com", "youtubei.googleapis.com",
+        "youtube.googleapis.com", "www.youtube-nocookie.com", "youtu.be"]),
+    (Engine::Bing, &["www.bing.com", "bing.com", "edgeservices.bing.com"]),
+    (Engine::DuckDuckGo, &["duckduckgo.com", "www.duckduckgo.com", "start.duckduckgo.com",
+        "html.duckduckgo.com", "lite.duckduckgo.com", "links.duckduckgo.com"]),
+    (Engine::Ecosia, &["www.ecosia.org", "ecosia.org"]),
+    (Engine::Pixabay, &["pixabay.com", "www.pixabay.com"]),
+    (Engine::Google, &["ipv4.google.com", "ipv6.google.com"]),
+];
+
+/// Front ends of forceable engines that bypass the forcing: blocked like unenforceable engines.
+const UNFORCED_FRONT_ENDS: &[&str] = &["cn.bing.com"];
+
+const GOOGLE_SEARCH_PATHS: &[&str] = &["/", "/webhp", "/search", "/imgres", "/imghp"];
+const DUCKDUCKGO_PAGES: &[&str] = &["/", "/html", "/html/", "/lite", "/lite/"];
+
+impl Engine {
+    pub fn connect_to(self) -> Option<&'static str> {
+        match self {
+            Engine::Google => Some("forcesafesearch.google.com"),
+            Engine::YouTube => Some("restrict.youtube.com"),
+            Engine::Bing => Some("strict.bing.com"),
+            Engine::DuckDuckGo => Some("safe.duckduckgo.com"),
+            Engine::Ecosia => Some("strict-safe-search.ecosia.org"),
+            Engine::Pixabay => Some("safesearch.pixabay.com"),
+        }
+    }
+
+    pub fn headers(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Engine::YouTube => YOUTUBE_RESTRICT,
+            _ => &[],
+        }
+    }
+
+    /// The URL with safe search forced, or `None` when it is already forced or the page is
+    /// not a search page.
+    pub fn enforce(self, url: &CanonicalUrl<'_>) -> Option<String> {
+        let query = url.query.as_deref();
+        let forced = match self {
+            Engine::Google if GOOGLE_SEARCH_PATHS.contains(&&*url.path) => {
+                force_parameters(query, &["safe", "ssui"], "safe=active&ssui=on", |_| None)
+            }
+            Engine::Bing if url.path == "/" || url.path.ends_with("/search") => {
+                force_parameters(query, &["adlt"], "adlt=strict", |_| None)
+            }
+            Engine::DuckDuckGo if DUCKDUCKGO_PAGES.contains(&&*url.path) || has_parameter(query, "q") => {
+                force_parameters(query, &["kp"], "kp=1", strip_safeoff)
+            }
+            _ => return None,
+        };
+        (Some(forced.as_str()) != query).then(|| url.with_path_and_query(&url.path, Some(&forced)))
+    }
+}
+
+/// Rebuilds a query without any parameter named in `remove` (names compared after decoding,
+/// ignoring case, so `%73afe=off` and `SAFE=off` go too), with `append` added last. `rewrite`
+/// may replace a kept `name=value` pair.
+fn force_parameters(query: Option<&str>, remove: &[&str], append: &str, rewrite: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    for pair in query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
+        let name = decode_component(pair.split('=').next().unwrap_or(pair));
+        if remove.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+            continue;
+        }
+        out.push_str(&rewrite(pair).unwrap_or_else(|| pair.to_owned()));
+        out.push('&');
+    }
+    out.push_str(append);
+    out
+}
+
+fn has_parameter(query: Option<&str>, name: &str) -> bool {
+    query.is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(key, _)| key == name))
+}
+
+/// DuckDuckGo turns safe search off for a query containing `!safeoff`: take it out.
+fn strip_safeoff(pair: &str) -> Option<String> {
+    let (name, value) = pair.split_once('=')?;
+    if decode_component(name) != "q" {
+        return None;
+    }
+    let query = decode_component(value);
+    if !query.to_ascii_lowercase().contains("!safeoff") {
+        return None;
+    }
+    let kept: Vec<&str> = query.split_whitespace().filter(|word| !word.eq_ignore_ascii_case("!safeoff")).collect();
+    let encoded: String = url::form_urlencoded::byte_serialize(kept.join(" ").as_bytes()).collect();
+    Some(format!("{name}={encoded}"))
+}
+
+/// Everything safe search knows about one host name in the table.
+#[derive(Clone, Debug, Default)]
+struct HostFacts {
+    /// An engine on exactly this host.
+    engine: Option<Engine>,
+    /// Blocked with its subdomains, and why.
+    blocked: Option<Reason>,
+    /// Content-proxy path prefixes on this host and its subdomains (whole segments).
+    proxy_paths: Vec<Box<str>>,
+}
+
+/// What safe search says about a host.
+#[derive(Clone, Copy, Debug)]
+pub struct Special<'s> {
+    pub engine: Option<Engine>,
+    blocked: Option<&'s Reason>,
+    proxy_paths: &'s [Box<str>],
+}
+
+impl Special<'_> {
+    /// Why every request to this host is blocked, if it is.
+    pub fn blocks_host(&self) -> Option<Reason> {
+        self.blocked.cloned()
+    }
+
+    /// Why a request for this path on this host is blocked, if it is.
+    pub fn blocks_path(&self, path: &str) -> Option<Reason> {
+        self.blocks_host().or_else(|| {
+            self.proxy_paths
+                .iter()
+                .any(|prefix| path.strip_prefix(&**prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+                .then_some(Reason::ContentProxy)
+        })
+    }
+}
+
+/// The host table, built once per policy.
+pub struct SafeSearch {
+    hosts: HostMap<HostFacts>,
+}
+
+impl Default for SafeSearch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SafeSearch {
+    pub fn new() -> Self {
+        let mut hosts: HostMap<HostFacts> = HostMap::default();
+        let google_tlds: Vec<&str> = data_lines("google-tld").collect();
+        let mut engine = |host: &str, engine: Engine| hosts.entry(host.into()).or_default().engine = Some(engine);
+        for tld in &google_tlds {
+            engine(&format!("google.{tld}"), Engine::Google);
+            engine(&format!("www.google.{tld}"), Engine::Google);
+        }
+        for (which, names) in ENGINE_HOSTS {
+            for name in *names {
+                engine(name, *which);
+            }
+        }
+        for host in data_lines("unenforceable").chain(UNFORCED_FRONT_ENDS.iter().copied()) {
+            hosts.entry(host.into()).or_default().blocked = Some(Reason::UnenforceableSearch);
+        }
+        for pattern in data_lines("content-proxy") {
+            let (host, path) = pattern.split_once('/').map_or((pattern, ""), |(h, p)| (h, p));
+            let expanded: Vec<String> = match host.strip_suffix("google.*") {
+                Some(prefix) => google_tlds.iter().map(|tld| format!("{prefix}google.{tld}")).collect(),
+                None => vec![host.to_owned()],
+            };
+            for host in expanded {
+                let facts = hosts.entry(host.into()).or_default();
+                if path.is_empty() {
+                    facts.blocked = Some(Reason::ContentProxy);
+                } else {
+                    facts.proxy_paths.push(format!("/{path}").into());
+                }
+            }
+        }
+        inherit_from_parents(&mut hosts);
+        SafeSearch { hosts }
+    }
+
+    /// What applies to `host` (lower-case ASCII): the deepest entry on its suffix walk, which
+    /// already carries what its parent entries impose on subdomains.
+    pub fn classify(&self, host: &str) -> Option<Special<'_>> {
+        hostname::suffixes(host).enumerate().find_map(|(depth, name)| {
+            self.hosts.get(name).map(|facts| Special {
+                engine: facts.engine.filter(|_| depth == 0),
+                blocked: facts.blocked.as_ref(),
+                proxy_paths: &facts.proxy_paths,
+            })
+        })
+    }
+}
+
+/// Copies each entry's subdomain-wide facts (blocks, proxy paths) into the entries for its
+/// subdomains, so a lookup needs only the deepest entry it finds.
+fn inherit_from_parents(hosts: &mut HostMap<HostFacts>) {
+    let names: Vec<Box<str>> = hosts.keys().cloned().collect();
+    for name in names {
+        let inherited: Vec<HostFacts> =
+            hostname::suffixes(&name).skip(1).filter_map(|parent| hosts.get(parent).cloned()).collect();
+        let facts = hosts.get_mut(&name).expect("name came from the map");
+        for parent in inherited {
+            facts.blocked = facts.blocked.take().or(parent.blocked);
+            facts.proxy_paths.extend(parent.proxy_paths);
+        }
+    }
+}
+
+fn data_lines(kind: &'static str) -> impl Iterator<Item = &'static str> {
+    ENGINE_DATA
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(move |line| line.split_once('\t').filter(|(k, _)| *k == kind).map(|(_, value)| value.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forced(engine: Engine, input: &str) -> Option<String> {
+        engine.enforce(&CanonicalUrl::parse(input).unwrap())
+    }
+
+    #[test]
+    fn google_removes_every_safe_parameter_and_appends_the_forced_ones() {
+        assert_eq!(forced(Engine::Google, "https://www.google.co.uk/search?q=cats&safe=off&%73afe=off&SSUI=off").as_deref(),
+            Some("https://www.google.co.uk/search?q=cats&safe=active&ssui=on"));
+        assert_eq!(forced(Engine::Google, "https://www.google.co.uk/").as_deref(),
+            Some("https://www.google.co.uk/?safe=active&ssui=on"));
+        assert_eq!(forced(Engine::Google, "https://www.google.co.uk/search?q=cats&safe=active&ssui=on"), None);
+        assert_eq!(forced(Engine::Google, "https://www.google.co.uk/maps"), None);
+    }
+
+    #[test]
+    fn bing_forces_strict_adult_filter() {
+        assert_eq!(forced(Engine::Bing, "https://www.bing.com/images/search?q=x&adlt=off").as_deref(),
+            Some("https://www.bing.com/images/search?q=x&adlt=strict"));
+        assert_eq!(forced(Engine::Bing, "https://www.bing.com/search?q=x&adlt=strict"), None);
+    }
+
+    #[test]
+    fn duckduckgo_forces_kp_and_strips_safeoff() {
+        assert_eq!(forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats+!safeoff&kp=-2").as_deref(),
+            Some("https://duckduckgo.com/?q=cats&kp=1"));
+        assert_eq!(forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats%20%21SafeOff").as_deref(),
+            Some("https://duckduckgo.com/?q=cats&kp=1"));
+        assert_eq!(forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats&kp=1"), None);
+    }
+
+    #[test]
+    fn youtube_carries_restrict_header_and_address() {
+        assert_eq!(Engine::YouTube.headers(), &[("YouTube-Restrict", "Strict")]);
+        assert_eq!(Engine::YouTube.connect_to(), Some("restrict.youtube.com"));
+        assert_eq!(forced(Engine::YouTube, "https://www.youtube.com/watch?v=abc"), None);
+    }
+
+    #[test]
+    fn classifies_hosts_by_their_deepest_entry() {
+        let table = SafeSearch::new();
+        assert_eq!(table.classify("www.google.co.uk").unwrap().engine, Some(Engine::Google));
+        assert_eq!(table.classify("google.de").unwrap().engine, Some(Engine::Google));
+        // A subdomain of an engine host is not the engine.
+        assert!(table.classify("mail.google.com").is_none_or(|s| s.engine.is_none()));
+        assert_eq!(table.classify("uk.search.yahoo.com").unwrap().blocks_host(), Some(Reason::UnenforceableSearch));
+        assert_eq!(table.classify("cn.bing.com").unwrap().blocks_host(), Some(Reason::UnenforceableSearch));
+        assert_eq!(table.classify("example-com.translate.goog").unwrap().blocks_host(), Some(Reason::ContentProxy));
+        let translate = table.classify("translate.google.co.uk").unwrap();
+        assert_eq!(translate.blocks_path("/translate"), Some(Reason::ContentProxy));
+        assert_eq!(translate.blocks_path("/translate_tts"), None);
+        assert_eq!(table.classify("www.google.co.uk").unwrap().blocks_path("/amp/s/example.net"), Some(Reason::ContentProxy));
+        assert!(table.classify("www.cbeebies.com").is_none());
+    }
+}
