@@ -9,7 +9,7 @@
 //! its subdomains. Two different names sharing a 64-bit hash is possible but vanishingly rare
 //! (about one chance in 10^13 per lookup against a million names).
 
-use crate::hostname;
+use crate::hostname::{self, SuffixKeys};
 use crate::policy::canonical::canonical_host;
 use crate::policy::HostKind;
 
@@ -177,14 +177,14 @@ impl CategoryIndex {
 
     /// The categories listing `host` (lower-case ASCII) or any parent domain of it.
     pub fn lookup(&self, host: &str) -> CategorySet {
-        let mut found = CategorySet::EMPTY;
-        for name in hostname::suffixes(host) {
-            if !self.single_label && !name.contains('.') {
-                break;
-            }
-            found = found.union(self.probe(slot_hash(name)));
-        }
-        found
+        self.lookup_keys(&SuffixKeys::domain(host))
+    }
+
+    /// [`CategoryIndex::lookup`] with the host's suffix keys already computed.
+    pub fn lookup_keys(&self, keys: &SuffixKeys) -> CategorySet {
+        // The root-most key is the bare top-level domain: skip it unless one was listed.
+        let skip = usize::from(!self.single_label);
+        keys.keys().skip(skip).fold(CategorySet::EMPTY, |found, key| found.union(self.probe(key)))
     }
 
     fn probe(&self, hash: u64) -> CategorySet {
@@ -214,9 +214,9 @@ impl CategoryIndex {
     }
 }
 
-/// Zero marks an empty slot, so no stored hash may be zero.
+/// Zero marks an empty slot; keys are never zero.
 fn slot_hash(name: &str) -> u64 {
-    hostname::hash(name.as_bytes()).max(1)
+    hostname::key(name, false)
 }
 
 /// Maps a hash onto `0..capacity` by its high bits (no power-of-two table needed).

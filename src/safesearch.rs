@@ -8,7 +8,7 @@
 //! Safe search only ever applies to a host the policy already allows: it never turns a block
 //! into an allow. The host data lives in `allowlists/search-engines.txt`.
 
-use crate::hostname::{self, HostMap};
+use crate::hostname::{self, NameTable, SuffixKeys};
 use crate::policy::rules::decode_component;
 use crate::policy::{CanonicalUrl, Reason};
 
@@ -157,7 +157,7 @@ impl Special<'_> {
 
 /// The host table, built once per policy.
 pub struct SafeSearch {
-    hosts: HostMap<HostFacts>,
+    hosts: NameTable<HostFacts>,
 }
 
 impl Default for SafeSearch {
@@ -168,9 +168,9 @@ impl Default for SafeSearch {
 
 impl SafeSearch {
     pub fn new() -> Self {
-        let mut hosts: HostMap<HostFacts> = HostMap::default();
+        let mut hosts: NameTable<HostFacts> = NameTable::default();
         let google_tlds: Vec<&str> = data_lines("google-tld").collect();
-        let mut engine = |host: &str, engine: Engine| hosts.entry(host.into()).or_default().engine = Some(engine);
+        let mut engine = |host: &str, engine: Engine| hosts.entry(host, false).engine = Some(engine);
         for tld in &google_tlds {
             engine(&format!("google.{tld}"), Engine::Google);
             engine(&format!("www.google.{tld}"), Engine::Google);
@@ -181,7 +181,7 @@ impl SafeSearch {
             }
         }
         for host in data_lines("unenforceable").chain(UNFORCED_FRONT_ENDS.iter().copied()) {
-            hosts.entry(host.into()).or_default().blocked = Some(Reason::UnenforceableSearch);
+            hosts.entry(host, false).blocked = Some(Reason::UnenforceableSearch);
         }
         for pattern in data_lines("content-proxy") {
             let (host, path) = pattern.split_once('/').map_or((pattern, ""), |(h, p)| (h, p));
@@ -190,7 +190,7 @@ impl SafeSearch {
                 None => vec![host.to_owned()],
             };
             for host in expanded {
-                let facts = hosts.entry(host.into()).or_default();
+                let facts = hosts.entry(&host, false);
                 if path.is_empty() {
                     facts.blocked = Some(Reason::ContentProxy);
                 } else {
@@ -205,8 +205,13 @@ impl SafeSearch {
     /// What applies to `host` (lower-case ASCII): the deepest entry on its suffix walk, which
     /// already carries what its parent entries impose on subdomains.
     pub fn classify(&self, host: &str) -> Option<Special<'_>> {
-        hostname::suffixes(host).enumerate().find_map(|(depth, name)| {
-            self.hosts.get(name).map(|facts| Special {
+        self.classify_keys(host, &SuffixKeys::domain(host))
+    }
+
+    /// [`SafeSearch::classify`] with the host's suffix keys already computed.
+    pub fn classify_keys(&self, host: &str, keys: &SuffixKeys) -> Option<Special<'_>> {
+        keys.deepest_first().find_map(|(depth, offset, key)| {
+            self.hosts.get(key, &host[offset..]).map(|facts| Special {
                 engine: facts.engine.filter(|_| depth == 0),
                 blocked: facts.blocked.as_ref(),
                 proxy_paths: &facts.proxy_paths,
@@ -217,12 +222,14 @@ impl SafeSearch {
 
 /// Copies each entry's subdomain-wide facts (blocks, proxy paths) into the entries for its
 /// subdomains, so a lookup needs only the deepest entry it finds.
-fn inherit_from_parents(hosts: &mut HostMap<HostFacts>) {
-    let names: Vec<Box<str>> = hosts.keys().cloned().collect();
+fn inherit_from_parents(hosts: &mut NameTable<HostFacts>) {
+    let names: Vec<String> = hosts.names().map(str::to_owned).collect();
     for name in names {
-        let inherited: Vec<HostFacts> =
-            hostname::suffixes(&name).skip(1).filter_map(|parent| hosts.get(parent).cloned()).collect();
-        let facts = hosts.get_mut(&name).expect("name came from the map");
+        let inherited: Vec<HostFacts> = hostname::suffixes(&name)
+            .skip(1)
+            .filter_map(|parent| hosts.get(hostname::key(parent, false), parent).cloned())
+            .collect();
+        let facts = hosts.get_mut_by_name(&name, false).expect("name came from the table");
         for parent in inherited {
             facts.blocked = facts.blocked.take().or(parent.blocked);
             facts.proxy_paths.extend(parent.proxy_paths);

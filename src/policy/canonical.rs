@@ -132,39 +132,100 @@ impl std::fmt::Display for CanonicalUrl<'_> {
     }
 }
 
-/// Accepts only input that the WHATWG parser would return unchanged, piece by piece.
-/// Returns `None` (meaning "ask the url crate"), never a wrong answer.
+/// Byte classes for the one-pass check of [`parse_already_canonical`].
+const HOST: u8 = 1; // lower-case letters, digits, `-`, `.`
+const PATH: u8 = 2; // kept as-is in a path, and no `%` to decode
+const QUERY: u8 = 4; // kept as-is in a special URL's query
+
+const CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let alnum = c.is_ascii_alphanumeric();
+        let mut class = 0;
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.' {
+            class |= HOST;
+        }
+        if alnum || matches!(c, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/') {
+            class |= PATH;
+        }
+        if c > b' ' && c < 0x7f && !matches!(c, b'"' | b'#' | b'<' | b'>' | b'\'' | b'\\') {
+            class |= QUERY;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+/// Accepts only input that the WHATWG parser would return unchanged, piece by piece, in one
+/// pass over the bytes. Returns `None` (meaning "ask the url crate"), never a wrong answer.
 fn parse_already_canonical(input: &str) -> Option<CanonicalUrl<'_>> {
-    let bytes = input.as_bytes();
-    let colon = bytes.iter().position(|&b| b == b':')?;
-    let scheme = Scheme::from_name(&input[..colon])?;
-    let rest = input[colon..].strip_prefix("://")?;
-
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..host_end];
-    if !is_plain_domain(host) {
-        return None;
-    }
-
-    let after_host = &rest[host_end..];
-    if after_host.contains('#') {
-        return None;
-    }
-    let (path, query) = match after_host.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (after_host, None),
+    let (scheme, rest) = if let Some(rest) = input.strip_prefix("https://") {
+        (Scheme::Https, rest)
+    } else if let Some(rest) = input.strip_prefix("http://") {
+        (Scheme::Http, rest)
+    } else if let Some(rest) = input.strip_prefix("wss://") {
+        (Scheme::Wss, rest)
+    } else {
+        (Scheme::Ws, input.strip_prefix("ws://")?)
     };
-    let path = match path {
-        "" => "/",
-        _ if is_plain_path(path) => path,
-        _ => return None,
-    };
-    if !query.is_none_or(is_plain_query) {
+    let bytes = rest.as_bytes();
+
+    // Host: labels of [a-z0-9-], none empty, none punycode (`xn--` needs IDNA validation), and
+    // a last label not starting with a digit (the WHATWG parser would try it as IPv4).
+    let mut i = 0;
+    let mut label_start = 0;
+    while i < bytes.len() && CLASSES[bytes[i] as usize] & HOST != 0 {
+        if bytes[i] == b'.' {
+            if i == label_start || bytes[label_start..i].starts_with(b"xn--") {
+                return None;
+            }
+            label_start = i + 1;
+        }
+        i += 1;
+    }
+    let host_end = i;
+    if label_start == host_end || bytes[label_start..host_end].starts_with(b"xn--") || bytes[label_start].is_ascii_digit() {
         return None;
     }
+
+    // Path: no `%`, no backslash, no dot segments.
+    let mut segment_start = i;
+    while i < bytes.len() && CLASSES[bytes[i] as usize] & PATH != 0 {
+        if bytes[i] == b'/' {
+            if is_dot_segment(&bytes[segment_start..i]) {
+                return None;
+            }
+            segment_start = i;
+        }
+        i += 1;
+    }
+    if is_dot_segment(&bytes[segment_start..i]) || (i > host_end && bytes[host_end] != b'/') {
+        return None;
+    }
+    let path_end = i;
+
+    // Query (no fragment: a `#` sends the URL down the slow path).
+    let query = match bytes.get(i) {
+        None => None,
+        Some(b'?') => {
+            i += 1;
+            while i < bytes.len() && CLASSES[bytes[i] as usize] & QUERY != 0 {
+                i += 1;
+            }
+            if i != bytes.len() {
+                return None;
+            }
+            Some(&rest[path_end + 1..])
+        }
+        Some(_) => return None,
+    };
+    let path = if path_end == host_end { "/" } else { &rest[host_end..path_end] };
     Some(CanonicalUrl {
         scheme,
-        host: Cow::Borrowed(host),
+        host: Cow::Borrowed(&rest[..host_end]),
         host_kind: HostKind::Domain,
         port: scheme.default_port(),
         path: Cow::Borrowed(path),
@@ -172,35 +233,9 @@ fn parse_already_canonical(input: &str) -> Option<CanonicalUrl<'_>> {
     })
 }
 
-/// Lower-case ASCII labels of `[a-z0-9-]`, none empty, none punycode, and a last label that
-/// does not start with a digit (which the WHATWG parser would try as an IPv4 number).
-fn is_plain_domain(host: &str) -> bool {
-    let bytes = host.as_bytes();
-    if bytes.is_empty() || bytes[0] == b'.' || bytes[bytes.len() - 1] == b'.' {
-        return false;
-    }
-    if !bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.') {
-        return false;
-    }
-    let mut labels = host.split('.');
-    let last = host.rsplit('.').next().unwrap_or(host);
-    !last.as_bytes()[0].is_ascii_digit()
-        && labels.all(|label| !label.is_empty() && !label.starts_with("xn--"))
-}
-
-/// Path bytes the WHATWG parser keeps as they are, with no `%` (so nothing to decode) and no
-/// dot segments (so nothing to resolve).
-fn is_plain_path(path: &str) -> bool {
-    path.starts_with('/')
-        && path.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/".contains(&b)
-        })
-        && !path.split('/').any(|segment| segment == "." || segment == "..")
-}
-
-/// Query bytes the WHATWG parser keeps as they are for special schemes.
-fn is_plain_query(query: &str) -> bool {
-    query.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?%".contains(&b))
+/// `segment` runs from a `/` to the next one: is it `/.` or `/..`?
+fn is_dot_segment(segment: &[u8]) -> bool {
+    matches!(segment, b"/." | b"/..")
 }
 
 fn parse_with_url_crate(input: &str) -> Result<CanonicalUrl<'static>, Unusable> {

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::categories::{CategoryIndex, CategorySet};
-use crate::hostname::{self, HostMap};
+use crate::hostname::{NameTable, SuffixKeys};
 use crate::safesearch::{SafeSearch, Special};
 pub use canonical::{CanonicalUrl, HostKind, Scheme, Unusable};
 pub use rules::{Action, HostPattern, ListError, Problem, Rule};
@@ -113,13 +113,39 @@ impl<'p> Decision<'p> {
     }
 }
 
-/// Rules indexed by the host they name.
+/// Rules filed under the host they name.
 #[derive(Default)]
 struct HostRules {
     /// Leading-dot rules and IP rules: this host only.
     exact: Vec<u32>,
     /// Bare-host rules: this host and its subdomains.
     subdomains: Vec<u32>,
+}
+
+impl HostRules {
+    fn add(&mut self, pattern: &HostPattern, rule: u32) {
+        if pattern.covers_subdomains() { self.subdomains.push(rule) } else { self.exact.push(rule) }
+    }
+
+    /// The rules that apply to a host `depth` labels below the name they are filed under.
+    fn at_depth(&self, depth: usize) -> impl Iterator<Item = u32> + '_ {
+        let exact = if depth == 0 { &self.exact[..] } else { &[] };
+        exact.iter().chain(&self.subdomains).copied()
+    }
+}
+
+/// A host as one decision sees it: its name, kind and suffix keys, computed once.
+struct HostView<'u> {
+    name: &'u str,
+    kind: HostKind,
+    keys: SuffixKeys,
+}
+
+impl<'u> HostView<'u> {
+    fn new(name: &'u str, kind: HostKind) -> Self {
+        let keys = if kind == HostKind::Domain { SuffixKeys::domain(name) } else { SuffixKeys::ip(name) };
+        HostView { name, kind, keys }
+    }
 }
 
 /// Builds a [`Policy`] from lists, collecting every bad line.
@@ -167,22 +193,18 @@ impl PolicyBuilder {
     }
 
     pub fn build(self) -> Policy {
-        let mut by_host: HostMap<HostRules> = HostMap::default();
+        let mut by_host: NameTable<HostRules> = NameTable::default();
         let mut any_host = Vec::new();
-        let mut resource_hosts: HostMap<HostRules> = HostMap::default();
+        let mut resource_hosts: NameTable<HostRules> = NameTable::default();
         for (index, rule) in self.rules.iter().enumerate() {
             let index = index as u32;
             match rule.host.key() {
                 None => any_host.push(index),
-                Some(key) => {
-                    let entry = by_host.entry(key.into()).or_default();
-                    if rule.host.covers_subdomains() { entry.subdomains.push(index) } else { entry.exact.push(index) }
-                }
+                Some(name) => by_host.entry(name, matches!(rule.host, HostPattern::Ip(_))).add(&rule.host, index),
             }
             for resource in rule.resource_hosts.iter() {
-                if let Some(key) = resource.key() {
-                    let entry = resource_hosts.entry(key.into()).or_default();
-                    if resource.covers_subdomains() { entry.subdomains.push(index) } else { entry.exact.push(index) }
+                if let Some(name) = resource.key() {
+                    resource_hosts.entry(name, matches!(resource, HostPattern::Ip(_))).add(resource, index);
                 }
             }
         }
@@ -210,9 +232,9 @@ fn whole_public_suffix(rule: &Rule) -> Option<Problem> {
 /// A built, immutable policy. Cheap to share behind an `Arc` and swap whole.
 pub struct Policy {
     rules: Vec<Rule>,
-    by_host: HostMap<HostRules>,
+    by_host: NameTable<HostRules>,
     any_host: Vec<u32>,
-    resource_hosts: HostMap<HostRules>,
+    resource_hosts: NameTable<HostRules>,
     default: Action,
     categories: Option<(Arc<CategoryIndex>, CategorySet)>,
     safe_search: SafeSearch,
@@ -263,15 +285,18 @@ impl Policy {
         if kind == RequestKind::Navigation && url.scheme.is_websocket() {
             return Decision::block(Reason::WebSocketPage);
         }
-        let special = self.special_host(&url.host, url.host_kind);
+        let host = HostView::new(&url.host, url.host_kind);
+        let special = self.special_host(&host);
         if let Some(blocked) = special.and_then(|s| s.blocks_path(&url.path)) {
             return Decision::block(blocked);
         }
 
-        let best = self
-            .host_candidates(&url.host, url.host_kind)
-            .filter(|rule| rule_matches(rule, &url))
-            .max_by_key(|rule| Precedence::of(rule));
+        let mut best: Option<&Rule> = None;
+        self.for_each_candidate(&host, |rule| {
+            if rule_matches(rule, &url) && best.is_none_or(|b| Precedence::of(rule) > Precedence::of(b)) {
+                best = Some(rule);
+            }
+        });
         let mut decision = match best {
             Some(rule) if rule.host != HostPattern::Any => {
                 let verdict = if rule.action == Action::Allow { Verdict::Allow } else { Verdict::Block };
@@ -279,12 +304,10 @@ impl Policy {
                 Decision::new(verdict, reason, Some(rule))
             }
             wildcard => {
-                let resource = (kind == RequestKind::Subresource)
-                    .then(|| self.resource_rule(&url.host, url.host_kind))
-                    .flatten();
+                let resource = (kind == RequestKind::Subresource).then(|| self.resource_rule(&host)).flatten();
                 match resource {
                     Some(rule) => Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule)),
-                    None => self.decide_unlisted(&url.host, url.host_kind, wildcard),
+                    None => self.decide_unlisted(&host, wildcard),
                 }
             }
         };
@@ -320,12 +343,17 @@ impl Policy {
         let Some((host, host_kind)) = canonical::canonical_host(host) else {
             return Decision::block(Reason::NotAUrl);
         };
-        let special = self.special_host(&host, host_kind);
+        let host = HostView::new(&host, host_kind);
+        let special = self.special_host(&host);
         if let Some(blocked) = special.as_ref().and_then(Special::blocks_host) {
             return Decision::block(blocked);
         }
-        let port_matches = |rule: &&Rule| rule.port.is_none_or(|p| p == port);
-        let candidates: Vec<&Rule> = self.host_candidates(&host, host_kind).filter(port_matches).collect();
+        let mut candidates: Vec<&Rule> = Vec::new();
+        self.for_each_candidate(&host, |rule| {
+            if rule.port.is_none_or(|p| p == port) {
+                candidates.push(rule);
+            }
+        });
         let whole_host_block = candidates
             .iter()
             .filter(|r| r.action == Action::Block && r.path.is_empty() && r.query.is_empty() && r.host != HostPattern::Any)
@@ -341,11 +369,11 @@ impl Policy {
         } else if whole_host_block.is_some() {
             let rule = candidates.iter().copied().filter(|r| r.action == Action::Block).max_by_key(|r| Precedence::of(r));
             Decision::new(Verdict::Block, Reason::BlockedByRule, rule)
-        } else if let Some(rule) = self.resource_rule(&host, host_kind) {
+        } else if let Some(rule) = self.resource_rule(&host) {
             Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule))
         } else {
             let wildcard = candidates.iter().copied().filter(|r| r.host == HostPattern::Any).max_by_key(|r| Precedence::of(r));
-            self.decide_unlisted(&host, host_kind, wildcard)
+            self.decide_unlisted(&host, wildcard)
         };
         if let (Verdict::Allow, Some(engine)) = (decision.verdict, special.and_then(|s| s.engine)) {
             decision.connect_to = engine.connect_to();
@@ -364,17 +392,17 @@ impl Policy {
         Decision::block(Reason::Scheme(scheme.to_owned()))
     }
 
-    fn special_host(&self, host: &str, kind: HostKind) -> Option<Special<'_>> {
-        (kind == HostKind::Domain).then(|| self.safe_search.classify(host)).flatten()
+    fn special_host(&self, host: &HostView<'_>) -> Option<Special<'_>> {
+        (host.kind == HostKind::Domain).then(|| self.safe_search.classify_keys(host.name, &host.keys)).flatten()
     }
 
     /// No explicit rule decided: categories, then a `*` rule, then the default.
-    fn decide_unlisted<'p>(&'p self, host: &str, kind: HostKind, wildcard: Option<&'p Rule>) -> Decision<'p> {
-        if kind != HostKind::Domain {
+    fn decide_unlisted<'p>(&'p self, host: &HostView<'_>, wildcard: Option<&'p Rule>) -> Decision<'p> {
+        if host.kind != HostKind::Domain {
             return Decision::block(Reason::IpLiteral);
         }
         if let Some((index, blocked)) = &self.categories {
-            if let Some(category) = index.lookup(host).intersection(*blocked).first() {
+            if let Some(category) = index.lookup_keys(&host.keys).intersection(*blocked).first() {
                 return Decision::block(Reason::Category(index.name(category).to_owned()));
             }
         }
@@ -386,31 +414,26 @@ impl Policy {
         }
     }
 
-    /// Every rule whose host pattern covers `host`, wildcard rules last.
-    fn host_candidates<'p: 'h, 'h>(&'p self, host: &'h str, kind: HostKind) -> impl Iterator<Item = &'p Rule> + 'h {
-        let named = indexed(&self.by_host, host, kind);
-        let wildcard = (kind == HostKind::Domain).then_some(self.any_host.iter()).into_iter().flatten();
-        named.chain(wildcard.copied()).map(move |index| &self.rules[index as usize])
+    /// Calls `visit` with every rule whose host pattern covers the host: rules filed under the
+    /// host itself (exact and subdomain) and under each parent (subdomain only), then `*` rules
+    /// (which never cover IP literals).
+    fn for_each_candidate<'p>(&'p self, host: &HostView<'_>, mut visit: impl FnMut(&'p Rule)) {
+        for (depth, offset, key) in host.keys.deepest_first() {
+            if let Some(rules) = self.by_host.get(key, &host.name[offset..]) {
+                rules.at_depth(depth).for_each(|index| visit(&self.rules[index as usize]));
+            }
+        }
+        if host.kind == HostKind::Domain {
+            self.any_host.iter().for_each(|&index| visit(&self.rules[index as usize]));
+        }
     }
 
-    fn resource_rule(&self, host: &str, kind: HostKind) -> Option<&Rule> {
-        indexed(&self.resource_hosts, host, kind).next().map(|index| &self.rules[index as usize])
+    fn resource_rule(&self, host: &HostView<'_>) -> Option<&Rule> {
+        host.keys.deepest_first().find_map(|(depth, offset, key)| {
+            let rules = self.resource_hosts.get(key, &host.name[offset..])?;
+            rules.at_depth(depth).next().map(|index| &self.rules[index as usize])
+        })
     }
-}
-
-/// Rule indices filed under `host` (exact and subdomain) and under each parent domain
-/// (subdomain rules only). IP literals have no parents.
-fn indexed<'m: 'h, 'h>(map: &'m HostMap<HostRules>, host: &'h str, kind: HostKind) -> impl Iterator<Item = u32> + 'h {
-    let names: Box<dyn Iterator<Item = &'h str> + 'h> = match kind {
-        HostKind::Domain => Box::new(hostname::suffixes(host)),
-        HostKind::Ipv4 | HostKind::Ipv6 => Box::new(std::iter::once(host)),
-    };
-    names.enumerate().filter_map(move |(depth, name)| map.get(name).map(|rules| (depth, rules))).flat_map(
-        |(depth, rules)| {
-            let exact = if depth == 0 { &rules.exact[..] } else { &[] };
-            exact.iter().chain(rules.subdomains.iter()).copied()
-        },
-    )
 }
 
 fn rule_matches(rule: &Rule, url: &CanonicalUrl<'_>) -> bool {
