@@ -1,0 +1,79 @@
+// Satchel pupil pages: the little behaviour they need, and nothing else.
+// No network, no storage, no timers. Every page works without this file except the
+// toolbar, whose buttons talk to the kiosk through wry's IPC channel.
+(function () {
+  "use strict";
+
+  // Toolbar: <button data-action="home|back|tell"> posts {"action": "..."} to the kiosk.
+  // Only the toolbar view is given window.ipc; in any other view the buttons do nothing.
+  function post(action) {
+    if (window.ipc && typeof window.ipc.postMessage === "function") {
+      window.ipc.postMessage(JSON.stringify({ action: action }));
+    }
+  }
+  document.querySelectorAll("[data-action]").forEach(function (el) {
+    el.addEventListener("click", function () {
+      post(el.getAttribute("data-action"));
+    });
+  });
+
+  // Toolbar badge: the kiosk calls window.satchel.setWaiting(n) (evaluate_script) with the
+  // number of reports still in the outbox; 0 hides the badge.
+  window.satchel = window.satchel || {};
+  window.satchel.setWaiting = function (n) {
+    var badge = document.getElementById("waiting");
+    var count = document.getElementById("waiting-count");
+    if (!badge || !count) return;
+    n = Math.max(0, Math.floor(Number(n) || 0));
+    count.textContent = String(n);
+    badge.hidden = n === 0;
+  };
+
+  // Listen: reads the page's one sentence aloud. The button stays hidden unless the
+  // machine has a voice for the page's language: a button that does nothing, or reads
+  // Welsh with an English voice, is worse than no button.
+  var listen = document.querySelector("[data-listen]");
+  var sentence = document.querySelector(".sentence");
+  if (listen && sentence && "speechSynthesis" in window && "SpeechSynthesisUtterance" in window) {
+    var lang = (document.documentElement.lang || "").toLowerCase();
+    var primary = lang.split("-")[0];
+    var pickVoice = function () {
+      var exact = null;
+      var near = null;
+      window.speechSynthesis.getVoices().forEach(function (voice) {
+        var tag = String(voice.lang || "").toLowerCase().replace(/_/g, "-");
+        if (tag === lang) exact = exact || voice;
+        else if (tag.split("-")[0] === primary) near = near || voice;
+      });
+      return exact || near;
+    };
+    var update = function () {
+      listen.hidden = !pickVoice();
+    };
+    update();
+    if (typeof window.speechSynthesis.addEventListener === "function") {
+      window.speechSynthesis.addEventListener("voiceschanged", update);
+    }
+    listen.addEventListener("click", function () {
+      var voice = pickVoice();
+      if (!voice) return;
+      window.speechSynthesis.cancel();
+      var utterance = new SpeechSynthesisUtterance(sentence.textContent.trim());
+      utterance.voice = voice;
+      utterance.lang = voice.lang;
+      utterance.rate = 0.85;
+      window.speechSynthesis.speak(utterance);
+    });
+  }
+
+  // Thanks page: show at once which feeling was picked, whatever the kiosk does next.
+  var feelings = document.querySelectorAll(".feeling");
+  feelings.forEach(function (link) {
+    link.addEventListener("click", function () {
+      feelings.forEach(function (other) {
+        other.removeAttribute("aria-current");
+      });
+      link.setAttribute("aria-current", "true");
+    });
+  });
+})();

@@ -1,0 +1,29 @@
+//! Fuzzes the list parser: arbitrary list text through `PolicyBuilder::add_list` and `build`,
+//! then a few fixed decisions on the resulting policy.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use satchel::policy::{Policy, RequestKind};
+
+const URLS: &[&str] = &[
+    "https://a.example/",
+    "https://www.a.example/path/page?x=1",
+    "http://2130706433/",
+    "https://a.example/%2e%2e/x",
+    "https://www.google.co.uk/search?q=x&safe=off",
+    "https://www.youtube.com/watch?v=abc",
+    "wss://a.example/socket",
+    "blob:https://a.example/1234",
+    "not a url",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let mut b = Policy::builder();
+    b.add_list("fuzz", &text);
+    let p = b.build();
+    for url in URLS {
+        let _ = p.decide(url, RequestKind::Navigation);
+    }
+    let _ = p.decide_connect("a.example", 443);
+});
