@@ -112,12 +112,20 @@ impl CategoryIndexBuilder {
         let mut slots = vec![0u64; capacity];
         let mut set_ids = vec![0u16; capacity];
         let mut sets = SetTable::default();
+        // Most domains are in one category: look those sets up once, not once per domain.
+        let single: Vec<u16> = (0..self.names.len() as u8)
+            .map(|id| sets.id_of(CategorySet::EMPTY.with(id)))
+            .collect::<Result<_, _>>()?;
         for (hash, category) in self.entries {
             let mut slot = home_slot(hash, capacity);
             loop {
-                if slots[slot] == 0 || slots[slot] == hash {
-                    let current = if slots[slot] == 0 { CategorySet::EMPTY } else { sets.sets[set_ids[slot] as usize] };
+                if slots[slot] == 0 {
                     slots[slot] = hash;
+                    set_ids[slot] = single[category as usize];
+                    break;
+                }
+                if slots[slot] == hash {
+                    let current = sets.sets[set_ids[slot] as usize];
                     set_ids[slot] = sets.id_of(current.with(category))?;
                     break;
                 }

@@ -182,6 +182,10 @@ impl<V> NameTable<V> {
         }
     }
 
+    pub fn into_entries(self) -> impl Iterator<Item = (Box<str>, V)> {
+        self.entries.into_iter().map(|entry| (entry.name, entry.value))
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|entry| &*entry.name)
     }

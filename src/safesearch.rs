@@ -121,13 +121,24 @@ fn strip_safeoff(pair: &str) -> Option<String> {
 
 /// Everything safe search knows about one host name in the table.
 #[derive(Clone, Debug, Default)]
-struct HostFacts {
+pub struct HostFacts {
     /// An engine on exactly this host.
     engine: Option<Engine>,
     /// Blocked with its subdomains, and why.
     blocked: Option<Reason>,
     /// Content-proxy path prefixes on this host and its subdomains (whole segments).
     proxy_paths: Vec<Box<str>>,
+}
+
+impl HostFacts {
+    /// What these facts say about a host `depth` labels below the name they are filed under.
+    pub fn at_depth(&self, depth: usize) -> Special<'_> {
+        Special {
+            engine: self.engine.filter(|_| depth == 0),
+            blocked: self.blocked.as_ref(),
+            proxy_paths: &self.proxy_paths,
+        }
+    }
 }
 
 /// What safe search says about a host.
@@ -205,18 +216,14 @@ impl SafeSearch {
     /// What applies to `host` (lower-case ASCII): the deepest entry on its suffix walk, which
     /// already carries what its parent entries impose on subdomains.
     pub fn classify(&self, host: &str) -> Option<Special<'_>> {
-        self.classify_keys(host, &SuffixKeys::domain(host))
+        SuffixKeys::domain(host)
+            .deepest_first()
+            .find_map(|(depth, offset, key)| self.hosts.get(key, &host[offset..]).map(|facts| facts.at_depth(depth)))
     }
 
-    /// [`SafeSearch::classify`] with the host's suffix keys already computed.
-    pub fn classify_keys(&self, host: &str, keys: &SuffixKeys) -> Option<Special<'_>> {
-        keys.deepest_first().find_map(|(depth, offset, key)| {
-            self.hosts.get(key, &host[offset..]).map(|facts| Special {
-                engine: facts.engine.filter(|_| depth == 0),
-                blocked: facts.blocked.as_ref(),
-                proxy_paths: &facts.proxy_paths,
-            })
-        })
+    /// Every host name in the table with its facts, for merging into a policy's host table.
+    pub fn into_hosts(self) -> impl Iterator<Item = (Box<str>, HostFacts)> {
+        self.hosts.into_entries()
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use crate::categories::{CategoryIndex, CategorySet};
 use crate::hostname::{NameTable, SuffixKeys};
-use crate::safesearch::{SafeSearch, Special};
+use crate::safesearch::{HostFacts, SafeSearch, Special};
 pub use canonical::{CanonicalUrl, HostKind, Scheme, Unusable};
 pub use rules::{Action, HostPattern, ListError, Problem, Rule};
 
@@ -134,6 +134,22 @@ impl HostRules {
     }
 }
 
+/// Everything filed under one host name: rules naming it, rules using it as a resource host,
+/// and what safe search says of it. One table, so a decision walks a host's suffixes once.
+#[derive(Default)]
+struct HostInfo {
+    rules: HostRules,
+    resources: HostRules,
+    safe: Option<HostFacts>,
+}
+
+/// What the walk over a host's suffixes found besides the rules it visited.
+struct Walk<'p> {
+    special: Option<Special<'p>>,
+    /// The first rule listing the host as a resource host.
+    resource: Option<&'p Rule>,
+}
+
 /// A host as one decision sees it: its name, kind and suffix keys, computed once.
 struct HostView<'u> {
     name: &'u str,
@@ -193,29 +209,29 @@ impl PolicyBuilder {
     }
 
     pub fn build(self) -> Policy {
-        let mut by_host: NameTable<HostRules> = NameTable::default();
+        let mut hosts: NameTable<HostInfo> = NameTable::default();
         let mut any_host = Vec::new();
-        let mut resource_hosts: NameTable<HostRules> = NameTable::default();
         for (index, rule) in self.rules.iter().enumerate() {
             let index = index as u32;
             match rule.host.key() {
                 None => any_host.push(index),
-                Some(name) => by_host.entry(name, matches!(rule.host, HostPattern::Ip(_))).add(&rule.host, index),
+                Some(name) => hosts.entry(name, matches!(rule.host, HostPattern::Ip(_))).rules.add(&rule.host, index),
             }
             for resource in rule.resource_hosts.iter() {
                 if let Some(name) = resource.key() {
-                    resource_hosts.entry(name, matches!(resource, HostPattern::Ip(_))).add(resource, index);
+                    hosts.entry(name, matches!(resource, HostPattern::Ip(_))).resources.add(resource, index);
                 }
             }
         }
+        for (name, facts) in SafeSearch::new().into_hosts() {
+            hosts.entry(&name, false).safe = Some(facts);
+        }
         Policy {
             rules: self.rules,
-            by_host,
+            hosts,
             any_host,
-            resource_hosts,
             default: self.default,
             categories: self.categories,
-            safe_search: SafeSearch::new(),
         }
     }
 }
@@ -232,12 +248,10 @@ fn whole_public_suffix(rule: &Rule) -> Option<Problem> {
 /// A built, immutable policy. Cheap to share behind an `Arc` and swap whole.
 pub struct Policy {
     rules: Vec<Rule>,
-    by_host: NameTable<HostRules>,
+    hosts: NameTable<HostInfo>,
     any_host: Vec<u32>,
-    resource_hosts: NameTable<HostRules>,
     default: Action,
     categories: Option<(Arc<CategoryIndex>, CategorySet)>,
-    safe_search: SafeSearch,
 }
 
 /// Orders matching rules exactly as Chrome does; the greatest wins.
@@ -286,17 +300,16 @@ impl Policy {
             return Decision::block(Reason::WebSocketPage);
         }
         let host = HostView::new(&url.host, url.host_kind);
-        let special = self.special_host(&host);
-        if let Some(blocked) = special.and_then(|s| s.blocks_path(&url.path)) {
-            return Decision::block(blocked);
-        }
-
         let mut best: Option<&Rule> = None;
-        self.for_each_candidate(&host, |rule| {
+        let walk = self.walk(&host, |rule| {
             if rule_matches(rule, &url) && best.is_none_or(|b| Precedence::of(rule) > Precedence::of(b)) {
                 best = Some(rule);
             }
         });
+        let special = walk.special;
+        if let Some(blocked) = special.and_then(|s| s.blocks_path(&url.path)) {
+            return Decision::block(blocked);
+        }
         let mut decision = match best {
             Some(rule) if rule.host != HostPattern::Any => {
                 let verdict = if rule.action == Action::Allow { Verdict::Allow } else { Verdict::Block };
@@ -304,7 +317,7 @@ impl Policy {
                 Decision::new(verdict, reason, Some(rule))
             }
             wildcard => {
-                let resource = (kind == RequestKind::Subresource).then(|| self.resource_rule(&host)).flatten();
+                let resource = walk.resource.filter(|_| kind == RequestKind::Subresource);
                 match resource {
                     Some(rule) => Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule)),
                     None => self.decide_unlisted(&host, wildcard),
@@ -344,16 +357,16 @@ impl Policy {
             return Decision::block(Reason::NotAUrl);
         };
         let host = HostView::new(&host, host_kind);
-        let special = self.special_host(&host);
-        if let Some(blocked) = special.as_ref().and_then(Special::blocks_host) {
-            return Decision::block(blocked);
-        }
         let mut candidates: Vec<&Rule> = Vec::new();
-        self.for_each_candidate(&host, |rule| {
+        let walk = self.walk(&host, |rule| {
             if rule.port.is_none_or(|p| p == port) {
                 candidates.push(rule);
             }
         });
+        let special = walk.special;
+        if let Some(blocked) = special.as_ref().and_then(Special::blocks_host) {
+            return Decision::block(blocked);
+        }
         let whole_host_block = candidates
             .iter()
             .filter(|r| r.action == Action::Block && r.path.is_empty() && r.query.is_empty() && r.host != HostPattern::Any)
@@ -369,7 +382,7 @@ impl Policy {
         } else if whole_host_block.is_some() {
             let rule = candidates.iter().copied().filter(|r| r.action == Action::Block).max_by_key(|r| Precedence::of(r));
             Decision::new(Verdict::Block, Reason::BlockedByRule, rule)
-        } else if let Some(rule) = self.resource_rule(&host) {
+        } else if let Some(rule) = walk.resource {
             Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule))
         } else {
             let wildcard = candidates.iter().copied().filter(|r| r.host == HostPattern::Any).max_by_key(|r| Precedence::of(r));
@@ -392,10 +405,6 @@ impl Policy {
         Decision::block(Reason::Scheme(scheme.to_owned()))
     }
 
-    fn special_host(&self, host: &HostView<'_>) -> Option<Special<'_>> {
-        (host.kind == HostKind::Domain).then(|| self.safe_search.classify_keys(host.name, &host.keys)).flatten()
-    }
-
     /// No explicit rule decided: categories, then a `*` rule, then the default.
     fn decide_unlisted<'p>(&'p self, host: &HostView<'_>, wildcard: Option<&'p Rule>) -> Decision<'p> {
         if host.kind != HostKind::Domain {
@@ -414,25 +423,26 @@ impl Policy {
         }
     }
 
-    /// Calls `visit` with every rule whose host pattern covers the host: rules filed under the
-    /// host itself (exact and subdomain) and under each parent (subdomain only), then `*` rules
-    /// (which never cover IP literals).
-    fn for_each_candidate<'p>(&'p self, host: &HostView<'_>, mut visit: impl FnMut(&'p Rule)) {
+    /// Walks the host's suffixes once: calls `visit` with every rule whose host pattern covers
+    /// the host (rules filed under the host itself, exact and subdomain, and under each parent,
+    /// subdomain only; then `*` rules, which never cover IP literals), and returns the safe-search
+    /// facts and resource-host rule of the deepest names that have them.
+    fn walk<'p>(&'p self, host: &HostView<'_>, mut visit: impl FnMut(&'p Rule)) -> Walk<'p> {
+        let mut walk = Walk { special: None, resource: None };
         for (depth, offset, key) in host.keys.deepest_first() {
-            if let Some(rules) = self.by_host.get(key, &host.name[offset..]) {
-                rules.at_depth(depth).for_each(|index| visit(&self.rules[index as usize]));
+            let Some(info) = self.hosts.get(key, &host.name[offset..]) else { continue };
+            info.rules.at_depth(depth).for_each(|index| visit(&self.rules[index as usize]));
+            if walk.resource.is_none() {
+                walk.resource = info.resources.at_depth(depth).next().map(|index| &self.rules[index as usize]);
+            }
+            if walk.special.is_none() && host.kind == HostKind::Domain {
+                walk.special = info.safe.as_ref().map(|facts| facts.at_depth(depth));
             }
         }
         if host.kind == HostKind::Domain {
             self.any_host.iter().for_each(|&index| visit(&self.rules[index as usize]));
         }
-    }
-
-    fn resource_rule(&self, host: &HostView<'_>) -> Option<&Rule> {
-        host.keys.deepest_first().find_map(|(depth, offset, key)| {
-            let rules = self.resource_hosts.get(key, &host.name[offset..])?;
-            rules.at_depth(depth).next().map(|index| &self.rules[index as usize])
-        })
+        walk
     }
 }
 
