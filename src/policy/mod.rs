@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use crate::categories::{CategoryIndex, CategorySet};
 use crate::hostname::{NameTable, SuffixKeys};
-use crate::safesearch::{HostFacts, SafeSearch, Special};
+use crate::safesearch::{Engine, HostFacts, SafeSearch, Special};
 pub use canonical::{CanonicalUrl, HostKind, Scheme, Unusable};
 pub use rules::{Action, HostPattern, ListError, Problem, Rule};
 
@@ -106,6 +106,23 @@ impl<'p> Decision<'p> {
 
     fn block(reason: Reason) -> Self {
         Decision::new(Verdict::Block, reason, None)
+    }
+
+    /// The decision a rule makes by its action.
+    fn by_rule(rule: &'p Rule) -> Self {
+        match rule.action {
+            Action::Allow => Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(rule)),
+            Action::Block => Decision::new(Verdict::Block, Reason::BlockedByRule, Some(rule)),
+        }
+    }
+
+    /// Adds a safe-search engine's address and headers to an allowed decision.
+    fn through(mut self, engine: Option<Engine>) -> Self {
+        if let (Verdict::Allow, Some(engine)) = (self.verdict, engine) {
+            self.connect_to = engine.connect_to();
+            self.headers = engine.headers();
+        }
+        self
     }
 
     pub fn allows(&self) -> bool {
@@ -285,10 +302,6 @@ impl Policy {
         PolicyBuilder::default()
     }
 
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
     /// Decides one request on its full URL.
     pub fn decide(&self, url: &str, kind: RequestKind) -> Decision<'_> {
         let url = match CanonicalUrl::parse(url) {
@@ -310,12 +323,9 @@ impl Policy {
         if let Some(blocked) = special.and_then(|s| s.blocks_path(&url.path)) {
             return Decision::block(blocked);
         }
+        let engine = special.and_then(|s| s.engine);
         let mut decision = match best {
-            Some(rule) if rule.host != HostPattern::Any => {
-                let verdict = if rule.action == Action::Allow { Verdict::Allow } else { Verdict::Block };
-                let reason = if verdict == Verdict::Allow { Reason::AllowedByRule } else { Reason::BlockedByRule };
-                Decision::new(verdict, reason, Some(rule))
-            }
+            Some(rule) if rule.host != HostPattern::Any => Decision::by_rule(rule),
             wildcard => {
                 let resource = walk.resource.filter(|_| kind == RequestKind::Subresource);
                 match resource {
@@ -323,17 +333,12 @@ impl Policy {
                     None => self.decide_unlisted(&host, wildcard),
                 }
             }
-        };
-        if decision.verdict == Verdict::Allow {
-            if let Some(engine) = special.and_then(|s| s.engine) {
-                decision.connect_to = engine.connect_to();
-                decision.headers = engine.headers();
-                if let Some(location) = engine.enforce(&url) {
-                    decision.verdict = Verdict::Rewrite;
-                    decision.reason = Reason::SafeSearchForced;
-                    decision.location = Some(location);
-                }
-            }
+        }
+        .through(engine);
+        if let Some(location) = engine.filter(|_| decision.verdict == Verdict::Allow).and_then(|e| e.enforce(&url)) {
+            decision.verdict = Verdict::Rewrite;
+            decision.reason = Reason::SafeSearchForced;
+            decision.location = Some(location);
         }
         decision
     }
@@ -367,32 +372,20 @@ impl Policy {
         if let Some(blocked) = special.as_ref().and_then(Special::blocks_host) {
             return Decision::block(blocked);
         }
-        let whole_host_block = candidates
-            .iter()
-            .filter(|r| r.action == Action::Block && r.path.is_empty() && r.query.is_empty() && r.host != HostPattern::Any)
-            .map(|r| Precedence::of(r).host_only())
-            .max();
-        let allow = candidates
-            .iter()
-            .filter(|r| r.action == Action::Allow && r.host != HostPattern::Any)
-            .filter(|r| whole_host_block.is_none_or(|block| Precedence::of(r).host_only() >= block))
-            .max_by_key(|r| Precedence::of(r));
-        let mut decision = if let Some(rule) = allow {
-            Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(*rule))
-        } else if whole_host_block.is_some() {
-            let rule = candidates.iter().copied().filter(|r| r.action == Action::Block).max_by_key(|r| Precedence::of(r));
-            Decision::new(Verdict::Block, Reason::BlockedByRule, rule)
-        } else if let Some(rule) = walk.resource {
-            Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule))
-        } else {
-            let wildcard = candidates.iter().copied().filter(|r| r.host == HostPattern::Any).max_by_key(|r| Precedence::of(r));
-            self.decide_unlisted(&host, wildcard)
+        let best = |keep: &dyn Fn(&Rule) -> bool| {
+            candidates.iter().copied().filter(|r| keep(r)).max_by_key(|r| Precedence::of(r))
         };
-        if let (Verdict::Allow, Some(engine)) = (decision.verdict, special.and_then(|s| s.engine)) {
-            decision.connect_to = engine.connect_to();
-            decision.headers = engine.headers();
-        }
-        decision
+        let whole_host_block = best(&|r| {
+            r.action == Action::Block && r.path.is_empty() && r.query.is_empty() && r.host != HostPattern::Any
+        });
+        let outranked = |r: &Rule| whole_host_block.is_some_and(|b| Precedence::of(b).host_only() > Precedence::of(r).host_only());
+        let allow = best(&|r| r.action == Action::Allow && r.host != HostPattern::Any && !outranked(r));
+        let decision = match (allow, whole_host_block, walk.resource) {
+            (Some(rule), _, _) | (None, Some(rule), _) => Decision::by_rule(rule),
+            (None, None, Some(rule)) => Decision::new(Verdict::Allow, Reason::ResourceHost, Some(rule)),
+            (None, None, None) => self.decide_unlisted(&host, best(&|r| r.host == HostPattern::Any)),
+        };
+        decision.through(special.and_then(|s| s.engine))
     }
 
     fn decide_other_scheme(&self, url: &str, scheme: &str) -> Decision<'_> {
@@ -416,8 +409,7 @@ impl Policy {
             }
         }
         match wildcard {
-            Some(rule) if rule.action == Action::Allow => Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(rule)),
-            Some(rule) => Decision::new(Verdict::Block, Reason::BlockedByRule, Some(rule)),
+            Some(rule) => Decision::by_rule(rule),
             None if self.default == Action::Allow => Decision::new(Verdict::Allow, Reason::OpenWeb, None),
             None => Decision::block(Reason::NotOnList),
         }
