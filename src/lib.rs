@@ -2,10 +2,17 @@
 //!
 //! The decision core is pure ([`policy`], [`safesearch`], [`categories`], [`hostname`]): a URL
 //! and a policy go in, a [`policy::Decision`] that explains itself comes out. [`lists`] loads
-//! lists and category folders from disk for the binaries around that core.
+//! lists and category folders from disk for the binaries around that core; [`config`] and
+//! [`pages`] are the kiosk's settings and pupil pages; [`kiosk`] is the shell and its proxy.
 
 pub mod categories;
+pub mod config;
 pub mod hostname;
 pub mod lists;
+pub mod outbox;
+pub mod pages;
 pub mod policy;
 pub mod safesearch;
+
+#[cfg(feature = "kiosk")]
+pub mod kiosk;

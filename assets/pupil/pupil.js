@@ -6,9 +6,11 @@
 
   // Toolbar: <button data-action="home|back|tell"> posts {"action": "..."} to the kiosk.
   // Only the toolbar view is given window.ipc; in any other view the buttons do nothing.
-  function post(action) {
+  function post(action, extra) {
     if (window.ipc && typeof window.ipc.postMessage === "function") {
-      window.ipc.postMessage(JSON.stringify({ action: action }));
+      var message = extra || {};
+      message.action = action;
+      window.ipc.postMessage(JSON.stringify(message));
     }
   }
   document.querySelectorAll("[data-action]").forEach(function (el) {
@@ -27,6 +29,21 @@
     n = Math.max(0, Math.floor(Number(n) || 0));
     count.textContent = String(n);
     badge.hidden = n === 0;
+  };
+
+  // Exit prompt (toolbar view only): the teacher's PIN goes to the kiosk, which checks it.
+  var exitForm = document.querySelector("form[data-exit]");
+  if (exitForm) {
+    exitForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var pin = exitForm.elements.pin;
+      post("exit", { pin: pin.value });
+      pin.value = "";
+    });
+  }
+  window.satchel.wrongPin = function () {
+    var wrong = document.getElementById("wrong-pin");
+    if (wrong) wrong.hidden = false;
   };
 
   // Listen: reads the page's one sentence aloud. The button stays hidden unless the

@@ -1,5 +1,6 @@
-//! `satchel`: the pupil kiosk and the technician's tools. `satchel check` decides URLs against
-//! lists exactly as the kiosk would, one JSON object per URL.
+//! `satchel`: the pupil kiosk and the technician's tools. With no command it opens the kiosk;
+//! `satchel check` decides URLs against lists exactly as the kiosk would, one JSON object per
+//! URL; `satchel hash-pin` makes the teacher's exit PIN hash for the configuration.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -16,13 +17,34 @@ use satchel::policy::{Action, Decision, Policy, RequestKind};
 #[command(name = "satchel", version, about = "Satchel: a safe classroom browser for KS1 pupils")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    kiosk: KioskArgs,
+}
+
+/// Opening the kiosk (no command).
+#[derive(clap::Args)]
+struct KioskArgs {
+    /// The kiosk configuration [default: /etc/satchel/kiosk.toml if present, else built-in
+    /// settings with the KS1 list].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A rule list to enforce instead of the configuration's.
+    #[arg(long, value_name = "FILE")]
+    list: Option<PathBuf>,
+    /// Let WebKitWebDriver drive the content view (end-to-end tests; builds with the
+    /// `automation` feature only, never with /etc/satchel/kiosk.toml).
+    #[arg(long, hide = true)]
+    automation: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Decide URLs against rule lists, as the kiosk would: one JSON object per URL.
     Check(CheckArgs),
+    /// Read a PIN from standard input and print its argon2 hash, for `exit_pin_hash` in the
+    /// kiosk configuration.
+    HashPin,
 }
 
 #[derive(clap::Args)]
@@ -61,7 +83,9 @@ enum DefaultAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check(args) => check(args),
+        Some(Command::Check(args)) => check(args),
+        Some(Command::HashPin) => hash_pin(),
+        None => kiosk(cli.kiosk),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -165,4 +189,54 @@ fn explain(url: &str, decision: &Decision<'_>) -> String {
         line.push_str(&format!("\n        add header: {name}: {value}"));
     }
     line
+}
+
+fn hash_pin() -> anyhow::Result<()> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let mut pin = String::new();
+    std::io::stdin().read_line(&mut pin).context("cannot read the PIN")?;
+    let pin = pin.trim_end_matches(['\r', '\n']);
+    if pin.len() < 4 {
+        bail!("a PIN needs at least 4 characters");
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = argon2::Argon2::default().hash_password(pin.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{hash}");
+    Ok(())
+}
+
+#[cfg(feature = "kiosk")]
+fn kiosk(args: KioskArgs) -> anyhow::Result<()> {
+    use satchel::config::{KioskConfig, DEFAULT_PATH};
+    init_logging();
+    let system_config = std::path::Path::new(DEFAULT_PATH);
+    let mut config = match &args.config {
+        Some(path) => KioskConfig::load(path)?,
+        None if system_config.exists() => KioskConfig::load(system_config)?,
+        None => KioskConfig::default(),
+    };
+    if let Some(list) = args.list {
+        config.list = Some(list);
+    }
+    if args.automation {
+        if !cfg!(feature = "automation") {
+            bail!("--automation needs a build with the `automation` feature (tests only)");
+        }
+        if config.source.as_deref() == Some(system_config) {
+            bail!("--automation is refused with {DEFAULT_PATH}: a pupil's kiosk cannot be automated");
+        }
+    }
+    satchel::kiosk::run(satchel::kiosk::Options { config, automation: args.automation })
+}
+
+#[cfg(not(feature = "kiosk"))]
+fn kiosk(_: KioskArgs) -> anyhow::Result<()> {
+    bail!("this satchel was built without the kiosk; use a subcommand (see --help)")
+}
+
+/// Logs to standard error, at the level in `SATCHEL_LOG` (default `info`).
+#[cfg(feature = "kiosk")]
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SATCHEL_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

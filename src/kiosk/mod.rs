@@ -1,0 +1,356 @@
+//! The kiosk: one fullscreen window with two webviews, the toolbar strip (Home, Back, Tell my
+//! teacher) and the content view the pupil browses in. Every navigation of the content view
+//! goes through [`navigation::decide`], every request through the loopback [`proxy`]. Only the
+//! toolbar has an IPC channel; the page can never reach it.
+
+pub mod navigation;
+mod pages_protocol;
+mod platform;
+pub mod proxy;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use tao::event::{ElementState, Event, StartCause, WindowEvent};
+use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
+use tao::keyboard::{KeyCode, ModifiersState};
+use tao::platform::unix::WindowExtUnix;
+use tao::window::{Fullscreen, Window, WindowBuilder};
+use tracing::{info, warn};
+use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix};
+
+use crate::config::KioskConfig;
+use crate::outbox::Outbox;
+use crate::pages::{page_url, Page, Pages, Values};
+use navigation::{Frame, Navigate, PupilAction};
+use pages_protocol::PageServer;
+use platform::{Activity, LoadFailure, Lockdown, NavigationGate, ProxyCredentials};
+use proxy::{PolicyCell, Resolver};
+
+/// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
+const TOOLBAR_HEIGHT: i32 = 80;
+
+/// How the kiosk was started.
+pub struct Options {
+    pub config: KioskConfig,
+    /// Lets WebKitWebDriver drive the content view (tests only; needs the `automation`
+    /// feature). The content view then keeps one web context for the whole run.
+    pub automation: bool,
+}
+
+/// What the webviews' callbacks ask the event loop to do.
+#[derive(Debug)]
+enum KioskEvent {
+    Navigate(Navigate),
+    /// `target=_blank` or `window.open`: load it here, through the same gate.
+    OpenHere(String),
+    LoadFailed(String),
+    Toolbar(ToolbarMessage),
+}
+
+/// A message from the toolbar's IPC channel.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+enum ToolbarMessage {
+    Home,
+    Back,
+    Tell,
+    Exit { pin: String },
+    Cancel,
+}
+
+pub fn run(options: Options) -> Result<()> {
+    let config = options.config;
+    let policy = Arc::new(PolicyCell::new(config.policy()?));
+    let pages = Arc::new(Pages::new(&config.locale)?);
+    let page_server = Arc::new(PageServer::new(Arc::clone(&pages), config.tiles.clone(), config.search.form()));
+    let offline_pages = Arc::clone(&pages);
+    let unreachable = Box::new(move |address: &str| {
+        offline_pages.render(Page::Offline, &Values { address, ..Values::default() }).unwrap_or_default()
+    });
+    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(config.hosts.clone()), unreachable)?;
+
+    let event_loop = EventLoopBuilder::<KioskEvent>::with_user_event().build();
+    let window = WindowBuilder::new()
+        .with_title("Satchel")
+        .with_decorations(false)
+        .with_fullscreen(Some(Fullscreen::Borderless(None)))
+        .build(&event_loop)
+        .context("cannot open the kiosk window")?;
+    let automation_context = options.automation.then(|| {
+        let mut context = WebContext::new(Some(std::env::temp_dir().join(format!("satchel-automation-{}", std::process::id()))));
+        context.set_allows_automation(true);
+        context
+    });
+    let mut kiosk = Kiosk {
+        events: event_loop.create_proxy(),
+        policy,
+        page_server,
+        proxy,
+        outbox: Outbox::new(config.state_dir.join("outbox")),
+        idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
+        allow_uploads: config.allow_uploads,
+        exit_pin_hash: config.exit_pin_hash.clone(),
+        last_activity: Rc::new(Cell::new(Instant::now())),
+        active_since_reset: Rc::new(Cell::new(false)),
+        modifiers: ModifiersState::empty(),
+        automation_context,
+        toolbar: None,
+        content: None,
+        window,
+    };
+    kiosk.toolbar = Some(kiosk.build_toolbar()?);
+    kiosk.content = Some(kiosk.build_content(&page_url(Page::Home, None))?);
+    info!(locale = pages.tag(), "kiosk ready");
+    event_loop.run(move |event, _, control_flow| kiosk.handle(event, control_flow))
+}
+
+struct Kiosk {
+    events: EventLoopProxy<KioskEvent>,
+    policy: Arc<PolicyCell>,
+    page_server: Arc<PageServer>,
+    proxy: proxy::Proxy,
+    outbox: Outbox,
+    idle_timeout: Duration,
+    allow_uploads: bool,
+    exit_pin_hash: Option<String>,
+    last_activity: Rc<Cell<Instant>>,
+    active_since_reset: Rc<Cell<bool>>,
+    modifiers: ModifiersState,
+    automation_context: Option<WebContext>,
+    toolbar: Option<WebView>,
+    content: Option<WebView>,
+    window: Window,
+}
+
+impl Kiosk {
+    fn handle(&mut self, event: Event<'_, KioskEvent>, control_flow: &mut ControlFlow) {
+        match event {
+            Event::NewEvents(StartCause::Init) => platform::grab_keyboard(self.window.gtk_window()),
+            Event::UserEvent(event) => self.on_kiosk_event(event, control_flow),
+            Event::WindowEvent { event: WindowEvent::CloseRequested, .. } => info!("close request ignored"),
+            Event::WindowEvent { event: WindowEvent::ModifiersChanged(modifiers), .. } => self.modifiers = modifiers,
+            Event::WindowEvent { event: WindowEvent::KeyboardInput { event, .. }, .. } => {
+                let chord = ModifiersState::CONTROL | ModifiersState::ALT | ModifiersState::SHIFT;
+                if event.state == ElementState::Pressed && event.physical_key == KeyCode::KeyT && self.modifiers == chord {
+                    self.show_exit_prompt();
+                }
+            }
+            _ => {}
+        }
+        if *control_flow != ControlFlow::Exit {
+            let deadline = self.last_activity.get() + self.idle_timeout;
+            if Instant::now() >= deadline && self.active_since_reset.get() {
+                info!("idle: new pupil session");
+                self.new_session(&page_url(Page::Home, None));
+            }
+            *control_flow = ControlFlow::WaitUntil(self.last_activity.get().max(Instant::now()) + self.idle_timeout);
+        }
+    }
+
+    fn on_kiosk_event(&mut self, event: KioskEvent, control_flow: &mut ControlFlow) {
+        match event {
+            KioskEvent::Navigate(Navigate::LoadInstead(url)) => self.load(&url),
+            KioskEvent::OpenHere(url) => match navigation::decide(&self.policy.current(), &url, Frame::Main) {
+                Navigate::Allow => self.load(&url),
+                navigate => self.on_kiosk_event(KioskEvent::Navigate(navigate), control_flow),
+            },
+            KioskEvent::Navigate(Navigate::ShowBlocked(address)) => self.load(&page_url(Page::Blocked, Some(&address))),
+            KioskEvent::Navigate(Navigate::Action(action)) => self.on_pupil_action(action),
+            KioskEvent::Navigate(Navigate::Allow | Navigate::Ignore) => {}
+            KioskEvent::LoadFailed(address) => self.load(&page_url(Page::Offline, Some(&address))),
+            KioskEvent::Toolbar(message) => self.on_toolbar(message, control_flow),
+        }
+    }
+
+    fn on_pupil_action(&mut self, action: PupilAction) {
+        match action {
+            PupilAction::Back => self.go_back(),
+            PupilAction::Home => self.new_session(&page_url(Page::Home, None)),
+            PupilAction::AskTeacher(address) => {
+                match self.outbox.put("unblock", serde_json::json!({ "url": address })) {
+                    Ok(id) => info!(address, id, "unblock request recorded"),
+                    Err(error) => warn!(address, %error, "unblock request not recorded"),
+                }
+                self.go_back();
+            }
+            PupilAction::Feeling(feeling) => info!(feeling = feeling.name(), "feeling picked"),
+        }
+    }
+
+    fn on_toolbar(&mut self, message: ToolbarMessage, control_flow: &mut ControlFlow) {
+        match message {
+            ToolbarMessage::Home => self.load(&page_url(Page::Home, None)),
+            ToolbarMessage::Back => self.go_back(),
+            // The page goes at once, with its session: "Go home" starts a fresh one.
+            ToolbarMessage::Tell => self.new_session(&page_url(Page::Thanks, None)),
+            ToolbarMessage::Exit { pin } => {
+                if self.pin_is_right(&pin) {
+                    info!("teacher left the kiosk");
+                    *control_flow = ControlFlow::Exit;
+                } else if let Some(toolbar) = &self.toolbar {
+                    warn!("wrong exit PIN");
+                    let _ = toolbar.evaluate_script("window.satchel.wrongPin()");
+                }
+            }
+            ToolbarMessage::Cancel => self.load_toolbar(Page::Toolbar),
+        }
+    }
+
+    fn pin_is_right(&self, pin: &str) -> bool {
+        use argon2::PasswordVerifier;
+        let Some(hash) = self.exit_pin_hash.as_deref() else { return false };
+        argon2::PasswordHash::new(hash).is_ok_and(|hash| argon2::Argon2::default().verify_password(pin.as_bytes(), &hash).is_ok())
+    }
+
+    fn show_exit_prompt(&mut self) {
+        if self.exit_pin_hash.is_none() {
+            info!("exit chord pressed, but no exit PIN is configured");
+            return;
+        }
+        self.load_toolbar(Page::Exit);
+    }
+
+    fn load_toolbar(&self, page: Page) {
+        if let Some(toolbar) = &self.toolbar {
+            let _ = toolbar.load_url(&page_url(page, None));
+        }
+    }
+
+    fn load(&self, url: &str) {
+        if let Some(content) = &self.content {
+            if let Err(error) = content.load_url(url) {
+                warn!(url, %error, "load failed");
+            }
+        }
+    }
+
+    fn go_back(&self) {
+        if let Some(content) = &self.content {
+            // WebKit's own history, out of reach of the page's scripts.
+            let _ = content.go_back();
+        }
+    }
+
+    /// Drops the content view and everything it held (cookies, storage, history) and starts
+    /// a new one at `url`.
+    fn new_session(&mut self, url: &str) {
+        self.active_since_reset.set(false);
+        if self.automation_context.is_some() {
+            // WebKitWebDriver holds on to the first view; keep it and only go to the page.
+            self.load(url);
+            return;
+        }
+        self.content = None;
+        match self.build_content(url) {
+            Ok(view) => self.content = Some(view),
+            Err(error) => warn!(%error, "cannot build a new content view"),
+        }
+    }
+
+    fn proxy_config(&self) -> ProxyConfig {
+        ProxyConfig::Http(ProxyEndpoint { host: self.proxy.address.ip().to_string(), port: self.proxy.address.port().to_string() })
+    }
+
+    fn build_toolbar(&self) -> Result<WebView> {
+        let events = self.events.clone();
+        let vbox = self.window.default_vbox().context("the window has no GTK box")?;
+        let toolbar = WebViewBuilder::new()
+            .with_incognito(true)
+            .with_devtools(false)
+            .with_proxy_config(self.proxy_config())
+            .with_custom_protocol(navigation::SCHEME.into(), self.page_server.handler())
+            .with_url(page_url(Page::Toolbar, None))
+            .with_navigation_handler(|url| url == page_url(Page::Toolbar, None) || url == page_url(Page::Exit, None))
+            .with_new_window_req_handler(|_, _| NewWindowResponse::Deny)
+            .with_download_started_handler(|_, _| false)
+            .with_ipc_handler(move |request| {
+                // Only Satchel's own toolbar pages may talk to the shell.
+                let from = request.uri().to_string();
+                if !(from.starts_with(&page_url(Page::Toolbar, None)) || from.starts_with(&page_url(Page::Exit, None))) {
+                    warn!(from, "IPC message from an unexpected page ignored");
+                    return;
+                }
+                match serde_json::from_str::<ToolbarMessage>(request.body()) {
+                    Ok(message) => {
+                        let _ = events.send_event(KioskEvent::Toolbar(message));
+                    }
+                    Err(error) => warn!(%error, "bad toolbar message"),
+                }
+            })
+            .build_gtk(vbox)?;
+        toolbar.lock_down(false);
+        toolbar.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
+        self.watch_activity(&toolbar);
+        platform::pack_toolbar(vbox, &toolbar, TOOLBAR_HEIGHT);
+        Ok(toolbar)
+    }
+
+    fn build_content(&mut self, url: &str) -> Result<WebView> {
+        let vbox = self.window.default_vbox().context("the window has no GTK box")?;
+        let proxy_config = self.proxy_config();
+        let handler = self.page_server.handler();
+        let open_here = self.events.clone();
+        let builder = match self.automation_context.as_mut() {
+            Some(context) => WebViewBuilder::new_with_web_context(context),
+            None => WebViewBuilder::new().with_incognito(true),
+        };
+        let content = builder
+            .with_devtools(false)
+            .with_proxy_config(proxy_config)
+            .with_custom_protocol(navigation::SCHEME.into(), handler)
+            .with_url(url)
+            .with_back_forward_navigation_gestures(false)
+            .with_download_started_handler(|url, _| {
+                info!(url, "download refused");
+                false
+            })
+            .with_new_window_req_handler(move |url, _| {
+                let _ = open_here.send_event(KioskEvent::OpenHere(url));
+                NewWindowResponse::Deny
+            })
+            .build_gtk(vbox)?;
+        content.lock_down(self.allow_uploads);
+        content.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
+        let (policy, events) = (Arc::clone(&self.policy), self.events.clone());
+        content.gate_navigations(move |request| {
+            let navigate = navigation::decide(&policy.current(), &request.url, request.frame);
+            match navigate {
+                Navigate::Allow => true,
+                Navigate::Action(_) if !request.from.starts_with("satchel://pupil/") => {
+                    warn!(url = request.url, from = request.from, "a web page asked for a Satchel action");
+                    false
+                }
+                Navigate::Ignore => {
+                    info!(url = request.url, frame = ?request.frame, "blocked");
+                    false
+                }
+                other => {
+                    if let Navigate::ShowBlocked(_) = other {
+                        info!(url = request.url, "blocked");
+                    }
+                    let _ = events.send_event(KioskEvent::Navigate(other));
+                    false
+                }
+            }
+        });
+        let events = self.events.clone();
+        content.on_load_failed(move |address| {
+            let _ = events.send_event(KioskEvent::LoadFailed(address));
+        });
+        self.watch_activity(&content);
+        Ok(content)
+    }
+
+    fn watch_activity(&self, view: &WebView) {
+        let (last, active) = (Rc::clone(&self.last_activity), Rc::clone(&self.active_since_reset));
+        view.on_activity(move || {
+            last.set(Instant::now());
+            active.set(true);
+        });
+    }
+}

@@ -1,0 +1,161 @@
+//! The platform traits on WebKitGTK (see `shared/webkitgtk-notes.md` for what each call was
+//! checked against).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gtk::glib::{self, translate::ToGlibPtr};
+use gtk::prelude::*;
+use webkit2gtk::{
+    AuthenticationRequestExt, Credential, CredentialPersistence, FileChooserRequestExt, LoadEvent, NavigationPolicyDecision, NavigationType,
+    NavigationPolicyDecisionExt, PolicyDecisionExt, PolicyDecisionType, SettingsExt, URIRequestExt, UserContentInjectedFrames,
+    UserContentManagerExt, UserStyleLevel, UserStyleSheet, WebViewExt,
+};
+use wry::WebViewExtUnix;
+
+use super::{Activity, LoadFailure, Lockdown, NavigationGate, NavigationRequest, ProxyCredentials};
+use crate::kiosk::navigation::Frame;
+
+/// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
+const NO_SELECTION: &str = "* { user-select: none !important; -webkit-user-select: none !important; }";
+
+impl Lockdown for wry::WebView {
+    fn lock_down(&self, allow_uploads: bool) {
+        let view = self.webview();
+        // The menu offers Inspect Element and Open Link in New Window.
+        view.connect_context_menu(|_, _, _, _| true);
+        // Mouse buttons 8 and 9 navigate through wry's synthetic events; the raw `event`
+        // signal runs first.
+        view.connect_event(|_, event| {
+            let side_button = matches!(event.event_type(), gtk::gdk::EventType::ButtonPress | gtk::gdk::EventType::ButtonRelease)
+                && matches!(event.button(), Some(8 | 9));
+            if side_button { glib::Propagation::Stop } else { glib::Propagation::Proceed }
+        });
+        if !allow_uploads {
+            view.connect_run_file_chooser(|_, request| {
+                request.cancel();
+                true
+            });
+        }
+        if let Some(settings) = WebViewExt::settings(&view) {
+            // The page's fullscreen API would pull the kiosk window out of fullscreen.
+            settings.set_enable_fullscreen(false);
+            settings.set_enable_developer_extras(false);
+            settings.set_javascript_can_open_windows_automatically(false);
+            // WebKit's own DNS lookups would bypass the proxy's resolver.
+            #[allow(deprecated)]
+            settings.set_enable_dns_prefetching(false);
+        }
+        if let Some(manager) = view.user_content_manager() {
+            let sheet = UserStyleSheet::new(NO_SELECTION, UserContentInjectedFrames::AllFrames, UserStyleLevel::User, &[], &[]);
+            manager.add_style_sheet(&sheet);
+        }
+    }
+}
+
+impl NavigationGate for wry::WebView {
+    fn gate_navigations(&self, decide: impl Fn(&NavigationRequest) -> bool + 'static) {
+        let view = self.webview();
+        // WebKitGTK does not say which frame a navigation is for (the frame name is empty for
+        // iframes too). `load-changed` is for the main frame only, so a redirect while it is
+        // loading is the main frame's; otherwise the pupil's own clicks and submits are.
+        let main_frame_loading = Rc::new(Cell::new(false));
+        let loading = Rc::clone(&main_frame_loading);
+        view.connect_load_changed(move |_, event| loading.set(matches!(event, LoadEvent::Started | LoadEvent::Redirected)));
+        view.connect_decide_policy(move |view, decision, kind| {
+            if kind != PolicyDecisionType::NavigationAction {
+                return false;
+            }
+            let Some(navigation) = decision.downcast_ref::<NavigationPolicyDecision>() else { return false };
+            let Some(mut action) = navigation.navigation_action() else {
+                decision.ignore();
+                return true;
+            };
+            let url = action.request().and_then(|r| r.uri()).map(|u| u.to_string()).unwrap_or_default();
+            let by_pupil = action.is_user_gesture()
+                || action.mouse_button() != 0
+                || matches!(
+                    action.navigation_type(),
+                    NavigationType::LinkClicked | NavigationType::FormSubmitted | NavigationType::FormResubmitted | NavigationType::BackForward | NavigationType::Reload
+                );
+            let redirect = action.is_redirect();
+            let frame = if by_pupil || (redirect && main_frame_loading.get()) { Frame::Main } else { Frame::Sub };
+            tracing::trace!(url, ?frame, redirect, by_pupil, "navigation");
+            let from = view.uri().map(|u| u.to_string()).unwrap_or_default();
+            if decide(&NavigationRequest { url, frame, from }) {
+                decision.use_();
+            } else {
+                decision.ignore();
+            }
+            true
+        });
+    }
+}
+
+impl ProxyCredentials for wry::WebView {
+    fn answer_proxy_challenge(&self, user: &str, token: &str) {
+        let credential = Credential::new(user, token, CredentialPersistence::ForSession);
+        self.webview().connect_authenticate(move |_, request| {
+            if request.is_for_proxy() {
+                // The safe binding has no `authenticate`; the C call takes the request and a
+                // credential it copies.
+                unsafe {
+                    webkit2gtk::ffi::webkit_authentication_request_authenticate(
+                        request.to_glib_none().0,
+                        ToGlibPtr::<*const webkit2gtk::ffi::WebKitCredential>::to_glib_none(&credential).0 as *mut _,
+                    );
+                }
+            } else {
+                // Sites asking for a password get none: pupils do not type passwords into
+                // browser dialogs.
+                request.cancel();
+            }
+            true
+        });
+    }
+}
+
+impl Activity for wry::WebView {
+    fn on_activity(&self, touched: impl Fn() + 'static) {
+        use gtk::gdk::EventType::*;
+        self.webview().connect_event(move |_, event| {
+            if matches!(event.event_type(), ButtonPress | KeyPress | Scroll | TouchBegin | TouchUpdate | MotionNotify) {
+                touched();
+            }
+            glib::Propagation::Proceed
+        });
+    }
+}
+
+impl LoadFailure for wry::WebView {
+    fn on_load_failed(&self, failed: impl Fn(String) + 'static) {
+        self.webview().connect_load_failed(move |_, _, uri, error| {
+            // Stopped on purpose (our own gate, a new navigation, a download refused): not a
+            // site that is down.
+            let on_purpose = error.matches(webkit2gtk::NetworkError::Cancelled)
+                || error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange)
+                || error.matches(webkit2gtk::PolicyError::CannotShowUri);
+            if !on_purpose && !uri.starts_with("satchel:") {
+                failed(uri.to_owned());
+            }
+            false
+        });
+    }
+}
+
+/// Packs the toolbar at a fixed height above the content view, which takes the rest.
+pub fn pack_toolbar(container: &gtk::Box, toolbar: &wry::WebView, height: i32) {
+    let widget = toolbar.webview();
+    container.set_child_packing(&widget, false, false, 0, gtk::PackType::Start);
+    widget.set_size_request(-1, height);
+}
+
+/// Takes the keyboard for the kiosk window, so the window manager's shortcuts never fire.
+pub fn grab_keyboard(window: &gtk::ApplicationWindow) {
+    let Some(gdk_window) = window.window() else { return };
+    let Some(seat) = gdk_window.display().default_seat() else { return };
+    let status = seat.grab(&gdk_window, gtk::gdk::SeatCapabilities::KEYBOARD, true, None, None, None);
+    if status != gtk::gdk::GrabStatus::Success {
+        tracing::warn!(?status, "could not grab the keyboard");
+    }
+}

@@ -1,0 +1,47 @@
+//! What the kiosk needs from the webview beyond wry, one small trait per concern, so another
+//! platform (WebView2, WKWebView) implements these and the shell stays as it is. Linux
+//! (WebKitGTK) is the one implementation today.
+
+use super::navigation::Frame;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::{grab_keyboard, pack_toolbar};
+
+/// A navigation WebKit is about to start, with what the platform knows about it.
+#[derive(Clone, Debug)]
+pub struct NavigationRequest {
+    pub url: String,
+    pub frame: Frame,
+    /// The address the view shows now (the page the navigation starts from).
+    pub from: String,
+}
+
+/// Everything a page could use to escape or change the kiosk, switched off.
+pub trait Lockdown {
+    fn lock_down(&self, allow_uploads: bool);
+}
+
+/// Decides every navigation of every frame before it starts (`true` lets it load). A
+/// navigation the platform cannot tie to the main frame counts as a subframe's, so a
+/// blocked one is stopped without replacing the page; the kiosk's own loads are decided as
+/// main-frame ones before they start.
+pub trait NavigationGate {
+    fn gate_navigations(&self, decide: impl Fn(&NavigationRequest) -> bool + 'static);
+}
+
+/// Answers the loopback proxy's challenge with the per-run credentials.
+pub trait ProxyCredentials {
+    fn answer_proxy_challenge(&self, user: &str, token: &str);
+}
+
+/// Calls back on every pupil input (touch, click, key, scroll), for the idle timeout.
+pub trait Activity {
+    fn on_activity(&self, touched: impl Fn() + 'static);
+}
+
+/// Calls back with the address of a main-frame page that could not be loaded.
+pub trait LoadFailure {
+    fn on_load_failed(&self, failed: impl Fn(String) + 'static);
+}

@@ -1,0 +1,281 @@
+//! The loopback proxy every request of the pupil's views goes through (WebKit is pointed at
+//! it). It decides each `CONNECT` by host and each plain-http request by URL with the policy
+//! engine, answers everything else with `403`, and resolves names itself, so a page can reach
+//! nothing the list does not allow, whatever it asks for.
+//!
+//! Only WebKit knows the per-run token, so no other local program can use the proxy.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, HOST, LOCATION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, info, warn};
+
+use crate::config::HostAddress;
+use crate::policy::{Policy, RequestKind, Verdict};
+
+/// The user name WebKit presents with the token.
+pub const PROXY_USER: &str = "satchel";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The policy in force, replaced whole when new rules arrive: a request in flight keeps the
+/// policy it started with.
+pub struct PolicyCell(RwLock<Arc<Policy>>);
+
+impl PolicyCell {
+    pub fn new(policy: Policy) -> PolicyCell {
+        PolicyCell(RwLock::new(Arc::new(policy)))
+    }
+
+    pub fn current(&self) -> Arc<Policy> {
+        Arc::clone(&self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    pub fn replace(&self, policy: Policy) {
+        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(policy);
+    }
+}
+
+/// Connects to names, with the configuration's `hosts` table first.
+#[derive(Clone, Debug, Default)]
+pub struct Resolver {
+    hosts: BTreeMap<String, HostAddress>,
+}
+
+impl Resolver {
+    pub fn new(hosts: BTreeMap<String, HostAddress>) -> Resolver {
+        Resolver { hosts }
+    }
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<TcpStream> {
+        let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.');
+        let attempt = async {
+            match self.hosts.get(&host.to_ascii_lowercase()) {
+                Some(address) => TcpStream::connect((address.ip, address.port.unwrap_or(port))).await,
+                None => TcpStream::connect((host, port)).await,
+            }
+        };
+        tokio::time::timeout(CONNECT_TIMEOUT, attempt).await.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
+    }
+}
+
+/// What the proxy answers a main-frame plain-http page that cannot be reached with.
+pub type UnreachablePage = Box<dyn Fn(&str) -> String + Send + Sync>;
+
+struct State {
+    policy: Arc<PolicyCell>,
+    resolver: Resolver,
+    expected_authorization: HeaderValue,
+    unreachable_page: UnreachablePage,
+}
+
+/// A running proxy: where WebKit should send requests, and the credentials it must present.
+pub struct Proxy {
+    pub address: SocketAddr,
+    pub token: String,
+}
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// Starts the proxy on a random loopback port, on its own thread with its own runtime.
+pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, unreachable_page: UnreachablePage) -> io::Result<Proxy> {
+    // A random UUID: 122 random bits, more than enough for a token that lives one run.
+    let token = crate::outbox::new_uuid()?;
+    let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    std_listener.set_nonblocking(true)?;
+    let address = std_listener.local_addr()?;
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{PROXY_USER}:{token}"));
+    let state = Arc::new(State {
+        policy,
+        resolver,
+        expected_authorization: HeaderValue::from_str(&format!("Basic {credentials}")).expect("base64 is a valid header"),
+        unreachable_page,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("satchel-proxy").enable_all().build()?;
+    std::thread::Builder::new().name("satchel-proxy".into()).spawn(move || {
+        runtime.block_on(async move {
+            match TcpListener::from_std(std_listener) {
+                Ok(listener) => serve(listener, state).await,
+                Err(error) => warn!(%error, "the proxy cannot listen"),
+            }
+        })
+    })?;
+    info!(%address, "proxy listening");
+    Ok(Proxy { address, token })
+}
+
+async fn serve(listener: TcpListener, state: Arc<State>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                warn!(%error, "proxy accept failed");
+                continue;
+            }
+        };
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
+            let connection = hyper::server::conn::http1::Builder::new()
+                .preserve_header_case(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(error) = connection.await {
+                debug!(%error, "proxy connection ended");
+            }
+        });
+    }
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    if !authorized(&state, &request) {
+        let mut response = small(StatusCode::PROXY_AUTHENTICATION_REQUIRED, "proxy authentication required");
+        response.headers_mut().insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"satchel\""));
+        return Ok(response);
+    }
+    Ok(if request.method() == Method::CONNECT { tunnel(state, request).await } else { forward(state, request).await })
+}
+
+fn authorized(state: &State, request: &Request<Incoming>) -> bool {
+    let presented = request.headers().get(PROXY_AUTHORIZATION).map_or(&b""[..], |v| v.as_bytes());
+    let expected = state.expected_authorization.as_bytes();
+    // Constant time, so the token cannot be guessed byte by byte.
+    presented.len() == expected.len() && presented.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// `CONNECT host:port`: decided by host; the tunnel goes to the safe-search address when one
+/// applies.
+async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body> {
+    let Some(authority) = request.uri().authority().cloned() else {
+        return small(StatusCode::BAD_REQUEST, "CONNECT needs host:port");
+    };
+    let host = authority.host().to_owned();
+    let port = authority.port_u16().unwrap_or(443);
+    let policy = state.policy.current();
+    let decision = policy.decide_connect(&host, port);
+    if !decision.allows() {
+        info!(host, port, reason = %decision.reason, "blocked CONNECT");
+        return small(StatusCode::FORBIDDEN, "not on today's list");
+    }
+    let target = decision.connect_to.unwrap_or(&host);
+    let upstream = match state.resolver.connect(target, port).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            info!(host, target, %error, "CONNECT upstream unreachable");
+            return small(StatusCode::BAD_GATEWAY, "cannot reach the site");
+        }
+    };
+    debug!(host, port, target, "CONNECT");
+    tokio::spawn(async move {
+        match hyper::upgrade::on(request).await {
+            Ok(upgraded) => {
+                let mut upstream = upstream;
+                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(upgraded), &mut upstream).await;
+            }
+            Err(error) => debug!(%error, "CONNECT upgrade failed"),
+        }
+    });
+    Response::new(empty())
+}
+
+/// A plain-http request in absolute form: decided by its full URL, then sent on in origin
+/// form with the proxy's own headers removed.
+async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Response<Body> {
+    let url = request.uri().to_string();
+    let (Some(host), true) = (request.uri().host().map(str::to_owned), request.uri().scheme_str() == Some("http")) else {
+        return small(StatusCode::BAD_REQUEST, "the proxy takes absolute http URLs");
+    };
+    let port = request.uri().port_u16().unwrap_or(80);
+    let policy = state.policy.current();
+    let decision = policy.decide(&url, RequestKind::Subresource);
+    match decision.verdict {
+        Verdict::Block => {
+            info!(url, reason = %decision.reason, "blocked request");
+            return small(StatusCode::FORBIDDEN, "not on today's list");
+        }
+        Verdict::Rewrite => {
+            let mut response = small(StatusCode::FOUND, "safe search");
+            if let Some(location) = decision.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+                response.headers_mut().insert(LOCATION, location);
+            }
+            return response;
+        }
+        Verdict::Allow => {}
+    }
+    let target = decision.connect_to.unwrap_or(&host);
+    let upstream = match state.resolver.connect(target, port).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            info!(url, %error, "upstream unreachable");
+            return html(StatusCode::BAD_GATEWAY, (state.unreachable_page)(&url));
+        }
+    };
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    *request.uri_mut() = path.parse().expect("a path and query taken from a URI parse");
+    let headers = request.headers_mut();
+    headers.remove(PROXY_AUTHORIZATION);
+    headers.remove("proxy-connection");
+    if !headers.contains_key(HOST) {
+        if let Ok(value) = HeaderValue::from_str(&host) {
+            headers.insert(HOST, value);
+        }
+    }
+    for (name, value) in decision.headers {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    drop(policy);
+    send_upstream(upstream, request).await.unwrap_or_else(|error| {
+        info!(url, %error, "upstream failed");
+        html(StatusCode::BAD_GATEWAY, (state.unreachable_page)(&url))
+    })
+}
+
+async fn send_upstream(upstream: TcpStream, mut request: Request<Incoming>) -> Result<Response<Body>, hyper::Error> {
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            debug!(%error, "upstream connection ended");
+        }
+    });
+    let wants_upgrade = request.headers().contains_key(hyper::header::UPGRADE);
+    let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut request));
+    let mut response = sender.send_request(request).await?;
+    if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) = (client_upgrade, response.status()) {
+        // A WebSocket: join the two upgraded connections once both sides have switched.
+        let server_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            if let (Ok(client), Ok(server)) = (client_upgrade.await, server_upgrade.await) {
+                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(server)).await;
+            }
+        });
+    }
+    Ok(response.map(BodyExt::boxed))
+}
+
+fn empty() -> Body {
+    Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
+}
+
+fn small(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())).map_err(|never| match never {}).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+fn html(status: StatusCode, page: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(page)).map_err(|never| match never {}).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}

@@ -1,0 +1,81 @@
+//! The kiosk's outbox: what must reach the school server (a pupil's report, an unblock
+//! request), one file per item, written durably (temporary file, fsync, rename, fsync of the
+//! directory) before the pupil is told anything, so a power cut loses nothing once they are.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    pub fn new(dir: impl Into<PathBuf>) -> Outbox {
+        Outbox { dir: dir.into() }
+    }
+
+    /// Stores one item of `kind` and returns its id, a UUID the server uses to recognise a
+    /// repeat. When this returns, the item survives a crash.
+    pub fn put(&self, kind: &str, fields: Value) -> io::Result<String> {
+        fs::create_dir_all(&self.dir)?;
+        let id = new_uuid()?;
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut item = json!({ "id": id, "kind": kind, "created": created });
+        if let (Some(item), Value::Object(fields)) = (item.as_object_mut(), fields) {
+            item.extend(fields);
+        }
+        let temporary = self.dir.join(format!(".{id}.tmp"));
+        let mut file = File::create(&temporary)?;
+        file.write_all(item.to_string().as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&temporary, self.dir.join(format!("{kind}-{id}.json")))?;
+        File::open(&self.dir)?.sync_all()?;
+        Ok(id)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// A random (version 4) UUID.
+pub fn new_uuid() -> io::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(io::Error::other)?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_is_one_complete_file_named_by_kind_and_id() {
+        let dir = std::env::temp_dir().join(format!("satchel-outbox-{}", std::process::id()));
+        let outbox = Outbox::new(&dir);
+        let id = outbox.put("unblock", json!({ "url": "http://a.test/?x=1&y=2" })).unwrap();
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names, vec![format!("unblock-{id}.json")], "no temporary file is left behind");
+        let item: Value = serde_json::from_slice(&fs::read(dir.join(&names[0])).unwrap()).unwrap();
+        assert_eq!(item["kind"], "unblock");
+        assert_eq!(item["id"], id.as_str());
+        assert_eq!(item["url"], "http://a.test/?x=1&y=2");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ids_are_version_4_uuids_and_differ() {
+        let (a, b) = (new_uuid().unwrap(), new_uuid().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+}
