@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use tao::event::{ElementState, Event, StartCause, WindowEvent};
+use tao::event::{Event, StartCause, WindowEvent};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
-use tao::keyboard::{KeyCode, ModifiersState};
 use tao::platform::unix::WindowExtUnix;
 use tao::window::{Fullscreen, Window, WindowBuilder};
 use tracing::{info, warn};
@@ -28,7 +27,7 @@ use crate::outbox::Outbox;
 use crate::pages::{page_url, Page, Pages, Values};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
-use platform::{Activity, LoadFailure, Lockdown, NavigationGate, ProxyCredentials};
+use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials};
 use proxy::{PolicyCell, Resolver};
 
 /// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
@@ -50,6 +49,10 @@ enum KioskEvent {
     OpenHere(String),
     LoadFailed(String),
     Toolbar(ToolbarMessage),
+    /// Ctrl+Alt+Shift+T: the teacher wants to leave.
+    ExitChord,
+    /// Once a second, for the idle timeout: tao's `WaitUntil` does not wake a GTK loop.
+    Tick,
 }
 
 /// A message from the toolbar's IPC channel.
@@ -97,12 +100,21 @@ pub fn run(options: Options) -> Result<()> {
         exit_pin_hash: config.exit_pin_hash.clone(),
         last_activity: Rc::new(Cell::new(Instant::now())),
         active_since_reset: Rc::new(Cell::new(false)),
-        modifiers: ModifiersState::empty(),
         automation_context,
         toolbar: None,
         content: None,
         window,
     };
+    let ticks = kiosk.events.clone();
+    std::thread::Builder::new().name("satchel-tick".into()).spawn(move || {
+        while ticks.send_event(KioskEvent::Tick).is_ok() {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    })?;
+    let events = kiosk.events.clone();
+    platform::on_exit_chord(kiosk.window.gtk_window(), move || {
+        let _ = events.send_event(KioskEvent::ExitChord);
+    });
     kiosk.toolbar = Some(kiosk.build_toolbar()?);
     kiosk.content = Some(kiosk.build_content(&page_url(Page::Home, None))?);
     info!(locale = pages.tag(), "kiosk ready");
@@ -120,7 +132,6 @@ struct Kiosk {
     exit_pin_hash: Option<String>,
     last_activity: Rc<Cell<Instant>>,
     active_since_reset: Rc<Cell<bool>>,
-    modifiers: ModifiersState,
     automation_context: Option<WebContext>,
     toolbar: Option<WebView>,
     content: Option<WebView>,
@@ -133,22 +144,14 @@ impl Kiosk {
             Event::NewEvents(StartCause::Init) => platform::grab_keyboard(self.window.gtk_window()),
             Event::UserEvent(event) => self.on_kiosk_event(event, control_flow),
             Event::WindowEvent { event: WindowEvent::CloseRequested, .. } => info!("close request ignored"),
-            Event::WindowEvent { event: WindowEvent::ModifiersChanged(modifiers), .. } => self.modifiers = modifiers,
-            Event::WindowEvent { event: WindowEvent::KeyboardInput { event, .. }, .. } => {
-                let chord = ModifiersState::CONTROL | ModifiersState::ALT | ModifiersState::SHIFT;
-                if event.state == ElementState::Pressed && event.physical_key == KeyCode::KeyT && self.modifiers == chord {
-                    self.show_exit_prompt();
-                }
-            }
             _ => {}
         }
         if *control_flow != ControlFlow::Exit {
-            let deadline = self.last_activity.get() + self.idle_timeout;
-            if Instant::now() >= deadline && self.active_since_reset.get() {
+            if self.active_since_reset.get() && self.last_activity.get().elapsed() >= self.idle_timeout {
                 info!("idle: new pupil session");
                 self.new_session(&page_url(Page::Home, None));
             }
-            *control_flow = ControlFlow::WaitUntil(self.last_activity.get().max(Instant::now()) + self.idle_timeout);
+            *control_flow = ControlFlow::Wait;
         }
     }
 
@@ -164,6 +167,8 @@ impl Kiosk {
             KioskEvent::Navigate(Navigate::Allow | Navigate::Ignore) => {}
             KioskEvent::LoadFailed(address) => self.load(&page_url(Page::Offline, Some(&address))),
             KioskEvent::Toolbar(message) => self.on_toolbar(message, control_flow),
+            KioskEvent::ExitChord => self.show_exit_prompt(),
+            KioskEvent::Tick => {}
         }
     }
 
@@ -213,6 +218,10 @@ impl Kiosk {
             return;
         }
         self.load_toolbar(Page::Exit);
+        if let Some(toolbar) = &self.toolbar {
+            // The PIN box takes the keys, not the pupil's page.
+            let _ = toolbar.focus();
+        }
     }
 
     fn load_toolbar(&self, page: Page) {
@@ -240,6 +249,8 @@ impl Kiosk {
     /// a new one at `url`.
     fn new_session(&mut self, url: &str) {
         self.active_since_reset.set(false);
+        // A teacher's unfinished exit prompt does not outlive the session.
+        self.load_toolbar(Page::Toolbar);
         if self.automation_context.is_some() {
             // WebKitWebDriver holds on to the first view; keep it and only go to the page.
             self.load(url);
@@ -336,6 +347,13 @@ impl Kiosk {
                     let _ = events.send_event(KioskEvent::Navigate(other));
                     false
                 }
+            }
+        });
+        let (policy, events) = (Arc::clone(&self.policy), self.events.clone());
+        content.on_main_frame_committed(move |address| {
+            if let navigate @ (Navigate::ShowBlocked(_) | Navigate::LoadInstead(_)) = navigation::decide(&policy.current(), &address, Frame::Main) {
+                warn!(address, "main frame reached a page the gate took for a frame's; replaced");
+                let _ = events.send_event(KioskEvent::Navigate(navigate));
             }
         });
         let events = self.events.clone();

@@ -71,7 +71,13 @@ pub fn decide(policy: &Policy, url: &str, frame: Frame) -> Navigate {
         // pages' buttons are acted on (the shell checks which page is showing).
         return parse_action(action).map_or(Navigate::Ignore, Navigate::Action);
     }
-    let decision = policy.decide(url, RequestKind::Navigation);
+    // A frame is part of the page around it: a site's resource hosts may fill its iframes
+    // (an embedded player or game), never the whole view.
+    let kind = match frame {
+        Frame::Main => RequestKind::Navigation,
+        Frame::Sub => RequestKind::Subresource,
+    };
+    let decision = policy.decide(url, kind);
     match (decision.verdict, frame) {
         (Verdict::Allow, _) => Navigate::Allow,
         (Verdict::Rewrite, Frame::Main) => decision.location.map_or_else(|| Navigate::ShowBlocked(url.to_owned()), Navigate::LoadInstead),
@@ -120,6 +126,12 @@ mod tests {
     fn a_blocked_iframe_stays_empty_instead_of_replacing_the_page() {
         assert_eq!(decide(&policy(), "http://other.test/", Frame::Sub), Navigate::Ignore);
         assert_eq!(decide(&policy(), "http://allowed.test/frame", Frame::Sub), Navigate::Allow);
+    }
+
+    #[test]
+    fn a_resource_host_may_fill_an_iframe_but_not_the_view() {
+        assert_eq!(decide(&policy(), "http://cdn.test/player", Frame::Sub), Navigate::Allow);
+        assert_eq!(decide(&policy(), "http://cdn.test/player", Frame::Main), Navigate::ShowBlocked("http://cdn.test/player".into()));
     }
 
     #[test]

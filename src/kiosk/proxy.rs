@@ -139,6 +139,7 @@ async fn serve(listener: TcpListener, state: Arc<State>) {
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     if !authorized(&state, &request) {
+        debug!(method = %request.method(), uri = %request.uri(), "proxy credentials asked for");
         let mut response = small(StatusCode::PROXY_AUTHENTICATION_REQUIRED, "proxy authentication required");
         response.headers_mut().insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"satchel\""));
         return Ok(response);
@@ -188,11 +189,13 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body>
     Response::new(empty())
 }
 
-/// A plain-http request in absolute form: decided by its full URL, then sent on in origin
-/// form with the proxy's own headers removed.
+/// A plain-http request (or a `ws:` WebSocket handshake, which WebKit sends with its own
+/// scheme) in absolute form: decided by its full URL, then sent on in origin form with the
+/// proxy's own headers removed.
 async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Response<Body> {
     let url = request.uri().to_string();
-    let (Some(host), true) = (request.uri().host().map(str::to_owned), request.uri().scheme_str() == Some("http")) else {
+    let (Some(host), true) = (request.uri().host().map(str::to_owned), matches!(request.uri().scheme_str(), Some("http" | "ws"))) else {
+        info!(url, "refused: not an absolute http or ws URL");
         return small(StatusCode::BAD_REQUEST, "the proxy takes absolute http URLs");
     };
     let port = request.uri().port_u16().unwrap_or(80);

@@ -13,7 +13,7 @@ use webkit2gtk::{
 };
 use wry::WebViewExtUnix;
 
-use super::{Activity, LoadFailure, Lockdown, NavigationGate, NavigationRequest, ProxyCredentials};
+use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, ProxyCredentials};
 use crate::kiosk::navigation::Frame;
 
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
@@ -127,7 +127,15 @@ impl Activity for wry::WebView {
     }
 }
 
-impl LoadFailure for wry::WebView {
+impl MainFrameLoads for wry::WebView {
+    fn on_main_frame_committed(&self, committed: impl Fn(String) + 'static) {
+        self.webview().connect_load_changed(move |view, event| {
+            if event == LoadEvent::Committed {
+                committed(view.uri().map(|u| u.to_string()).unwrap_or_default());
+            }
+        });
+    }
+
     fn on_load_failed(&self, failed: impl Fn(String) + 'static) {
         self.webview().connect_load_failed(move |_, _, uri, error| {
             // Stopped on purpose (our own gate, a new navigation, a download refused): not a
@@ -158,4 +166,18 @@ pub fn grab_keyboard(window: &gtk::ApplicationWindow) {
     if status != gtk::gdk::GrabStatus::Success {
         tracing::warn!(?status, "could not grab the keyboard");
     }
+}
+
+/// Calls `pressed` on Ctrl+Alt+Shift+T, seen by the window before any webview.
+pub fn on_exit_chord(window: &gtk::ApplicationWindow, pressed: impl Fn() + 'static) {
+    use gtk::gdk::ModifierType;
+    let chord = ModifierType::CONTROL_MASK | ModifierType::MOD1_MASK | ModifierType::SHIFT_MASK;
+    window.connect_key_press_event(move |_, event| {
+        let key = event.keyval().to_lower();
+        if event.state().contains(chord) && key == gtk::gdk::keys::constants::t {
+            pressed();
+            return glib::Propagation::Stop;
+        }
+        glib::Propagation::Proceed
+    });
 }

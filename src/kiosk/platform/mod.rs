@@ -7,7 +7,7 @@ use super::navigation::Frame;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::{grab_keyboard, pack_toolbar};
+pub use linux::{grab_keyboard, on_exit_chord, pack_toolbar};
 
 /// A navigation WebKit is about to start, with what the platform knows about it.
 #[derive(Clone, Debug)]
@@ -25,8 +25,8 @@ pub trait Lockdown {
 
 /// Decides every navigation of every frame before it starts (`true` lets it load). A
 /// navigation the platform cannot tie to the main frame counts as a subframe's, so a
-/// blocked one is stopped without replacing the page; the kiosk's own loads are decided as
-/// main-frame ones before they start.
+/// blocked one is stopped without replacing the page; [`MainFrameLoads`] catches a main-frame
+/// page let through that way.
 pub trait NavigationGate {
     fn gate_navigations(&self, decide: impl Fn(&NavigationRequest) -> bool + 'static);
 }
@@ -41,7 +41,9 @@ pub trait Activity {
     fn on_activity(&self, touched: impl Fn() + 'static);
 }
 
-/// Calls back with the address of a main-frame page that could not be loaded.
-pub trait LoadFailure {
+/// Main-frame loads as they happen: the address of each page the main frame commits to
+/// (checked again, whatever the gate thought), and of each page that could not be loaded.
+pub trait MainFrameLoads {
+    fn on_main_frame_committed(&self, committed: impl Fn(String) + 'static);
     fn on_load_failed(&self, failed: impl Fn(String) + 'static);
 }

@@ -1,0 +1,298 @@
+//! The kiosk for real: a WebKitGTK window under Xvfb and openbox, test sites on loopback
+//! reached by fake names through the proxy's `hosts` table, WebKitWebDriver for the content
+//! view and xdotool for the toolbar. Each site logs every request, so "blocked" means the
+//! site never heard of it.
+#![cfg(feature = "automation")]
+
+mod support;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use support::{wait_for, Display, KioskProcess, Reply, Seen, Site, TempDir, WebDriver};
+
+/// One kiosk at a time: they share two cores, and each wants the whole screen.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Toolbar buttons on a 1280×800 screen (toolbar.html, left to right).
+const HOME_BUTTON: (u32, u32) = (68, 40);
+const BACK_BUTTON: (u32, u32) = (192, 40);
+/// The first Home tile.
+const FIRST_TILE: (u32, u32) = (178, 294);
+
+const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\n";
+
+/// The pages of the allowed site.
+fn allowed_site(seen: &Seen) -> Reply {
+    match seen.path() {
+        "/" => Reply::html(
+            r#"<!doctype html><title>allowed</title><body style="background:#3c3">
+            <a id="unlisted" href="http://unlisted.test/page">unlisted</a>
+            <a id="cdn-page" href="http://cdn.test/page">resource host as a page</a>
+            <a id="resources" href="/resources">resources</a>
+            <a id="redirect-out" href="/redirect-out">redirect out</a>
+            <a id="search" href="http://www.google.co.uk/search?q=dogs&amp;safe=off">search</a>
+            <a id="redirect-search" href="/redirect-search">redirect to search</a>
+            <a id="blank-out" target="_blank" href="http://unlisted.test/blank">blank out</a>
+            <a id="blank-in" target="_blank" href="http://allowed.test/opened">blank in</a>
+            <button id="open-out" onclick="window.open('http://unlisted.test/popup')">open out</button>
+            <button id="open-in" onclick="window.open('http://allowed.test/popup')">open in</button>
+            <a id="download" href="/download">download</a>
+            <a id="next" href="/next">next</a></body>"#,
+        ),
+        "/resources" => Reply::html(
+            r#"<!doctype html><title>resources</title>
+            <link rel="stylesheet" href="http://unlisted.test/style.css"><link rel="stylesheet" href="http://cdn.test/style.css">
+            <img src="http://unlisted.test/img.png"><img src="http://cdn.test/img.png">
+            <script src="http://unlisted.test/script.js"></script><script src="http://cdn.test/script.js"></script>
+            <iframe src="http://unlisted.test/frame"></iframe><iframe src="http://cdn.test/frame"></iframe>
+            <script>
+              for (const host of ["unlisted.test", "cdn.test"]) {
+                fetch(`http://${host}/fetch`).catch(() => {});
+                const xhr = new XMLHttpRequest(); xhr.open("GET", `http://${host}/xhr`); xhr.send();
+                try { new WebSocket(`ws://${host}/ws`); } catch (e) {}
+              }
+            </script>"#,
+        ),
+        "/redirect-out" => Reply::redirect("http://unlisted.test/redirected"),
+        "/redirect-search" => Reply::redirect("http://www.google.co.uk/search?q=cats&safe=off"),
+        "/download" => Reply::typed("application/octet-stream", b"not for pupils").with("Content-Disposition", "attachment; filename=\"x.bin\""),
+        "/cookie" => {
+            let body = format!(
+                r#"<!doctype html><a href="/cookie" style="display:block;height:100vh;background:#36c">cookie: {}</a>"#,
+                seen.headers.get("cookie").map_or("none", String::as_str)
+            );
+            Reply::html(&body).with("Set-Cookie", "pupil=1; Path=/")
+        }
+        _ => Reply::html("<!doctype html><title>page</title><p>a page</p>"),
+    }
+}
+
+struct Lab {
+    dir: TempDir,
+    allowed: Site,
+    cdn: Site,
+    unlisted: Site,
+    /// Stands in for `forcesafesearch.google.com`, where the proxy sends Google searches.
+    safe_google: Site,
+    /// Stands in for `www.google.co.uk` itself: it must never be reached.
+    plain_google: Site,
+    display: Display,
+}
+
+impl Lab {
+    fn new(extra_config: &str) -> Lab {
+        let dir = TempDir::new("e2e");
+        let allowed = Site::start(allowed_site);
+        let cdn = Site::start(|_| Reply::typed("text/plain", b"resource"));
+        let unlisted = Site::start(|_| Reply::html("<p>unlisted</p>"));
+        let safe_google = Site::start(|_| Reply::html("<p>safe results</p>"));
+        let plain_google = Site::start(|_| Reply::html("<p>unsafe results</p>"));
+        std::fs::write(dir.path().join("school.list"), SCHOOL_LIST).unwrap();
+        std::fs::write(dir.path().join("tiles.toml"), "[[tile]]\ntitle = \"Cookie\"\nurl = \"http://allowed.test/cookie\"\nicon = \"🍪\"\n").unwrap();
+        let config = format!(
+            "list = \"school.list\"\ntiles = \"tiles.toml\"\nstate_dir = \"state\"\n{extra_config}\n[hosts]\n\
+             \"allowed.test\" = \"{}\"\n\"cdn.test\" = \"{}\"\n\"unlisted.test\" = \"{}\"\n\
+             \"forcesafesearch.google.com\" = \"{}\"\n\"www.google.co.uk\" = \"{}\"\n",
+            allowed.address(),
+            cdn.address(),
+            unlisted.address(),
+            safe_google.address(),
+            plain_google.address()
+        );
+        std::fs::write(dir.path().join("kiosk.toml"), config).unwrap();
+        Lab { dir, allowed, cdn, unlisted, safe_google, plain_google, display: Display::start() }
+    }
+
+    fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("kiosk.toml")
+    }
+
+    fn driver(&self) -> WebDriver {
+        let driver = WebDriver::start(&self.display, &self.config());
+        driver.wait_for_url("satchel://pupil/home.html");
+        driver.navigate("http://allowed.test/");
+        driver.wait_for_url("http://allowed.test/");
+        driver
+    }
+
+    fn assert_unlisted_never_reached(&self) {
+        assert_eq!(self.unlisted.paths(), Vec::<String>::new(), "the unlisted site was reached");
+    }
+}
+
+fn blocked_page_for(address: &str) -> String {
+    format!("satchel://pupil/blocked.html?url={}", url::form_urlencoded::byte_serialize(address.as_bytes()).collect::<String>())
+}
+
+#[test]
+fn allowed_page_loads_and_unlisted_page_shows_the_block_page_without_reaching_the_site() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    assert!(lab.allowed.paths().contains(&"/".to_owned()));
+
+    driver.click("#unlisted");
+    driver.wait_for_url(&blocked_page_for("http://unlisted.test/page"));
+
+    // A resource host serves a site's pictures and scripts, never pages of its own.
+    driver.navigate("http://allowed.test/");
+    driver.wait_for_url("http://allowed.test/");
+    driver.click("#cdn-page");
+    driver.wait_for_url(&blocked_page_for("http://cdn.test/page"));
+    assert!(lab.cdn.paths().is_empty(), "the resource host was asked for a page");
+    lab.assert_unlisted_never_reached();
+}
+
+#[test]
+fn every_kind_of_subresource_from_an_unlisted_host_is_blocked_and_from_a_resource_host_loads() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.click("#resources");
+    driver.wait_for_url("http://allowed.test/resources");
+    let kinds = ["/style.css", "/img.png", "/script.js", "/frame", "/fetch", "/xhr", "/ws"];
+    wait_for("every resource from the resource host", Duration::from_secs(20), || {
+        let paths = lab.cdn.paths();
+        kinds.iter().all(|kind| paths.iter().any(|p| p == kind))
+    });
+    let websocket = lab.cdn.requests().into_iter().find(|seen| seen.path() == "/ws").unwrap();
+    assert_eq!(websocket.headers.get("upgrade").map(|u| u.to_ascii_lowercase()).as_deref(), Some("websocket"));
+    // Give anything still in flight time to arrive where it must not.
+    std::thread::sleep(Duration::from_millis(500));
+    lab.assert_unlisted_never_reached();
+    assert_eq!(driver.url(), "http://allowed.test/resources", "a blocked iframe does not replace the page");
+}
+
+#[test]
+fn redirects_and_new_windows_to_unlisted_hosts_are_blocked_and_listed_ones_open_in_the_same_view() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("");
+    let driver = lab.driver();
+
+    driver.click("#redirect-out");
+    driver.wait_for_url(&blocked_page_for("http://unlisted.test/redirected"));
+
+    for (link, expected) in [
+        ("#blank-out", blocked_page_for("http://unlisted.test/blank")),
+        ("#blank-in", "http://allowed.test/opened".to_owned()),
+        ("#open-out", blocked_page_for("http://unlisted.test/popup")),
+        ("#open-in", "http://allowed.test/popup".to_owned()),
+    ] {
+        driver.navigate("http://allowed.test/");
+        driver.wait_for_url("http://allowed.test/");
+        driver.click(link);
+        driver.wait_for_url(&expected);
+        assert_eq!(driver.window_count(), 1, "{link} opened no window");
+    }
+    lab.assert_unlisted_never_reached();
+}
+
+#[test]
+fn a_download_link_downloads_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.click("#download");
+    wait_for("the download request", Duration::from_secs(10), || lab.allowed.paths().contains(&"/download".to_owned()));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(driver.url(), "http://allowed.test/");
+    let home = std::env::var("HOME").unwrap_or_default();
+    let downloads = Path::new(&home).join("Downloads");
+    let found = std::fs::read_dir(&downloads).map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("x"))).unwrap_or(false);
+    assert!(!found, "a file arrived in {}", downloads.display());
+}
+
+#[test]
+fn searches_arrive_at_the_engine_with_safe_search_forced_also_after_a_redirect() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.click("#search");
+    wait_for("the search", Duration::from_secs(20), || !lab.safe_google.requests().is_empty());
+    driver.navigate("http://allowed.test/");
+    driver.wait_for_url("http://allowed.test/");
+    driver.click("#redirect-search");
+    wait_for("the redirected search", Duration::from_secs(20), || lab.safe_google.requests().len() >= 2);
+
+    let searches: Vec<String> = lab.safe_google.requests().iter().map(|seen| seen.target.clone()).collect();
+    assert_eq!(searches, ["/search?q=dogs&safe=active&ssui=on", "/search?q=cats&safe=active&ssui=on"]);
+    assert!(lab.safe_google.requests().iter().all(|seen| seen.headers.get("host").map(String::as_str) == Some("www.google.co.uk")));
+    assert!(lab.plain_google.requests().is_empty(), "a search went to Google's unfiltered address");
+}
+
+#[test]
+fn home_and_back_buttons_work_from_the_toolbar() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.click("#next");
+    driver.wait_for_url("http://allowed.test/next");
+    lab.display.click(BACK_BUTTON.0, BACK_BUTTON.1);
+    driver.wait_for_url("http://allowed.test/");
+    lab.display.click(HOME_BUTTON.0, HOME_BUTTON.1);
+    driver.wait_for_url("satchel://pupil/home.html");
+}
+
+#[test]
+fn an_idle_kiosk_starts_a_fresh_session_and_the_cookie_is_gone() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("idle_timeout_seconds = 10");
+    let _kiosk = KioskProcess::start(&lab.display, &lab.config());
+    let cookie_requests = || lab.allowed.requests().into_iter().filter(|seen| seen.path() == "/cookie").collect::<Vec<_>>();
+    // Home shows the tile once the kiosk has painted it; keep tapping until the site hears.
+    wait_for("the tile to open the cookie page", Duration::from_secs(30), || {
+        lab.display.click(FIRST_TILE.0, FIRST_TILE.1);
+        std::thread::sleep(Duration::from_millis(400));
+        !cookie_requests().is_empty()
+    });
+    let first = cookie_requests().len();
+    lab.display.click(640, 500);
+    wait_for("the second visit", Duration::from_secs(10), || cookie_requests().len() > first);
+    let second = cookie_requests().last().cloned().unwrap();
+    assert_eq!(second.headers.get("cookie").map(String::as_str), Some("pupil=1"), "cookies work within a session");
+
+    std::thread::sleep(Duration::from_secs(13));
+    let before = cookie_requests().len();
+    lab.display.click(FIRST_TILE.0, FIRST_TILE.1);
+    wait_for("the visit after the reset", Duration::from_secs(10), || cookie_requests().len() > before);
+    let after = cookie_requests().last().cloned().unwrap();
+    assert_eq!(after.headers.get("cookie"), None, "the new session has no cookie from the old one");
+}
+
+#[test]
+fn the_kiosk_ignores_close_and_leaves_only_with_the_chord_and_the_right_pin() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let hash = std::process::Command::new(support::SATCHEL)
+        .arg("hash-pin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"2468\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap();
+    let lab = Lab::new(&format!("exit_pin_hash = \"{}\"", hash.trim()));
+    let mut kiosk = KioskProcess::start(&lab.display, &lab.config());
+    std::thread::sleep(Duration::from_secs(4));
+
+    lab.display.xdotool(&["key", "alt+F4"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(kiosk.exited().is_none(), "Alt+F4 closed the kiosk");
+
+    lab.display.xdotool(&["key", "ctrl+alt+shift+t"]);
+    std::thread::sleep(Duration::from_secs(1));
+    lab.display.xdotool(&["type", "1357"]);
+    lab.display.xdotool(&["key", "Return"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(kiosk.exited().is_none(), "a wrong PIN let the teacher out");
+
+    lab.display.xdotool(&["type", "2468"]);
+    lab.display.xdotool(&["key", "Return"]);
+    wait_for("the kiosk to exit", Duration::from_secs(10), || kiosk.exited().is_some());
+    assert!(kiosk.exited().unwrap().success());
+}

@@ -1,0 +1,346 @@
+//! What the end-to-end tests run the real kiosk with: an X server with a window manager,
+//! test sites on loopback that log every request, WebKitWebDriver, and xdotool.
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// The kiosk binary under test.
+pub const SATCHEL: &str = env!("CARGO_BIN_EXE_satchel");
+
+/// Waits until `condition` holds, polling; panics with `what` after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A scratch directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("satchel-{name}-{}-{}", std::process::id(), fastrand()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fastrand() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now())
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A private X display (Xvfb 1280×800) with openbox, so fullscreen is real.
+pub struct Display {
+    pub name: String,
+    xvfb: Child,
+    window_manager: Child,
+}
+
+impl Display {
+    pub fn start() -> Display {
+        // Xvfb picks a free display number and writes it to the descriptor given.
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (apt-get install xvfb) runs");
+        let mut number = String::new();
+        BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut number).unwrap();
+        let name = format!(":{}", number.trim());
+        let window_manager = Command::new("openbox")
+            .env("DISPLAY", &name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openbox (apt-get install openbox) runs");
+        std::thread::sleep(Duration::from_millis(300));
+        Display { name, xvfb, window_manager }
+    }
+
+    /// Clicks at a point of the screen (the kiosk is fullscreen, so screen = window).
+    pub fn click(&self, x: u32, y: u32) {
+        self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+    }
+
+    pub fn xdotool(&self, args: &[&str]) {
+        let status = Command::new("xdotool").env("DISPLAY", &self.name).args(args).status().expect("xdotool runs");
+        assert!(status.success(), "xdotool {args:?}");
+    }
+
+    /// A screenshot of the whole screen, as PNG bytes.
+    pub fn screenshot(&self, path: &Path) {
+        let status = Command::new("import").env("DISPLAY", &self.name).args(["-window", "root"]).arg(path).status().expect("import (imagemagick) runs");
+        assert!(status.success());
+    }
+
+    /// The colour of one pixel of the screen, as `#rrggbb`.
+    pub fn pixel(&self, x: u32, y: u32) -> String {
+        let output = Command::new("import")
+            .env("DISPLAY", &self.name)
+            .args(["-window", "root", "-crop", &format!("1x1+{x}+{y}"), "-depth", "8", "txt:-"])
+            .output()
+            .expect("import (imagemagick) runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.split_whitespace().find(|word| word.starts_with('#') && word.len() == 7).unwrap_or("").to_ascii_lowercase()
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        kill(&mut self.window_manager);
+        kill(&mut self.xvfb);
+    }
+}
+
+/// One request a test site received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub target: String,
+    pub headers: HashMap<String, String>,
+}
+
+impl Seen {
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+}
+
+/// A response a test site sends: status, extra headers, body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn html(body: &str) -> Reply {
+        Reply { status: 200, headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body: body.as_bytes().to_vec() }
+    }
+    pub fn with(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    pub fn redirect(location: &str) -> Reply {
+        Reply { status: 302, headers: vec![("Location".into(), location.into())], body: Vec::new() }
+    }
+    pub fn typed(content_type: &str, body: &[u8]) -> Reply {
+        Reply { status: 200, headers: vec![("Content-Type".into(), content_type.into())], body: body.to_vec() }
+    }
+}
+
+type Routes = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+
+/// A plain-http test site on a loopback port that logs every request it gets.
+pub struct Site {
+    pub port: u16,
+    log: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Site {
+    pub fn start(routes: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Site {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let routes: Routes = Arc::new(routes);
+        let site_log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (log, routes) = (Arc::clone(&site_log), Arc::clone(&routes));
+                std::thread::spawn(move || serve(stream, &log, &*routes));
+            }
+        });
+        Site { port, log }
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.requests().iter().map(|seen| seen.path().to_owned()).collect()
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, routes: &(dyn Fn(&Seen) -> Reply + Send + Sync)) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(target)) = (parts.next(), parts.next()) else { return };
+        let mut headers = HashMap::new();
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+            }
+        }
+        let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let seen = Seen { method: method.to_owned(), target: target.to_owned(), headers };
+        log.lock().unwrap().push(seen.clone());
+        if seen.headers.contains_key("upgrade") {
+            // WebSocket handshakes are logged, not answered: arriving is what the tests check.
+            return;
+        }
+        let reply = routes(&seen);
+        let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", reply.status, reply.body.len());
+        for (name, value) in &reply.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&reply.body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// A WebKitWebDriver session driving the kiosk's content view.
+pub struct WebDriver {
+    driver: Child,
+    base: String,
+    session: String,
+    client: reqwest::blocking::Client,
+}
+
+impl WebDriver {
+    /// Starts WebKitWebDriver and, through it, `satchel --automation --config <config>`.
+    pub fn start(display: &Display, config: &Path) -> WebDriver {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("WebKitWebDriver")
+            .arg(format!("--port={port}"))
+            .env("DISPLAY", &display.name)
+            .env("SATCHEL_LOG", "satchel=debug,warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("WebKitWebDriver (apt-get install webkit2gtk-driver) runs");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        wait_for("WebKitWebDriver to listen", Duration::from_secs(20), || client.get(format!("{base}/status")).send().is_ok());
+        let capabilities = json!({ "capabilities": { "alwaysMatch": { "webkitgtk:browserOptions": {
+            "binary": SATCHEL,
+            "args": ["--automation", "--config", config.to_str().unwrap()],
+        }}}});
+        let response: Value = client.post(format!("{base}/session")).json(&capabilities).send().unwrap().json().unwrap();
+        let session = response["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {response}")).to_owned();
+        WebDriver { driver, base, session, client }
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let request = self.client.request(method, url);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        let response: Value = request.send().unwrap().json().unwrap();
+        response["value"].clone()
+    }
+
+    pub fn navigate(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })));
+    }
+
+    pub fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).as_str().unwrap_or("").to_owned()
+    }
+
+    /// Clicks the element matching a CSS selector, as a pupil would.
+    pub fn click(&self, selector: &str) {
+        let element = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": selector })));
+        let id = element.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap_or_else(|| panic!("no element {selector}: {element}"));
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    pub fn run(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] })))
+    }
+
+    pub fn window_count(&self) -> usize {
+        self.call(reqwest::Method::GET, "/window/handles", None).as_array().map_or(0, Vec::len)
+    }
+
+    /// Waits until the content view shows `url` (compared as a prefix).
+    pub fn wait_for_url(&self, url: &str) {
+        wait_for(&format!("the kiosk to show {url}"), Duration::from_secs(20), || self.url().starts_with(url));
+    }
+}
+
+impl Drop for WebDriver {
+    fn drop(&mut self) {
+        let _ = self.client.delete(format!("{}/session/{}", self.base, self.session)).send();
+        kill(&mut self.driver);
+    }
+}
+
+/// The kiosk started directly, as on a pupil's machine (no automation).
+pub struct KioskProcess {
+    child: Child,
+}
+
+impl KioskProcess {
+    pub fn start(display: &Display, config: &Path) -> KioskProcess {
+        let child = Command::new(SATCHEL)
+            .args(["--config", config.to_str().unwrap()])
+            .env("DISPLAY", &display.name)
+            .env("SATCHEL_LOG", "satchel=debug,warn")
+            .spawn()
+            .expect("satchel runs");
+        KioskProcess { child }
+    }
+
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+}
+
+impl Drop for KioskProcess {
+    fn drop(&mut self) {
+        kill(&mut self.child);
+    }
+}
