@@ -8,15 +8,26 @@ DEMO_URLS := 'https://www.bbc.co.uk/bitesize' 'https://www.cbeebies.com/grownups
 	'https://www.google.co.uk/search?q=dinosaurs&safe=off' 'https://search.yahoo.com/search?p=dinosaurs' \
 	'https://www.topmarks.co.uk/maths-games/5-7-years' 'https://example.net/' 'http://2130706433/'
 
-.PHONY: demo test bench fuzz toolchain
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# What the kiosk builds against and its end-to-end tests run with (Debian 12 package names).
+KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev \
+	xvfb xauth openbox webkit2gtk-driver xdotool imagemagick \
+	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core
 
-## demo: decide a few URLs against the shipped KS1 list, in words.
-demo: toolchain
+.PHONY: demo check-demo test bench fuzz toolchain deps
+
+## demo: open the kiosk on the built-in KS1 list (leave with Ctrl+Alt+Shift+T, PIN 1234).
+demo: toolchain deps
+	@[ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || { echo "make demo opens a window: run it on a desktop (or under xvfb-run)"; exit 1; }
+	$(CARGO) run --release --quiet -- --config demo/kiosk.toml
+
+## check-demo: decide a few URLs against the shipped KS1 list, in words.
+check-demo: toolchain
 	$(CARGO) run --release --quiet -- check --strict --explain --list allowlists/ks1.list $(DEMO_URLS)
 
-## test: every test (unit, data-driven, property, end-to-end).
-test: toolchain
-	SATCHEL_SHARED_DATA=$(SHARED_DATA) $(CARGO) test --locked
+## test: every test (unit, data-driven, property, proxy, the kiosk end to end under Xvfb).
+test: toolchain deps
+	SATCHEL_SHARED_DATA=$(SHARED_DATA) $(CARGO) test --locked --features automation
 
 ## bench: the policy decision benchmark against Brave's adblock engine.
 bench: toolchain
@@ -26,6 +37,14 @@ bench: toolchain
 fuzz: toolchain
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decide -- -max_total_time=$${FUZZ_SECONDS:-120}
+
+## deps: install the kiosk's system packages that are missing.
+deps:
+	@missing=$$(for p in $(KIOSK_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "Rust's cargo is needed: https://rustup.rs (or apt-get install cargo)"; exit 1; }

@@ -234,7 +234,8 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, routes: &(dyn Fn(&Seen) -> R
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&reply.body)).is_err() {
+        let close = seen.headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&reply.body)).is_err() || close {
             return;
         }
     }
