@@ -36,9 +36,9 @@ filled in the way the kiosk fills it (assets/README.md: en-GB messages, the tile
 allowlists/ks1-tiles.toml, the Google search form), with pupil.css and pupil.js beside it,
 served by Python's http.server on 127.0.0.1 from a thread of this script.
 
-The probe points (the first tile, below its rounded corner and away from its emoji and
-title) were chosen from screenshots of both browsers at 1280x800; Satchel's is 80 px lower
-because of the toolbar. --screenshots DIR saves a screenshot of every run (taken after the
+The probe points (inside the first tile, away from its rounded corners, emoji and title)
+were chosen from screenshots of both browsers at 1280x800; Satchel's is lower because of
+its toolbar and its Listen button (see SATCHEL_POINT). --screenshots DIR saves a screenshot of every run (taken after the
 memory reading) to check them; --satchel-point and --chromium-point move them.
 
 Needs: Xvfb, openbox, chromium, libX11.so.6, Python 3.11+ (tomllib); imagemagick's
@@ -76,9 +76,14 @@ TILE_COLOUR = 0xCFE5F7
 # tile's border are far outside this.
 COLOUR_TOLERANCE = 3
 
-# Inside the first tile, chosen from screenshots (see the module docstring).
-SATCHEL_POINT = (300, 300)
-CHROMIUM_POINT = (300, 220)
+# Inside the first tile, left of its emoji and clear of its rounded corners, chosen from
+# screenshots at 1280x800. In Chromium the tile spans x 33-323, y 85-268. In Satchel it is
+# 117 px lower (y 202-385): 80 px of toolbar, plus the Listen button, which pupil.js shows
+# only when the browser offers an en-GB voice (WebKitGTK here does, Chromium does not) and
+# which makes the sentence row taller. The tile is drawn before pupil.js runs, 37 px higher
+# (y 165-348), so Satchel's point lies inside the tile in both layouts.
+SATCHEL_POINT = (60, 300)
+CHROMIUM_POINT = (60, 180)
 
 START_GOAL = 0.50
 MEMORY_GOAL = 0.60
@@ -225,12 +230,29 @@ def become_subreaper():
 
 def browser_processes(browser_pid, excluded_pids):
     """The browser and every process it started, with orphans that came back to us (the
-    subreaper) but not the run's X server and window manager."""
+    subreaper) but not the run's X server and window manager: {pid: name}."""
     table = process_table()
     own = descendants([os.getpid()], table) - {os.getpid()}
     tree = descendants([browser_pid], table)
     orphans = own - descendants(excluded_pids, table) - tree
-    return {pid: table[pid][1] for pid in tree | orphans}
+    return {pid: process_name(pid, table[pid][1]) for pid in tree | orphans}
+
+
+def process_name(pid, comm):
+    """argv[0]'s base name (comm is cut at 15 characters), with Chromium's --type=, which
+    is what tells its many `chromium` processes apart."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a for a in f.read().decode(errors="replace").split("\0") if a]
+    except OSError:
+        return comm
+    if len(argv) == 1:  # Chromium's children rewrite their title as one space-separated string
+        argv = argv[0].split()
+    if not argv:
+        return comm
+    name = os.path.basename(argv[0]) or comm
+    kind = next((a.split("=", 1)[1] for a in argv if a.startswith("--type=")), None)
+    return f"{name} {kind}" if kind else name
 
 
 def pss_kib(pid):
@@ -244,14 +266,16 @@ def pss_kib(pid):
     return 0
 
 
-def kill_everything(pids, popens):
-    """SIGKILL these processes and everything below them, until none is left, and reap
-    them (they are our children or, as orphans, came back to us)."""
+def kill_everything(popens, keep=()):
+    """SIGKILL every process this script started (its descendants, which with the
+    subreaper includes orphans) except the trees under `keep`, until none is left, and
+    reap them."""
     ours = {p.pid: p for p in popens}
     deadline = time.monotonic() + 10
     while True:
-        alive = descendants(pids) | {pid for pid in descendants([os.getpid()]) if pid != os.getpid()}
-        alive = {pid for pid in alive if process_table().get(pid, (0, ""))[1] and not _is_zombie(pid)}
+        table = process_table()
+        alive = descendants([os.getpid()], table) - descendants(keep, table) - {os.getpid()}
+        alive = {pid for pid in alive if not _is_zombie(pid)}
         for pid in alive:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -351,7 +375,7 @@ class Run:
     number: int  # 0 for warm-up
     start_ms: float = None
     pss_kib: int = None
-    processes: dict = field(default_factory=dict)  # comm -> count
+    processes: dict = field(default_factory=dict)  # name -> [count, PSS KiB]
     poll_mean_ms: float = None
     poll_worst_ms: float = None
     still_painted: bool = None
@@ -360,21 +384,20 @@ class Run:
 
 def start_display(workdir):
     """A fresh Xvfb with openbox; returns (display name, [Xvfb, openbox] Popens)."""
-    log = open(workdir / "xvfb.log", "wb")
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", "1", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
-        stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    with open(workdir / "xvfb.log", "wb") as log:
+        xvfb = subprocess.Popen(
+            ["Xvfb", "-displayfd", "1", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
+            stdout=subprocess.PIPE, stderr=log, start_new_session=True)
     # Xvfb writes its display number once it accepts connections.
     ready, _, _ = select.select([xvfb.stdout], [], [], 10)
     number = xvfb.stdout.readline().decode().strip() if ready else ""
+    xvfb.stdout.close()
     if not number.isdigit():
-        xvfb.kill()
-        xvfb.wait()
         raise RunFailed(f"Xvfb did not start (see {workdir / 'xvfb.log'})")
     display = f":{number}"
     env = dict(os.environ, DISPLAY=display)
-    openbox = subprocess.Popen(["openbox"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=open(workdir / "openbox.log", "wb"), start_new_session=True)
+    with open(workdir / "openbox.log", "wb") as log:
+        openbox = subprocess.Popen(["openbox"], env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     screen = X11(display)
     try:
         deadline = time.monotonic() + 10
@@ -419,9 +442,10 @@ def run_once(browser, number, args, url):
         poll = args.poll_ms / 1000
 
         started = time.perf_counter()
-        # Its own session, so nothing it does can signal or grab the terminal of this script.
-        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=open(log_path, "wb"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log_path, "wb") as log:
+            # Its own session, so nothing it does can signal or grab the terminal of this script.
+            proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         popens.append(proc)
         browser_pid = proc.pid
         reads, last, worst, colour = 0, started, 0.0, None
@@ -449,22 +473,26 @@ def run_once(browser, number, args, url):
 
         time.sleep(max(0.0, painted + args.idle - time.perf_counter()))
         processes = browser_processes(browser_pid, x_pids)
-        run.pss_kib = sum(pss_kib(pid) for pid in processes)
-        for comm in processes.values():
-            run.processes[comm] = run.processes.get(comm, 0) + 1
+        for pid, name in processes.items():
+            group = run.processes.setdefault(name, [0, 0])
+            group[0] += 1
+            group[1] += pss_kib(pid)
+        run.pss_kib = sum(kib for _, kib in run.processes.values())
         run.still_painted = colour_matches(screen.pixel(px, py), TILE_COLOUR)
         if args.screenshots:
             take_screenshot(display, args.screenshots / f"{browser}-{'run%d' % number if number else 'warmup'}.png")
     except RunFailed as failure:
-        run.error = str(failure)
-        print(f"{label}: FAILED: {failure}", file=sys.stderr)
+        run.error = f"{failure} (logs kept in {workdir})"
+        print(f"{label}: FAILED: {run.error}", file=sys.stderr)
     finally:
         if screen:
             screen.close()
-        # The browser first, then X: helpers that lose the X connection first may linger.
-        kill_everything([browser_pid] if browser_pid else [], popens)
-        kill_everything(x_pids, popens)
-        shutil.rmtree(workdir, ignore_errors=True)
+        # The browser first, then X: helpers that lose their X connection before their
+        # parent dies can sit in error handling instead of exiting.
+        kill_everything(popens, keep=x_pids)
+        kill_everything(popens)
+        if not run.error:
+            shutil.rmtree(workdir, ignore_errors=True)
     return run
 
 
@@ -495,7 +523,17 @@ def summary(values, fmt):
     return f"{fmt(statistics.median(values))} [{fmt(min(values))}–{fmt(max(values))}]"
 
 
-def report(runs, args):
+def machine(args):
+    """What the figures depend on besides the two browsers' code."""
+    try:
+        chromium = subprocess.run([args.chromium, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        chromium = "chromium version unknown"
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(args.satchel.stat().st_mtime))
+    return f"{chromium}; {args.satchel} built {built}; {os.cpu_count()} CPUs"
+
+
+def report(runs, args, context):
     measured = [r for r in runs if r.number and not r.error]
 
     def values(browser, attribute):
@@ -516,6 +554,7 @@ def report(runs, args):
     worst = [r.poll_worst_ms for r in measured]
     print(f"\n## Satchel kiosk vs Chromium --kiosk ({len(measured)} good runs; "
           f"median [min–max]; ratio = Satchel median / Chromium median)\n")
+    print(context + "\n")
     print("| figure | Satchel | Chromium --kiosk | ratio | goal | met? |")
     print("|---|---|---|---|---|---|")
     print(ratio_row("cold start to Home painted (ms)", "start_ms", lambda v: f"{v:.0f}", START_GOAL))
@@ -535,10 +574,11 @@ def report(runs, args):
             first_line = r.error.splitlines()[0]
             print(f"- {r.browser:8} {label}: FAILED: {first_line}")
             continue
-        procs = ", ".join(f"{name}×{n}" for name, n in sorted(r.processes.items(), key=lambda kv: (-kv[1], kv[0])))
+        procs = ", ".join(f"{name} ×{n} {kib / 1024:.1f}"
+                          for name, (n, kib) in sorted(r.processes.items(), key=lambda kv: -kv[1][1]))
         stable = "" if r.still_painted else "; WARNING: probe pixel no longer the tile colour at the memory reading"
         print(f"- {r.browser:8} {label}: start {r.start_ms:6.0f} ms, PSS {r.pss_kib / 1024:6.1f} MiB in "
-              f"{sum(r.processes.values())} processes ({procs}); polling {r.poll_mean_ms:.1f} ms mean, "
+              f"{sum(n for n, _ in r.processes.values())} processes ({procs}); polling {r.poll_mean_ms:.1f} ms mean, "
               f"{r.poll_worst_ms:.1f} ms worst{stable}")
 
 
@@ -573,6 +613,7 @@ def main():
                  f"cargo build --release for satchel)")
 
     become_subreaper()
+    load_before = os.getloadavg()[0]
     page_dir = Path(tempfile.mkdtemp(prefix="kiosk-bench-page-"))
     try:
         home_page_for_chromium(page_dir)
@@ -591,7 +632,9 @@ def main():
         server.shutdown()
     finally:
         shutil.rmtree(page_dir, ignore_errors=True)
-    report(runs, args)
+    # Other work on the machine shows up as slower, more scattered starts.
+    context = f"{machine(args)}; load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    report(runs, args, context)
     return 1 if any(r.error for r in runs) else 0
 
 

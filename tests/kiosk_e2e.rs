@@ -58,6 +58,7 @@ fn allowed_site(seen: &Seen) -> Reply {
         "/redirect-out" => Reply::redirect("http://unlisted.test/redirected"),
         "/redirect-search" => Reply::redirect("http://www.google.co.uk/search?q=cats&safe=off"),
         "/download" => Reply::typed("application/octet-stream", b"not for pupils").with("Content-Disposition", "attachment; filename=\"x.bin\""),
+        "/upload" => Reply::html(r#"<!doctype html><input id="upload" type="file" style="width:100vw;height:100vh">"#),
         "/cookie" => {
             let body = format!(
                 r#"<!doctype html><a href="/cookie" style="display:block;height:100vh;background:#36c">cookie: {}</a>"#,
@@ -83,6 +84,11 @@ struct Lab {
 
 impl Lab {
     fn new(extra_config: &str) -> Lab {
+        Lab::with_tile(extra_config, "http://allowed.test/cookie")
+    }
+
+    /// A lab whose Home page has one tile, to `tile_url`.
+    fn with_tile(extra_config: &str, tile_url: &str) -> Lab {
         let dir = TempDir::new("e2e");
         let allowed = Site::start(allowed_site);
         let cdn = Site::start(|_| Reply::typed("text/plain", b"resource"));
@@ -90,7 +96,7 @@ impl Lab {
         let safe_google = Site::start(|_| Reply::html("<p>safe results</p>"));
         let plain_google = Site::start(|_| Reply::html("<p>unsafe results</p>"));
         std::fs::write(dir.path().join("school.list"), SCHOOL_LIST).unwrap();
-        std::fs::write(dir.path().join("tiles.toml"), "[[tile]]\ntitle = \"Cookie\"\nurl = \"http://allowed.test/cookie\"\nicon = \"🍪\"\n").unwrap();
+        std::fs::write(dir.path().join("tiles.toml"), format!("[[tile]]\ntitle = \"Tile\"\nurl = \"{tile_url}\"\nicon = \"🍪\"\n")).unwrap();
         let config = format!(
             "list = \"school.list\"\ntiles = \"tiles.toml\"\nstate_dir = \"state\"\n{extra_config}\n[hosts]\n\
              \"allowed.test\" = \"{}\"\n\"cdn.test\" = \"{}\"\n\"unlisted.test\" = \"{}\"\n\
@@ -295,4 +301,37 @@ fn the_kiosk_ignores_close_and_leaves_only_with_the_chord_and_the_right_pin() {
     lab.display.xdotool(&["key", "Return"]);
     wait_for("the kiosk to exit", Duration::from_secs(10), || kiosk.exited().is_some());
     assert!(kiosk.exited().unwrap().success());
+}
+
+/// Whether GTK's file chooser is on screen.
+fn file_chooser_shown(display: &Display) -> bool {
+    std::process::Command::new("xdotool")
+        .env("DISPLAY", &display.name)
+        .args(["search", "--onlyvisible", "--name", "Select File"])
+        .status()
+        .expect("xdotool runs")
+        .success()
+}
+
+/// Opens the upload page from Home as a pupil would (no automation: WebKit answers file
+/// choosers itself when automated) and taps the file input, which fills the page.
+fn file_chooser_opens(allow_uploads: bool) -> bool {
+    let lab = Lab::with_tile(&format!("allow_uploads = {allow_uploads}"), "http://allowed.test/upload");
+    let _kiosk = KioskProcess::start(&lab.display, &lab.config());
+    wait_for("the upload page", Duration::from_secs(30), || {
+        lab.display.click(FIRST_TILE.0, FIRST_TILE.1);
+        std::thread::sleep(Duration::from_millis(400));
+        lab.allowed.paths().contains(&"/upload".to_owned())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    lab.display.click(640, 400);
+    std::thread::sleep(Duration::from_secs(2));
+    file_chooser_shown(&lab.display)
+}
+
+#[test]
+fn uploads_open_no_file_chooser_unless_the_profile_allows_them() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    assert!(file_chooser_opens(true), "with uploads allowed the file chooser opens (so the check below can see one)");
+    assert!(!file_chooser_opens(false), "a file chooser opened although uploads are off");
 }
