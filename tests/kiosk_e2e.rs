@@ -7,13 +7,16 @@
 mod support;
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use support::{wait_for, Display, KioskProcess, Reply, Seen, Site, TempDir, WebDriver};
 
 /// One kiosk at a time: they share two cores, and each wants the whole screen.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Toolbar buttons on a 1280×800 screen (toolbar.html, left to right).
 const HOME_BUTTON: (u32, u32) = (68, 40);
@@ -118,8 +121,7 @@ impl Lab {
     fn driver(&self) -> WebDriver {
         let driver = WebDriver::start(&self.display, &self.config());
         driver.wait_for_url("satchel://pupil/home.html");
-        driver.navigate("http://allowed.test/");
-        driver.wait_for_url("http://allowed.test/");
+        driver.open("http://allowed.test/");
         driver
     }
 
@@ -134,7 +136,7 @@ fn blocked_page_for(address: &str) -> String {
 
 #[test]
 fn allowed_page_loads_and_unlisted_page_shows_the_block_page_without_reaching_the_site() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let lab = Lab::new("");
     let driver = lab.driver();
     assert!(lab.allowed.paths().contains(&"/".to_owned()));
@@ -143,8 +145,7 @@ fn allowed_page_loads_and_unlisted_page_shows_the_block_page_without_reaching_th
     driver.wait_for_url(&blocked_page_for("http://unlisted.test/page"));
 
     // A resource host serves a site's pictures and scripts, never pages of its own.
-    driver.navigate("http://allowed.test/");
-    driver.wait_for_url("http://allowed.test/");
+    driver.open("http://allowed.test/");
     driver.click("#cdn-page");
     driver.wait_for_url(&blocked_page_for("http://cdn.test/page"));
     assert!(lab.cdn.paths().is_empty(), "the resource host was asked for a page");
@@ -153,7 +154,7 @@ fn allowed_page_loads_and_unlisted_page_shows_the_block_page_without_reaching_th
 
 #[test]
 fn every_kind_of_subresource_from_an_unlisted_host_is_blocked_and_from_a_resource_host_loads() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let lab = Lab::new("");
     let driver = lab.driver();
     driver.click("#resources");
@@ -173,7 +174,7 @@ fn every_kind_of_subresource_from_an_unlisted_host_is_blocked_and_from_a_resourc
 
 #[test]
 fn redirects_and_new_windows_to_unlisted_hosts_are_blocked_and_listed_ones_open_in_the_same_view() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let lab = Lab::new("");
     let driver = lab.driver();
 
@@ -186,8 +187,7 @@ fn redirects_and_new_windows_to_unlisted_hosts_are_blocked_and_listed_ones_open_
         ("#open-out", blocked_page_for("http://unlisted.test/popup")),
         ("#open-in", "http://allowed.test/popup".to_owned()),
     ] {
-        driver.navigate("http://allowed.test/");
-        driver.wait_for_url("http://allowed.test/");
+        driver.open("http://allowed.test/");
         driver.click(link);
         driver.wait_for_url(&expected);
         assert_eq!(driver.window_count(), 1, "{link} opened no window");
@@ -197,7 +197,7 @@ fn redirects_and_new_windows_to_unlisted_hosts_are_blocked_and_listed_ones_open_
 
 #[test]
 fn a_download_link_downloads_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let lab = Lab::new("");
     let driver = lab.driver();
     driver.click("#download");
@@ -212,13 +212,12 @@ fn a_download_link_downloads_nothing() {
 
 #[test]
 fn searches_arrive_at_the_engine_with_safe_search_forced_also_after_a_redirect() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let lab = Lab::new("");
     let driver = lab.driver();
     driver.click("#search");
     wait_for("the search", Duration::from_secs(20), || !lab.safe_google.requests().is_empty());
-    driver.navigate("http://allowed.test/");
-    driver.wait_for_url("http://allowed.test/");
+    driver.open("http://allowed.test/");
     driver.click("#redirect-search");
     wait_for("the redirected search", Duration::from_secs(20), || lab.safe_google.requests().len() >= 2);
 
@@ -230,7 +229,7 @@ fn searches_arrive_at_the_engine_with_safe_search_forced_also_after_a_redirect()
 
 #[test]
 fn home_and_back_buttons_work_from_the_toolbar() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let lab = Lab::new("");
     let driver = lab.driver();
     driver.click("#next");
@@ -243,7 +242,7 @@ fn home_and_back_buttons_work_from_the_toolbar() {
 
 #[test]
 fn an_idle_kiosk_starts_a_fresh_session_and_the_cookie_is_gone() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let lab = Lab::new("idle_timeout_seconds = 10");
     let _kiosk = KioskProcess::start(&lab.display, &lab.config());
     let cookie_requests = || lab.allowed.requests().into_iter().filter(|seen| seen.path() == "/cookie").collect::<Vec<_>>();
@@ -269,7 +268,7 @@ fn an_idle_kiosk_starts_a_fresh_session_and_the_cookie_is_gone() {
 
 #[test]
 fn the_kiosk_ignores_close_and_leaves_only_with_the_chord_and_the_right_pin() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let hash = std::process::Command::new(support::SATCHEL)
         .arg("hash-pin")
         .stdin(std::process::Stdio::piped())
@@ -331,7 +330,7 @@ fn file_chooser_opens(allow_uploads: bool) -> bool {
 
 #[test]
 fn uploads_open_no_file_chooser_unless_the_profile_allows_them() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     assert!(file_chooser_opens(true), "with uploads allowed the file chooser opens (so the check below can see one)");
     assert!(!file_chooser_opens(false), "a file chooser opened although uploads are off");
 }

@@ -270,15 +270,16 @@ fn empty() -> Body {
 }
 
 fn small(status: StatusCode, text: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())).map_err(|never| match never {}).boxed());
-    *response.status_mut() = status;
-    response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
+    reply(status, "text/plain; charset=utf-8", Bytes::from_static(text.as_bytes()))
 }
 
 fn html(status: StatusCode, page: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(page)).map_err(|never| match never {}).boxed());
+    reply(status, "text/html; charset=utf-8", Bytes::from(page))
+}
+
+fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body).map_err(|never| match never {}).boxed());
     *response.status_mut() = status;
-    response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }

@@ -287,6 +287,12 @@ impl WebDriver {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })));
     }
 
+    /// Navigates and waits until the page is showing.
+    pub fn open(&self, url: &str) {
+        self.navigate(url);
+        self.wait_for_url(url);
+    }
+
     pub fn url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None).as_str().unwrap_or("").to_owned()
     }
