@@ -38,8 +38,13 @@ served by Python's http.server on 127.0.0.1 from a thread of this script.
 
 The probe points (inside the first tile, away from its rounded corners, emoji and title)
 were chosen from screenshots of both browsers at 1280x800; Satchel's is lower because of
-its toolbar and its Listen button (see SATCHEL_POINT). --screenshots DIR saves a screenshot of every run (taken after the
-memory reading) to check them; --satchel-point and --chromium-point move them.
+its toolbar and its Listen button (see SATCHEL_POINT). --screenshots DIR saves a
+screenshot of every run (taken after the memory reading) to check them; --satchel-point
+and --chromium-point move them.
+
+Both browsers inherit this script's environment (with DISPLAY set to the run's display),
+so a WebKitGTK setting can be tried on Satchel alone, e.g.
+`WEBKIT_DISABLE_COMPOSITING_MODE=1 bench/kiosk_startup.py`.
 
 Needs: Xvfb, openbox, chromium, libX11.so.6, Python 3.11+ (tomllib); imagemagick's
 `import` only for --screenshots and for the screenshot saved when a run fails.
@@ -416,7 +421,7 @@ def browser_command(browser, args, workdir, url):
         state = workdir / "state"
         state.mkdir()
         config = workdir / "kiosk.toml"
-        config.write_text(f'state_dir = "{state}"\n')
+        config.write_text(f'state_dir = "{state}"\n' + "".join(line + "\n" for line in args.satchel_setting))
         return [str(args.satchel), "--config", str(config)], args.satchel_point
     profile = workdir / "chromium-profile"
     profile.mkdir()
@@ -600,6 +605,8 @@ def main():
     parser.add_argument("--chromium", default="chromium")
     parser.add_argument("--satchel-point", type=point, default=SATCHEL_POINT, metavar="X,Y")
     parser.add_argument("--chromium-point", type=point, default=CHROMIUM_POINT, metavar="X,Y")
+    parser.add_argument("--satchel-setting", action="append", default=[], metavar="LINE",
+                        help="a line for Satchel's kiosk.toml, e.g. 'hardware_acceleration = false' (repeatable)")
     parser.add_argument("--screenshots", type=Path, metavar="DIR", help="save a screenshot of every run here")
     args = parser.parse_args()
 

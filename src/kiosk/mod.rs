@@ -27,7 +27,7 @@ use crate::outbox::Outbox;
 use crate::pages::{page_url, Page, Pages, Values};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
-use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials};
+use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, ViewSettings};
 use proxy::{PolicyCell, Resolver};
 
 /// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
@@ -96,7 +96,7 @@ pub fn run(options: Options) -> Result<()> {
         proxy,
         outbox: Outbox::new(config.state_dir.join("outbox")),
         idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
-        allow_uploads: config.allow_uploads,
+        view_settings: ViewSettings { allow_uploads: config.allow_uploads, hardware_acceleration: config.hardware_acceleration },
         exit_pin_hash: config.exit_pin_hash.clone(),
         last_activity: Rc::new(Cell::new(Instant::now())),
         active_since_reset: Rc::new(Cell::new(false)),
@@ -115,8 +115,9 @@ pub fn run(options: Options) -> Result<()> {
     platform::on_exit_chord(kiosk.window.gtk_window(), move || {
         let _ = events.send_event(KioskEvent::ExitChord);
     });
-    kiosk.toolbar = Some(kiosk.build_toolbar()?);
+    // The pupil's page first: its web process starts while the toolbar's is built.
     kiosk.content = Some(kiosk.build_content(&page_url(Page::Home, None))?);
+    kiosk.toolbar = Some(kiosk.build_toolbar()?);
     info!(locale = pages.tag(), "kiosk ready");
     event_loop.run(move |event, _, control_flow| kiosk.handle(event, control_flow))
 }
@@ -128,7 +129,7 @@ struct Kiosk {
     proxy: proxy::Proxy,
     outbox: Outbox,
     idle_timeout: Duration,
-    allow_uploads: bool,
+    view_settings: ViewSettings,
     exit_pin_hash: Option<String>,
     last_activity: Rc<Cell<Instant>>,
     active_since_reset: Rc<Cell<bool>>,
@@ -294,7 +295,7 @@ impl Kiosk {
                 }
             })
             .build_gtk(vbox)?;
-        toolbar.lock_down(false);
+        toolbar.lock_down(&ViewSettings { allow_uploads: false, ..self.view_settings });
         toolbar.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
         self.watch_activity(&toolbar);
         platform::pack_toolbar(vbox, &toolbar, TOOLBAR_HEIGHT);
@@ -325,7 +326,7 @@ impl Kiosk {
                 NewWindowResponse::Deny
             })
             .build_gtk(vbox)?;
-        content.lock_down(self.allow_uploads);
+        content.lock_down(&self.view_settings);
         content.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
         let (policy, events) = (Arc::clone(&self.policy), self.events.clone());
         content.gate_navigations(move |request| {

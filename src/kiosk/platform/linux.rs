@@ -13,14 +13,14 @@ use webkit2gtk::{
 };
 use wry::WebViewExtUnix;
 
-use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, ProxyCredentials};
+use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, ProxyCredentials, ViewSettings};
 use crate::kiosk::navigation::Frame;
 
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
 const NO_SELECTION: &str = "* { user-select: none !important; -webkit-user-select: none !important; }";
 
 impl Lockdown for wry::WebView {
-    fn lock_down(&self, allow_uploads: bool) {
+    fn lock_down(&self, choices: &ViewSettings) {
         let view = self.webview();
         // The menu offers Inspect Element and Open Link in New Window.
         view.connect_context_menu(|_, _, _, _| true);
@@ -31,7 +31,7 @@ impl Lockdown for wry::WebView {
                 && matches!(event.button(), Some(8 | 9));
             if side_button { glib::Propagation::Stop } else { glib::Propagation::Proceed }
         });
-        if !allow_uploads {
+        if !choices.allow_uploads {
             view.connect_run_file_chooser(|_, request| {
                 request.cancel();
                 true
@@ -40,6 +40,9 @@ impl Lockdown for wry::WebView {
         if let Some(settings) = WebViewExt::settings(&view) {
             // The page's fullscreen API would pull the kiosk window out of fullscreen.
             settings.set_enable_fullscreen(false);
+            if !choices.hardware_acceleration {
+                settings.set_hardware_acceleration_policy(webkit2gtk::HardwareAccelerationPolicy::Never);
+            }
             settings.set_enable_developer_extras(false);
             settings.set_javascript_can_open_windows_automatically(false);
             // WebKit's own DNS lookups would bypass the proxy's resolver.
@@ -155,6 +158,7 @@ impl MainFrameLoads for wry::WebView {
 pub fn pack_toolbar(container: &gtk::Box, toolbar: &wry::WebView, height: i32) {
     let widget = toolbar.webview();
     container.set_child_packing(&widget, false, false, 0, gtk::PackType::Start);
+    container.reorder_child(&widget, 0);
     widget.set_size_request(-1, height);
 }
 

@@ -20,7 +20,14 @@ pub struct NavigationRequest {
 
 /// Everything a page could use to escape or change the kiosk, switched off.
 pub trait Lockdown {
-    fn lock_down(&self, allow_uploads: bool);
+    fn lock_down(&self, settings: &ViewSettings);
+}
+
+/// The choices a profile makes about what a view may do.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewSettings {
+    pub allow_uploads: bool,
+    pub hardware_acceleration: bool,
 }
 
 /// Decides every navigation of every frame before it starts (`true` lets it load). A
