@@ -24,7 +24,7 @@ const BACK_BUTTON: (u32, u32) = (192, 40);
 /// The first Home tile.
 const FIRST_TILE: (u32, u32) = (178, 294);
 
-const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\n";
+const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\ndown.test\n";
 
 /// The pages of the allowed site.
 fn allowed_site(seen: &Seen) -> Reply {
@@ -42,7 +42,8 @@ fn allowed_site(seen: &Seen) -> Reply {
             <button id="open-out" onclick="window.open('http://unlisted.test/popup')">open out</button>
             <button id="open-in" onclick="window.open('http://allowed.test/popup')">open in</button>
             <a id="download" href="/download">download</a>
-            <a id="next" href="/next">next</a></body>"#,
+            <a id="next" href="/next">next</a>
+            <a id="down" href="http://down.test/lesson">a listed site that is down</a></body>"#,
         ),
         "/resources" => Reply::html(
             r#"<!doctype html><title>resources</title>
@@ -103,12 +104,13 @@ impl Lab {
         let config = format!(
             "list = \"school.list\"\ntiles = \"tiles.toml\"\nstate_dir = \"state\"\n{extra_config}\n[hosts]\n\
              \"allowed.test\" = \"{}\"\n\"cdn.test\" = \"{}\"\n\"unlisted.test\" = \"{}\"\n\
-             \"forcesafesearch.google.com\" = \"{}\"\n\"www.google.co.uk\" = \"{}\"\n",
+             \"forcesafesearch.google.com\" = \"{}\"\n\"www.google.co.uk\" = \"{}\"\n\"down.test\" = \"127.0.0.1:{}\"\n",
             allowed.address(),
             cdn.address(),
             unlisted.address(),
             safe_google.address(),
-            plain_google.address()
+            plain_google.address(),
+            closed_port()
         );
         std::fs::write(dir.path().join("kiosk.toml"), config).unwrap();
         Lab { dir, allowed, cdn, unlisted, safe_google, plain_google, display: Display::start() }
@@ -128,6 +130,11 @@ impl Lab {
     fn assert_unlisted_never_reached(&self) {
         assert_eq!(self.unlisted.paths(), Vec::<String>::new(), "the unlisted site was reached");
     }
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn blocked_page_for(address: &str) -> String {
@@ -193,6 +200,19 @@ fn redirects_and_new_windows_to_unlisted_hosts_are_blocked_and_listed_ones_open_
         assert_eq!(driver.window_count(), 1, "{link} opened no window");
     }
     lab.assert_unlisted_never_reached();
+}
+
+#[test]
+fn a_listed_site_that_cannot_be_reached_shows_the_friendly_page_with_go_back() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.click("#down");
+    wait_for("the friendly page", Duration::from_secs(20), || {
+        driver.run("return document.body ? document.body.innerText : ''").as_str().unwrap_or("").contains("This page is not working just now.")
+    });
+    driver.click("a[href='satchel://action/back']");
+    driver.wait_for_url("http://allowed.test/");
 }
 
 #[test]

@@ -24,7 +24,7 @@ use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, We
 
 use crate::config::KioskConfig;
 use crate::outbox::Outbox;
-use crate::pages::{page_url, Page, Pages, Values};
+use crate::pages::{page_url, Page, Pages};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
 use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, ViewSettings};
@@ -71,11 +71,7 @@ pub fn run(options: Options) -> Result<()> {
     let policy = Arc::new(PolicyCell::new(config.policy()?));
     let pages = Arc::new(Pages::new(&config.locale)?);
     let page_server = Arc::new(PageServer::new(Arc::clone(&pages), config.tiles.clone(), config.search.form()));
-    let offline_pages = Arc::clone(&pages);
-    let unreachable = Box::new(move |address: &str| {
-        offline_pages.render(Page::Offline, &Values { address, ..Values::default() }).unwrap_or_default()
-    });
-    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(config.hosts.clone()), unreachable)?;
+    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(config.hosts.clone()))?;
 
     let event_loop = EventLoopBuilder::<KioskEvent>::with_user_event().build();
     let window = WindowBuilder::new()

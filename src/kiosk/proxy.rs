@@ -6,7 +6,6 @@
 //! Only WebKit knows the per-run token, so no other local program can use the proxy.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -69,14 +68,10 @@ impl Resolver {
     }
 }
 
-/// What the proxy answers a main-frame plain-http page that cannot be reached with.
-pub type UnreachablePage = Box<dyn Fn(&str) -> String + Send + Sync>;
-
 struct State {
     policy: Arc<PolicyCell>,
     resolver: Resolver,
     expected_authorization: HeaderValue,
-    unreachable_page: UnreachablePage,
 }
 
 /// A running proxy: where WebKit should send requests, and the credentials it must present.
@@ -88,7 +83,7 @@ pub struct Proxy {
 type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Starts the proxy on a random loopback port, on its own thread with its own runtime.
-pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, unreachable_page: UnreachablePage) -> io::Result<Proxy> {
+pub fn start(policy: Arc<PolicyCell>, resolver: Resolver) -> io::Result<Proxy> {
     // A random UUID: 122 random bits, more than enough for a token that lives one run.
     let token = crate::outbox::new_uuid()?;
     let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
@@ -99,7 +94,6 @@ pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, unreachable_page: Unre
         policy,
         resolver,
         expected_authorization: HeaderValue::from_str(&format!("Basic {credentials}")).expect("base64 is a valid header"),
-        unreachable_page,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("satchel-proxy").enable_all().build()?;
     std::thread::Builder::new().name("satchel-proxy".into()).spawn(move || {
@@ -137,14 +131,29 @@ async fn serve(listener: TcpListener, state: Arc<State>) {
     }
 }
 
-async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+/// A site that cannot be reached: the connection to WebKit is dropped without an answer, so
+/// WebKit reports a failed load, for plain http as for https, and the kiosk shows its own
+/// friendly page (a page served here would sit under the site's address, beyond the reach
+/// of the kiosk's buttons).
+#[derive(Debug, thiserror::Error)]
+#[error("{url} cannot be reached: {source}")]
+struct Unreachable {
+    url: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Unreachable> {
     if !authorized(&state, &request) {
         debug!(method = %request.method(), uri = %request.uri(), "proxy credentials asked for");
         let mut response = small(StatusCode::PROXY_AUTHENTICATION_REQUIRED, "proxy authentication required");
         response.headers_mut().insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"satchel\""));
         return Ok(response);
     }
-    Ok(if request.method() == Method::CONNECT { tunnel(state, request).await } else { forward(state, request).await })
+    if request.method() == Method::CONNECT {
+        Ok(tunnel(state, request).await)
+    } else {
+        forward(state, request).await
+    }
 }
 
 fn authorized(state: &State, request: &Request<Incoming>) -> bool {
@@ -192,11 +201,11 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body>
 /// A plain-http request (or a `ws:` WebSocket handshake, which WebKit sends with its own
 /// scheme) in absolute form: decided by its full URL, then sent on in origin form with the
 /// proxy's own headers removed.
-async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Response<Body> {
+async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Response<Body>, Unreachable> {
     let url = request.uri().to_string();
     let (Some(host), true) = (request.uri().host().map(str::to_owned), matches!(request.uri().scheme_str(), Some("http" | "ws"))) else {
         info!(url, "refused: not an absolute http or ws URL");
-        return small(StatusCode::BAD_REQUEST, "the proxy takes absolute http URLs");
+        return Ok(small(StatusCode::BAD_REQUEST, "the proxy takes absolute http URLs"));
     };
     let port = request.uri().port_u16().unwrap_or(80);
     let policy = state.policy.current();
@@ -204,25 +213,22 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Response<
     match decision.verdict {
         Verdict::Block => {
             info!(url, reason = %decision.reason, "blocked request");
-            return small(StatusCode::FORBIDDEN, "not on today's list");
+            return Ok(small(StatusCode::FORBIDDEN, "not on today's list"));
         }
         Verdict::Rewrite => {
             let mut response = small(StatusCode::FOUND, "safe search");
             if let Some(location) = decision.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
                 response.headers_mut().insert(LOCATION, location);
             }
-            return response;
+            return Ok(response);
         }
         Verdict::Allow => {}
     }
     let target = decision.connect_to.unwrap_or(&host);
-    let upstream = match state.resolver.connect(target, port).await {
-        Ok(stream) => stream,
-        Err(error) => {
-            info!(url, %error, "upstream unreachable");
-            return html(StatusCode::BAD_GATEWAY, (state.unreachable_page)(&url));
-        }
-    };
+    let upstream = state.resolver.connect(target, port).await.map_err(|error| {
+        info!(url, %error, "upstream unreachable");
+        Unreachable { url: url.clone(), source: error.into() }
+    })?;
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
     *request.uri_mut() = path.parse().expect("a path and query taken from a URI parse");
     let headers = request.headers_mut();
@@ -237,9 +243,9 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Response<
         headers.insert(*name, HeaderValue::from_static(value));
     }
     drop(policy);
-    send_upstream(upstream, request).await.unwrap_or_else(|error| {
+    send_upstream(upstream, request).await.map_err(|error| {
         info!(url, %error, "upstream failed");
-        html(StatusCode::BAD_GATEWAY, (state.unreachable_page)(&url))
+        Unreachable { url, source: error.into() }
     })
 }
 
@@ -271,10 +277,6 @@ fn empty() -> Body {
 
 fn small(status: StatusCode, text: &'static str) -> Response<Body> {
     reply(status, "text/plain; charset=utf-8", Bytes::from_static(text.as_bytes()))
-}
-
-fn html(status: StatusCode, page: String) -> Response<Body> {
-    reply(status, "text/html; charset=utf-8", Bytes::from(page))
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {

@@ -146,10 +146,12 @@ impl MainFrameLoads for wry::WebView {
             let on_purpose = error.matches(webkit2gtk::NetworkError::Cancelled)
                 || error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange)
                 || error.matches(webkit2gtk::PolicyError::CannotShowUri);
-            if !on_purpose && !uri.starts_with("satchel:") {
-                failed(uri.to_owned());
+            if on_purpose || uri.starts_with("satchel:") {
+                return false;
             }
-            false
+            failed(uri.to_owned());
+            // Handled: WebKit's own error page would replace the kiosk's.
+            true
         });
     }
 }

@@ -1,0 +1,130 @@
+//! The rules bundle: everything the school server tells one kiosk to enforce (its room's
+//! profile, the lesson running there, the safe search engine), with a version that only
+//! grows, signed with the server's ed25519 key. Pure: the server signs, the kiosk verifies,
+//! both with these functions.
+
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SearchEngine;
+use crate::pages::Tile;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// Grows with every change that reaches this kiosk; a kiosk refuses anything not newer.
+    pub version: u64,
+    /// The server's clock when it signed (Unix seconds): the kiosk's clock may be wrong.
+    pub issued_at: u64,
+    pub kiosk_id: String,
+    pub room: String,
+    pub profile: Profile,
+    pub lesson: Option<Lesson>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    /// The profile's list, in the list grammar.
+    pub list: String,
+    pub search: SearchEngine,
+    /// The Home tiles when no lesson is running.
+    pub tiles: Vec<Tile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    pub name: String,
+    /// The lesson's sites, in the list grammar, allowed on top of the profile's list.
+    pub list: String,
+    pub tiles: Vec<Tile>,
+    /// When the lesson ends (Unix seconds, server clock); the kiosk ends it itself then.
+    pub ends_at: u64,
+}
+
+/// A bundle as it travels: the exact bytes that were signed, and the signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    /// The bundle's JSON, base64: verified as bytes before anything reads it.
+    pub bundle: String,
+    pub signature: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BundleError {
+    #[error("the bundle is not base64")]
+    Encoding,
+    #[error("the signature does not match the server's key")]
+    Signature,
+    #[error("the signed bundle does not parse: {0}")]
+    Parse(String),
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+pub fn sign(bundle: &Bundle, key: &SigningKey) -> Signed {
+    let bytes = serde_json::to_vec(bundle).expect("a bundle serialises");
+    let signature = key.sign(&bytes);
+    Signed { bundle: B64.encode(&bytes), signature: B64.encode(signature.to_bytes()) }
+}
+
+pub fn verify(signed: &Signed, key: &VerifyingKey) -> Result<Bundle, BundleError> {
+    let bytes = B64.decode(&signed.bundle).map_err(|_| BundleError::Encoding)?;
+    let signature = B64.decode(&signed.signature).map_err(|_| BundleError::Encoding)?;
+    let signature = Signature::from_slice(&signature).map_err(|_| BundleError::Signature)?;
+    key.verify(&bytes, &signature).map_err(|_| BundleError::Signature)?;
+    serde_json::from_slice(&bytes).map_err(|e| BundleError::Parse(e.to_string()))
+}
+
+/// A verifying key written as base64, as the server hands it out at enrolment.
+pub fn parse_public_key(text: &str) -> Option<VerifyingKey> {
+    let bytes: [u8; 32] = B64.decode(text.trim()).ok()?.try_into().ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+pub fn public_key_text(key: &VerifyingKey) -> String {
+    B64.encode(key.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> Bundle {
+        Bundle {
+            version: 7,
+            issued_at: 1_795_000_000,
+            kiosk_id: "k1".into(),
+            room: "Class 1".into(),
+            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: SearchEngine::Google, tiles: vec![] },
+            lesson: Some(Lesson { name: "Phonics".into(), list: "[allow]\nphonicsplay.co.uk\n".into(), tiles: vec![], ends_at: 1_795_003_600 }),
+        }
+    }
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    #[test]
+    fn a_signed_bundle_verifies_with_the_server_key_and_reads_back_the_same() {
+        let signed = sign(&bundle(), &key(1));
+        assert_eq!(verify(&signed, &key(1).verifying_key()), Ok(bundle()));
+        let text = public_key_text(&key(1).verifying_key());
+        assert_eq!(parse_public_key(&text), Some(key(1).verifying_key()));
+    }
+
+    #[test]
+    fn one_flipped_byte_or_another_key_is_refused() {
+        let signed = sign(&bundle(), &key(1));
+        let mut bytes = B64.decode(&signed.bundle).unwrap();
+        bytes[20] ^= 1;
+        let tampered = Signed { bundle: B64.encode(&bytes), ..signed.clone() };
+        assert_eq!(verify(&tampered, &key(1).verifying_key()), Err(BundleError::Signature));
+        assert_eq!(verify(&sign(&bundle(), &key(2)), &key(1).verifying_key()), Err(BundleError::Signature));
+        let garbage = Signed { bundle: "***".into(), ..signed };
+        assert_eq!(verify(&garbage, &key(1).verifying_key()), Err(BundleError::Encoding));
+    }
+}
