@@ -15,7 +15,9 @@ use crate::policy::{Policy, PolicyBuilder};
 /// Where the kiosk looks for its configuration when given none.
 pub const DEFAULT_PATH: &str = "/etc/satchel/kiosk.toml";
 
-const BUILT_IN_LIST: (&str, &str) = ("allowlists/ks1.list", include_str!("../allowlists/ks1.list"));
+/// The built-in KS1 list (file name, text): the kiosk's list without a server, and the
+/// server's first profile.
+pub const BUILT_IN_LIST: (&str, &str) = ("allowlists/ks1.list", include_str!("../allowlists/ks1.list"));
 const BUILT_IN_TILES: (&str, &str) = ("allowlists/ks1-tiles.toml", include_str!("../allowlists/ks1-tiles.toml"));
 
 /// A configuration problem, pointing at the line to fix.
@@ -34,7 +36,7 @@ impl ConfigError {
 }
 
 /// The safe search engine behind the Home page's search box.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchEngine {
     /// Google with safe search forced (`safe=active`, `forcesafesearch.google.com`).

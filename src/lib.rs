@@ -5,6 +5,7 @@
 //! lists and category folders from disk for the binaries around that core; [`config`] and
 //! [`pages`] are the kiosk's settings and pupil pages; [`kiosk`] is the shell and its proxy.
 
+pub mod bundle;
 pub mod categories;
 pub mod config;
 pub mod hostname;
@@ -16,3 +17,5 @@ pub mod safesearch;
 
 #[cfg(feature = "kiosk")]
 pub mod kiosk;
+#[cfg(feature = "server")]
+pub mod server;

@@ -28,18 +28,27 @@ impl Outbox {
         if let (Some(item), Value::Object(fields)) = (item.as_object_mut(), fields) {
             item.extend(fields);
         }
-        let temporary = self.dir.join(format!(".{id}.tmp"));
-        let mut file = File::create(&temporary)?;
-        file.write_all(item.to_string().as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&temporary, self.dir.join(format!("{kind}-{id}.json")))?;
-        File::open(&self.dir)?.sync_all()?;
+        write_durably(&self.dir.join(format!("{kind}-{id}.json")), item.to_string().as_bytes())?;
         Ok(id)
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Writes a file so that after a crash it is either absent or whole: a temporary file beside
+/// it (hidden, so a reader listing the folder never takes it for an item), fsync, rename,
+/// fsync of the folder.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let temporary = dir.join(format!(".{name}.tmp"));
+    let mut file = File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&temporary, path)?;
+    File::open(dir)?.sync_all()
 }
 
 /// A random (version 4) UUID.

@@ -86,7 +86,7 @@ pub fn static_asset(name: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// A picture tile on the Home page.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Tile {
     pub title: String,

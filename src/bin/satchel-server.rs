@@ -1,0 +1,71 @@
+//! `satchel-server`: the school server. With no command it serves the kiosk API (and, as it
+//! grows, the teacher console); the commands are the technician's.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use satchel::server::{self, Server, DEFAULT_DATA, DEFAULT_LISTEN};
+
+#[derive(Parser)]
+#[command(name = "satchel-server", version, about = "Satchel's school server: lesson site lists, signed rules, the report inbox")]
+struct Cli {
+    /// The data directory: database, signing key, screenshots. Created on first start.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA, global = true)]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Where to listen (loopback only until HTTPS is built).
+    #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a one-time code that enrols one kiosk into a room.
+    EnrolCode {
+        #[arg(long)]
+        room: String,
+        /// How long the code works.
+        #[arg(long, default_value_t = server::ENROL_CODE_MINUTES)]
+        valid_minutes: u64,
+    },
+    /// Add a room whose kiosks use a profile.
+    AddRoom {
+        name: String,
+        #[arg(long, default_value = "KS1")]
+        profile: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SATCHEL_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("satchel-server: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let (server, admin_password) = Server::open(&cli.data)?;
+    if let Some(password) = admin_password {
+        // Shown once: only its hash is kept.
+        println!("First start: the console's admin account is `admin` with the one-time password {password}");
+    }
+    match cli.command {
+        Some(Command::EnrolCode { room, valid_minutes }) => {
+            let code = server.enrol_code(&room, valid_minutes)?;
+            println!("{code}");
+            eprintln!("Enrolment code for room `{room}`, valid {valid_minutes} minutes and for one kiosk.");
+            Ok(())
+        }
+        Some(Command::AddRoom { name, profile }) => server.add_room(&name, &profile),
+        None => tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen)),
+    }
+}

@@ -1,0 +1,202 @@
+//! `satchel-server`: the one service a school runs. Kiosks enrol with it, long-poll it for
+//! their signed rules bundle, and send it reports and unblock requests; teachers use its
+//! console. One SQLite file and the signing key live in the data directory.
+
+mod api;
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+use tokio::sync::{watch, Notify};
+use tracing::{info, warn};
+
+use store::Store;
+
+pub const DEFAULT_DATA: &str = "/var/lib/satchel";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
+/// How long an enrolment code works unless told otherwise: a technician's afternoon and more.
+pub const ENROL_CODE_MINUTES: u64 = 24 * 60;
+
+/// The server's shared state: the database, the signing key, and who waits for which room.
+pub struct Server {
+    store: Mutex<Store>,
+    key: SigningKey,
+    data: PathBuf,
+    rooms: Mutex<HashMap<i64, watch::Sender<i64>>>,
+    lessons_changed: Notify,
+}
+
+impl Server {
+    /// Opens (creating on first start) the data directory: database, signing key, the
+    /// built-in KS1 profile, and an admin account whose one-time password is returned once.
+    pub fn open(data: &Path) -> Result<(Arc<Server>, Option<String>)> {
+        std::fs::create_dir_all(data.join("screenshots")).with_context(|| format!("cannot create {}", data.display()))?;
+        let key = load_or_create_key(&data.join("signing.key"))?;
+        let store = Store::open(&data.join("satchel.db")).with_context(|| format!("cannot open the database in {}", data.display()))?;
+        let admin_password = first_start(&store)?;
+        let server = Server { store: Mutex::new(store), key, data: data.to_owned(), rooms: Mutex::default(), lessons_changed: Notify::new() };
+        Ok((Arc::new(server), admin_password))
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn public_key(&self) -> String {
+        crate::bundle::public_key_text(&self.key.verifying_key())
+    }
+
+    /// Tells the kiosks waiting on a room that its rules are now at `version`.
+    pub fn rules_changed(&self, room_id: i64, version: i64) {
+        if let Some(sender) = self.rooms.lock().unwrap_or_else(|p| p.into_inner()).get(&room_id) {
+            sender.send_replace(version);
+        }
+        self.lessons_changed.notify_one();
+    }
+
+    fn watch_room(&self, room_id: i64, version: i64) -> watch::Receiver<i64> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        rooms.entry(room_id).or_insert_with(|| watch::channel(version).0).subscribe()
+    }
+
+    /// Creates a one-time enrolment code for a room and returns it.
+    pub fn enrol_code(&self, room: &str, valid_minutes: u64) -> Result<String> {
+        let store = self.store();
+        let Some(room_id) = store.room_id(room)? else { bail!("no room called `{room}`: add it with `satchel-server add-room`") };
+        let code = random_code()?;
+        store.add_enrol_code(&hash(&code), room_id, now() + valid_minutes * 60)?;
+        store.audit(None, "enrol-code", room, now())?;
+        Ok(code)
+    }
+
+    /// Adds a room using a profile (the built-in KS1 profile by default).
+    pub fn add_room(&self, room: &str, profile: &str) -> Result<()> {
+        let store = self.store();
+        let Some(profile_id) = store.profile_id(profile)? else { bail!("no profile called `{profile}`") };
+        if store.room_id(room)?.is_some() {
+            bail!("there is already a room called `{room}`");
+        }
+        store.add_room(room, profile_id)?;
+        store.audit(None, "add-room", room, now())?;
+        Ok(())
+    }
+
+    /// Ends lessons when their time is up, so rules never follow a class into the next one.
+    async fn end_lessons_on_time(self: Arc<Self>) {
+        loop {
+            let due = self.store().end_lessons_due(now());
+            match due {
+                Ok(rooms) => {
+                    for (room, version) in rooms {
+                        info!(room, version, "lesson ended on time");
+                        self.rules_changed(room, version);
+                    }
+                }
+                Err(error) => warn!(%error, "cannot end lessons"),
+            }
+            let next = self.store().next_lesson_end().ok().flatten();
+            let wait = next.map_or(Duration::from_secs(60), |at| Duration::from_secs(at.saturating_sub(now()).clamp(0, 60)));
+            tokio::select! {
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(200))) => {}
+                _ = self.lessons_changed.notified() => {}
+            }
+        }
+    }
+}
+
+/// Serves until SIGTERM or Ctrl+C, then finishes the requests in flight.
+pub async fn serve(server: Arc<Server>, listen: SocketAddr) -> Result<()> {
+    if !listen.ip().is_loopback() {
+        bail!("{listen}: HTTPS is not built yet, so satchel-server only listens on loopback (put a TLS proxy in front)");
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    info!(address = %listener.local_addr()?, "satchel-server listening");
+    tokio::spawn(Arc::clone(&server).end_lessons_on_time());
+    axum::serve(listener, api::router(server)).with_graceful_shutdown(shutdown_signal()).await?;
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn first_start(store: &Store) -> Result<Option<String>> {
+    if store.profile_id("KS1")?.is_none() {
+        let config = crate::config::KioskConfig::default();
+        store.add_profile("KS1", crate::config::BUILT_IN_LIST.1, config.search, &config.tiles)?;
+    }
+    if store.user_count()? > 0 {
+        return Ok(None);
+    }
+    let password = random_code()?;
+    store.add_user("admin", &hash_password(&password)?, "admin", now())?;
+    store.audit(None, "first-start", "admin account created", now())?;
+    Ok(Some(password))
+}
+
+fn load_or_create_key(path: &Path) -> Result<SigningKey> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let seed: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("{}: not a 32-byte ed25519 key", path.display()))?;
+            Ok(SigningKey::from_bytes(&seed))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            write_private(path, &seed)?;
+            Ok(SigningKey::from_bytes(&seed))
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// SHA-256 of a long random secret (tokens, codes): enough, as they cannot be guessed.
+pub fn hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn hash_password(password: &str) -> Result<String> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("{e}"))?.to_string())
+}
+
+/// A secret of `bytes` random bytes, as hex.
+pub fn random_hex(bytes: usize) -> std::io::Result<String> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).map_err(std::io::Error::other)?;
+    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A code a person can read aloud and type: 12 letters and digits without look-alikes.
+fn random_code() -> Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect())
+}

@@ -1,0 +1,337 @@
+//! The server's one SQLite database (WAL, versioned migrations): rooms, profiles, lessons,
+//! kiosks, enrolment codes, reports, unblock requests, users and the audit log.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::bundle::{Bundle, Lesson, Profile};
+use crate::config::SearchEngine;
+use crate::pages::Tile;
+
+/// Each migration moves the database one `user_version` up; they run once, in order.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters VALUES ('rules_version', 0);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('teacher', 'dsl', 'admin')), created_at INTEGER NOT NULL);
+CREATE TABLE profiles (
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, list TEXT NOT NULL,
+    search TEXT NOT NULL DEFAULT 'google', tiles TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE rooms (
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, profile_id INTEGER NOT NULL REFERENCES profiles(id),
+    rules_version INTEGER NOT NULL);
+CREATE TABLE lessons (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, list TEXT NOT NULL, tiles TEXT NOT NULL DEFAULT '[]',
+    owner_id INTEGER REFERENCES users(id));
+CREATE TABLE lesson_runs (
+    id INTEGER PRIMARY KEY, lesson_id INTEGER NOT NULL REFERENCES lessons(id), room_id INTEGER NOT NULL REFERENCES rooms(id),
+    started_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, ended INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX lesson_runs_open ON lesson_runs (ended, ends_at);
+CREATE TABLE kiosks (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, room_id INTEGER NOT NULL REFERENCES rooms(id), token_hash TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL, last_seen INTEGER, rules_version INTEGER, last_sync INTEGER, state TEXT, satchel_version TEXT);
+CREATE TABLE enrol_codes (
+    code_hash TEXT PRIMARY KEY, room_id INTEGER NOT NULL REFERENCES rooms(id), expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE TABLE reports (
+    id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL REFERENCES kiosks(id), room TEXT NOT NULL, machine TEXT NOT NULL,
+    happened_at INTEGER NOT NULL, received_at INTEGER NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL,
+    feeling TEXT, profile TEXT, lesson TEXT, rules_version INTEGER, screenshot TEXT NOT NULL,
+    incident_type TEXT, details TEXT, passed_to TEXT, action_taken TEXT,
+    status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'in hand', 'closed')),
+    refer_only INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE unblock_requests (
+    id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL REFERENCES kiosks(id), room_id INTEGER NOT NULL, url TEXT NOT NULL,
+    requested_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'new');
+CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, user_id INTEGER, action TEXT NOT NULL, detail TEXT NOT NULL);
+"#];
+
+pub struct Store {
+    db: Connection,
+}
+
+/// A kiosk, as its token proves.
+#[derive(Clone, Debug)]
+pub struct KioskRow {
+    pub id: String,
+    pub name: String,
+    pub room_id: i64,
+}
+
+/// A report as the kiosk sends it (the screenshot is stored beside the database).
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct NewReport {
+    pub id: String,
+    pub happened_at: u64,
+    pub url: String,
+    pub title: String,
+    #[serde(default)]
+    pub feeling: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub lesson: Option<String>,
+    #[serde(default)]
+    pub rules_version: Option<u64>,
+}
+
+/// Heartbeat fields a kiosk reports.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct Heartbeat {
+    pub rules_version: u64,
+    pub last_sync: Option<u64>,
+    pub state: String,
+    #[serde(default)]
+    pub satchel_version: Option<String>,
+}
+
+pub type Result<T> = rusqlite::Result<T>;
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let db = Connection::open(path)?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        db.pragma_update(None, "foreign_keys", true)?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut store = Store { db };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: usize = self.db.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            let transaction = self.db.transaction()?;
+            transaction.execute_batch(migration)?;
+            transaction.pragma_update(None, "user_version", index + 1)?;
+            transaction.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The next rules version: one counter for the whole server, so a kiosk moved to another
+    /// room still only ever sees versions grow.
+    fn next_version(&self) -> Result<i64> {
+        self.db.query_row("UPDATE counters SET value = value + 1 WHERE name = 'rules_version' RETURNING value", [], |row| row.get(0))
+    }
+
+    /// Marks a room's rules as changed and returns the new version.
+    pub fn bump_room(&self, room_id: i64) -> Result<i64> {
+        let version = self.next_version()?;
+        self.db.execute("UPDATE rooms SET rules_version = ?1 WHERE id = ?2", params![version, room_id])?;
+        Ok(version)
+    }
+
+    pub fn user_count(&self) -> Result<i64> {
+        self.db.query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+    }
+
+    pub fn add_user(&self, name: &str, password_hash: &str, role: &str, now: u64) -> Result<i64> {
+        self.db.execute(
+            "INSERT INTO users (name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![name, password_hash, role, now as i64],
+        )?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    pub fn profile_id(&self, name: &str) -> Result<Option<i64>> {
+        self.db.query_row("SELECT id FROM profiles WHERE name = ?1", [name], |row| row.get(0)).optional()
+    }
+
+    pub fn add_profile(&self, name: &str, list: &str, search: SearchEngine, tiles: &[Tile]) -> Result<i64> {
+        let tiles = serde_json::to_string(tiles).expect("tiles serialise");
+        self.db.execute(
+            "INSERT INTO profiles (name, list, search, tiles) VALUES (?1, ?2, ?3, ?4)",
+            params![name, list, search_name(search), tiles],
+        )?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    pub fn room_id(&self, name: &str) -> Result<Option<i64>> {
+        self.db.query_row("SELECT id FROM rooms WHERE name = ?1", [name], |row| row.get(0)).optional()
+    }
+
+    pub fn add_room(&self, name: &str, profile_id: i64) -> Result<i64> {
+        let version = self.next_version()?;
+        self.db.execute("INSERT INTO rooms (name, profile_id, rules_version) VALUES (?1, ?2, ?3)", params![name, profile_id, version])?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    pub fn add_enrol_code(&self, code_hash: &str, room_id: i64, expires_at: u64) -> Result<()> {
+        self.db.execute("INSERT INTO enrol_codes (code_hash, room_id, expires_at) VALUES (?1, ?2, ?3)", params![code_hash, room_id, expires_at as i64])?;
+        Ok(())
+    }
+
+    /// Uses up an enrolment code and records the kiosk; `None` when the code is unknown,
+    /// used or expired. One transaction: a code works once even under a race.
+    pub fn enrol(&mut self, code_hash: &str, kiosk: &KioskRow, token_hash: &str, now: u64) -> Result<Option<i64>> {
+        let transaction = self.db.transaction()?;
+        let room: Option<i64> = transaction
+            .query_row(
+                "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING room_id",
+                params![code_hash, now as i64],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(room_id) = room else { return Ok(None) };
+        transaction.execute(
+            "INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![kiosk.id, kiosk.name, room_id, token_hash, now as i64],
+        )?;
+        transaction.commit()?;
+        Ok(Some(room_id))
+    }
+
+    pub fn kiosk_by_token(&self, id: &str, token_hash: &str) -> Result<Option<KioskRow>> {
+        self.db
+            .query_row("SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2", params![id, token_hash], |row| {
+                Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })
+            })
+            .optional()
+    }
+
+    pub fn room_version(&self, room_id: i64) -> Result<i64> {
+        self.db.query_row("SELECT rules_version FROM rooms WHERE id = ?1", [room_id], |row| row.get(0))
+    }
+
+    /// The bundle a kiosk in this room enforces now.
+    pub fn bundle(&self, kiosk: &KioskRow, now: u64) -> Result<Bundle> {
+        let (room, version, profile) = self.db.query_row(
+            "SELECT rooms.name, rooms.rules_version, profiles.name, profiles.list, profiles.search, profiles.tiles
+             FROM rooms JOIN profiles ON profiles.id = rooms.profile_id WHERE rooms.id = ?1",
+            [kiosk.room_id],
+            |row| {
+                let profile = Profile {
+                    name: row.get(2)?,
+                    list: row.get(3)?,
+                    search: parse_search(&row.get::<_, String>(4)?),
+                    tiles: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
+                };
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, profile))
+            },
+        )?;
+        let lesson = self
+            .db
+            .query_row(
+                "SELECT lessons.name, lessons.list, lessons.tiles, lesson_runs.ends_at FROM lesson_runs
+                 JOIN lessons ON lessons.id = lesson_runs.lesson_id
+                 WHERE lesson_runs.room_id = ?1 AND lesson_runs.ended = 0 AND lesson_runs.started_at <= ?2 AND lesson_runs.ends_at > ?2
+                 ORDER BY lesson_runs.started_at DESC LIMIT 1",
+                params![kiosk.room_id, now as i64],
+                |row| {
+                    Ok(Lesson {
+                        name: row.get(0)?,
+                        list: row.get(1)?,
+                        tiles: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default(),
+                        ends_at: row.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(Bundle { version: version as u64, issued_at: now, kiosk_id: kiosk.id.clone(), room, profile, lesson })
+    }
+
+    pub fn add_lesson(&self, name: &str, list: &str, tiles: &[Tile], owner: Option<i64>) -> Result<i64> {
+        let tiles = serde_json::to_string(tiles).expect("tiles serialise");
+        self.db.execute("INSERT INTO lessons (name, list, tiles, owner_id) VALUES (?1, ?2, ?3, ?4)", params![name, list, tiles, owner])?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    /// Starts a lesson in a room (ending any other running there) and returns the room's new
+    /// rules version.
+    pub fn start_lesson(&mut self, lesson_id: i64, room_id: i64, now: u64, minutes: u64) -> Result<i64> {
+        let transaction = self.db.transaction()?;
+        transaction.execute("UPDATE lesson_runs SET ended = 1 WHERE room_id = ?1 AND ended = 0", [room_id])?;
+        transaction.execute(
+            "INSERT INTO lesson_runs (lesson_id, room_id, started_at, ends_at) VALUES (?1, ?2, ?3, ?4)",
+            params![lesson_id, room_id, now as i64, (now + minutes * 60) as i64],
+        )?;
+        transaction.commit()?;
+        self.bump_room(room_id)
+    }
+
+    pub fn end_lesson(&self, room_id: i64) -> Result<i64> {
+        self.db.execute("UPDATE lesson_runs SET ended = 1 WHERE room_id = ?1 AND ended = 0", [room_id])?;
+        self.bump_room(room_id)
+    }
+
+    /// Ends the lessons whose time is up; returns the rooms whose rules changed.
+    pub fn end_lessons_due(&self, now: u64) -> Result<Vec<(i64, i64)>> {
+        let rooms: Vec<i64> = self
+            .db
+            .prepare("UPDATE lesson_runs SET ended = 1 WHERE ended = 0 AND ends_at <= ?1 RETURNING room_id")?
+            .query_map([now as i64], |row| row.get(0))?
+            .collect::<Result<_>>()?;
+        rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
+    }
+
+    /// The soonest time a running lesson ends, so the server wakes then.
+    pub fn next_lesson_end(&self) -> Result<Option<u64>> {
+        self.db.query_row("SELECT min(ends_at) FROM lesson_runs WHERE ended = 0", [], |row| row.get::<_, Option<i64>>(0)).map(|t| t.map(|t| t as u64))
+    }
+
+    /// Stores a report once; a repeat of the same id changes nothing. Returns whether it was
+    /// new.
+    pub fn add_report(&self, kiosk: &KioskRow, report: &NewReport, screenshot: &str, now: u64) -> Result<bool> {
+        let room: String = self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [kiosk.room_id], |row| row.get(0))?;
+        let inserted = self.db.execute(
+            "INSERT INTO reports (id, kiosk_id, room, machine, happened_at, received_at, url, title, feeling, profile, lesson, rules_version, screenshot)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO NOTHING",
+            params![
+                report.id,
+                kiosk.id,
+                room,
+                kiosk.name,
+                report.happened_at as i64,
+                now as i64,
+                report.url,
+                report.title,
+                report.feeling,
+                report.profile,
+                report.lesson,
+                report.rules_version.map(|v| v as i64),
+                screenshot
+            ],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    pub fn add_unblock_request(&self, kiosk: &KioskRow, id: &str, url: &str, requested_at: u64) -> Result<bool> {
+        let inserted = self.db.execute(
+            "INSERT INTO unblock_requests (id, kiosk_id, room_id, url, requested_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+            params![id, kiosk.id, kiosk.room_id, url, requested_at as i64],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    pub fn heartbeat(&self, kiosk: &KioskRow, beat: &Heartbeat, now: u64) -> Result<()> {
+        self.db.execute(
+            "UPDATE kiosks SET last_seen = ?2, rules_version = ?3, last_sync = ?4, state = ?5, satchel_version = ?6 WHERE id = ?1",
+            params![kiosk.id, now as i64, beat.rules_version as i64, beat.last_sync.map(|t| t as i64), beat.state, beat.satchel_version],
+        )?;
+        Ok(())
+    }
+
+    pub fn audit(&self, user: Option<i64>, action: &str, detail: &str, now: u64) -> Result<()> {
+        self.db.execute("INSERT INTO audit (at, user_id, action, detail) VALUES (?1, ?2, ?3, ?4)", params![now as i64, user, action, detail])?;
+        Ok(())
+    }
+}
+
+fn search_name(engine: SearchEngine) -> &'static str {
+    match engine {
+        SearchEngine::Google => "google",
+        SearchEngine::Kiddle => "kiddle",
+        SearchEngine::Swiggle => "swiggle",
+    }
+}
+
+fn parse_search(name: &str) -> SearchEngine {
+    match name {
+        "kiddle" => SearchEngine::Kiddle,
+        "swiggle" => SearchEngine::Swiggle,
+        _ => SearchEngine::Google,
+    }
+}

@@ -1,0 +1,199 @@
+//! The kiosk API of a real `satchel-server` process on loopback, with its own data directory.
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{wait_for, TempDir};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_satchel-server");
+
+struct Running {
+    child: Child,
+    base: String,
+    data: TempDir,
+    client: Client,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn admin(data: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(SERVER).arg("--data").arg(data).args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn start() -> Running {
+    let data = TempDir::new("server");
+    admin(data.path(), &["add-room", "Class 1"]);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(SERVER)
+        .arg("--data")
+        .arg(data.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    wait_for("the server to listen", Duration::from_secs(20), || client.get(format!("{base}/api/v1/rules")).send().is_ok());
+    Running { child, base, data, client }
+}
+
+struct Enrolled {
+    id: String,
+    token: String,
+    public_key: String,
+}
+
+impl Running {
+    fn code(&self, minutes: u64) -> String {
+        admin(self.data.path(), &["enrol-code", "--room", "Class 1", "--valid-minutes", &minutes.to_string()]).trim().to_owned()
+    }
+
+    fn enrol(&self, code: &str) -> (StatusCode, Value) {
+        let response = self.client.post(format!("{}/api/v1/enrol", self.base)).json(&json!({ "code": code, "name": "PC-01" })).send().unwrap();
+        (response.status(), response.json().unwrap_or(Value::Null))
+    }
+
+    fn enrolled(&self) -> Enrolled {
+        let (status, body) = self.enrol(&self.code(60));
+        assert_eq!(status, StatusCode::OK, "{body}");
+        Enrolled {
+            id: body["kiosk_id"].as_str().unwrap().into(),
+            token: body["token"].as_str().unwrap().into(),
+            public_key: body["public_key"].as_str().unwrap().into(),
+        }
+    }
+
+    fn as_kiosk(&self, kiosk: &Enrolled, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(format!("{}.{}", kiosk.id, kiosk.token))
+    }
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    // Just enough of a PNG for the server's check: signature and an IHDR chunk.
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    bytes.extend([0u8; 64]);
+    bytes
+}
+
+fn report(id: &str, screenshot: &[u8]) -> Value {
+    json!({
+        "id": id, "happened_at": 1_795_000_000u64, "url": "http://a.test/<script>", "title": "<b>title</b>",
+        "feeling": "scary", "screenshot": base64::engine::general_purpose::STANDARD.encode(screenshot),
+    })
+}
+
+#[test]
+fn an_enrolment_code_works_once_and_not_after_it_expires() {
+    let server = start();
+    let code = server.code(60);
+    assert_eq!(server.enrol(&code).0, StatusCode::OK);
+    let (status, body) = server.enrol(&code);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["error"].as_str().unwrap().contains("already used or expired"), "{body}");
+    assert_eq!(server.enrol("NOTACODE1234").0, StatusCode::FORBIDDEN);
+    assert_eq!(server.enrol(&server.code(0)).0, StatusCode::FORBIDDEN, "an expired code");
+    // Codes are typed by people: case and spaces do not matter.
+    assert_eq!(server.enrol(&format!(" {} ", server.code(60).to_lowercase())).0, StatusCode::OK);
+}
+
+#[test]
+fn the_rules_bundle_is_signed_with_the_key_given_at_enrolment_and_304_when_unchanged() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let response = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let signed: satchel::bundle::Signed = response.json().unwrap();
+    let key = satchel::bundle::parse_public_key(&kiosk.public_key).unwrap();
+    let bundle = satchel::bundle::verify(&signed, &key).unwrap();
+    assert_eq!(bundle.room, "Class 1");
+    assert_eq!(bundle.kiosk_id, kiosk.id);
+    assert_eq!(bundle.profile.name, "KS1");
+    assert_eq!(etag, format!("\"{}\"", bundle.version));
+
+    let again = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").header("If-None-Match", &etag).send().unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let start = std::time::Instant::now();
+    let held = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules?wait=1").header("If-None-Match", &etag).send().unwrap();
+    assert_eq!(held.status(), StatusCode::NOT_MODIFIED);
+    assert!(start.elapsed() >= Duration::from_millis(900), "the long poll held the request");
+}
+
+#[test]
+fn the_api_refuses_requests_without_a_valid_kiosk_token() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let wrong = Enrolled { token: "0".repeat(64), ..kiosk };
+    for (method, path) in [("GET", "/api/v1/rules"), ("POST", "/api/v1/reports"), ("POST", "/api/v1/unblock"), ("POST", "/api/v1/heartbeat")] {
+        let method: reqwest::Method = method.parse().unwrap();
+        let anonymous = server.client.request(method.clone(), format!("{}{path}", server.base)).json(&json!({})).send().unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path} without a token");
+        let forged = server.as_kiosk(&wrong, method, path).json(&json!({})).send().unwrap();
+        assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{path} with a wrong token");
+    }
+}
+
+#[test]
+fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    for _ in 0..3 {
+        let response = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(1280, 720))).send().unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.json::<Value>().unwrap()["id"], id);
+    }
+    let stored: Vec<_> = std::fs::read_dir(server.data.path().join("screenshots")).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
+    assert_eq!(stored, [format!("{id}.png")]);
+    let database = rusqlite_count(&server, "SELECT count(*) FROM reports");
+    assert_eq!(database, 1);
+
+    let not_png = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("1f8fad5b-d9cb-469f-a165-70867728950e", b"GIF89a not a png at all, not at all............")).send().unwrap();
+    assert_eq!(not_png.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let huge = vec![0u8; 7 * 1024 * 1024];
+    let oversize = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("2f8fad5b-d9cb-469f-a165-70867728950e", &huge)).send().unwrap();
+    assert_eq!(oversize.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let escape = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("../../etc/passwd", &png(10, 10))).send().unwrap();
+    assert_eq!(escape.status(), StatusCode::BAD_REQUEST, "a report id cannot name a path");
+    assert_eq!(rusqlite_count(&server, "SELECT count(*) FROM reports"), 1);
+}
+
+#[test]
+fn unblock_requests_and_heartbeats_are_recorded() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let request = json!({ "id": "3f8fad5b-d9cb-469f-a165-70867728950e", "url": "https://www.example.org/?a=1&b=2", "requested_at": 1_795_000_000u64 });
+    for _ in 0..2 {
+        let response = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&request).send().unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(rusqlite_count(&server, "SELECT count(*) FROM unblock_requests WHERE url = 'https://www.example.org/?a=1&b=2'"), 1);
+    let beat = json!({ "rules_version": 3, "last_sync": 1_795_000_000u64, "state": "idle", "satchel_version": "0.1.0" });
+    let response = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/heartbeat").json(&beat).send().unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(rusqlite_count(&server, "SELECT count(*) FROM kiosks WHERE rules_version = 3 AND state = 'idle' AND last_seen IS NOT NULL"), 1);
+}
+
+/// Reads the server's database beside it (SQLite in WAL mode allows a second reader).
+fn rusqlite_count(server: &Running, sql: &str) -> i64 {
+    let db = rusqlite::Connection::open(server.data.path().join("satchel.db")).unwrap();
+    db.query_row(sql, [], |row| row.get(0)).unwrap()
+}
