@@ -19,10 +19,12 @@ const LOCALES: &[(&str, bool, &[(&str, &str)])] = &[
     ("en-GB", false, &[
         ("locales/en-GB/pupil.ftl", include_str!("../locales/en-GB/pupil.ftl")),
         ("locales/en-GB/kiosk.ftl", include_str!("../locales/en-GB/kiosk.ftl")),
+        ("locales/en-GB/console.ftl", include_str!("../locales/en-GB/console.ftl")),
     ]),
     ("cy", false, &[
         ("locales/cy/pupil.ftl", include_str!("../locales/cy/pupil.ftl")),
         ("locales/cy/kiosk.ftl", include_str!("../locales/cy/kiosk.ftl")),
+        ("locales/cy/console.ftl", include_str!("../locales/cy/console.ftl")),
     ]),
     ("pl", false, &[("locales/pl/pupil.ftl", include_str!("../locales/pl/pupil.ftl"))]),
     ("ur", true, &[("locales/ur/pupil.ftl", include_str!("../locales/ur/pupil.ftl"))]),

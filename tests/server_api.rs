@@ -3,85 +3,12 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
-use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{wait_for, TempDir};
-
-const SERVER: &str = env!("CARGO_BIN_EXE_satchel-server");
-
-struct Running {
-    child: Child,
-    base: String,
-    data: TempDir,
-    client: Client,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn admin(data: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(SERVER).arg("--data").arg(data).args(args).output().unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn start() -> Running {
-    let data = TempDir::new("server");
-    admin(data.path(), &["add-room", "Class 1"]);
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(SERVER)
-        .arg("--data")
-        .arg(data.path())
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-    wait_for("the server to listen", Duration::from_secs(20), || client.get(format!("{base}/api/v1/rules")).send().is_ok());
-    Running { child, base, data, client }
-}
-
-struct Enrolled {
-    id: String,
-    token: String,
-    public_key: String,
-}
-
-impl Running {
-    fn code(&self, minutes: u64) -> String {
-        admin(self.data.path(), &["enrol-code", "--room", "Class 1", "--valid-minutes", &minutes.to_string()]).trim().to_owned()
-    }
-
-    fn enrol(&self, code: &str) -> (StatusCode, Value) {
-        let response = self.client.post(format!("{}/api/v1/enrol", self.base)).json(&json!({ "code": code, "name": "PC-01" })).send().unwrap();
-        (response.status(), response.json().unwrap_or(Value::Null))
-    }
-
-    fn enrolled(&self) -> Enrolled {
-        let (status, body) = self.enrol(&self.code(60));
-        assert_eq!(status, StatusCode::OK, "{body}");
-        Enrolled {
-            id: body["kiosk_id"].as_str().unwrap().into(),
-            token: body["token"].as_str().unwrap().into(),
-            public_key: body["public_key"].as_str().unwrap().into(),
-        }
-    }
-
-    fn as_kiosk(&self, kiosk: &Enrolled, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(format!("{}.{}", kiosk.id, kiosk.token))
-    }
-}
+use support::server::{start, Enrolled};
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     // Just enough of a PNG for the server's check: signature and an IHDR chunk.
@@ -163,7 +90,7 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     }
     let stored: Vec<_> = std::fs::read_dir(server.data.path().join("screenshots")).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
     assert_eq!(stored, [format!("{id}.png")]);
-    let database = rusqlite_count(&server, "SELECT count(*) FROM reports");
+    let database = server.count("SELECT count(*) FROM reports");
     assert_eq!(database, 1);
 
     let not_png = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("1f8fad5b-d9cb-469f-a165-70867728950e", b"GIF89a not a png at all, not at all............")).send().unwrap();
@@ -173,7 +100,7 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     assert_eq!(oversize.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let escape = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("../../etc/passwd", &png(10, 10))).send().unwrap();
     assert_eq!(escape.status(), StatusCode::BAD_REQUEST, "a report id cannot name a path");
-    assert_eq!(rusqlite_count(&server, "SELECT count(*) FROM reports"), 1);
+    assert_eq!(server.count("SELECT count(*) FROM reports"), 1);
 }
 
 #[test]
@@ -185,15 +112,10 @@ fn unblock_requests_and_heartbeats_are_recorded() {
         let response = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&request).send().unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
-    assert_eq!(rusqlite_count(&server, "SELECT count(*) FROM unblock_requests WHERE url = 'https://www.example.org/?a=1&b=2'"), 1);
+    assert_eq!(server.count("SELECT count(*) FROM unblock_requests WHERE url = 'https://www.example.org/?a=1&b=2'"), 1);
     let beat = json!({ "rules_version": 3, "last_sync": 1_795_000_000u64, "state": "idle", "satchel_version": "0.1.0" });
     let response = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/heartbeat").json(&beat).send().unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(rusqlite_count(&server, "SELECT count(*) FROM kiosks WHERE rules_version = 3 AND state = 'idle' AND last_seen IS NOT NULL"), 1);
+    assert_eq!(server.count("SELECT count(*) FROM kiosks WHERE rules_version = 3 AND state = 'idle' AND last_seen IS NOT NULL"), 1);
 }
 
-/// Reads the server's database beside it (SQLite in WAL mode allows a second reader).
-fn rusqlite_count(server: &Running, sql: &str) -> i64 {
-    let db = rusqlite::Connection::open(server.data.path().join("satchel.db")).unwrap();
-    db.query_row(sql, [], |row| row.get(0)).unwrap()
-}

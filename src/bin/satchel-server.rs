@@ -19,6 +19,9 @@ struct Cli {
     /// Where to listen (loopback only until HTTPS is built).
     #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
+    /// The console's language: en-GB or cy.
+    #[arg(long, default_value = "en-GB", global = true)]
+    locale: String,
 }
 
 #[derive(Subcommand)]
@@ -30,6 +33,15 @@ enum Command {
         /// How long the code works.
         #[arg(long, default_value_t = server::ENROL_CODE_MINUTES)]
         valid_minutes: u64,
+    },
+    /// Add a console account (teacher, dsl or admin) and print its one-time password.
+    AddUser {
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// A room whose lessons and reports a teacher looks after. Repeatable.
+        #[arg(long = "room")]
+        rooms: Vec<String>,
     },
     /// Add a room whose kiosks use a profile.
     AddRoom {
@@ -53,7 +65,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let (server, admin_password) = Server::open(&cli.data)?;
+    let (server, admin_password) = Server::open(&cli.data, &cli.locale)?;
     if let Some(password) = admin_password {
         // Shown once: only its hash is kept.
         println!("First start: the console's admin account is `admin` with the one-time password {password}");
@@ -66,6 +78,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::AddRoom { name, profile }) => server.add_room(&name, &profile),
+        Some(Command::AddUser { name, role, rooms }) => {
+            let password = server.add_user(&name, &role, &rooms)?;
+            println!("{password}");
+            eprintln!("Account `{name}` ({role}): give them this one-time password.");
+            Ok(())
+        }
         None => tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen)),
     }
 }

@@ -24,14 +24,13 @@ use crate::bundle;
 const REPORT_LIMIT: usize = 6 * 1024 * 1024;
 const LONGEST_WAIT: u64 = 60;
 
-pub fn router(server: Arc<Server>) -> Router {
+pub fn router() -> Router<Arc<Server>> {
     Router::new()
         .route("/api/v1/enrol", post(enrol))
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/reports", post(report).layer(DefaultBodyLimit::max(REPORT_LIMIT)))
         .route("/api/v1/unblock", post(unblock))
         .route("/api/v1/heartbeat", post(heartbeat))
-        .with_state(server)
 }
 
 /// An API failure: a status and one sentence saying what is wrong.
@@ -149,6 +148,7 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(req
     let new = server.store().add_report(&kiosk, &report, &name, now())?;
     if new {
         info!(report = report.id, kiosk = kiosk.name, "report received");
+        let _ = server.reports.send((report.id.clone(), kiosk.room_id));
     }
     Ok(Json(json!({ "id": report.id, "stored": true })))
 }

@@ -3,6 +3,7 @@
 //! console. One SQLite file and the signing key live in the data directory.
 
 mod api;
+mod console;
 pub mod store;
 
 use std::collections::HashMap;
@@ -14,7 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::pages::Pages;
 use tracing::{info, warn};
 
 use store::Store;
@@ -31,17 +34,32 @@ pub struct Server {
     data: PathBuf,
     rooms: Mutex<HashMap<i64, watch::Sender<i64>>>,
     lessons_changed: Notify,
+    /// New reports (id, room) for the consoles listening.
+    reports: broadcast::Sender<(String, i64)>,
+    /// The console's words.
+    messages: Pages,
+    login_limiter: console::LoginLimiter,
 }
 
 impl Server {
     /// Opens (creating on first start) the data directory: database, signing key, the
     /// built-in KS1 profile, and an admin account whose one-time password is returned once.
-    pub fn open(data: &Path) -> Result<(Arc<Server>, Option<String>)> {
+    pub fn open(data: &Path, locale: &str) -> Result<(Arc<Server>, Option<String>)> {
+        let messages = Pages::new(locale)?;
         std::fs::create_dir_all(data.join("screenshots")).with_context(|| format!("cannot create {}", data.display()))?;
         let key = load_or_create_key(&data.join("signing.key"))?;
         let store = Store::open(&data.join("satchel.db")).with_context(|| format!("cannot open the database in {}", data.display()))?;
         let admin_password = first_start(&store)?;
-        let server = Server { store: Mutex::new(store), key, data: data.to_owned(), rooms: Mutex::default(), lessons_changed: Notify::new() };
+        let server = Server {
+            store: Mutex::new(store),
+            key,
+            data: data.to_owned(),
+            rooms: Mutex::default(),
+            lessons_changed: Notify::new(),
+            reports: broadcast::channel(256).0,
+            messages,
+            login_limiter: console::LoginLimiter::default(),
+        };
         Ok((Arc::new(server), admin_password))
     }
 
@@ -74,6 +92,28 @@ impl Server {
         store.add_enrol_code(&hash(&code), room_id, now() + valid_minutes * 60)?;
         store.audit(None, "enrol-code", room, now())?;
         Ok(code)
+    }
+
+    /// Adds a console account and returns its one-time password; a teacher is given rooms.
+    pub fn add_user(&self, name: &str, role: &str, rooms: &[String]) -> Result<String> {
+        if store::Role::parse(role).is_none() {
+            bail!("no role `{role}`: use teacher, dsl or admin");
+        }
+        let store = self.store();
+        let room_ids = rooms
+            .iter()
+            .map(|room| store.room_id(room)?.ok_or_else(|| anyhow::anyhow!("no room called `{room}`")))
+            .collect::<Result<Vec<_>>>()?;
+        if store.user_login(name)?.is_some() {
+            bail!("there is already an account called `{name}`");
+        }
+        let password = random_code()?;
+        let id = store.add_user(name, &hash_password(&password)?, role, now())?;
+        for room in room_ids {
+            store.assign_room(id, room)?;
+        }
+        store.audit(None, "add-user", &format!("{name} ({role})"), now())?;
+        Ok(password)
     }
 
     /// Adds a room using a profile (the built-in KS1 profile by default).
@@ -119,7 +159,8 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     info!(address = %listener.local_addr()?, "satchel-server listening");
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
-    axum::serve(listener, api::router(server)).with_graceful_shutdown(shutdown_signal()).await?;
+    let app = api::router().merge(console::router()).with_state(server);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     info!("stopped");
     Ok(())
 }

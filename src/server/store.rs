@@ -45,6 +45,13 @@ CREATE TABLE unblock_requests (
     id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL REFERENCES kiosks(id), room_id INTEGER NOT NULL, url TEXT NOT NULL,
     requested_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'new');
 CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, user_id INTEGER, action TEXT NOT NULL, detail TEXT NOT NULL);
+"#, r#"
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE room_teachers (
+    room_id INTEGER NOT NULL REFERENCES rooms(id), user_id INTEGER NOT NULL REFERENCES users(id), PRIMARY KEY (room_id, user_id));
+CREATE TABLE reveals (report_id TEXT NOT NULL REFERENCES reports(id), user_id INTEGER NOT NULL REFERENCES users(id), at INTEGER NOT NULL);
 "#];
 
 pub struct Store {
@@ -317,6 +324,255 @@ impl Store {
     pub fn audit(&self, user: Option<i64>, action: &str, detail: &str, now: u64) -> Result<()> {
         self.db.execute("INSERT INTO audit (at, user_id, action, detail) VALUES (?1, ?2, ?3, ?4)", params![now as i64, user, action, detail])?;
         Ok(())
+    }
+}
+
+/// Who is signed in to the console.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub csrf: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Teacher,
+    Dsl,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "teacher" => Some(Role::Teacher),
+            "dsl" => Some(Role::Dsl),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// Sees every room's reports (the safeguarding lead, the admin), not only their own.
+    pub fn sees_every_room(self) -> bool {
+        matches!(self, Role::Dsl | Role::Admin)
+    }
+}
+
+/// A room as the console lists it, with the lesson running there.
+#[derive(Clone, Debug)]
+pub struct RoomRow {
+    pub id: i64,
+    pub name: String,
+    pub lesson: Option<(String, u64)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LessonRow {
+    pub id: i64,
+    pub name: String,
+    pub tiles: Vec<Tile>,
+}
+
+/// A report as the inbox shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ReportRow {
+    pub id: String,
+    pub room: String,
+    pub machine: String,
+    pub happened_at: u64,
+    pub url: String,
+    pub title: String,
+    pub feeling: Option<String>,
+    pub lesson: Option<String>,
+    pub incident_type: String,
+    pub details: String,
+    pub passed_to: String,
+    pub action_taken: String,
+    pub status: String,
+    pub refer_only: bool,
+    pub screenshot: String,
+}
+
+/// What staff fill in on a report (the school incident form).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct IncidentFields {
+    pub incident_type: String,
+    pub details: String,
+    pub passed_to: String,
+    pub action_taken: String,
+    pub status: String,
+    #[serde(default)]
+    pub refer_only: Option<String>,
+}
+
+const REPORT_COLUMNS: &str = "reports.id, reports.room, reports.machine, reports.happened_at, reports.url, reports.title, reports.feeling, reports.lesson,
+    coalesce(reports.incident_type, ''), coalesce(reports.details, ''), coalesce(reports.passed_to, ''), coalesce(reports.action_taken, ''),
+    reports.status, reports.refer_only, reports.screenshot";
+
+fn report_row(row: &rusqlite::Row<'_>) -> Result<ReportRow> {
+    Ok(ReportRow {
+        id: row.get(0)?,
+        room: row.get(1)?,
+        machine: row.get(2)?,
+        happened_at: row.get::<_, i64>(3)? as u64,
+        url: row.get(4)?,
+        title: row.get(5)?,
+        feeling: row.get(6)?,
+        lesson: row.get(7)?,
+        incident_type: row.get(8)?,
+        details: row.get(9)?,
+        passed_to: row.get(10)?,
+        action_taken: row.get(11)?,
+        status: row.get(12)?,
+        refer_only: row.get(13)?,
+        screenshot: row.get(14)?,
+    })
+}
+
+impl Store {
+    /// The user's id, password hash and role.
+    pub fn user_login(&self, name: &str) -> Result<Option<(i64, String, Role)>> {
+        self.db
+            .query_row("SELECT id, password_hash, role FROM users WHERE name = ?1", [name], |row| {
+                Ok((row.get(0)?, row.get(1)?, Role::parse(&row.get::<_, String>(2)?).unwrap_or(Role::Teacher)))
+            })
+            .optional()
+    }
+
+    pub fn add_session(&self, token_hash: &str, user_id: i64, csrf: &str, now: u64, expires_at: u64) -> Result<()> {
+        self.db.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now as i64])?;
+        self.db.execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, user_id, csrf, expires_at as i64],
+        )?;
+        Ok(())
+    }
+
+    pub fn session(&self, token_hash: &str, now: u64) -> Result<Option<User>> {
+        self.db
+            .query_row(
+                "SELECT users.id, users.name, users.role, sessions.csrf FROM sessions JOIN users ON users.id = sessions.user_id
+                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
+                params![token_hash, now as i64],
+                |row| {
+                    Ok(User {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                        role: Role::parse(&row.get::<_, String>(2)?).unwrap_or(Role::Teacher),
+                        csrf: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    pub fn end_session(&self, token_hash: &str) -> Result<()> {
+        self.db.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    pub fn assign_room(&self, user_id: i64, room_id: i64) -> Result<()> {
+        self.db.execute("INSERT OR IGNORE INTO room_teachers (room_id, user_id) VALUES (?1, ?2)", params![room_id, user_id])?;
+        Ok(())
+    }
+
+    /// The rooms a user may run lessons in and read reports from.
+    pub fn rooms_for(&self, user: &User, now: u64) -> Result<Vec<RoomRow>> {
+        let mut statement = self.db.prepare(
+            "SELECT rooms.id, rooms.name,
+                (SELECT lessons.name FROM lesson_runs JOIN lessons ON lessons.id = lesson_runs.lesson_id
+                 WHERE lesson_runs.room_id = rooms.id AND lesson_runs.ended = 0 AND lesson_runs.ends_at > ?2 ORDER BY lesson_runs.started_at DESC LIMIT 1),
+                (SELECT lesson_runs.ends_at FROM lesson_runs
+                 WHERE lesson_runs.room_id = rooms.id AND lesson_runs.ended = 0 AND lesson_runs.ends_at > ?2 ORDER BY lesson_runs.started_at DESC LIMIT 1)
+             FROM rooms WHERE ?3 OR rooms.id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1) ORDER BY rooms.name",
+        )?;
+        let rows = statement.query_map(params![user.id, now as i64, user.role.sees_every_room()], |row| {
+            let lesson = match (row.get::<_, Option<String>>(2)?, row.get::<_, Option<i64>>(3)?) {
+                (Some(name), Some(ends)) => Some((name, ends as u64)),
+                _ => None,
+            };
+            Ok(RoomRow { id: row.get(0)?, name: row.get(1)?, lesson })
+        })?;
+        rows.collect()
+    }
+
+    pub fn lessons(&self) -> Result<Vec<LessonRow>> {
+        let mut statement = self.db.prepare("SELECT id, name, tiles FROM lessons ORDER BY name")?;
+        let rows = statement.query_map([], |row| {
+            Ok(LessonRow { id: row.get(0)?, name: row.get(1)?, tiles: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default() })
+        })?;
+        rows.collect()
+    }
+
+    pub fn lesson_exists(&self, lesson_id: i64) -> Result<bool> {
+        self.db.query_row("SELECT count(*) FROM lessons WHERE id = ?1", [lesson_id], |row| row.get::<_, i64>(0)).map(|n| n > 0)
+    }
+
+    /// Adds minutes to the lesson running in a room; `None` when none is running.
+    pub fn extend_lesson(&self, room_id: i64, minutes: u64, now: u64) -> Result<Option<i64>> {
+        let changed = self.db.execute(
+            "UPDATE lesson_runs SET ends_at = ends_at + ?2 WHERE room_id = ?1 AND ended = 0 AND ends_at > ?3",
+            params![room_id, (minutes * 60) as i64, now as i64],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.bump_room(room_id).map(Some)
+    }
+
+    /// The reports a user may read, newest first.
+    pub fn reports_for(&self, user: &User) -> Result<Vec<ReportRow>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM reports JOIN kiosks ON kiosks.id = reports.kiosk_id
+             WHERE ?2 OR kiosks.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1)
+             ORDER BY reports.received_at DESC, reports.happened_at DESC LIMIT 500"
+        );
+        let mut statement = self.db.prepare(&sql)?;
+        let rows = statement.query_map(params![user.id, user.role.sees_every_room()], report_row)?;
+        rows.collect()
+    }
+
+    /// One report, if this user may read it.
+    pub fn report_for(&self, user: &User, id: &str) -> Result<Option<ReportRow>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM reports JOIN kiosks ON kiosks.id = reports.kiosk_id
+             WHERE reports.id = ?3 AND (?2 OR kiosks.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1))"
+        );
+        self.db.query_row(&sql, params![user.id, user.role.sees_every_room(), id], report_row).optional()
+    }
+
+    pub fn record_reveal(&self, report_id: &str, user_id: i64, now: u64) -> Result<()> {
+        self.db.execute("INSERT INTO reveals (report_id, user_id, at) VALUES (?1, ?2, ?3)", params![report_id, user_id, now as i64])?;
+        Ok(())
+    }
+
+    pub fn update_incident(&self, report_id: &str, fields: &IncidentFields) -> Result<()> {
+        self.db.execute(
+            "UPDATE reports SET incident_type = ?2, details = ?3, passed_to = ?4, action_taken = ?5, status = ?6,
+                refer_only = max(refer_only, ?7) WHERE id = ?1",
+            params![
+                report_id,
+                fields.incident_type,
+                fields.details,
+                fields.passed_to,
+                fields.action_taken,
+                fields.status,
+                fields.refer_only.is_some()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The room a kiosk belongs to (for telling the console who may see its report).
+    pub fn kiosk_room(&self, kiosk_id: &str) -> Result<Option<i64>> {
+        self.db.query_row("SELECT room_id FROM kiosks WHERE id = ?1", [kiosk_id], |row| row.get(0)).optional()
+    }
+
+    pub fn user_rooms(&self, user_id: i64) -> Result<Vec<i64>> {
+        let mut statement = self.db.prepare("SELECT room_id FROM room_teachers WHERE user_id = ?1")?;
+        let rows = statement.query_map([user_id], |row| row.get(0))?;
+        rows.collect()
     }
 }
 

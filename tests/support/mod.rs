@@ -2,6 +2,9 @@
 //! test sites on loopback that log every request, WebKitWebDriver, and xdotool.
 #![allow(dead_code)] // each test binary uses part of it
 
+#[cfg(feature = "server")]
+pub mod server;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,65 @@
+// Satchel teacher console: live reports (SSE), screenshots revealed only on request, local
+// times. Everything works without it except the live inbox and in-place reveal.
+(function () {
+  "use strict";
+  // Times arrive as ISO 8601 (UTC); show them in the reader's own time.
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when)) el.textContent = when.toLocaleString();
+    });
+  }
+  localTimes(document);
+
+  // Reveal: the picture is fetched only when a member of staff asks (the server records it).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("reveal")) return;
+    event.preventDefault();
+    fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" })
+      .then(function (response) { if (!response.ok) throw new Error(response.status); return response.blob(); })
+      .then(function (blob) {
+        var img = document.createElement("img");
+        img.alt = "Screenshot";
+        img.src = URL.createObjectURL(blob);
+        form.replaceChildren(img);
+      })
+      .catch(function () { form.querySelector("button").disabled = true; });
+  });
+
+  // A short, gentle chime for a new report.
+  function chime() {
+    try {
+      var audio = new (window.AudioContext || window.webkitAudioContext)();
+      var tone = audio.createOscillator();
+      var gain = audio.createGain();
+      tone.frequency.value = 660;
+      gain.gain.setValueAtTime(0.2, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.6);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.6);
+    } catch (e) { /* no sound: the row still appears */ }
+  }
+
+  // Live inbox: each new report's row is fetched and put at the top.
+  var table = document.querySelector("#reports tbody");
+  if (table && window.EventSource) {
+    var source = new EventSource("/events");
+    source.addEventListener("report", function (event) {
+      if (document.getElementById("report-" + event.data)) return;
+      fetch("/reports/" + encodeURIComponent(event.data) + "/row", { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : ""; })
+        .then(function (html) {
+          if (!html) return;
+          table.insertAdjacentHTML("afterbegin", html);
+          var row = table.firstElementChild;
+          row.classList.add("fresh");
+          localTimes(row);
+          var empty = document.querySelector(".empty");
+          if (empty) empty.hidden = true;
+          chime();
+        });
+    });
+  }
+})();

@@ -1,0 +1,65 @@
+# Satchel teacher console: Welsh (Cymraeg). Same ids as locales/en-GB/console.ftl, which has the
+# English meaning of each message. Staff read these: plain, short, 'chi' forms, the words a
+# Welsh-medium school uses (the incident form's own field names).
+
+## Every page
+
+console-nav = Consol
+console-lessons = Gwersi
+console-reports = Adroddiadau
+console-logout = Allgofnodi
+
+## Logging in
+
+console-login-title = Mewngofnodi i Satchel
+console-name = Enw
+console-password = Cyfrinair
+console-login = Mewngofnodi
+console-wrong-login = Dydy'r enw a'r cyfrinair hynny ddim yn cyfateb.
+console-too-many-tries = Gormod o gynigion. Arhoswch 15 munud, neu gofynnwch i'r gweinyddwr ailosod y cyfrinair.
+console-form-expired = Roedd y ffurflen wedi dod i ben. Rhowch gynnig arall arni.
+
+## Lessons
+
+console-rooms = Ystafelloedd
+console-room = Ystafell
+console-running = Gwers nawr
+console-ends = Yn gorffen
+console-no-lesson = Dim gwers: mae rhestr arferol yr ystafell yn berthnasol.
+console-extend = 15 munud arall
+console-end = Gorffen nawr
+console-lesson-lists = Rhestrau gwefannau gwersi
+console-minutes = Munudau
+console-start = Dechrau
+console-new-lesson = Rhestr gwers newydd
+console-lesson-name = Enw
+console-lesson-name-needed = Rhowch enw i'r wers.
+console-sites = Gwefannau
+console-sites-help = Un wefan ar bob llinell: y cyfeiriad, yna os mynnwch | teitl | llun (emoji) ar gyfer tudalen Cartref y disgyblion. Enghraifft: www.topmarks.co.uk/maths-games | Topmarks | 🔢
+console-create = Cadw'r rhestr
+
+## Reports inbox
+
+console-export-csv = Allforio fel CSV
+console-when = Dyddiad ac amser
+console-where = Ystafell a chyfrifiadur
+console-page = Tudalen
+console-evidence = Sgrinlun
+console-incident = Ffurflen digwyddiad
+console-no-reports = Dim adroddiadau.
+console-reveal = Dangos y sgrinlun
+console-refer = Peidio ag edrych: atgyfeirio
+console-refer-hidden = Wedi'i guddio: wedi'i atgyfeirio heb ei weld.
+console-incident-type = Math o ddigwyddiad
+console-details = Manylion
+console-passed-to = Wedi'i drosglwyddo i
+console-action-taken = Camau a gymerwyd
+console-status = Statws
+console-status-new = Newydd
+console-status-in-hand = Yn cael sylw
+console-status-closed = Wedi cau
+console-save = Cadw
+console-feeling-scary = Dywedodd y disgybl: codi ofn
+console-feeling-rude = Dywedodd y disgybl: digywilydd
+console-feeling-sad = Dywedodd y disgybl: trist
+console-feeling-other = Dywedodd y disgybl: rhywbeth arall

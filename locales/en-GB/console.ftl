@@ -1,0 +1,64 @@
+# Satchel teacher console (English, UK): the reference for console.ftl. Staff read these:
+# plain, short, the words a school uses (the incident form's own field names).
+
+## Every page
+
+console-nav = Console
+console-lessons = Lessons
+console-reports = Reports
+console-logout = Log out
+
+## Logging in
+
+console-login-title = Log in to Satchel
+console-name = Name
+console-password = Password
+console-login = Log in
+console-wrong-login = That name and password do not match.
+console-too-many-tries = Too many tries. Wait 15 minutes, or ask the admin to reset the password.
+console-form-expired = The form had expired. Please try again.
+
+## Lessons
+
+console-rooms = Rooms
+console-room = Room
+console-running = Lesson now
+console-ends = Ends
+console-no-lesson = No lesson: the room's usual list applies.
+console-extend = 15 minutes more
+console-end = End now
+console-lesson-lists = Lesson site lists
+console-minutes = Minutes
+console-start = Start
+console-new-lesson = New lesson list
+console-lesson-name = Name
+console-lesson-name-needed = Give the lesson a name.
+console-sites = Sites
+console-sites-help = One site a line: the address, then optionally | a title | a picture (an emoji) for the pupils' Home page. Example: www.topmarks.co.uk/maths-games | Topmarks | 🔢
+console-create = Save list
+
+## Reports inbox
+
+console-export-csv = Export as CSV
+console-when = Date and time
+console-where = Room and computer
+console-page = Page
+console-evidence = Screenshot
+console-incident = Incident form
+console-no-reports = No reports.
+console-reveal = Show screenshot
+console-refer = Do not view: refer
+console-refer-hidden = Hidden: referred without viewing.
+console-incident-type = Type of incident
+console-details = Details
+console-passed-to = Passed to
+console-action-taken = Action taken
+console-status = Status
+console-status-new = New
+console-status-in-hand = In hand
+console-status-closed = Closed
+console-save = Save
+console-feeling-scary = The pupil said: scary
+console-feeling-rude = The pupil said: rude
+console-feeling-sad = The pupil said: sad
+console-feeling-other = The pupil said: something else

@@ -1,0 +1,638 @@
+//! The teacher console: server-rendered pages with a little JavaScript, live over SSE. Log in
+//! (argon2, HttpOnly SameSite cookies, CSRF tokens on every form, rate-limited), lessons for
+//! rooms, and the report inbox with screenshots hidden until a member of staff reveals them.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tracing::{info, warn};
+
+use super::store::{IncidentFields, ReportRow, Role, User};
+use super::{hash, now, random_hex, Server};
+use crate::pages::{escape, Tile};
+use crate::policy::Policy;
+
+const SESSION_COOKIE: &str = "satchel_session";
+const LOGIN_COOKIE: &str = "satchel_login";
+const SESSION_HOURS: u64 = 12;
+/// Failed logins allowed per account name in [`LOGIN_WINDOW`].
+const LOGIN_ATTEMPTS: usize = 5;
+const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+const STATUSES: [&str; 3] = ["new", "in hand", "closed"];
+
+pub fn router() -> Router<Arc<Server>> {
+    Router::new()
+        .route("/", get(|| async { redirect("/lessons") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/lessons", get(lessons_page).post(create_lesson))
+        .route("/lessons/{id}/start", post(start_lesson))
+        .route("/rooms/{id}/end", post(end_lesson))
+        .route("/rooms/{id}/extend", post(extend_lesson))
+        .route("/reports", get(reports_page))
+        .route("/reports.csv", get(reports_csv))
+        .route("/reports/{id}/row", get(report_row))
+        .route("/reports/{id}/reveal", post(reveal))
+        .route("/reports/{id}", post(update_report))
+        .route("/events", get(events))
+        .route("/static/console.css", get(|| async { static_file("text/css", include_str!("../../assets/console/console.css")) }))
+        .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../assets/console/console.js")) }))
+}
+
+/// Failed login attempts per account name, forgotten after [`LOGIN_WINDOW`].
+#[derive(Default)]
+pub struct LoginLimiter(std::sync::Mutex<HashMap<String, Vec<Instant>>>);
+
+impl LoginLimiter {
+    fn blocked(&self, name: &str) -> bool {
+        let mut failures = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = failures.entry(name.to_owned()).or_default();
+        recent.retain(|at| at.elapsed() < LOGIN_WINDOW);
+        recent.len() >= LOGIN_ATTEMPTS
+    }
+
+    fn failed(&self, name: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).entry(name.to_owned()).or_default().push(Instant::now());
+    }
+}
+
+/// A console failure, shown as a small page.
+pub struct ConsoleError(StatusCode, String);
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        (self.0, Html(format!("<!doctype html><meta charset=utf-8><title>Satchel</title><p>{}</p>", escape(&self.1)))).into_response()
+    }
+}
+
+impl From<rusqlite::Error> for ConsoleError {
+    fn from(error: rusqlite::Error) -> Self {
+        warn!(%error, "database error");
+        ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "The server's database failed.".into())
+    }
+}
+
+/// A member of staff with a live session. Pages redirect to the login page without one.
+pub struct SignedIn(User);
+
+impl FromRequestParts<Arc<Server>> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, server: &Arc<Server>) -> Result<Self, Self::Rejection> {
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| redirect("/login"))?;
+        match server.store().session(&hash(&token), now()) {
+            Ok(Some(user)) => Ok(SignedIn(user)),
+            Ok(None) => Err(redirect("/login")),
+            Err(error) => Err(ConsoleError::from(error).into_response()),
+        }
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response()
+}
+
+fn static_file(media_type: &'static str, text: &'static str) -> Response {
+    ([(CONTENT_TYPE, media_type), (CACHE_CONTROL, "no-cache")], text).into_response()
+}
+
+/// Every form carries the session's CSRF token; a post without it changes nothing.
+fn check_csrf(user: &User, presented: &str) -> Result<(), ConsoleError> {
+    let (a, b) = (user.csrf.as_bytes(), presented.as_bytes());
+    if a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0 {
+        Ok(())
+    } else {
+        Err(ConsoleError(StatusCode::FORBIDDEN, "This form has expired: go back, reload the page and try again.".into()))
+    }
+}
+
+fn may_use_room(server: &Server, user: &User, room_id: i64) -> Result<(), ConsoleError> {
+    let allowed = server.store().rooms_for(user, now())?.iter().any(|room| room.id == room_id);
+    if allowed { Ok(()) } else { Err(ConsoleError(StatusCode::FORBIDDEN, "That room is not one of yours.".into())) }
+}
+
+impl Server {
+    fn t(&self, id: &str) -> String {
+        self.messages.message(id).map(|m| m.into_owned()).unwrap_or_else(|| id.to_owned())
+    }
+
+    /// A whole console page: navigation for this user's role, then `body`.
+    fn page(&self, user: Option<&User>, title_id: &str, body: &str) -> Html<String> {
+        let mut html = String::new();
+        let _ = write!(
+            html,
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title} · Satchel</title><link rel=\"stylesheet\" href=\"/static/console.css\">",
+            lang = self.messages.tag(),
+            title = escape(&self.t(title_id)),
+        );
+        if let Some(user) = user {
+            let _ = write!(html, "<meta name=\"csrf\" content=\"{}\"><script src=\"/static/console.js\" defer></script>", escape(&user.csrf));
+        }
+        html.push_str("</head><body>");
+        if let Some(user) = user {
+            let _ = write!(
+                html,
+                "<header><nav aria-label=\"{nav}\"><span class=\"brand\">Satchel</span><a href=\"/lessons\">{lessons}</a><a href=\"/reports\">{reports}</a>\
+                 <span class=\"who\">{name}</span><form method=\"post\" action=\"/logout\">{csrf}<button>{logout}</button></form></nav></header>",
+                nav = escape(&self.t("console-nav")),
+                lessons = escape(&self.t("console-lessons")),
+                reports = escape(&self.t("console-reports")),
+                name = escape(&user.name),
+                csrf = csrf_field(user),
+                logout = escape(&self.t("console-logout")),
+            );
+        }
+        let _ = write!(html, "<main><h1>{}</h1>{body}</main></body></html>", escape(&self.t(title_id)));
+        Html(html)
+    }
+}
+
+fn csrf_field(user: &User) -> String {
+    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(&user.csrf))
+}
+
+async fn login_page(State(server): State<Arc<Server>>) -> Response {
+    login_form(&server, None, StatusCode::OK)
+}
+
+fn login_form(server: &Server, error: Option<&str>, status: StatusCode) -> Response {
+    // Double-submit token: the login form's CSRF value must match this cookie.
+    let token = random_hex(16).unwrap_or_default();
+    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(&server.t(e)))).unwrap_or_default();
+    let body = format!(
+        "{error}<form method=\"post\" action=\"/login\" class=\"login\"><input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
+         <label>{name}<input name=\"name\" autocomplete=\"username\" required></label>\
+         <label>{password}<input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <button>{login}</button></form>",
+        name = escape(&server.t("console-name")),
+        password = escape(&server.t("console-password")),
+        login = escape(&server.t("console-login")),
+    );
+    let cookie = format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login");
+    (status, [(SET_COOKIE, cookie)], server.page(None, "console-login-title", &body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    name: String,
+    password: String,
+}
+
+async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Result<Response, ConsoleError> {
+    if cookie(&headers, LOGIN_COOKIE).as_deref() != Some(form.csrf.as_str()) || form.csrf.is_empty() {
+        return Ok(login_form(&server, Some("console-form-expired"), StatusCode::FORBIDDEN));
+    }
+    let name = form.name.trim().to_owned();
+    if server.login_limiter.blocked(&name) {
+        warn!(name, "login refused: too many failures");
+        return Ok(login_form(&server, Some("console-too-many-tries"), StatusCode::TOO_MANY_REQUESTS));
+    }
+    let account = server.store().user_login(&name)?;
+    let password = form.password;
+    let verified = match account {
+        Some((id, stored, _)) => tokio::task::spawn_blocking(move || {
+            use argon2::PasswordVerifier;
+            argon2::PasswordHash::new(&stored).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        })
+        .await
+        .unwrap_or(false)
+        .then_some(id),
+        None => None,
+    };
+    let Some(user_id) = verified else {
+        server.login_limiter.failed(&name);
+        info!(name, "login failed");
+        return Ok(login_form(&server, Some("console-wrong-login"), StatusCode::UNAUTHORIZED));
+    };
+    let token = random_hex(32).map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
+    let csrf = random_hex(16).map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
+    let store = server.store();
+    store.add_session(&hash(&token), user_id, &csrf, now(), now() + SESSION_HOURS * 3600)?;
+    store.audit(Some(user_id), "login", &name, now())?;
+    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", SESSION_HOURS * 3600);
+    Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, "/lessons".to_owned())]).into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        server.store().end_session(&hash(&token))?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, clear), (LOCATION, "/login".to_owned())]).into_response())
+}
+
+async fn lessons_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+    Ok(render_lessons(&server, &user, "", "", &[])?)
+}
+
+/// The lessons page; `name`, `sites` and `errors` refill the new-lesson form after a mistake.
+fn render_lessons(server: &Server, user: &User, name: &str, sites: &str, errors: &[String]) -> Result<Html<String>, ConsoleError> {
+    let (rooms, lessons) = {
+        let store = server.store();
+        (store.rooms_for(user, now())?, store.lessons()?)
+    };
+    let t = |id: &str| escape(&server.t(id));
+    let csrf = csrf_field(user);
+    let mut body = format!("<section aria-labelledby=\"rooms-h\"><h2 id=\"rooms-h\">{}</h2><table id=\"rooms\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>", t("console-rooms"), t("console-room"), t("console-running"), t("console-ends"));
+    for room in &rooms {
+        match &room.lesson {
+            Some((lesson, ends)) => {
+                let _ = write!(
+                    body,
+                    "<tr><td>{room}</td><td>{lesson}</td><td><time datetime=\"{ends}\">{ends}</time></td><td class=\"actions\">\
+                     <form method=\"post\" action=\"/rooms/{id}/extend\">{csrf}<button>{extend}</button></form>\
+                     <form method=\"post\" action=\"/rooms/{id}/end\">{csrf}<button>{end}</button></form></td></tr>",
+                    room = escape(&room.name),
+                    lesson = escape(lesson),
+                    ends = iso_time(*ends),
+                    id = room.id,
+                    extend = t("console-extend"),
+                    end = t("console-end"),
+                );
+            }
+            None => {
+                let _ = write!(body, "<tr><td>{}</td><td>{}</td><td></td><td></td></tr>", escape(&room.name), t("console-no-lesson"));
+            }
+        }
+    }
+    let _ = write!(body, "</tbody></table></section><section aria-labelledby=\"lessons-h\"><h2 id=\"lessons-h\">{}</h2><ul class=\"lessons\">", t("console-lesson-lists"));
+    let room_options: String = rooms.iter().map(|room| format!("<option value=\"{}\">{}</option>", room.id, escape(&room.name))).collect();
+    for lesson in &lessons {
+        let tiles: String = lesson.tiles.iter().map(|tile| format!("<span class=\"tile\">{} {}</span>", escape(&tile.icon), escape(&tile.title))).collect();
+        let _ = write!(
+            body,
+            "<li><h3>{name}</h3><p class=\"tiles\">{tiles}</p><form method=\"post\" action=\"/lessons/{id}/start\" class=\"start\">{csrf}\
+             <label>{room}<select name=\"room\">{room_options}</select></label>\
+             <label>{minutes}<input name=\"minutes\" type=\"number\" min=\"5\" max=\"480\" value=\"60\"></label>\
+             <button>{start}</button></form></li>",
+            name = escape(&lesson.name),
+            id = lesson.id,
+            room = t("console-room"),
+            minutes = t("console-minutes"),
+            start = t("console-start"),
+        );
+    }
+    let error_list: String = errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
+    let error_block = if errors.is_empty() { String::new() } else { format!("<ul class=\"error\" role=\"alert\">{error_list}</ul>") };
+    let _ = write!(
+        body,
+        "</ul></section><section aria-labelledby=\"new-h\"><h2 id=\"new-h\">{new}</h2>{error_block}\
+         <form method=\"post\" action=\"/lessons\" class=\"new-lesson\">{csrf}\
+         <label>{lesson_name}<input name=\"name\" required maxlength=\"100\" value=\"{name}\"></label>\
+         <label>{sites_label}<textarea name=\"sites\" rows=\"6\" required aria-describedby=\"sites-help\">{sites}</textarea></label>\
+         <p id=\"sites-help\" class=\"help\">{sites_help}</p><button>{create}</button></form></section>",
+        new = t("console-new-lesson"),
+        lesson_name = t("console-lesson-name"),
+        name = escape(name),
+        sites_label = t("console-sites"),
+        sites = escape(sites),
+        sites_help = t("console-sites-help"),
+        create = t("console-create"),
+    );
+    Ok(server.page(Some(user), "console-lessons", &body))
+}
+
+#[derive(Deserialize)]
+struct LessonForm {
+    csrf: String,
+    name: String,
+    sites: String,
+}
+
+async fn create_lesson(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Form(form): Form<LessonForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    let name = form.name.trim();
+    let parsed = if name.is_empty() { Err(vec![server.t("console-lesson-name-needed")]) } else { parse_sites(&form.sites) };
+    match parsed {
+        Ok((list, tiles)) => {
+            let store = server.store();
+            let id = store.add_lesson(name, &list, &tiles, Some(user.id))?;
+            store.audit(Some(user.id), "create-lesson", &format!("{name} ({id}): {}", list.trim()), now())?;
+            Ok(redirect("/lessons"))
+        }
+        Err(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, render_lessons(&server, &user, name, &form.sites, &errors)?).into_response()),
+    }
+}
+
+/// A lesson's sites, one a line: `address [uses: hosts] | title | picture`. Each address
+/// becomes an allow entry checked by the same parser as every list (an error names the line)
+/// and, with its title and picture, a Home tile.
+fn parse_sites(text: &str) -> Result<(String, Vec<Tile>), Vec<String>> {
+    let mut list = String::from("[allow]\n");
+    let mut tiles = Vec::new();
+    let mut errors = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let mut parts = line.split('|').map(str::trim);
+        let address = parts.next().unwrap_or("");
+        if address.is_empty() {
+            list.push('\n');
+            continue;
+        }
+        let (address, uses) = match address.split_once(" uses:") {
+            Some((address, uses)) => (address.trim(), Some(uses.trim())),
+            None => (address, None),
+        };
+        let with_scheme = if address.contains("://") { address.to_owned() } else { format!("https://{address}") };
+        let Ok(url) = url::Url::parse(&with_scheme) else {
+            errors.push(format!("line {number}: `{address}` is not a web address"));
+            list.push('\n');
+            continue;
+        };
+        let host = url.host_str().unwrap_or("");
+        let path = url.path().trim_end_matches('/');
+        let _ = writeln!(list, "{host}{path}{}", uses.map(|u| format!(" uses: {u}")).unwrap_or_default());
+        let title = parts.next().filter(|t| !t.is_empty()).unwrap_or(host).to_owned();
+        let icon = parts.next().filter(|t| !t.is_empty()).unwrap_or("🌐").to_owned();
+        tiles.push(Tile { title, url: url.to_string(), icon, colour: None });
+    }
+    let mut builder = Policy::builder();
+    builder.add_list("sites", &list);
+    // The list's line n+1 is the sites' line n (the first line is the section header).
+    errors.extend(builder.errors().iter().map(|e| format!("line {}: `{}`: {}", e.source.line - 1, e.text, e.problem)));
+    if tiles.is_empty() && errors.is_empty() {
+        errors.push("add at least one site".to_owned());
+    }
+    if errors.is_empty() { Ok((list, tiles)) } else { Err(errors) }
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    csrf: String,
+    room: i64,
+    minutes: u64,
+}
+
+async fn start_lesson(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(lesson_id): Path<i64>, Form(form): Form<StartForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    may_use_room(&server, &user, form.room)?;
+    if !server.store().lesson_exists(lesson_id)? {
+        return Err(ConsoleError(StatusCode::NOT_FOUND, "There is no such lesson.".into()));
+    }
+    let minutes = form.minutes.clamp(5, 480);
+    let version = server.store().start_lesson(lesson_id, form.room, now(), minutes)?;
+    server.store().audit(Some(user.id), "start-lesson", &format!("lesson {lesson_id} in room {} for {minutes} minutes", form.room), now())?;
+    server.rules_changed(form.room, version);
+    Ok(redirect("/lessons"))
+}
+
+async fn end_lesson(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(room_id): Path<i64>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    may_use_room(&server, &user, room_id)?;
+    let version = server.store().end_lesson(room_id)?;
+    server.store().audit(Some(user.id), "end-lesson", &format!("room {room_id}"), now())?;
+    server.rules_changed(room_id, version);
+    Ok(redirect("/lessons"))
+}
+
+async fn extend_lesson(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(room_id): Path<i64>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    may_use_room(&server, &user, room_id)?;
+    if let Some(version) = server.store().extend_lesson(room_id, 15, now())? {
+        server.store().audit(Some(user.id), "extend-lesson", &format!("room {room_id} by 15 minutes"), now())?;
+        server.rules_changed(room_id, version);
+    }
+    Ok(redirect("/lessons"))
+}
+
+async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+    let reports = server.store().reports_for(&user)?;
+    let t = |id: &str| escape(&server.t(id));
+    let mut body = format!(
+        "<p class=\"tools\"><a href=\"/reports.csv\" download>{csv}</a></p><table id=\"reports\"><thead><tr><th>{when}</th><th>{where_}</th><th>{page}</th><th>{evidence}</th><th>{form}</th></tr></thead><tbody>",
+        csv = t("console-export-csv"),
+        when = t("console-when"),
+        where_ = t("console-where"),
+        page = t("console-page"),
+        evidence = t("console-evidence"),
+        form = t("console-incident"),
+    );
+    for report in &reports {
+        body.push_str(&report_html(&server, &user, report));
+    }
+    let _ = write!(body, "</tbody></table><p class=\"empty\" {}>{}</p>", if reports.is_empty() { "" } else { "hidden" }, t("console-no-reports"));
+    Ok(server.page(Some(&user), "console-reports", &body))
+}
+
+/// One report as a table row: what the pupil saw (as text, never as markup), the hidden
+/// screenshot, and the incident form.
+fn report_html(server: &Server, user: &User, report: &ReportRow) -> String {
+    let t = |id: &str| escape(&server.t(id));
+    let feeling = report.feeling.as_deref().map(|f| format!("<br><span class=\"feeling\">{}</span>", t(&format!("console-feeling-{f}")))).unwrap_or_default();
+    let evidence = if report.refer_only {
+        format!("<p class=\"refer\">{}</p>", t("console-refer-hidden"))
+    } else {
+        format!(
+            "<form method=\"post\" action=\"/reports/{id}/reveal\" class=\"reveal\">{csrf}<button>{reveal}</button></form>",
+            id = escape(&report.id),
+            csrf = csrf_field(user),
+            reveal = t("console-reveal"),
+        )
+    };
+    let statuses: String = STATUSES
+        .iter()
+        .map(|s| format!("<option value=\"{s}\"{}>{}</option>", if *s == report.status { " selected" } else { "" }, t(&format!("console-status-{}", s.replace(' ', "-")))))
+        .collect();
+    format!(
+        "<tr id=\"report-{id}\" class=\"status-{status_class}\"><td><time datetime=\"{when}\">{when}</time></td><td>{room}<br>{machine}</td>\
+         <td><bdi class=\"title\">{title}</bdi><br><bdi class=\"url\" dir=\"ltr\">{url}</bdi>{feeling}</td><td>{evidence}</td>\
+         <td><form method=\"post\" action=\"/reports/{id}\" class=\"incident\">{csrf}\
+         <label>{type_label}<input name=\"incident_type\" value=\"{incident_type}\"></label>\
+         <label>{details_label}<textarea name=\"details\" rows=\"2\">{details}</textarea></label>\
+         <label>{passed_label}<input name=\"passed_to\" value=\"{passed_to}\"></label>\
+         <label>{action_label}<input name=\"action_taken\" value=\"{action_taken}\"></label>\
+         <label>{status_label}<select name=\"status\">{statuses}</select></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"refer_only\" value=\"1\"{refer_checked}> {refer_label}</label>\
+         <button>{save}</button></form></td></tr>",
+        id = escape(&report.id),
+        status_class = report.status.replace(' ', "-"),
+        when = iso_time(report.happened_at),
+        room = escape(&report.room),
+        machine = escape(&report.machine),
+        title = escape(&report.title),
+        url = escape(&report.url),
+        csrf = csrf_field(user),
+        type_label = t("console-incident-type"),
+        incident_type = escape(&report.incident_type),
+        details_label = t("console-details"),
+        details = escape(&report.details),
+        passed_label = t("console-passed-to"),
+        passed_to = escape(&report.passed_to),
+        action_label = t("console-action-taken"),
+        action_taken = escape(&report.action_taken),
+        status_label = t("console-status"),
+        refer_checked = if report.refer_only { " checked disabled" } else { "" },
+        refer_label = t("console-refer"),
+        save = t("console-save"),
+    )
+}
+
+async fn report_row(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>) -> Result<Html<String>, ConsoleError> {
+    let report = server.store().report_for(&user, &id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such report.".into()))?;
+    Ok(Html(report_html(&server, &user, &report)))
+}
+
+/// The screenshot, only on purpose (a POST from the Reveal button), and every reveal is
+/// recorded. A report marked "do not view: refer" shows its picture to nobody.
+async fn reveal(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    let report = server.store().report_for(&user, &id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such report.".into()))?;
+    if report.refer_only {
+        return Err(ConsoleError(StatusCode::FORBIDDEN, server.t("console-refer-hidden")));
+    }
+    // The stored name was made by the server from a checked UUID; it is read from the
+    // database, never from the request.
+    let path = server.data.join("screenshots").join(&report.screenshot);
+    let png = tokio::fs::read(&path).await.map_err(|_| ConsoleError(StatusCode::NOT_FOUND, "The screenshot is missing.".into()))?;
+    let store = server.store();
+    store.record_reveal(&id, user.id, now())?;
+    store.audit(Some(user.id), "reveal-screenshot", &id, now())?;
+    Ok(([(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "no-store")], png).into_response())
+}
+
+#[derive(Deserialize)]
+struct IncidentForm {
+    csrf: String,
+    #[serde(flatten)]
+    fields: IncidentFields,
+}
+
+async fn update_report(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Form(form): Form<IncidentForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    if server.store().report_for(&user, &id)?.is_none() {
+        return Err(ConsoleError(StatusCode::NOT_FOUND, "No such report.".into()));
+    }
+    if !STATUSES.contains(&form.fields.status.as_str()) {
+        return Err(ConsoleError(StatusCode::BAD_REQUEST, "Unknown status.".into()));
+    }
+    let store = server.store();
+    store.update_incident(&id, &form.fields)?;
+    store.audit(Some(user.id), "update-report", &format!("{id}: {} / {}", form.fields.status, form.fields.incident_type), now())?;
+    Ok(redirect(&format!("/reports#report-{id}")))
+}
+
+async fn reports_csv(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Response, ConsoleError> {
+    let reports = server.store().reports_for(&user)?;
+    let mut csv = String::from("date and time,room,computer,url,title,details from pupil,type of incident,details,passed to,action taken,status\r\n");
+    for report in &reports {
+        let fields = [
+            iso_time(report.happened_at),
+            report.room.clone(),
+            report.machine.clone(),
+            report.url.clone(),
+            report.title.clone(),
+            report.feeling.clone().unwrap_or_default(),
+            report.incident_type.clone(),
+            report.details.clone(),
+            report.passed_to.clone(),
+            report.action_taken.clone(),
+            report.status.clone(),
+        ];
+        csv.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        csv.push_str("\r\n");
+    }
+    server.store().audit(Some(user.id), "export-reports", &format!("{} reports", reports.len()), now())?;
+    Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8"), (CONTENT_DISPOSITION, "attachment; filename=\"satchel-reports.csv\"")], csv).into_response())
+}
+
+/// A CSV field, quoted, and defused so a spreadsheet never runs it as a formula.
+fn csv_field(text: &str) -> String {
+    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
+    format!("\"{}\"", defused.replace('"', "\"\""))
+}
+
+/// New reports as they arrive, for the rooms this user may read: `event: report`, data =
+/// the report id.
+async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
+    let rooms = if user.role == Role::Teacher { Some(server.store().user_rooms(user.id)?) } else { None };
+    let receiver = server.reports.subscribe();
+    let stream = futures_util::stream::unfold((receiver, rooms), |(mut receiver, rooms)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok((report, room)) if rooms.as_ref().is_none_or(|mine| mine.contains(&room)) => {
+                    return Some((Ok(Event::default().event("report").data(report)), (receiver, rooms)));
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// `2026-11-23T13:45:00Z` from Unix seconds (the page shows it in the reader's local time).
+fn iso_time(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_in_iso_8601() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_time(1_795_441_500), "2026-11-23T13:45:00Z");
+        assert_eq!(iso_time(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn sites_become_allow_entries_and_tiles_and_bad_lines_are_named() {
+        let (list, tiles) = parse_sites("https://www.topmarks.co.uk/maths-games/ | Topmarks | 🔢\n\nphonicsplay.co.uk uses: cdn.phonicsplay.co.uk\n").unwrap();
+        assert_eq!(list, "[allow]\nwww.topmarks.co.uk/maths-games\n\nphonicsplay.co.uk uses: cdn.phonicsplay.co.uk\n");
+        assert_eq!(tiles[0], Tile { title: "Topmarks".into(), url: "https://www.topmarks.co.uk/maths-games/".into(), icon: "🔢".into(), colour: None });
+        assert_eq!(tiles[1].title, "phonicsplay.co.uk");
+        let errors = parse_sites("cbeebies.com\nco.uk\nhttp://\n").unwrap_err();
+        assert!(errors.iter().any(|e| e.starts_with("line 2: `co.uk`")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("line 3:")), "{errors:?}");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("a \"b\", c"), "\"a \"\"b\"\", c\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    }
+}

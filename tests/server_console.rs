@@ -1,0 +1,224 @@
+//! The teacher console over real HTTP against a real server: who may do what, CSRF, the
+//! lesson that reaches a kiosk within a second, and the report inbox.
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::blocking::Client;
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use serde_json::json;
+use support::server::{admin, start, Enrolled, Running};
+
+/// A browser-like client of the console: cookies kept, redirects not followed.
+struct Staff {
+    client: Client,
+    base: String,
+    csrf: String,
+}
+
+fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").map(|i| i + 19).or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21)).expect("a CSRF token on the page");
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn try_login(server: &Running, client: &Client, name: &str, password: &str) -> StatusCode {
+    let page = client.get(format!("{}/login", server.base)).send().unwrap().text().unwrap();
+    let form = [("csrf", hidden_csrf(&page)), ("name", name.to_owned()), ("password", password.to_owned())];
+    client.post(format!("{}/login", server.base)).form(&form).send().unwrap().status()
+}
+
+fn login(server: &Running, name: &str, password: &str) -> Staff {
+    let client = browser();
+    assert_eq!(try_login(server, &client, name, password), StatusCode::SEE_OTHER);
+    let page = client.get(format!("{}/lessons", server.base)).send().unwrap().text().unwrap();
+    Staff { csrf: hidden_csrf(&page), client, base: server.base.clone() }
+}
+
+impl Staff {
+    fn get(&self, path: &str) -> reqwest::blocking::Response {
+        self.client.get(format!("{}{path}", self.base)).send().unwrap()
+    }
+    fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::blocking::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        self.client.post(format!("{}{path}", self.base)).form(&form).send().unwrap()
+    }
+}
+
+fn teacher(server: &Running, name: &str, room: &str) -> Staff {
+    let password = admin(server.data.path(), &["add-user", name, "--role", "teacher", "--room", room]);
+    login(server, name, password.trim())
+}
+
+fn bundle(server: &Running, kiosk: &Enrolled, etag: Option<&str>) -> (StatusCode, Option<satchel::bundle::Bundle>, String) {
+    let mut request = server.as_kiosk(kiosk, reqwest::Method::GET, if etag.is_some() { "/api/v1/rules?wait=10" } else { "/api/v1/rules" });
+    if let Some(etag) = etag {
+        request = request.header("If-None-Match", etag);
+    }
+    let response = request.send().unwrap();
+    let status = response.status();
+    let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    if status != StatusCode::OK {
+        return (status, None, etag);
+    }
+    let signed: satchel::bundle::Signed = response.json().unwrap();
+    let key = satchel::bundle::parse_public_key(&kiosk.public_key).unwrap();
+    (status, Some(satchel::bundle::verify(&signed, &key).unwrap()), etag)
+}
+
+fn send_report(server: &Running, kiosk: &Enrolled, id: &str, url: &str, title: &str) {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0".to_vec();
+    png.extend([0u8; 64]);
+    let report = json!({ "id": id, "happened_at": 1_795_000_000u64, "url": url, "title": title,
+        "screenshot": base64::engine::general_purpose::STANDARD.encode(&png) });
+    let response = server.as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report).send().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[test]
+fn every_console_page_needs_a_login() {
+    let server = start();
+    let anonymous = browser();
+    for path in ["/", "/lessons", "/reports", "/reports.csv", "/events", "/reports/0f8fad5b-d9cb-469f-a165-70867728950e/row"] {
+        let response = anonymous.get(format!("{}{path}", server.base)).send().unwrap();
+        assert!(matches!(response.status(), StatusCode::SEE_OTHER), "{path}: {}", response.status());
+    }
+    for path in ["/lessons", "/lessons/1/start", "/rooms/1/end", "/reports/x/reveal", "/logout"] {
+        let response = anonymous.post(format!("{}{path}", server.base)).form(&[("csrf", "x")]).send().unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()["location"], "/login");
+    }
+}
+
+#[test]
+fn login_is_refused_with_a_wrong_password_and_rate_limited() {
+    let server = start();
+    let password = admin(server.data.path(), &["add-user", "ms.khan", "--role", "teacher", "--room", "Class 1"]);
+    let client = browser();
+    for _ in 0..5 {
+        assert_eq!(try_login(&server, &client, "ms.khan", "guess"), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(try_login(&server, &client, "ms.khan", password.trim()), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    // A login form posted without its CSRF cookie is refused.
+    let bare = browser().post(format!("{}/login", server.base)).form(&[("csrf", "abc"), ("name", "ms.khan"), ("password", "x")]).send().unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+}
+
+#[test]
+fn a_lesson_started_in_the_console_reaches_the_kiosk_within_a_second_and_ending_it_too() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let staff = teacher(&server, "mr.jones", "Class 1");
+    let (_, first, etag) = bundle(&server, &kiosk, None);
+    assert!(first.unwrap().lesson.is_none());
+
+    let created = staff.post("/lessons", &[("name", "Phonics"), ("sites", "www.phonicsplay.co.uk | Phonics Play | 🔤\nhttps://www.topmarks.co.uk/maths-games/ | Topmarks")]);
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let page = staff.get("/lessons").text().unwrap();
+    assert!(page.contains("Phonics Play"));
+    let room_id = server.count("SELECT id FROM rooms WHERE name = 'Class 1'").to_string();
+    let lesson_id = server.count("SELECT id FROM lessons WHERE name = 'Phonics'");
+
+    // The kiosk is already waiting when the teacher presses Start.
+    let waiting = {
+        let (base, client, kiosk_id, token, key) = (server.base.clone(), server.client.clone(), kiosk.id.clone(), kiosk.token.clone(), kiosk.public_key.clone());
+        let etag = etag.clone();
+        std::thread::spawn(move || {
+            let waiting = Running::kiosk_request(&client, &base, &kiosk_id, &token, &etag);
+            (waiting, Instant::now(), key)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let pressed = Instant::now();
+    assert_eq!(staff.post(&format!("/lessons/{lesson_id}/start"), &[("room", &room_id), ("minutes", "30")]).status(), StatusCode::SEE_OTHER);
+    let ((status, body), answered, key) = waiting.join().unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(answered.duration_since(pressed) < Duration::from_secs(1), "the change took {:?}", answered.duration_since(pressed));
+    let signed: satchel::bundle::Signed = serde_json::from_str(&body).unwrap();
+    let with_lesson = satchel::bundle::verify(&signed, &satchel::bundle::parse_public_key(&key).unwrap()).unwrap();
+    let lesson = with_lesson.lesson.clone().expect("the lesson is in the bundle");
+    assert_eq!(lesson.name, "Phonics");
+    assert!(lesson.list.contains("www.phonicsplay.co.uk\n") && lesson.list.contains("www.topmarks.co.uk/maths-games\n"));
+    assert_eq!(lesson.tiles[0].title, "Phonics Play");
+    assert!(lesson.ends_at >= with_lesson.issued_at + 29 * 60);
+    assert!(with_lesson.version > first_version(&etag));
+
+    assert_eq!(staff.post(&format!("/rooms/{room_id}/end"), &[]).status(), StatusCode::SEE_OTHER);
+    let (status, ended, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", with_lesson.version)));
+    assert_eq!(status, StatusCode::OK);
+    let ended = ended.unwrap();
+    assert!(ended.lesson.is_none() && ended.version > with_lesson.version);
+}
+
+fn first_version(etag: &str) -> u64 {
+    etag.trim_matches('"').parse().unwrap()
+}
+
+#[test]
+fn posts_without_the_csrf_token_or_for_another_teachers_room_change_nothing() {
+    let server = start();
+    admin(server.data.path(), &["add-room", "Class 2"]);
+    let staff = teacher(&server, "mr.jones", "Class 1");
+    let forged = staff.client.post(format!("{}/lessons", server.base)).form(&[("name", "Forged"), ("sites", "example.org"), ("csrf", "wrong")]).send().unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.count("SELECT count(*) FROM lessons"), 0);
+
+    staff.post("/lessons", &[("name", "Stories"), ("sites", "www.oxfordowl.co.uk")]);
+    let other_room = server.count("SELECT id FROM rooms WHERE name = 'Class 2'").to_string();
+    let lesson = server.count("SELECT id FROM lessons").to_string();
+    let refused = staff.post(&format!("/lessons/{lesson}/start"), &[("room", &other_room), ("minutes", "30")]);
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.count("SELECT count(*) FROM lesson_runs"), 0);
+}
+
+#[test]
+fn a_bad_site_line_is_named_and_the_list_is_not_saved() {
+    let server = start();
+    let staff = teacher(&server, "mr.jones", "Class 1");
+    let response = staff.post("/lessons", &[("name", "Maths"), ("sites", "www.topmarks.co.uk\nco.uk")]);
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().unwrap();
+    assert!(page.contains("line 2: `co.uk`"), "{page}");
+    assert!(page.contains("www.topmarks.co.uk\nco.uk</textarea>"), "what was typed is kept");
+    assert_eq!(server.count("SELECT count(*) FROM lessons"), 0);
+}
+
+#[test]
+fn reports_show_as_text_only_to_staff_of_that_room_and_screenshots_only_when_revealed() {
+    let server = start();
+    admin(server.data.path(), &["add-room", "Class 2"]);
+    let kiosk = server.enrolled();
+    let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    send_report(&server, &kiosk, id, "http://evil.test/<script>alert(1)</script>", "<img src=x onerror=alert(1)>");
+
+    let mine = teacher(&server, "mr.jones", "Class 1");
+    let inbox = mine.get("/reports").text().unwrap();
+    assert!(inbox.contains("&lt;img src=x onerror=alert(1)&gt;") && !inbox.contains("<img src=x"));
+    assert!(inbox.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !inbox.contains("<script>alert"));
+    assert!(!inbox.contains("/screenshots/"), "no picture before a reveal");
+
+    let other = teacher(&server, "ms.patel", "Class 2");
+    assert!(!other.get("/reports").text().unwrap().contains(id));
+    assert_eq!(other.post(&format!("/reports/{id}/reveal"), &[]).status(), StatusCode::NOT_FOUND);
+
+    let revealed = mine.post(&format!("/reports/{id}/reveal"), &[]);
+    assert_eq!(revealed.status(), StatusCode::OK);
+    assert_eq!(revealed.headers()["content-type"], "image/png");
+    assert!(revealed.bytes().unwrap().starts_with(b"\x89PNG"));
+    assert_eq!(server.count("SELECT count(*) FROM reveals"), 1, "the reveal is recorded");
+
+    let fields = [("incident_type", "=cmd()"), ("details", "rude picture"), ("passed_to", "DSL"), ("action_taken", "site blocked"), ("status", "in hand"), ("refer_only", "1")];
+    assert_eq!(mine.post(&format!("/reports/{id}"), &fields).status(), StatusCode::SEE_OTHER);
+    assert_eq!(mine.post(&format!("/reports/{id}/reveal"), &[]).status(), StatusCode::FORBIDDEN, "referred: nobody views it");
+    let csv = mine.get("/reports.csv").text().unwrap();
+    assert!(csv.contains("\"'=cmd()\"") && csv.contains("\"in hand\""), "{csv}");
+    assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'reveal-screenshot'"), 1);
+}
