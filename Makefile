@@ -12,7 +12,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What the kiosk builds against and its end-to-end tests run with (Debian 12 package names).
 KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev \
 	xvfb xauth openbox webkit2gtk-driver xdotool imagemagick \
-	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core
+	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core \
+	chromium chromium-driver
+# The console's accessibility check runs axe-core (from npm) in Chromium.
+AXE := target/npm/node_modules/axe-core/axe.min.js
 
 .PHONY: demo check-demo test bench fuzz toolchain deps
 
@@ -27,7 +30,7 @@ check-demo: toolchain
 
 ## test: every test (unit, data-driven, property, proxy, the kiosk end to end under Xvfb).
 test: toolchain deps
-	SATCHEL_SHARED_DATA=$(SHARED_DATA) $(CARGO) test --locked --features automation
+	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --features automation
 
 ## bench: the policy decision benchmark against Brave's adblock engine.
 bench: toolchain
@@ -45,6 +48,8 @@ deps:
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@[ -f $(AXE) ] || npm install --prefix target/npm --no-audit --no-fund --silent axe-core@4
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "Rust's cargo is needed: https://rustup.rs (or apt-get install cargo)"; exit 1; }

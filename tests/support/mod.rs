@@ -255,24 +255,53 @@ pub struct WebDriver {
 impl WebDriver {
     /// Starts WebKitWebDriver and, through it, `satchel --automation --config <config>`.
     pub fn start(display: &Display, config: &Path) -> WebDriver {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new("WebKitWebDriver")
-            .arg(format!("--port={port}"))
-            .env("DISPLAY", &display.name)
-            .env("SATCHEL_LOG", "satchel=debug,warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("WebKitWebDriver (apt-get install webkit2gtk-driver) runs");
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        wait_for("WebKitWebDriver to listen", Duration::from_secs(20), || client.get(format!("{base}/status")).send().is_ok());
-        let capabilities = json!({ "capabilities": { "alwaysMatch": { "webkitgtk:browserOptions": {
+        let mut driver = Command::new("WebKitWebDriver");
+        driver.env("DISPLAY", &display.name).env("SATCHEL_LOG", "satchel=debug,warn");
+        let capabilities = json!({ "webkitgtk:browserOptions": {
             "binary": SATCHEL,
             "args": ["--automation", "--config", config.to_str().unwrap()],
-        }}}});
-        let response: Value = client.post(format!("{base}/session")).json(&capabilities).send().unwrap().json().unwrap();
+        }});
+        WebDriver::session(driver, "WebKitWebDriver (apt-get install webkit2gtk-driver)", capabilities)
+    }
+
+    /// Starts chromedriver and a headless Debian Chromium with a fresh profile.
+    pub fn chromium(profile: &Path) -> WebDriver {
+        let capabilities = json!({ "browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display())],
+        }});
+        WebDriver::session(Command::new("chromedriver"), "chromedriver (apt-get install chromium-driver)", capabilities)
+    }
+
+    fn session(mut driver: Command, what: &str, capabilities: Value) -> WebDriver {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = driver.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{what} runs: {e}"));
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        wait_for(&format!("{what} to listen"), Duration::from_secs(20), || client.get(format!("{base}/status")).send().is_ok());
+        let request = json!({ "capabilities": { "alwaysMatch": capabilities } });
+        let response: Value = client.post(format!("{base}/session")).json(&request).send().unwrap().json().unwrap();
         let session = response["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {response}")).to_owned();
         WebDriver { driver, base, session, client }
+    }
+
+    /// Types into the element matching a CSS selector.
+    pub fn type_into(&self, selector: &str, text: &str) {
+        let id = self.element(selector);
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text })));
+    }
+
+    fn element(&self, selector: &str) -> String {
+        let element = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": selector })));
+        element.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap_or_else(|| panic!("no element {selector}: {element}")).to_owned()
+    }
+
+    /// A PNG of the page.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine as _;
+        let data = self.call(reqwest::Method::GET, "/screenshot", None);
+        base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap_or("")).unwrap()
     }
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -302,13 +331,17 @@ impl WebDriver {
 
     /// Clicks the element matching a CSS selector, as a pupil would.
     pub fn click(&self, selector: &str) {
-        let element = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": selector })));
-        let id = element.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap_or_else(|| panic!("no element {selector}: {element}"));
+        let id = self.element(selector);
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({})));
     }
 
     pub fn run(&self, script: &str) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] })))
+    }
+
+    /// Runs a script that calls its last argument (the WebDriver callback) when done.
+    pub fn run_async(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({ "script": script, "args": [] })))
     }
 
     pub fn window_count(&self) -> usize {
