@@ -17,7 +17,7 @@ KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev 
 # The console's accessibility check runs axe-core (from npm) in Chromium.
 AXE := target/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: demo check-demo test bench fuzz toolchain deps
+.PHONY: demo check-demo test bench bench-kiosk fuzz toolchain deps
 
 ## demo: open the kiosk on the built-in KS1 list (leave with Ctrl+Alt+Shift+T, PIN 1234).
 demo: toolchain deps
@@ -32,9 +32,15 @@ check-demo: toolchain
 test: toolchain deps
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --features automation
 
-## bench: the policy decision benchmark against Brave's adblock engine.
+## bench: the policy decisions against Brave's adblock engine, and the server under load.
 bench: toolchain
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) $(CARGO) bench --locked --bench policy
+	$(CARGO) bench --locked --bench server_load
+
+## bench-kiosk: the kiosk's start-up time and memory against Chromium --kiosk.
+bench-kiosk: toolchain deps
+	$(CARGO) build --release --locked
+	python3 bench/kiosk_startup.py
 
 ## fuzz: run the list-parser and decision fuzz targets (needs cargo-fuzz).
 fuzz: toolchain

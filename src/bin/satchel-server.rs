@@ -33,6 +33,9 @@ enum Command {
         /// How long the code works.
         #[arg(long, default_value_t = server::ENROL_CODE_MINUTES)]
         valid_minutes: u64,
+        /// How many codes to print, one a line (one per machine of a lab).
+        #[arg(long, default_value_t = 1)]
+        count: usize,
     },
     /// Add a console account (teacher, dsl or admin) and print its one-time password.
     AddUser {
@@ -71,10 +74,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("First start: the console's admin account is `admin` with the one-time password {password}");
     }
     match cli.command {
-        Some(Command::EnrolCode { room, valid_minutes }) => {
-            let code = server.enrol_code(&room, valid_minutes)?;
-            println!("{code}");
-            eprintln!("Enrolment code for room `{room}`, valid {valid_minutes} minutes and for one kiosk.");
+        Some(Command::EnrolCode { room, valid_minutes, count }) => {
+            for _ in 0..count {
+                println!("{}", server.enrol_code(&room, valid_minutes)?);
+            }
+            eprintln!("Enrolment codes for room `{room}`, each valid {valid_minutes} minutes and for one kiosk.");
             Ok(())
         }
         Some(Command::AddRoom { name, profile }) => server.add_room(&name, &profile),

@@ -1,0 +1,240 @@
+//! Load on a real `satchel-server` (release build, its own data directory, loopback):
+//! N enrolled kiosks hold their long polls; a teacher starts a lesson in the console; the time
+//! from that click until each kiosk has the new signed bundle, p50 and p99, for N = 100 and
+//! N = 1,000; the server's memory (PSS) while it holds them; and report ingest with 100 KB
+//! screenshots. Run with `cargo bench --bench server_load` (or `make bench`).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SERVER: &str = env!("CARGO_BIN_EXE_satchel-server");
+const REPORTS: usize = 1_000;
+const REPORT_CONCURRENCY: usize = 16;
+
+struct Server {
+    child: Child,
+    port: u16,
+    data: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+fn admin(data: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(SERVER).arg("--data").arg(data).args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn start_server(name: &str) -> Server {
+    let data = std::env::temp_dir().join(format!("satchel-load-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    admin(&data, &["add-room", "Lab"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(SERVER)
+        .arg("--data")
+        .arg(&data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SATCHEL_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, port, data }
+}
+
+/// One HTTP/1.1 exchange on a new connection: status and body.
+async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let status = std::str::from_utf8(&response[9..12]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |i| i + 4);
+    (status, response[split..].to_vec())
+}
+
+struct Kiosk {
+    authorization: String,
+    etag: String,
+}
+
+async fn enrol(port: u16, code: String, index: usize) -> Kiosk {
+    let body = serde_json::json!({ "code": code, "name": format!("PC-{index:04}") }).to_string();
+    let (status, answer) = http(port, "POST", "/api/v1/enrol", &[("Content-Type", "application/json")], body.as_bytes()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let authorization = format!("Bearer {}.{}", answer["kiosk_id"].as_str().unwrap(), answer["token"].as_str().unwrap());
+    let (status, bundle) = http(port, "GET", "/api/v1/rules", &[("Authorization", &authorization)], b"").await;
+    assert_eq!(status, 200);
+    let signed: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(signed["bundle"].as_str().unwrap()).unwrap();
+    let version = serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["version"].as_u64().unwrap();
+    Kiosk { authorization, etag: format!("\"{version}\"") }
+}
+
+/// A teacher's console session, with a lesson ready to start.
+struct Teacher {
+    client: reqwest::blocking::Client,
+    base: String,
+    csrf: String,
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").map(|i| i + 19).or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21)).unwrap();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+impl Teacher {
+    fn log_in(port: u16, data: &std::path::Path) -> Teacher {
+        let password = admin(data, &["add-user", "teacher", "--role", "teacher", "--room", "Lab"]);
+        let client = reqwest::blocking::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let page = client.get(format!("{base}/login")).send().unwrap().text().unwrap();
+        let form = [("csrf", csrf_of(&page)), ("name", "teacher".into()), ("password", password.trim().into())];
+        assert_eq!(client.post(format!("{base}/login")).form(&form).send().unwrap().status(), 303);
+        let page = client.get(format!("{base}/lessons")).send().unwrap().text().unwrap();
+        let teacher = Teacher { csrf: csrf_of(&page), client, base };
+        teacher.post("/lessons", &[("name", "Counting"), ("sites", "www.topmarks.co.uk | Topmarks | 🔢")]);
+        teacher
+    }
+
+    fn post(&self, path: &str, fields: &[(&str, &str)]) {
+        let mut form = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        let status = self.client.post(format!("{}{path}", self.base)).form(&form).send().unwrap().status();
+        assert_eq!(status, 303, "{path}");
+    }
+}
+
+fn pss_kib(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    text.lines().find(|l| l.starts_with("Pss:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// Enrols `n` kiosks, holds their long polls, starts a lesson, and times its arrival.
+async fn propagation(n: usize) -> (Duration, Duration, Duration, u64) {
+    let server = start_server(&format!("n{n}"));
+    let codes = admin(&server.data, &["enrol-code", "--room", "Lab", "--count", &n.to_string()]);
+    let port = server.port;
+    // Enrolment is not what is measured: 32 at a time, as a lab would.
+    let gate = Arc::new(tokio::sync::Semaphore::new(32));
+    let mut enrolments = Vec::new();
+    for (index, code) in codes.lines().map(str::to_owned).enumerate() {
+        let permit = Arc::clone(&gate).acquire_owned().await.unwrap();
+        enrolments.push(tokio::spawn(async move {
+            let kiosk = enrol(port, code, index).await;
+            drop(permit);
+            kiosk
+        }));
+    }
+    let mut kiosks = Vec::new();
+    for enrolment in enrolments {
+        kiosks.push(enrolment.await.unwrap());
+    }
+    let data = server.data.clone();
+    let teacher = tokio::task::spawn_blocking(move || Teacher::log_in(port, &data)).await.unwrap();
+
+    let started = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let mut polls = Vec::new();
+    for kiosk in kiosks {
+        let started = Arc::clone(&started);
+        polls.push(tokio::spawn(async move {
+            let (status, _) = http(port, "GET", "/api/v1/rules?wait=60", &[("Authorization", &kiosk.authorization), ("If-None-Match", &kiosk.etag)], b"").await;
+            let arrived = Instant::now();
+            assert_eq!(status, 200, "the long poll ended without the new bundle");
+            arrived.duration_since(*started.get().expect("the lesson started first"))
+        }));
+    }
+    // Let every poll reach the server and wait there.
+    tokio::time::sleep(Duration::from_millis(1_000 + n as u64 * 2)).await;
+    let memory = pss_kib(server.child.id());
+    let start_path = "/lessons/1/start";
+    let room = "1";
+    tokio::task::spawn_blocking(move || {
+        started.set(Instant::now()).unwrap();
+        teacher.post(start_path, &[("room", room), ("minutes", "60")]);
+    })
+    .await
+    .unwrap();
+    let mut latencies = Vec::new();
+    for poll in polls {
+        latencies.push(poll.await.unwrap());
+    }
+    latencies.sort();
+    (percentile(&latencies, 0.5), percentile(&latencies, 0.99), *latencies.last().unwrap(), memory)
+}
+
+/// Reports per second with 100 KB screenshots, `REPORT_CONCURRENCY` at a time.
+async fn ingest() -> f64 {
+    let server = start_server("ingest");
+    let code = admin(&server.data, &["enrol-code", "--room", "Lab"]);
+    let kiosk = enrol(server.port, code.trim().to_owned(), 0).await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
+    let mut noise = vec![0u8; 100 * 1024 - png.len()];
+    getrandom::fill(&mut noise).unwrap();
+    png.extend(noise);
+    let screenshot = base64::engine::general_purpose::STANDARD.encode(&png);
+    let authorization = Arc::new(kiosk.authorization);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(REPORT_CONCURRENCY));
+    let start = Instant::now();
+    let mut sends = Vec::new();
+    for index in 0..REPORTS {
+        let body = serde_json::json!({ "id": format!("00000000-0000-4000-8000-{index:012}"), "happened_at": 1_795_000_000u64,
+            "url": "http://bad.test/", "title": "page", "screenshot": screenshot }).to_string();
+        let (authorization, permit) = (Arc::clone(&authorization), Arc::clone(&semaphore).acquire_owned().await.unwrap());
+        let port = server.port;
+        sends.push(tokio::spawn(async move {
+            let (status, _) = http(port, "POST", "/api/v1/reports", &[("Authorization", &authorization), ("Content-Type", "application/json")], body.as_bytes()).await;
+            drop(permit);
+            assert_eq!(status, 200);
+        }));
+    }
+    for send in sends {
+        send.await.unwrap();
+    }
+    REPORTS as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    println!("## satchel-server under load (release build, loopback, {} CPUs)\n", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!("| kiosks | lesson start to bundle at every kiosk: p50 | p99 | max | server PSS holding the polls | goal |");
+    println!("|---|---|---|---|---|---|");
+    for n in [100, 1_000] {
+        let (p50, p99, max, memory) = runtime.block_on(propagation(n));
+        println!(
+            "| {n} | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} MB | p99 ≤ 1,000 ms, ≤ 150 MB |",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3,
+            memory as f64 / 1024.0
+        );
+    }
+    let rate = runtime.block_on(ingest());
+    println!("\nReport ingest: {rate:.0} reports/s ({REPORTS} reports with 100 KB screenshots, {REPORT_CONCURRENCY} at a time, each fsynced before the answer; goal ≥ 200/s)");
+}
