@@ -3,12 +3,13 @@
 
 mod support;
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::server::{start, Enrolled};
+use support::server::{start, start_in, Enrolled};
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     // Just enough of a PNG for the server's check: signature and an IHDR chunk.
@@ -95,9 +96,18 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
 
     let not_png = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("1f8fad5b-d9cb-469f-a165-70867728950e", b"GIF89a not a png at all, not at all............")).send().unwrap();
     assert_eq!(not_png.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let huge = vec![0u8; 7 * 1024 * 1024];
-    let oversize = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("2f8fad5b-d9cb-469f-a165-70867728950e", &huge)).send().unwrap();
-    assert_eq!(oversize.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Too large: the server answers 413 as soon as the limit is passed and stops reading, so
+    // the body is written from another thread (its end may meet a closed connection).
+    let mut stream = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    let size = 7 * 1024 * 1024;
+    write!(stream, "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}.{}\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n", kiosk.id, kiosk.token).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let _ = writer.write_all(&vec![b' '; size]);
+    });
+    let mut status = [0u8; 12];
+    stream.read_exact(&mut status).unwrap();
+    assert_eq!(&status, b"HTTP/1.1 413");
     let escape = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("../../etc/passwd", &png(10, 10))).send().unwrap();
     assert_eq!(escape.status(), StatusCode::BAD_REQUEST, "a report id cannot name a path");
     assert_eq!(server.count("SELECT count(*) FROM reports"), 1);
@@ -119,3 +129,18 @@ fn unblock_requests_and_heartbeats_are_recorded() {
     assert_eq!(server.count("SELECT count(*) FROM kiosks WHERE rules_version = 3 AND state = 'idle' AND last_seen IS NOT NULL"), 1);
 }
 
+
+#[test]
+fn reports_older_than_the_retention_period_are_deleted_with_their_screenshots() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let id = "5f8fad5b-d9cb-469f-a165-70867728950e";
+    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(4, 4))).send().unwrap().status().is_success());
+    let screenshot = server.data.path().join("screenshots").join(format!("{id}.png"));
+    assert!(screenshot.exists());
+    std::thread::sleep(Duration::from_millis(1100));
+    let data = server.stop();
+    let server = start_in(data, &["--retention-days", "0"]);
+    support::wait_for("the old report to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM reports") == 0);
+    assert!(!screenshot.exists(), "its screenshot went too");
+}

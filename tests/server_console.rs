@@ -222,3 +222,54 @@ fn reports_show_as_text_only_to_staff_of_that_room_and_screenshots_only_when_rev
     assert!(csv.contains("\"'=cmd()\"") && csv.contains("\"in hand\""), "{csv}");
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'reveal-screenshot'"), 1);
 }
+
+#[test]
+fn a_pupils_request_approved_for_the_lesson_joins_its_list_at_once() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let staff = teacher(&server, "mr.jones", "Class 1");
+    let ask = json!({ "id": "4f8fad5b-d9cb-469f-a165-70867728950e", "url": "https://www.woodlandtrust.org.uk/trees/oak/?x=1", "requested_at": 1_795_000_000u64 });
+    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&ask).send().unwrap().status().is_success());
+    let page = staff.get("/lessons").text().unwrap();
+    assert!(page.contains("https://www.woodlandtrust.org.uk/trees/oak/?x=1"));
+    assert!(page.contains("Start a lesson in this room to allow it."), "no lesson running: nothing to add it to");
+
+    staff.post("/lessons", &[("name", "Trees"), ("sites", "www.bbc.co.uk/bitesize")]);
+    let lesson = server.count("SELECT id FROM lessons");
+    let room = server.count("SELECT id FROM rooms WHERE name = 'Class 1'").to_string();
+    staff.post(&format!("/lessons/{lesson}/start"), &[("room", &room), ("minutes", "30")]);
+    let (_, before, _) = bundle(&server, &kiosk, None);
+    let before = before.unwrap();
+    assert_eq!(staff.post("/asks/4f8fad5b-d9cb-469f-a165-70867728950e/approve", &[]).status(), StatusCode::SEE_OTHER);
+    let (_, after, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", before.version)));
+    let after = after.unwrap();
+    assert!(after.version > before.version);
+    let list = after.lesson.unwrap().list;
+    assert!(list.ends_with("www.woodlandtrust.org.uk/trees/oak\n"), "{list}");
+    assert!(!staff.get("/lessons").text().unwrap().contains("woodlandtrust"), "an answered request leaves the list");
+    assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'approve-unblock'"), 1);
+}
+
+#[test]
+fn the_audit_log_and_machines_pages_are_for_their_roles_only() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let beat = json!({ "rules_version": 0, "last_sync": 1_795_000_000u64, "state": "active", "satchel_version": "0.1.0" });
+    server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/heartbeat").json(&beat).send().unwrap();
+    let staff = teacher(&server, "mr.jones", "Class 1");
+    assert_eq!(staff.get("/audit").status(), StatusCode::FORBIDDEN);
+    assert_eq!(staff.get("/machines").status(), StatusCode::FORBIDDEN);
+
+    let dsl_password = admin(server.data.path(), &["add-user", "mrs.dsl", "--role", "dsl"]);
+    let dsl = login(&server, "mrs.dsl", dsl_password.trim());
+    let audit = dsl.get("/audit").text().unwrap();
+    assert!(audit.contains("enrol") && audit.contains("login"));
+    assert_eq!(dsl.get("/machines").status(), StatusCode::FORBIDDEN);
+
+    let admin_password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin"]);
+    let technician = login(&server, "it.tech", admin_password.trim());
+    let machines = technician.get("/machines").text().unwrap();
+    assert!(machines.contains("PC-01") && machines.contains("Class 1") && machines.contains("0.1.0"), "{machines}");
+    assert!(machines.contains("Running outdated rules"), "version 0 is behind the room's");
+    assert!(!machines.contains("Silent for more than 10 minutes"), "it was heard from just now");
+}

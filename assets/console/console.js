@@ -42,12 +42,26 @@
     } catch (e) { /* no sound: the row still appears */ }
   }
 
-  // Live inbox: each new report's row is fetched and put at the top.
+  // Live: each new report's row is fetched and put at the top of the inbox; the "pupils
+  // asked for" list is fetched again when a request arrives.
   var table = document.querySelector("#reports tbody");
-  if (table && window.EventSource) {
+  var asks = document.getElementById("asks");
+  if ((table || asks) && window.EventSource) {
     var source = new EventSource("/events");
+    source.addEventListener("unblock", function () {
+      if (!asks) return;
+      fetch("/asks", { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : ""; })
+        .then(function (html) {
+          if (!html) return;
+          asks.outerHTML = html;
+          asks = document.getElementById("asks");
+          localTimes(asks);
+          chime();
+        });
+    });
     source.addEventListener("report", function (event) {
-      if (document.getElementById("report-" + event.data)) return;
+      if (!table || document.getElementById("report-" + event.data)) return;
       fetch("/reports/" + encodeURIComponent(event.data) + "/row", { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : ""; })
         .then(function (html) {

@@ -63,3 +63,26 @@ console-feeling-scary = Dywedodd y disgybl: codi ofn
 console-feeling-rude = Dywedodd y disgybl: digywilydd
 console-feeling-sad = Dywedodd y disgybl: trist
 console-feeling-other = Dywedodd y disgybl: rhywbeth arall
+
+## Pupils asked for a page (from the block page)
+
+console-asks = Ceisiadau gan ddisgyblion
+console-no-asks = Dim ceisiadau.
+console-approve = Caniatáu ar gyfer y wers hon
+console-approve-needs-lesson = Dechreuwch wers yn yr ystafell hon i'w ganiatáu.
+console-decline = Gwrthod
+
+## Machines (admin) and the audit log (DSL, admin)
+
+console-machines = Cyfrifiaduron
+console-machine = Cyfrifiadur
+console-last-heard = Clywyd ddiwethaf
+console-rules-version = Fersiwn y rheolau (sydd ganddo / cyfredol)
+console-state = Cyflwr
+console-satchel-version = Fersiwn Satchel
+console-silent = Yn dawel ers mwy na 10 munud
+console-outdated = Yn defnyddio hen reolau
+console-never = Byth
+console-audit = Log archwilio
+console-who = Pwy
+console-what = Beth

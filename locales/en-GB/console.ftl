@@ -62,3 +62,26 @@ console-feeling-scary = The pupil said: scary
 console-feeling-rude = The pupil said: rude
 console-feeling-sad = The pupil said: sad
 console-feeling-other = The pupil said: something else
+
+## Pupils asked for a page (from the block page)
+
+console-asks = Pupils asked for
+console-no-asks = No requests.
+console-approve = Allow for this lesson
+console-approve-needs-lesson = Start a lesson in this room to allow it.
+console-decline = Decline
+
+## Machines (admin) and the audit log (DSL, admin)
+
+console-machines = Machines
+console-machine = Computer
+console-last-heard = Last heard from
+console-rules-version = Rules version (has / current)
+console-state = State
+console-satchel-version = Satchel version
+console-silent = Silent for more than 10 minutes
+console-outdated = Running outdated rules
+console-never = Never
+console-audit = Audit log
+console-who = Who
+console-what = What

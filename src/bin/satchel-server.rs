@@ -19,6 +19,9 @@ struct Cli {
     /// Where to listen (loopback only until HTTPS is built).
     #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
+    /// Reports and their screenshots are deleted after this many days.
+    #[arg(long, default_value_t = 90)]
+    retention_days: u64,
     /// The console's language: en-GB or cy.
     #[arg(long, default_value = "en-GB", global = true)]
     locale: String,
@@ -88,6 +91,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("Account `{name}` ({role}): give them this one-time password.");
             Ok(())
         }
-        None => tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen)),
+        None => tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen, cli.retention_days)),
     }
 }

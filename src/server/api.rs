@@ -17,7 +17,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::store::{Heartbeat, KioskRow, NewReport};
-use super::{hash, now, random_hex, Server};
+use super::{hash, now, random_hex, ConsoleEvent, Server};
 use crate::bundle;
 
 /// A report's body: its fields and the base64 PNG (at most 4 MB of picture).
@@ -148,7 +148,7 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(req
     let new = server.store().add_report(&kiosk, &report, &name, now())?;
     if new {
         info!(report = report.id, kiosk = kiosk.name, "report received");
-        let _ = server.reports.send((report.id.clone(), kiosk.room_id));
+        let _ = server.events.send(ConsoleEvent { kind: "report", id: report.id.clone(), room: kiosk.room_id });
     }
     Ok(Json(json!({ "id": report.id, "stored": true })))
 }
@@ -164,7 +164,9 @@ async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(re
     if !is_uuid(&request.id) || request.url.len() > 8192 {
         return Err(refuse(StatusCode::BAD_REQUEST, "an unblock request has a UUID and a URL of at most 8 KB"));
     }
-    server.store().add_unblock_request(&kiosk, &request.id, &request.url, request.requested_at)?;
+    if server.store().add_unblock_request(&kiosk, &request.id, &request.url, request.requested_at)? {
+        let _ = server.events.send(ConsoleEvent { kind: "unblock", id: request.id.clone(), room: kiosk.room_id });
+    }
     Ok(Json(json!({ "id": request.id, "stored": true })))
 }
 

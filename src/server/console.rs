@@ -47,6 +47,11 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/reports/{id}/reveal", post(reveal))
         .route("/reports/{id}", post(update_report))
         .route("/events", get(events))
+        .route("/asks", get(asks_fragment))
+        .route("/asks/{id}/approve", post(approve_ask))
+        .route("/asks/{id}/decline", post(decline_ask))
+        .route("/machines", get(machines_page))
+        .route("/audit", get(audit_page))
         .route("/static/console.css", get(|| async { static_file("text/css", include_str!("../../assets/console/console.css")) }))
         .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../assets/console/console.js")) }))
 }
@@ -156,11 +161,12 @@ impl Server {
         if let Some(user) = user {
             let _ = write!(
                 html,
-                "<header><nav aria-label=\"{nav}\"><span class=\"brand\">Satchel</span><a href=\"/lessons\">{lessons}</a><a href=\"/reports\">{reports}</a>\
+                "<header><nav aria-label=\"{nav}\"><span class=\"brand\">Satchel</span><a href=\"/lessons\">{lessons}</a><a href=\"/reports\">{reports}</a>{extra}\
                  <span class=\"who\">{name}</span><form method=\"post\" action=\"/logout\">{csrf}<button>{logout}</button></form></nav></header>",
                 nav = escape(&self.t("console-nav")),
                 lessons = escape(&self.t("console-lessons")),
                 reports = escape(&self.t("console-reports")),
+                extra = self.role_links(user.role),
                 name = escape(&user.name),
                 csrf = csrf_field(user),
                 logout = escape(&self.t("console-logout")),
@@ -169,6 +175,24 @@ impl Server {
         let _ = write!(html, "<main><h1>{}</h1>{body}</main></body></html>", escape(&self.t(title_id)));
         Html(html)
     }
+}
+
+impl Server {
+    /// The pages only some roles have.
+    fn role_links(&self, role: Role) -> String {
+        let mut links = String::new();
+        if role.sees_every_room() {
+            let _ = write!(links, "<a href=\"/audit\">{}</a>", escape(&self.t("console-audit")));
+        }
+        if role == Role::Admin {
+            let _ = write!(links, "<a href=\"/machines\">{}</a>", escape(&self.t("console-machines")));
+        }
+        links
+    }
+}
+
+fn need_role(allowed: bool) -> Result<(), ConsoleError> {
+    if allowed { Ok(()) } else { Err(ConsoleError(StatusCode::FORBIDDEN, "This page is not for your role.".into())) }
 }
 
 fn csrf_field(user: &User) -> String {
@@ -286,7 +310,9 @@ fn render_lessons(server: &Server, user: &User, name: &str, sites: &str, errors:
             }
         }
     }
-    let _ = write!(body, "</tbody></table></section><section aria-labelledby=\"lessons-h\"><h2 id=\"lessons-h\">{}</h2><ul class=\"lessons\">", t("console-lesson-lists"));
+    body.push_str("</tbody></table></section>");
+    body.push_str(&asks_html(server, user)?);
+    let _ = write!(body, "<section aria-labelledby=\"lessons-h\"><h2 id=\"lessons-h\">{}</h2><ul class=\"lessons\">", t("console-lesson-lists"));
     let room_options: String = rooms.iter().map(|room| format!("<option value=\"{}\">{}</option>", room.id, escape(&room.name))).collect();
     for lesson in &lessons {
         let tiles: String = lesson.tiles.iter().map(|tile| format!("<span class=\"tile\">{} {}</span>", escape(&tile.icon), escape(&tile.title))).collect();
@@ -424,6 +450,124 @@ async fn extend_lesson(State(server): State<Arc<Server>>, SignedIn(user): Signed
         server.rules_changed(room_id, version);
     }
     Ok(redirect("/lessons"))
+}
+
+/// "Pupils asked for": open unblock requests, to approve for the running lesson or decline.
+fn asks_html(server: &Server, user: &User) -> Result<String, ConsoleError> {
+    let asks = server.store().unblock_requests_for(user, now())?;
+    let t = |id: &str| escape(&server.t(id));
+    let mut html = format!("<section id=\"asks\" aria-labelledby=\"asks-h\" aria-live=\"polite\"><h2 id=\"asks-h\">{}</h2>", t("console-asks"));
+    if asks.is_empty() {
+        let _ = write!(html, "<p>{}</p>", t("console-no-asks"));
+    }
+    html.push_str("<ul class=\"asks\">");
+    for ask in &asks {
+        let approve = if ask.lesson_running {
+            format!("<form method=\"post\" action=\"/asks/{id}/approve\">{csrf}<button>{label}</button></form>", id = escape(&ask.id), csrf = csrf_field(user), label = t("console-approve"))
+        } else {
+            format!("<span class=\"help\">{}</span>", t("console-approve-needs-lesson"))
+        };
+        let _ = write!(
+            html,
+            "<li id=\"ask-{id}\"><time datetime=\"{when}\">{when}</time> · {room} · {machine}<br><bdi class=\"url\" dir=\"ltr\">{url}</bdi>\
+             <div class=\"actions\">{approve}<form method=\"post\" action=\"/asks/{id}/decline\">{csrf}<button>{decline}</button></form></div></li>",
+            id = escape(&ask.id),
+            when = iso_time(ask.requested_at),
+            room = escape(&ask.room),
+            machine = escape(&ask.machine),
+            url = escape(&ask.url),
+            csrf = csrf_field(user),
+            decline = t("console-decline"),
+        );
+    }
+    html.push_str("</ul></section>");
+    Ok(html)
+}
+
+async fn asks_fragment(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+    Ok(Html(asks_html(&server, &user)?))
+}
+
+/// The allow entry an approved request adds: the page's host and path (never the whole
+/// host for one page), checked by the list parser.
+fn entry_for(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let entry = format!("{}{}", url.host_str()?, url.path().trim_end_matches('/'));
+    let mut builder = Policy::builder();
+    builder.add_list("ask", &format!("[allow]\n{entry}\n"));
+    builder.errors().is_empty().then_some(entry)
+}
+
+async fn approve_ask(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
+    decide_ask(&server, &user, &id, &form.csrf, true)
+}
+
+async fn decline_ask(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
+    decide_ask(&server, &user, &id, &form.csrf, false)
+}
+
+fn decide_ask(server: &Server, user: &User, id: &str, csrf: &str, approve: bool) -> Result<Response, ConsoleError> {
+    check_csrf(user, csrf)?;
+    let (room, url) = server.store().unblock_request(id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such request.".into()))?;
+    may_use_room(server, user, room)?;
+    let entry = if approve { Some(entry_for(&url).ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, "That address cannot be allowed.".into()))?) } else { None };
+    if let Some((room, version)) = server.store().decide_unblock(id, entry.as_deref(), now())? {
+        server.rules_changed(room, version);
+    }
+    server.store().audit(Some(user.id), if approve { "approve-unblock" } else { "decline-unblock" }, &url, now())?;
+    Ok(redirect("/lessons"))
+}
+
+async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+    need_role(user.role == Role::Admin)?;
+    let machines = server.store().machines()?;
+    let t = |id: &str| escape(&server.t(id));
+    let mut body = format!(
+        "<table id=\"machines\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        t("console-machine"), t("console-room"), t("console-last-heard"), t("console-rules-version"), t("console-state"), t("console-satchel-version")
+    );
+    for machine in &machines {
+        let silent = machine.last_seen.is_none_or(|seen| now().saturating_sub(seen) > 600);
+        let outdated = machine.rules_version.is_some_and(|v| v < machine.room_version);
+        let mut warnings = String::new();
+        if silent {
+            let _ = write!(warnings, "<br><strong class=\"error\">{}</strong>", t("console-silent"));
+        }
+        if outdated {
+            let _ = write!(warnings, "<br><strong class=\"error\">{}</strong>", t("console-outdated"));
+        }
+        let _ = write!(
+            body,
+            "<tr><td>{name}{warnings}</td><td>{room}</td><td>{seen}</td><td>{rules}</td><td>{state}</td><td>{version}</td></tr>",
+            name = escape(&machine.name),
+            room = escape(&machine.room),
+            seen = machine.last_seen.map(|s| format!("<time datetime=\"{0}\">{0}</time>", iso_time(s))).unwrap_or_else(|| t("console-never")),
+            rules = machine.rules_version.map_or_else(String::new, |v| format!("{v} / {}", machine.room_version)),
+            state = escape(machine.state.as_deref().unwrap_or("")),
+            version = escape(machine.satchel_version.as_deref().unwrap_or("")),
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(server.page(Some(&user), "console-machines", &body))
+}
+
+async fn audit_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+    need_role(user.role.sees_every_room())?;
+    let log = server.store().audit_log()?;
+    let t = |id: &str| escape(&server.t(id));
+    let mut body = format!("<table id=\"audit\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>", t("console-when"), t("console-who"), t("console-what"), t("console-details"));
+    for entry in &log {
+        let _ = write!(
+            body,
+            "<tr><td><time datetime=\"{when}\">{when}</time></td><td>{who}</td><td>{action}</td><td>{detail}</td></tr>",
+            when = iso_time(entry.at),
+            who = escape(entry.user.as_deref().unwrap_or("satchel-server")),
+            action = escape(&entry.action),
+            detail = escape(&entry.detail),
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(server.page(Some(&user), "console-audit", &body))
 }
 
 async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
@@ -572,16 +716,16 @@ fn csv_field(text: &str) -> String {
     format!("\"{}\"", defused.replace('"', "\"\""))
 }
 
-/// New reports as they arrive, for the rooms this user may read: `event: report`, data =
-/// the report id.
+/// New reports and unblock requests as they arrive, for the rooms this user may see:
+/// `event: report` or `event: unblock`, data = the id.
 async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
     let rooms = if user.role == Role::Teacher { Some(server.store().user_rooms(user.id)?) } else { None };
-    let receiver = server.reports.subscribe();
+    let receiver = server.events.subscribe();
     let stream = futures_util::stream::unfold((receiver, rooms), |(mut receiver, rooms)| async move {
         loop {
             match receiver.recv().await {
-                Ok((report, room)) if rooms.as_ref().is_none_or(|mine| mine.contains(&room)) => {
-                    return Some((Ok(Event::default().event("report").data(report)), (receiver, rooms)));
+                Ok(event) if rooms.as_ref().is_none_or(|mine| mine.contains(&event.room)) => {
+                    return Some((Ok(Event::default().event(event.kind).data(event.id)), (receiver, rooms)));
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

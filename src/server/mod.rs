@@ -27,6 +27,15 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
 /// How long an enrolment code works unless told otherwise: a technician's afternoon and more.
 pub const ENROL_CODE_MINUTES: u64 = 24 * 60;
 
+/// Something new for the consoles: a report or an unblock request, from a room.
+#[derive(Clone, Debug)]
+pub struct ConsoleEvent {
+    /// The SSE event name: `report` or `unblock`.
+    pub kind: &'static str,
+    pub id: String,
+    pub room: i64,
+}
+
 /// The server's shared state: the database, the signing key, and who waits for which room.
 pub struct Server {
     store: Mutex<Store>,
@@ -34,8 +43,8 @@ pub struct Server {
     data: PathBuf,
     rooms: Mutex<HashMap<i64, watch::Sender<i64>>>,
     lessons_changed: Notify,
-    /// New reports (id, room) for the consoles listening.
-    reports: broadcast::Sender<(String, i64)>,
+    /// What the consoles listening should know at once.
+    events: broadcast::Sender<ConsoleEvent>,
     /// The console's words.
     messages: Pages,
     login_limiter: console::LoginLimiter,
@@ -56,7 +65,7 @@ impl Server {
             data: data.to_owned(),
             rooms: Mutex::default(),
             lessons_changed: Notify::new(),
-            reports: broadcast::channel(256).0,
+            events: broadcast::channel(256).0,
             messages,
             login_limiter: console::LoginLimiter::default(),
         };
@@ -128,6 +137,27 @@ impl Server {
         Ok(())
     }
 
+    /// Deletes reports and their screenshots once they are older than the retention period.
+    async fn expire_reports(self: Arc<Self>, retention_days: u64) {
+        loop {
+            let cutoff = now().saturating_sub(retention_days * 86_400);
+            let expired = self.store().expire_reports(cutoff);
+            match expired {
+                Ok(names) => {
+                    for name in &names {
+                        let _ = std::fs::remove_file(self.data.join("screenshots").join(name));
+                    }
+                    if !names.is_empty() {
+                        info!(count = names.len(), retention_days, "old reports deleted");
+                        let _ = self.store().audit(None, "retention", &format!("{} reports older than {retention_days} days deleted", names.len()), now());
+                    }
+                }
+                Err(error) => warn!(%error, "cannot delete old reports"),
+            }
+            tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
+        }
+    }
+
     /// Ends lessons when their time is up, so rules never follow a class into the next one.
     async fn end_lessons_on_time(self: Arc<Self>) {
         loop {
@@ -152,13 +182,14 @@ impl Server {
 }
 
 /// Serves until SIGTERM or Ctrl+C, then finishes the requests in flight.
-pub async fn serve(server: Arc<Server>, listen: SocketAddr) -> Result<()> {
+pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64) -> Result<()> {
     if !listen.ip().is_loopback() {
         bail!("{listen}: HTTPS is not built yet, so satchel-server only listens on loopback (put a TLS proxy in front)");
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     info!(address = %listener.local_addr()?, "satchel-server listening");
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
+    tokio::spawn(Arc::clone(&server).expire_reports(retention_days));
     let app = api::router().merge(console::router()).with_state(server);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     info!("stopped");

@@ -52,6 +52,8 @@ CREATE TABLE sessions (
 CREATE TABLE room_teachers (
     room_id INTEGER NOT NULL REFERENCES rooms(id), user_id INTEGER NOT NULL REFERENCES users(id), PRIMARY KEY (room_id, user_id));
 CREATE TABLE reveals (report_id TEXT NOT NULL REFERENCES reports(id), user_id INTEGER NOT NULL REFERENCES users(id), at INTEGER NOT NULL);
+"#, r#"
+ALTER TABLE lesson_runs ADD COLUMN approved TEXT NOT NULL DEFAULT '';
 "#];
 
 pub struct Store {
@@ -222,7 +224,7 @@ impl Store {
         let lesson = self
             .db
             .query_row(
-                "SELECT lessons.name, lessons.list, lessons.tiles, lesson_runs.ends_at FROM lesson_runs
+                "SELECT lessons.name, lessons.list || lesson_runs.approved, lessons.tiles, lesson_runs.ends_at FROM lesson_runs
                  JOIN lessons ON lessons.id = lesson_runs.lesson_id
                  WHERE lesson_runs.room_id = ?1 AND lesson_runs.ended = 0 AND lesson_runs.started_at <= ?2 AND lesson_runs.ends_at > ?2
                  ORDER BY lesson_runs.started_at DESC LIMIT 1",
@@ -573,6 +575,129 @@ impl Store {
         let mut statement = self.db.prepare("SELECT room_id FROM room_teachers WHERE user_id = ?1")?;
         let rows = statement.query_map([user_id], |row| row.get(0))?;
         rows.collect()
+    }
+}
+
+/// An unblock request as the console lists it.
+#[derive(Clone, Debug)]
+pub struct UnblockRow {
+    pub id: String,
+    pub room_id: i64,
+    pub room: String,
+    pub machine: String,
+    pub url: String,
+    pub requested_at: u64,
+    /// Whether a lesson is running in the room (approval adds to it).
+    pub lesson_running: bool,
+}
+
+/// A kiosk as the Machines page shows it.
+#[derive(Clone, Debug)]
+pub struct MachineRow {
+    pub name: String,
+    pub room: String,
+    pub last_seen: Option<u64>,
+    pub rules_version: Option<u64>,
+    pub room_version: u64,
+    pub state: Option<String>,
+    pub satchel_version: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    pub at: u64,
+    pub user: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+impl Store {
+    /// Open unblock requests from the rooms this user may see, newest first.
+    pub fn unblock_requests_for(&self, user: &User, now: u64) -> Result<Vec<UnblockRow>> {
+        let mut statement = self.db.prepare(
+            "SELECT u.id, u.room_id, rooms.name, kiosks.name, u.url, u.requested_at,
+                EXISTS (SELECT 1 FROM lesson_runs r WHERE r.room_id = u.room_id AND r.ended = 0 AND r.ends_at > ?3)
+             FROM unblock_requests u JOIN rooms ON rooms.id = u.room_id JOIN kiosks ON kiosks.id = u.kiosk_id
+             WHERE u.status = 'new' AND (?2 OR u.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1))
+             ORDER BY u.requested_at DESC LIMIT 200",
+        )?;
+        let rows = statement.query_map(params![user.id, user.role.sees_every_room(), now as i64], |row| {
+            Ok(UnblockRow {
+                id: row.get(0)?,
+                room_id: row.get(1)?,
+                room: row.get(2)?,
+                machine: row.get(3)?,
+                url: row.get(4)?,
+                requested_at: row.get::<_, i64>(5)? as u64,
+                lesson_running: row.get(6)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Decides an unblock request; an approval adds `entry` to the lesson running in its room
+    /// and returns the room's new rules version.
+    pub fn decide_unblock(&mut self, id: &str, approve_entry: Option<&str>, now: u64) -> Result<Option<(i64, i64)>> {
+        let transaction = self.db.transaction()?;
+        let room: Option<i64> = transaction
+            .query_row("UPDATE unblock_requests SET status = ?2 WHERE id = ?1 AND status = 'new' RETURNING room_id", params![id, if approve_entry.is_some() { "approved" } else { "declined" }], |row| row.get(0))
+            .optional()?;
+        let (Some(room), Some(entry)) = (room, approve_entry) else {
+            transaction.commit()?;
+            return Ok(None);
+        };
+        let added = transaction.execute(
+            "UPDATE lesson_runs SET approved = approved || ?2 WHERE room_id = ?1 AND ended = 0 AND ends_at > ?3",
+            params![room, format!("{entry}\n"), now as i64],
+        )?;
+        transaction.commit()?;
+        if added == 0 {
+            return Ok(None);
+        }
+        Ok(Some((room, self.bump_room(room)?)))
+    }
+
+    pub fn unblock_request(&self, id: &str) -> Result<Option<(i64, String)>> {
+        self.db.query_row("SELECT room_id, url FROM unblock_requests WHERE id = ?1", [id], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+    }
+
+    pub fn machines(&self) -> Result<Vec<MachineRow>> {
+        let mut statement = self.db.prepare(
+            "SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version
+             FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id ORDER BY rooms.name, kiosks.name",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(MachineRow {
+                name: row.get(0)?,
+                room: row.get(1)?,
+                last_seen: row.get::<_, Option<i64>>(2)?.map(|t| t as u64),
+                rules_version: row.get::<_, Option<i64>>(3)?.map(|v| v as u64),
+                room_version: row.get::<_, i64>(4)? as u64,
+                state: row.get(5)?,
+                satchel_version: row.get(6)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
+        let mut statement = self.db.prepare(
+            "SELECT audit.at, users.name, audit.action, audit.detail FROM audit LEFT JOIN users ON users.id = audit.user_id ORDER BY audit.id DESC LIMIT 500",
+        )?;
+        let rows = statement.query_map([], |row| Ok(AuditRow { at: row.get::<_, i64>(0)? as u64, user: row.get(1)?, action: row.get(2)?, detail: row.get(3)? }))?;
+        rows.collect()
+    }
+
+    /// Deletes reports received before `cutoff` and returns their screenshot file names.
+    pub fn expire_reports(&mut self, cutoff: u64) -> Result<Vec<String>> {
+        let transaction = self.db.transaction()?;
+        transaction.execute("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE received_at < ?1)", [cutoff as i64])?;
+        let names = transaction
+            .prepare("DELETE FROM reports WHERE received_at < ?1 RETURNING screenshot")?
+            .query_map([cutoff as i64], |row| row.get(0))?
+            .collect::<Result<Vec<String>>>()?;
+        transaction.commit()?;
+        Ok(names)
     }
 }
 

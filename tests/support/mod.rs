@@ -36,6 +36,11 @@ impl TempDir {
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
+    /// A placeholder owning nothing (for moving a directory out of its owner).
+    pub fn empty() -> TempDir {
+        TempDir(PathBuf::new())
+    }
+
     pub fn path(&self) -> &Path {
         &self.0
     }
@@ -43,6 +48,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if self.0.as_os_str().is_empty() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

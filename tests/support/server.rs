@@ -36,11 +36,17 @@ pub fn admin(data: &std::path::Path, args: &[&str]) -> String {
 pub fn start() -> Running {
     let data = TempDir::new("server");
     admin(data.path(), &["add-room", "Class 1"]);
+    start_in(data, &[])
+}
+
+/// Starts the server on an existing data directory, with extra options.
+pub fn start_in(data: TempDir, options: &[&str]) -> Running {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(SERVER)
         .arg("--data")
         .arg(data.path())
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(options)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -57,6 +63,14 @@ pub struct Enrolled {
 }
 
 impl Running {
+    /// Stops the server (as SIGKILL would) and hands back its data directory.
+    pub fn stop(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let data = std::mem::replace(&mut self.data, TempDir::empty());
+        data
+    }
+
     pub fn code(&self, minutes: u64) -> String {
         admin(self.data.path(), &["enrol-code", "--room", "Class 1", "--valid-minutes", &minutes.to_string()]).trim().to_owned()
     }
