@@ -97,3 +97,22 @@ fn a_teacher_runs_a_lesson_and_handles_a_report_in_chromium() {
     assert!(csv.starts_with("date and time,room,computer,url,title"), "{csv}");
     assert!(csv.contains("\"Inappropriate image\"") && csv.contains("\"in hand\"") && csv.contains("\"PC-01\""), "{csv}");
 }
+
+#[test]
+fn the_admin_pages_have_no_serious_accessibility_problems() {
+    let server = start();
+    let password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin"]);
+    let _kiosk = server.enrolled();
+    let profile = TempDir::new("chromium");
+    let driver = WebDriver::chromium(profile.path());
+    driver.navigate(&format!("{}/login", server.base));
+    driver.type_into("input[name=name]", "it.tech");
+    driver.type_into("input[name=password]", password.trim());
+    driver.click("form.login button");
+    driver.wait_for_url(&format!("{}/lessons", server.base));
+    for page in ["profiles", "machines", "audit"] {
+        driver.navigate(&format!("{}/{page}", server.base));
+        assert_eq!(accessibility_problems(&driver), Vec::<String>::new(), "{page}");
+        screenshot(&driver, page);
+    }
+}

@@ -273,3 +273,29 @@ fn the_audit_log_and_machines_pages_are_for_their_roles_only() {
     assert!(machines.contains("Running outdated rules"), "version 0 is behind the room's");
     assert!(!machines.contains("Silent for more than 10 minutes"), "it was heard from just now");
 }
+
+#[test]
+fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let (_, before, _) = bundle(&server, &kiosk, None);
+    let before = before.unwrap();
+    let password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin"]);
+    let technician = login(&server, "it.tech", password.trim());
+    let profile = server.count("SELECT id FROM profiles WHERE name = 'KS1'");
+
+    let bad = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\ngithub.io\r\n"), ("search", "kiddle")]);
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().unwrap().contains("line 3: `github.io`"));
+    let good = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\n"), ("search", "kiddle")]);
+    assert_eq!(good.status(), StatusCode::SEE_OTHER);
+    let (_, after, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", before.version)));
+    let after = after.unwrap();
+    assert_eq!(after.profile.list, "[allow]\ncbeebies.com\n");
+    assert_eq!(after.profile.search, satchel::config::SearchEngine::Kiddle);
+    assert_eq!(technician.get(&format!("/profiles/{profile}/list")).text().unwrap(), "[allow]\ncbeebies.com\n");
+
+    let staff = teacher(&server, "mr.jones", "Class 1");
+    assert_eq!(staff.get("/profiles").status(), StatusCode::FORBIDDEN);
+    assert_eq!(staff.post(&format!("/profiles/{profile}"), &[("list", "[allow]\n*\n"), ("search", "google")]).status(), StatusCode::FORBIDDEN);
+}

@@ -86,3 +86,10 @@ console-never = Byth
 console-audit = Log archwilio
 console-who = Pwy
 console-what = Beth
+
+## Profiles (admin)
+
+console-profiles = Proffiliau
+console-profile-list = Gwefannau a ganiateir ac a rwystrir, un ar bob llinell (adrannau [allow] a [block])
+console-search-engine = Peiriant chwilio
+console-export-list = Lawrlwytho fel ffeil rhestr

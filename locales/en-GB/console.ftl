@@ -85,3 +85,10 @@ console-never = Never
 console-audit = Audit log
 console-who = Who
 console-what = What
+
+## Profiles (admin)
+
+console-profiles = Profiles
+console-profile-list = Allowed and blocked sites, one a line ([allow] and [block] sections)
+console-search-engine = Search engine
+console-export-list = Download as a list file

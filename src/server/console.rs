@@ -52,6 +52,9 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/asks/{id}/decline", post(decline_ask))
         .route("/machines", get(machines_page))
         .route("/audit", get(audit_page))
+        .route("/profiles", get(profiles_page))
+        .route("/profiles/{id}", post(save_profile))
+        .route("/profiles/{id}/list", get(export_profile))
         .route("/static/console.css", get(|| async { static_file("text/css", include_str!("../../assets/console/console.css")) }))
         .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../assets/console/console.js")) }))
 }
@@ -185,6 +188,7 @@ impl Server {
             let _ = write!(links, "<a href=\"/audit\">{}</a>", escape(&self.t("console-audit")));
         }
         if role == Role::Admin {
+            let _ = write!(links, "<a href=\"/profiles\">{}</a>", escape(&self.t("console-profiles")));
             let _ = write!(links, "<a href=\"/machines\">{}</a>", escape(&self.t("console-machines")));
         }
         links
@@ -568,6 +572,75 @@ async fn audit_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn)
     }
     body.push_str("</tbody></table>");
     Ok(server.page(Some(&user), "console-audit", &body))
+}
+
+async fn profiles_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+    need_role(user.role == Role::Admin)?;
+    let profiles = server.store().profiles()?;
+    let body: String = profiles.iter().map(|profile| profile_form(&server, &user, profile.id, &profile.name, &profile.list, profile.search, &[])).collect();
+    Ok(server.page(Some(&user), "console-profiles", &body))
+}
+
+/// One profile's form: its list (errors listed by line above it), its search engine, and a
+/// link to download the list as a plain file.
+fn profile_form(server: &Server, user: &User, id: i64, name: &str, list: &str, search: crate::config::SearchEngine, errors: &[String]) -> String {
+    let t = |id: &str| escape(&server.t(id));
+    let engines: String = ["google", "kiddle", "swiggle"]
+        .iter()
+        .map(|e| format!("<option value=\"{e}\"{}>{e}</option>", if super::store::search_name(search) == *e { " selected" } else { "" }))
+        .collect();
+    let errors: String = errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
+    let errors = if errors.is_empty() { String::new() } else { format!("<ul class=\"error\" role=\"alert\">{errors}</ul>") };
+    format!(
+        "<section aria-labelledby=\"profile-{id}\"><h2 id=\"profile-{id}\">{name}</h2>{errors}\
+         <form method=\"post\" action=\"/profiles/{id}\" class=\"profile\">{csrf}\
+         <label>{list_label}<textarea name=\"list\" rows=\"16\" spellcheck=\"false\">{list}</textarea></label>\
+         <label>{search_label}<select name=\"search\">{engines}</select></label>\
+         <button>{save}</button> <a href=\"/profiles/{id}/list\" download>{export}</a></form></section>",
+        name = escape(name),
+        csrf = csrf_field(user),
+        list_label = t("console-profile-list"),
+        list = escape(list),
+        search_label = t("console-search-engine"),
+        save = t("console-save"),
+        export = t("console-export-list"),
+    )
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    csrf: String,
+    list: String,
+    search: String,
+}
+
+async fn save_profile(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<i64>, Form(form): Form<ProfileForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role == Role::Admin)?;
+    let profile = server.store().profiles()?.into_iter().find(|p| p.id == id).ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such profile.".into()))?;
+    let search = super::store::parse_search(&form.search);
+    // Browsers send CRLF from a textarea; lists are stored with plain newlines.
+    let list = form.list.replace("\r\n", "\n");
+    let mut builder = Policy::builder();
+    builder.add_list(&profile.name, &list);
+    let errors: Vec<String> = builder.errors().iter().map(|e| format!("line {}: `{}`: {}", e.source.line, e.text, e.problem)).collect();
+    if !errors.is_empty() {
+        let body = profile_form(&server, &user, id, &profile.name, &list, search, &errors);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, server.page(Some(&user), "console-profiles", &body)).into_response());
+    }
+    let changed = server.store().update_profile(id, &list, search)?;
+    server.store().audit(Some(user.id), "update-profile", &format!("{} ({} lines, {})", profile.name, list.lines().count(), form.search), now())?;
+    for (room, version) in changed {
+        server.rules_changed(room, version);
+    }
+    Ok(redirect("/profiles"))
+}
+
+async fn export_profile(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<i64>) -> Result<Response, ConsoleError> {
+    need_role(user.role == Role::Admin)?;
+    let profile = server.store().profiles()?.into_iter().find(|p| p.id == id).ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such profile.".into()))?;
+    let file = format!("attachment; filename=\"{}.list\"", profile.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, file)], profile.list).into_response())
 }
 
 async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {

@@ -604,6 +604,14 @@ pub struct MachineRow {
 }
 
 #[derive(Clone, Debug)]
+pub struct ProfileRow {
+    pub id: i64,
+    pub name: String,
+    pub list: String,
+    pub search: SearchEngine,
+}
+
+#[derive(Clone, Debug)]
 pub struct AuditRow {
     pub at: u64,
     pub user: Option<String>,
@@ -688,6 +696,19 @@ impl Store {
         rows.collect()
     }
 
+    pub fn profiles(&self) -> Result<Vec<ProfileRow>> {
+        let mut statement = self.db.prepare("SELECT id, name, list, search FROM profiles ORDER BY name")?;
+        let rows = statement.query_map([], |row| Ok(ProfileRow { id: row.get(0)?, name: row.get(1)?, list: row.get(2)?, search: parse_search(&row.get::<_, String>(3)?) }))?;
+        rows.collect()
+    }
+
+    /// Saves a profile's list and engine; returns each room using it with its new version.
+    pub fn update_profile(&self, id: i64, list: &str, search: SearchEngine) -> Result<Vec<(i64, i64)>> {
+        self.db.execute("UPDATE profiles SET list = ?2, search = ?3 WHERE id = ?1", params![id, list, search_name(search)])?;
+        let rooms: Vec<i64> = self.db.prepare("SELECT id FROM rooms WHERE profile_id = ?1")?.query_map([id], |row| row.get(0))?.collect::<Result<_>>()?;
+        rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
+    }
+
     /// Deletes reports received before `cutoff` and returns their screenshot file names.
     pub fn expire_reports(&mut self, cutoff: u64) -> Result<Vec<String>> {
         let transaction = self.db.transaction()?;
@@ -701,7 +722,7 @@ impl Store {
     }
 }
 
-fn search_name(engine: SearchEngine) -> &'static str {
+pub fn search_name(engine: SearchEngine) -> &'static str {
     match engine {
         SearchEngine::Google => "google",
         SearchEngine::Kiddle => "kiddle",
@@ -709,7 +730,7 @@ fn search_name(engine: SearchEngine) -> &'static str {
     }
 }
 
-fn parse_search(name: &str) -> SearchEngine {
+pub fn parse_search(name: &str) -> SearchEngine {
     match name {
         "kiddle" => SearchEngine::Kiddle,
         "swiggle" => SearchEngine::Swiggle,
