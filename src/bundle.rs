@@ -79,6 +79,37 @@ pub fn verify(signed: &Signed, key: &VerifyingKey) -> Result<Bundle, BundleError
     serde_json::from_slice(&bytes).map_err(|e| BundleError::Parse(e.to_string()))
 }
 
+/// What a kiosk enforces from a bundle at a moment: the lesson counts only until it ends
+/// (by the server's clock), and its tiles replace the profile's while it runs.
+pub struct Enforced {
+    pub policy: crate::policy::Policy,
+    pub tiles: Vec<Tile>,
+    pub search: SearchEngine,
+    /// When the running lesson ends, if one is running.
+    pub lesson_ends_at: Option<u64>,
+}
+
+/// Builds what to enforce from a verified bundle; a list line the kiosk's parser refuses makes
+/// the whole bundle unusable (fail closed: the rules in force stay).
+pub fn enforce(bundle: &Bundle, server_now: u64) -> Result<Enforced, crate::config::ConfigError> {
+    let mut builder = crate::policy::Policy::builder();
+    builder.add_list(&format!("profile {}", bundle.profile.name), &bundle.profile.list);
+    let lesson = bundle.lesson.as_ref().filter(|lesson| lesson.ends_at > server_now);
+    if let Some(lesson) = lesson {
+        builder.add_list(&format!("lesson {}", lesson.name), &lesson.list);
+    }
+    let (engine_file, engine_list) = bundle.profile.search.list();
+    builder.add_list(engine_file, engine_list);
+    if let Some(error) = builder.errors().first() {
+        return Err(crate::config::ConfigError { file: error.source.file.to_string(), line: error.source.line as usize, message: format!("`{}`: {}", error.text, error.problem) });
+    }
+    let tiles = match lesson {
+        Some(lesson) if !lesson.tiles.is_empty() => lesson.tiles.clone(),
+        _ => bundle.profile.tiles.clone(),
+    };
+    Ok(Enforced { policy: builder.build(), tiles, search: bundle.profile.search, lesson_ends_at: lesson.map(|l| l.ends_at) })
+}
+
 /// A verifying key written as base64, as the server hands it out at enrolment.
 pub fn parse_public_key(text: &str) -> Option<VerifyingKey> {
     let bytes: [u8; 32] = B64.decode(text.trim()).ok()?.try_into().ok()?;
@@ -114,6 +145,19 @@ mod tests {
         assert_eq!(verify(&signed, &key(1).verifying_key()), Ok(bundle()));
         let text = public_key_text(&key(1).verifying_key());
         assert_eq!(parse_public_key(&text), Some(key(1).verifying_key()));
+    }
+
+    #[test]
+    fn a_lesson_counts_until_it_ends_by_the_servers_clock() {
+        use crate::policy::{RequestKind, Verdict};
+        let bundle = bundle();
+        let during = enforce(&bundle, 1_795_003_599).unwrap();
+        assert_eq!(during.policy.decide("https://phonicsplay.co.uk/", RequestKind::Navigation).verdict, Verdict::Allow);
+        assert_eq!(during.lesson_ends_at, Some(1_795_003_600));
+        let after = enforce(&bundle, 1_795_003_600).unwrap();
+        assert_eq!(after.policy.decide("https://phonicsplay.co.uk/", RequestKind::Navigation).verdict, Verdict::Block);
+        assert_eq!(after.policy.decide("https://cbeebies.com/", RequestKind::Navigation).verdict, Verdict::Allow);
+        assert_eq!(after.lesson_ends_at, None);
     }
 
     #[test]

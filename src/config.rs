@@ -59,7 +59,7 @@ impl SearchEngine {
     }
 
     /// The list entries that let the results page and its resources load.
-    fn list(self) -> (&'static str, &'static str) {
+    pub(crate) fn list(self) -> (&'static str, &'static str) {
         match self {
             SearchEngine::Google => ("allowlists/search/google.list", include_str!("../allowlists/search/google.list")),
             SearchEngine::Kiddle => ("allowlists/search/kiddle.list", include_str!("../allowlists/search/kiddle.list")),
@@ -90,6 +90,8 @@ struct File {
     #[serde(default)]
     state_dir: Option<PathBuf>,
     #[serde(default)]
+    server: Option<ServerLink>,
+    #[serde(default)]
     hosts: BTreeMap<String, Spanned<String>>,
 }
 
@@ -98,6 +100,54 @@ struct File {
 struct TilesFile {
     #[serde(default)]
     tile: Vec<Tile>,
+}
+
+/// What enrolment gave this kiosk: where its server is, who it is there, and the key its
+/// rules must be signed with.
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerLink {
+    pub url: String,
+    pub kiosk_id: String,
+    pub token: String,
+    pub public_key: String,
+}
+
+impl ServerLink {
+    /// The `[server]` section for the configuration file.
+    pub fn to_toml(&self) -> String {
+        let quote = |text: &str| serde_json::to_string(text).expect("a string serialises");
+        format!(
+            "[server]\nurl = {}\nkiosk_id = {}\ntoken = {}\npublic_key = {}\n",
+            quote(&self.url),
+            quote(&self.kiosk_id),
+            quote(&self.token),
+            quote(&self.public_key)
+        )
+    }
+}
+
+/// The configuration text with its `[server]` section replaced by `link`'s (other settings
+/// and comments kept).
+pub fn with_server_section(text: &str, link: &ServerLink) -> String {
+    let mut kept = String::new();
+    let mut in_server = false;
+    for line in text.lines() {
+        let header = line.trim_start().starts_with('[');
+        if header {
+            in_server = line.trim() == "[server]";
+        }
+        if !in_server {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    let mut out = kept.trim_end().to_owned();
+    if !out.is_empty() {
+        out.push_str("\n\n");
+    }
+    out.push_str(&link.to_toml());
+    out
 }
 
 /// Where a `hosts` name goes: an address, and a port when the name's own port is not wanted
@@ -134,8 +184,10 @@ pub struct KioskConfig {
     pub hardware_acceleration: bool,
     /// The teacher's exit PIN as an argon2 PHC string; without one the kiosk cannot be left.
     pub exit_pin_hash: Option<String>,
-    /// Where the kiosk keeps what must survive a restart (the outbox).
+    /// Where the kiosk keeps what must survive a restart (the outbox, the last rules).
     pub state_dir: PathBuf,
+    /// The school server this kiosk is enrolled with, if any.
+    pub server: Option<ServerLink>,
     /// Names the proxy resolves itself (school intranet names, test sites).
     pub hosts: BTreeMap<String, HostAddress>,
 }
@@ -153,6 +205,7 @@ impl Default for KioskConfig {
             hardware_acceleration: true,
             exit_pin_hash: None,
             state_dir: PathBuf::from("/var/lib/satchel"),
+            server: None,
             hosts: BTreeMap::new(),
         }
     }
@@ -180,6 +233,12 @@ impl KioskConfig {
         };
         if let Some(dir) = file.state_dir {
             config.state_dir = base.join(dir);
+        }
+        if let Some(link) = file.server {
+            if crate::bundle::parse_public_key(&link.public_key).is_none() {
+                return Err(ConfigError::at(name, text, text.find("public_key").unwrap_or(0), "server.public_key is not an ed25519 key: enrol again"));
+            }
+            config.server = Some(link);
         }
         if let Some(locale) = file.locale {
             let tag = pages::locale_tags().find(|tag| tag.eq_ignore_ascii_case(locale.get_ref()));

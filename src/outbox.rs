@@ -39,12 +39,13 @@ impl Outbox {
 
 /// Writes a file so that after a crash it is either absent or whole: a temporary file beside
 /// it (hidden, so a reader listing the folder never takes it for an item), fsync, rename,
-/// fsync of the folder.
+/// fsync of the folder. Readable by its owner only: these are pupils' screenshots, tokens.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let temporary = dir.join(format!(".{name}.tmp"));
-    let mut file = File::create(&temporary)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&temporary, path)?;

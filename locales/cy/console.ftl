@@ -93,3 +93,4 @@ console-profiles = Proffiliau
 console-profile-list = Gwefannau a ganiateir ac a rwystrir, un ar bob llinell (adrannau [allow] a [block])
 console-search-engine = Peiriant chwilio
 console-export-list = Lawrlwytho fel ffeil rhestr
+console-no-screenshot = Dim sgrinlun: nid oedd y cyfrifiadur yn gallu tynnu un.

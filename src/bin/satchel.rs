@@ -45,6 +45,27 @@ enum Command {
     /// Read a PIN from standard input and print its argon2 hash, for `exit_pin_hash` in the
     /// kiosk configuration.
     HashPin,
+    /// Enrol this machine with the school server: exchange a one-time code for the kiosk's
+    /// identity and the server's signing key, written to the configuration (root only).
+    #[cfg(feature = "kiosk")]
+    Enrol(EnrolArgs),
+}
+
+#[cfg(feature = "kiosk")]
+#[derive(clap::Args)]
+struct EnrolArgs {
+    /// The school server, e.g. http://satchel.school.local:8470
+    #[arg(long)]
+    server: String,
+    /// The one-time code from the console or `satchel-server enrol-code`.
+    #[arg(long)]
+    code: String,
+    /// This machine's name in the console [default: the host name].
+    #[arg(long)]
+    name: Option<String>,
+    /// The configuration to write the enrolment into.
+    #[arg(long, default_value = "/etc/satchel/kiosk.toml")]
+    config: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -85,6 +106,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Check(args)) => check(args),
         Some(Command::HashPin) => hash_pin(),
+        #[cfg(feature = "kiosk")]
+        Some(Command::Enrol(args)) => enrol(args),
         None => kiosk(cli.kiosk),
     };
     match result {
@@ -202,6 +225,41 @@ fn hash_pin() -> anyhow::Result<()> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2::Argon2::default().hash_password(pin.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{hash}");
+    Ok(())
+}
+
+#[cfg(feature = "kiosk")]
+fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
+    use satchel::config::{with_server_section, ServerLink};
+    let name = match args.name {
+        Some(name) => name,
+        None => std::fs::read_to_string("/etc/hostname").map(|n| n.trim().to_owned()).unwrap_or_else(|_| "kiosk".into()),
+    };
+    let base = args.server.trim_end_matches('/').to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let answer: serde_json::Value = runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/api/v1/enrol"))
+            .json(&serde_json::json!({ "code": args.code, "name": name }))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the school server at {base}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if !status.is_success() {
+            bail!("the server refused: {}", body["error"].as_str().unwrap_or(status.as_str()));
+        }
+        Ok(body)
+    })?;
+    let field = |key: &str| answer[key].as_str().map(str::to_owned).with_context(|| format!("the server's answer has no {key}"));
+    let link = ServerLink { url: base, kiosk_id: field("kiosk_id")?, token: field("token")?, public_key: field("public_key")? };
+    let existing = std::fs::read_to_string(&args.config).unwrap_or_default();
+    if let Some(dir) = args.config.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    satchel::outbox::write_durably(&args.config, with_server_section(&existing, &link).as_bytes())
+        .with_context(|| format!("cannot write {}", args.config.display()))?;
+    println!("Enrolled `{name}` in room `{}`; written to {}", field("room")?, args.config.display());
     Ok(())
 }
 

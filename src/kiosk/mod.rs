@@ -7,6 +7,7 @@ pub mod navigation;
 mod pages_protocol;
 mod platform;
 pub mod proxy;
+pub mod sync;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -22,12 +23,13 @@ use tao::window::{Fullscreen, Window, WindowBuilder};
 use tracing::{info, warn};
 use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix};
 
+use crate::bundle::{self, Bundle};
 use crate::config::KioskConfig;
 use crate::outbox::Outbox;
 use crate::pages::{page_url, Page, Pages};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
-use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, ViewSettings};
+use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings};
 use proxy::{PolicyCell, Resolver};
 
 /// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
@@ -53,6 +55,12 @@ enum KioskEvent {
     ExitChord,
     /// Once a second, for the idle timeout: tao's `WaitUntil` does not wake a GTK loop.
     Tick,
+    /// A verified, newer rules bundle from the server, and the server clock's lead.
+    Rules(Bundle, i64),
+    /// How many reports wait to be sent.
+    Waiting(usize),
+    /// The content view as the pupil saw it when they pressed Tell my teacher.
+    Captured { url: String, title: String, png: Option<Vec<u8>> },
 }
 
 /// A message from the toolbar's IPC channel.
@@ -68,9 +76,30 @@ enum ToolbarMessage {
 
 pub fn run(options: Options) -> Result<()> {
     let config = options.config;
-    let policy = Arc::new(PolicyCell::new(config.policy()?));
     let pages = Arc::new(Pages::new(&config.locale)?);
-    let page_server = Arc::new(PageServer::new(Arc::clone(&pages), config.tiles.clone(), config.search.form()));
+    // An enrolled kiosk enforces its last good bundle before any network traffic; without
+    // one, the configured (or built-in) list.
+    let key = config.server.as_ref().and_then(|server| bundle::parse_public_key(&server.public_key));
+    let cached = key.as_ref().and_then(|key| sync::load_cached(&config.state_dir, key));
+    let now = sync::unix_now();
+    let enforced = cached.as_ref().and_then(|bundle| match bundle::enforce(bundle, now) {
+        Ok(enforced) => Some(enforced),
+        Err(error) => {
+            warn!(%error, "the cached rules do not parse; using the built-in list");
+            None
+        }
+    });
+    let (policy, tiles, search, lesson_ends_at) = match enforced {
+        Some(e) => (e.policy, e.tiles, e.search, e.lesson_ends_at),
+        None => (config.policy()?, config.tiles.clone(), config.search, None),
+    };
+    let policy = Arc::new(PolicyCell::new(policy));
+    let page_server = Arc::new(PageServer::new(Arc::clone(&pages), tiles, search.form()));
+    let shared = Arc::new(sync::Shared::default());
+    if let Some(bundle) = &cached {
+        shared.version.store(bundle.version, std::sync::atomic::Ordering::Relaxed);
+        info!(version = bundle.version, "enforcing the cached rules");
+    }
     let proxy = proxy::start(Arc::clone(&policy), Resolver::new(config.hosts.clone()))?;
 
     let event_loop = EventLoopBuilder::<KioskEvent>::with_user_event().build();
@@ -100,7 +129,23 @@ pub fn run(options: Options) -> Result<()> {
         toolbar: None,
         content: None,
         window,
+        rules: cached.map(|bundle| (bundle, 0)),
+        lesson_ends_at,
+        shared: Arc::clone(&shared),
+        last_report: None,
     };
+    if let Some(server) = &config.server {
+        let link = sync::Link::new(server, &config.state_dir, shared).context("the [server] section of the configuration is not usable: enrol again")?;
+        let (rules, waiting) = (kiosk.events.clone(), kiosk.events.clone());
+        link.start(sync::Callbacks {
+            rules: Box::new(move |bundle, offset| {
+                let _ = rules.send_event(KioskEvent::Rules(bundle, offset));
+            }),
+            waiting: Box::new(move |count| {
+                let _ = waiting.send_event(KioskEvent::Waiting(count));
+            }),
+        })?;
+    }
     let ticks = kiosk.events.clone();
     std::thread::Builder::new().name("satchel-tick".into()).spawn(move || {
         while ticks.send_event(KioskEvent::Tick).is_ok() {
@@ -133,6 +178,13 @@ struct Kiosk {
     toolbar: Option<WebView>,
     content: Option<WebView>,
     window: Window,
+    /// The bundle in force and the server clock's lead over ours (seconds).
+    rules: Option<(Bundle, i64)>,
+    /// When the running lesson ends, by the server's clock: the kiosk ends it itself.
+    lesson_ends_at: Option<u64>,
+    shared: Arc<sync::Shared>,
+    /// The report just made, for the feeling the pupil may pick next.
+    last_report: Option<String>,
 }
 
 impl Kiosk {
@@ -165,7 +217,24 @@ impl Kiosk {
             KioskEvent::LoadFailed(address) => self.load(&page_url(Page::Offline, Some(&address))),
             KioskEvent::Toolbar(message) => self.on_toolbar(message, control_flow),
             KioskEvent::ExitChord => self.show_exit_prompt(),
-            KioskEvent::Tick => {}
+            KioskEvent::Tick => {
+                let server_now = self.server_now();
+                if self.lesson_ends_at.is_some_and(|end| server_now >= end) {
+                    info!("the lesson has ended");
+                    self.apply_rules();
+                }
+                self.shared.active.store(self.active_since_reset.get(), std::sync::atomic::Ordering::Relaxed);
+            }
+            KioskEvent::Rules(bundle, offset) => {
+                self.rules = Some((bundle, offset));
+                self.apply_rules();
+            }
+            KioskEvent::Waiting(count) => {
+                if let Some(toolbar) = &self.toolbar {
+                    let _ = toolbar.evaluate_script(&format!("window.satchel && window.satchel.setWaiting({count})"));
+                }
+            }
+            KioskEvent::Captured { url, title, png } => self.report(url, title, png),
         }
     }
 
@@ -180,7 +249,16 @@ impl Kiosk {
                 }
                 self.go_back();
             }
-            PupilAction::Feeling(feeling) => info!(feeling = feeling.name(), "feeling picked"),
+            PupilAction::Feeling(feeling) => {
+                let Some(report) = self.last_report.clone() else { return };
+                match self.outbox.put("feeling", serde_json::json!({ "report": report, "feeling": feeling.name() })) {
+                    Ok(_) => {
+                        info!(feeling = feeling.name(), "feeling added to the report");
+                        self.shared.outbox_changed.notify_one();
+                    }
+                    Err(error) => warn!(%error, "feeling not recorded"),
+                }
+            }
         }
     }
 
@@ -188,8 +266,7 @@ impl Kiosk {
         match message {
             ToolbarMessage::Home => self.load(&page_url(Page::Home, None)),
             ToolbarMessage::Back => self.go_back(),
-            // The page goes at once, with its session: "Go home" starts a fresh one.
-            ToolbarMessage::Tell => self.new_session(&page_url(Page::Thanks, None)),
+            ToolbarMessage::Tell => self.capture_for_report(),
             ToolbarMessage::Exit { pin } => {
                 if self.pin_is_right(&pin) {
                     info!("teacher left the kiosk");
@@ -200,6 +277,75 @@ impl Kiosk {
                 }
             }
             ToolbarMessage::Cancel => self.load_toolbar(Page::Toolbar),
+        }
+    }
+
+    /// The server's clock, as far as the last bundle told us.
+    fn server_now(&self) -> u64 {
+        let offset = self.rules.as_ref().map_or(0, |(_, offset)| *offset);
+        (sync::unix_now() as i64 + offset).max(0) as u64
+    }
+
+    /// Puts the bundle in force as of now (the lesson only until it ends): the policy for new
+    /// requests, the Home tiles, the search engine. A lesson that ended ends the pupil's
+    /// session. A bundle that does not parse changes nothing.
+    fn apply_rules(&mut self) {
+        let Some((bundle, _)) = &self.rules else { return };
+        match bundle::enforce(bundle, self.server_now()) {
+            Ok(enforced) => {
+                let lesson_over = self.lesson_ends_at.is_some() && enforced.lesson_ends_at.is_none();
+                self.policy.replace(enforced.policy);
+                self.page_server.update(enforced.tiles, enforced.search.form());
+                self.lesson_ends_at = enforced.lesson_ends_at;
+                if lesson_over {
+                    self.new_session(&page_url(Page::Home, None));
+                }
+            }
+            Err(error) => warn!(%error, "new rules do not parse; the rules in force stay"),
+        }
+    }
+
+    /// Tell my teacher, first step: the content view as the pupil sees it (the toolbar is not
+    /// in it), then [`Kiosk::report`].
+    fn capture_for_report(&mut self) {
+        let Some(content) = &self.content else { return };
+        let url = content.url().unwrap_or_default();
+        let events = self.events.clone();
+        content.snapshot_png(move |png, title| {
+            let _ = events.send_event(KioskEvent::Captured { url, title, png });
+        });
+    }
+
+    /// Tell my teacher: the page goes at once (its sound and video with it), the report is
+    /// written durably to the outbox, and only then does the pupil see the thank-you page.
+    fn report(&mut self, url: String, title: String, png: Option<Vec<u8>>) {
+        use base64::Engine as _;
+        self.content = None;
+        let (profile, lesson, version) = match &self.rules {
+            Some((bundle, _)) => (bundle.profile.name.clone(), bundle.lesson.as_ref().filter(|_| self.lesson_ends_at.is_some()).map(|l| l.name.clone()), Some(bundle.version)),
+            None => ("built-in".to_owned(), None, None),
+        };
+        let report = serde_json::json!({
+            "happened_at": sync::unix_now(),
+            "url": url,
+            "title": title,
+            "profile": profile,
+            "lesson": lesson,
+            "rules_version": version,
+            "screenshot": png.map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
+        });
+        match self.outbox.put("report", report) {
+            Ok(id) => {
+                info!(id, url, "report stored");
+                self.last_report = Some(id);
+                self.shared.outbox_changed.notify_one();
+                self.new_session(&page_url(Page::Thanks, None));
+            }
+            Err(error) => {
+                // Not on disk, so no thank-you: the page is gone all the same.
+                tracing::error!(%error, url, "the report could not be stored");
+                self.new_session(&page_url(Page::Home, None));
+            }
         }
     }
 

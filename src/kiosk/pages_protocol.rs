@@ -12,14 +12,20 @@ use crate::pages::{static_asset, Page, Pages, Tile, Values};
 pub struct PageServer {
     pages: Arc<Pages>,
     tiles: RwLock<Vec<Tile>>,
-    search: (&'static str, &'static str),
+    search: RwLock<(&'static str, &'static str)>,
 }
 
 type Handler = Box<dyn Fn(WebViewId<'_>, Request<Vec<u8>>) -> Response<Cow<'static, [u8]>> + Send + Sync>;
 
 impl PageServer {
     pub fn new(pages: Arc<Pages>, tiles: Vec<Tile>, search: (&'static str, &'static str)) -> PageServer {
-        PageServer { pages, tiles: RwLock::new(tiles), search }
+        PageServer { pages, tiles: RwLock::new(tiles), search: RwLock::new(search) }
+    }
+
+    /// New Home tiles and search engine, for the next page served.
+    pub fn update(&self, tiles: Vec<Tile>, search: (&'static str, &'static str)) {
+        *self.tiles.write().unwrap_or_else(|p| p.into_inner()) = tiles;
+        *self.search.write().unwrap_or_else(|p| p.into_inner()) = search;
     }
 
     /// The custom-protocol handler for one webview.
@@ -45,7 +51,8 @@ impl PageServer {
             .map(|(_, value)| value.into_owned())
             .unwrap_or_default();
         let tiles = self.tiles.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let values = Values { address: &address, search_action: self.search.0, search_param: self.search.1, tiles: &tiles };
+        let (search_action, search_param) = *self.search.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let values = Values { address: &address, search_action, search_param, tiles: &tiles };
         match self.pages.render(page, &values) {
             Ok(html) => reply(StatusCode::OK, "text/html; charset=utf-8", Cow::Owned(html.into_bytes())),
             Err(error) => {

@@ -29,6 +29,7 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/api/v1/enrol", post(enrol))
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/reports", post(report).layer(DefaultBodyLimit::max(REPORT_LIMIT)))
+        .route("/api/v1/reports/{id}/feeling", post(feeling))
         .route("/api/v1/unblock", post(unblock))
         .route("/api/v1/heartbeat", post(heartbeat))
 }
@@ -123,8 +124,9 @@ async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(que
 struct ReportRequest {
     #[serde(flatten)]
     report: NewReport,
-    /// The screenshot, a PNG, base64.
-    screenshot: String,
+    /// The screenshot, a PNG, base64; `null` when the kiosk could not take one (the report
+    /// still counts).
+    screenshot: Option<String>,
 }
 
 async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(request): Json<ReportRequest>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -132,25 +134,48 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(req
     if !is_uuid(&report.id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "a report id is a UUID"));
     }
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(request.screenshot.as_bytes())
-        .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the screenshot is not base64"))?;
-    if !is_png(&png) {
-        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "the screenshot is not a PNG picture"));
-    }
-    // The file is named by the UUID checked above, so no name can leave the folder.
-    let name = format!("{}.png", report.id);
-    let path = server.data.join("screenshots").join(&name);
-    let written = tokio::task::spawn_blocking(move || crate::outbox::write_durably(&path, &png)).await;
-    if !matches!(written, Ok(Ok(()))) {
-        return Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "the screenshot could not be stored"));
-    }
+    let name = match request.screenshot {
+        Some(screenshot) => {
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(screenshot.as_bytes())
+                .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the screenshot is not base64"))?;
+            if !is_png(&png) {
+                return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "the screenshot is not a PNG picture"));
+            }
+            // The file is named by the UUID checked above, so no name can leave the folder.
+            let name = format!("{}.png", report.id);
+            let path = server.data.join("screenshots").join(&name);
+            let written = tokio::task::spawn_blocking(move || crate::outbox::write_durably(&path, &png)).await;
+            if !matches!(written, Ok(Ok(()))) {
+                return Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "the screenshot could not be stored"));
+            }
+            name
+        }
+        None => String::new(),
+    };
     let new = server.store().add_report(&kiosk, &report, &name, now())?;
     if new {
         info!(report = report.id, kiosk = kiosk.name, "report received");
         let _ = server.events.send(ConsoleEvent { kind: "report", id: report.id.clone(), room: kiosk.room_id });
     }
     Ok(Json(json!({ "id": report.id, "stored": true })))
+}
+
+#[derive(Deserialize)]
+struct FeelingRequest {
+    feeling: String,
+}
+
+/// The feeling a pupil picked on the thank-you page, after the report went.
+async fn feeling(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, axum::extract::Path(id): axum::extract::Path<String>, Json(request): Json<FeelingRequest>) -> Result<StatusCode, ApiError> {
+    if !matches!(request.feeling.as_str(), "scary" | "rude" | "sad" | "other") {
+        return Err(refuse(StatusCode::BAD_REQUEST, "a feeling is scary, rude, sad or other"));
+    }
+    if server.store().set_feeling(&kiosk, &id, &request.feeling)? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(refuse(StatusCode::NOT_FOUND, "no such report from this kiosk"))
+    }
 }
 
 #[derive(Deserialize)]

@@ -669,6 +669,8 @@ fn report_html(server: &Server, user: &User, report: &ReportRow) -> String {
     let feeling = report.feeling.as_deref().map(|f| format!("<br><span class=\"feeling\">{}</span>", t(&format!("console-feeling-{f}")))).unwrap_or_default();
     let evidence = if report.refer_only {
         format!("<p class=\"refer\">{}</p>", t("console-refer-hidden"))
+    } else if report.screenshot.is_empty() {
+        format!("<p>{}</p>", t("console-no-screenshot"))
     } else {
         format!(
             "<form method=\"post\" action=\"/reports/{id}/reveal\" class=\"reveal\">{csrf}<button>{reveal}</button></form>",

@@ -307,6 +307,12 @@ impl Store {
         Ok(inserted == 1)
     }
 
+    /// Records a feeling on a report this kiosk sent; false when there is none.
+    pub fn set_feeling(&self, kiosk: &KioskRow, report_id: &str, feeling: &str) -> Result<bool> {
+        let changed = self.db.execute("UPDATE reports SET feeling = ?3 WHERE id = ?1 AND kiosk_id = ?2", params![report_id, kiosk.id, feeling])?;
+        Ok(changed == 1)
+    }
+
     pub fn add_unblock_request(&self, kiosk: &KioskRow, id: &str, url: &str, requested_at: u64) -> Result<bool> {
         let inserted = self.db.execute(
             "INSERT INTO unblock_requests (id, kiosk_id, room_id, url, requested_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",

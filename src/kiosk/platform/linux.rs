@@ -13,7 +13,7 @@ use webkit2gtk::{
 };
 use wry::WebViewExtUnix;
 
-use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, ProxyCredentials, ViewSettings};
+use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, ProxyCredentials, Snapshot, ViewSettings};
 use crate::kiosk::navigation::Frame;
 
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
@@ -114,6 +114,25 @@ impl ProxyCredentials for wry::WebView {
                 request.cancel();
             }
             true
+        });
+    }
+}
+
+impl Snapshot for wry::WebView {
+    fn snapshot_png(&self, done: impl FnOnce(Option<Vec<u8>>, String) + 'static) {
+        let view = self.webview();
+        let title = view.title().map(|t| t.to_string()).unwrap_or_default();
+        view.snapshot(webkit2gtk::SnapshotRegion::Visible, webkit2gtk::SnapshotOptions::NONE, None::<&gtk::gio::Cancellable>, move |result| {
+            let png = result.map_err(|e| e.to_string()).and_then(|surface| {
+                let image = cairo::ImageSurface::try_from(surface).map_err(|_| "not an image surface".to_owned())?;
+                let mut png = Vec::new();
+                image.write_to_png(&mut png).map_err(|e| e.to_string())?;
+                Ok(png)
+            });
+            if let Err(error) = &png {
+                tracing::warn!(error, "no screenshot for the report");
+            }
+            done(png.ok(), title);
         });
     }
 }

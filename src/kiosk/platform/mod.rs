@@ -43,6 +43,12 @@ pub trait ProxyCredentials {
     fn answer_proxy_challenge(&self, user: &str, token: &str);
 }
 
+/// The view as the pupil sees it, as PNG (WebKitGTK's snapshot; WebView2's CapturePreview
+/// and WKWebView's takeSnapshot fit here), with the page's title.
+pub trait Snapshot {
+    fn snapshot_png(&self, done: impl FnOnce(Option<Vec<u8>>, String) + 'static);
+}
+
 /// Calls back on every pupil input (touch, click, key, scroll), for the idle timeout.
 pub trait Activity {
     fn on_activity(&self, touched: impl Fn() + 'static);

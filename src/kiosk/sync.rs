@@ -1,0 +1,281 @@
+//! The kiosk's link with its school server, on its own thread: it long-polls for the signed
+//! rules bundle (verified, newer only, cached durably), empties the outbox (reports, unblock
+//! requests, feelings) until the server acknowledges each, and sends heartbeats. With the
+//! server away it keeps the rules in force and retries with backoff and jitter.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::VerifyingKey;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::bundle::{self, Bundle, Signed};
+use crate::config::ServerLink;
+use crate::outbox::write_durably;
+
+const LONG_POLL_SECONDS: u64 = 30;
+const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
+const HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// The last good bundle, as the server signed it.
+pub fn cache_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("rules.json")
+}
+
+/// The cached bundle if it verifies with the server's key and parses; anything else is
+/// moved aside (kept for whoever investigates) and never used.
+pub fn load_cached(state_dir: &Path, key: &VerifyingKey) -> Option<Bundle> {
+    let path = cache_path(state_dir);
+    let text = std::fs::read(&path).ok()?;
+    let checked = serde_json::from_slice::<Signed>(&text).map_err(|e| e.to_string()).and_then(|signed| bundle::verify(&signed, key).map_err(|e| e.to_string()));
+    match checked {
+        Ok(bundle) => Some(bundle),
+        Err(error) => {
+            let aside = path.with_extension(format!("bad-{}", unix_now()));
+            warn!(path = %path.display(), %error, aside = %aside.display(), "the cached rules are damaged: set aside, not used");
+            let _ = std::fs::rename(&path, &aside);
+            None
+        }
+    }
+}
+
+/// What the kiosk's main loop learns from the link.
+pub struct Callbacks {
+    /// A verified bundle newer than the one in force, and the server clock's lead over ours
+    /// (seconds).
+    pub rules: Box<dyn Fn(Bundle, i64) + Send>,
+    /// How many reports wait in the outbox (the toolbar badge).
+    pub waiting: Box<dyn Fn(usize) + Send>,
+}
+
+/// Shared with the kiosk: what it holds, whether a pupil is active, and a nudge for the
+/// outbox.
+#[derive(Default)]
+pub struct Shared {
+    pub version: AtomicU64,
+    pub active: AtomicBool,
+    pub outbox_changed: Notify,
+}
+
+pub struct Link {
+    base: String,
+    authorization: String,
+    kiosk_id: String,
+    key: VerifyingKey,
+    client: reqwest::Client,
+    state_dir: PathBuf,
+    shared: Arc<Shared>,
+}
+
+impl Link {
+    pub fn new(server: &ServerLink, state_dir: &Path, shared: Arc<Shared>) -> Option<Link> {
+        Some(Link {
+            base: server.url.trim_end_matches('/').to_owned(),
+            authorization: format!("Bearer {}.{}", server.kiosk_id, server.token),
+            kiosk_id: server.kiosk_id.clone(),
+            key: bundle::parse_public_key(&server.public_key)?,
+            client: reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().ok()?,
+            state_dir: state_dir.to_owned(),
+            shared,
+        })
+    }
+
+    /// Runs the link on its own thread until the process ends.
+    pub fn start(self, callbacks: Callbacks) -> std::io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new().name("satchel-sync".into()).spawn(move || {
+            let link = Arc::new(self);
+            runtime.block_on(async {
+                tokio::join!(link.follow_rules(&callbacks), link.empty_outbox(&callbacks), link.heartbeats());
+            });
+        })?;
+        Ok(())
+    }
+
+    async fn follow_rules(&self, callbacks: &Callbacks) {
+        let mut backoff = Backoff::default();
+        loop {
+            let held = self.shared.version.load(Ordering::Relaxed);
+            let request = self
+                .client
+                .get(format!("{}/api/v1/rules?wait={LONG_POLL_SECONDS}", self.base))
+                .header("Authorization", &self.authorization)
+                .header("If-None-Match", format!("\"{held}\""))
+                .timeout(Duration::from_secs(LONG_POLL_SECONDS + 15));
+            let outcome = match request.send().await {
+                Ok(response) if response.status() == StatusCode::NOT_MODIFIED => Ok(()),
+                Ok(response) if response.status() == StatusCode::OK => match response.json::<Signed>().await {
+                    Ok(signed) => self.take(signed, held, callbacks),
+                    Err(error) => Err(format!("unreadable answer: {error}")),
+                },
+                Ok(response) => Err(format!("the server answered {}", response.status())),
+                Err(error) => Err(format!("cannot reach the server: {error}")),
+            };
+            match outcome {
+                Ok(()) => backoff.reset(),
+                Err(error) => {
+                    warn!(%error, "rules not updated; the rules in force stay");
+                    backoff.wait().await;
+                }
+            }
+        }
+    }
+
+    /// Verifies a bundle and hands it on when it is newer, after caching it durably.
+    fn take(&self, signed: Signed, held: u64, callbacks: &Callbacks) -> Result<(), String> {
+        let bundle = bundle::verify(&signed, &self.key).map_err(|e| format!("bundle refused: {e}"))?;
+        if bundle.kiosk_id != self.kiosk_id {
+            return Err("bundle refused: made for another kiosk".into());
+        }
+        if bundle.version <= held {
+            return Err(format!("bundle refused: version {} is not newer than {held}", bundle.version));
+        }
+        let text = serde_json::to_vec(&signed).map_err(|e| e.to_string())?;
+        if let Err(error) = std::fs::create_dir_all(&self.state_dir).and_then(|_| write_durably(&cache_path(&self.state_dir), &text)) {
+            warn!(%error, "cannot cache the rules; they apply anyway");
+        }
+        info!(version = bundle.version, lesson = bundle.lesson.as_ref().map(|l| l.name.as_str()), "new rules");
+        self.shared.version.store(bundle.version, Ordering::Relaxed);
+        let offset = bundle.issued_at as i64 - unix_now() as i64;
+        (callbacks.rules)(bundle, offset);
+        Ok(())
+    }
+
+    async fn empty_outbox(&self, callbacks: &Callbacks) {
+        let outbox = self.state_dir.join("outbox");
+        let mut backoff = Backoff::default();
+        loop {
+            let items = pending(&outbox);
+            (callbacks.waiting)(items.iter().filter(|path| is_report(path)).count());
+            let mut delivered_all = true;
+            for path in items {
+                match self.deliver(&path).await {
+                    Delivery::Done => {
+                        let _ = std::fs::remove_file(&path).and_then(|_| std::fs::File::open(&outbox)?.sync_all());
+                    }
+                    Delivery::Damaged(why) => set_aside(&outbox, &path, &why),
+                    Delivery::Later(why) => {
+                        warn!(item = %path.display(), why, "outbox item waits for the server");
+                        delivered_all = false;
+                        break;
+                    }
+                }
+            }
+            let remaining = pending(&outbox).iter().filter(|path| is_report(path)).count();
+            (callbacks.waiting)(remaining);
+            if delivered_all {
+                backoff.reset();
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.outbox_changed.notified()).await;
+            } else {
+                tokio::select! {
+                    _ = backoff.wait() => {}
+                    _ = self.shared.outbox_changed.notified() => {}
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, path: &Path) -> Delivery {
+        let Ok(bytes) = std::fs::read(path) else { return Delivery::Later("unreadable just now".into()) };
+        let Ok(item) = serde_json::from_slice::<Value>(&bytes) else { return Delivery::Damaged("not JSON".into()) };
+        let (endpoint, body) = match item["kind"].as_str() {
+            Some("report") => ("/api/v1/reports".to_owned(), item.clone()),
+            Some("unblock") => ("/api/v1/unblock".to_owned(), serde_json::json!({ "id": item["id"], "url": item["url"], "requested_at": item["created"] })),
+            Some("feeling") => match item["report"].as_str() {
+                Some(report) => (format!("/api/v1/reports/{report}/feeling"), serde_json::json!({ "feeling": item["feeling"] })),
+                None => return Delivery::Damaged("a feeling without its report".into()),
+            },
+            _ => return Delivery::Damaged("unknown kind".into()),
+        };
+        let request = self.client.post(format!("{}{endpoint}", self.base)).header("Authorization", &self.authorization).json(&body).timeout(Duration::from_secs(60));
+        match request.send().await {
+            Ok(response) if response.status().is_success() => Delivery::Done,
+            // The server will never take it as it is: keep it, aside, for a person.
+            Ok(response) if matches!(response.status(), StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE) => {
+                Delivery::Damaged(format!("the server refused it: {}", response.status()))
+            }
+            Ok(response) => Delivery::Later(format!("the server answered {}", response.status())),
+            Err(error) => Delivery::Later(format!("cannot reach the server: {error}")),
+        }
+    }
+
+    async fn heartbeats(&self) {
+        let started = unix_now();
+        loop {
+            let beat = serde_json::json!({
+                "rules_version": self.shared.version.load(Ordering::Relaxed),
+                "last_sync": started,
+                "state": if self.shared.active.load(Ordering::Relaxed) { "active" } else { "idle" },
+                "satchel_version": env!("CARGO_PKG_VERSION"),
+            });
+            let sent = self.client.post(format!("{}/api/v1/heartbeat", self.base)).header("Authorization", &self.authorization).json(&beat).timeout(Duration::from_secs(20)).send().await;
+            if let Err(error) = sent {
+                warn!(%error, "heartbeat not sent");
+            }
+            tokio::time::sleep(HEARTBEAT).await;
+        }
+    }
+}
+
+enum Delivery {
+    Done,
+    Damaged(String),
+    Later(String),
+}
+
+/// Outbox items, oldest first (temporary files are hidden and never listed).
+fn pending(outbox: &Path) -> Vec<PathBuf> {
+    let mut items: Vec<(SystemTime, PathBuf)> = std::fs::read_dir(outbox)
+        .map(|dir| {
+            dir.flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|e| e == "json") && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                .map(|path| (std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH), path))
+                .collect()
+        })
+        .unwrap_or_default();
+    items.sort();
+    items.into_iter().map(|(_, path)| path).collect()
+}
+
+fn is_report(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("report-"))
+}
+
+/// A damaged item goes to `outbox/damaged/`, logged, so it never blocks the others.
+fn set_aside(outbox: &Path, path: &Path, why: &str) {
+    let damaged = outbox.join("damaged");
+    let target = damaged.join(path.file_name().unwrap_or_default());
+    let moved = std::fs::create_dir_all(&damaged).and_then(|_| std::fs::rename(path, &target));
+    warn!(item = %path.display(), why, moved = moved.is_ok(), "outbox item set aside");
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Waits that double up to a minute, with jitter so a room's kiosks do not return together.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    async fn wait(&mut self) {
+        self.failures = (self.failures + 1).min(7);
+        let base = Duration::from_millis(500 * 2u64.pow(self.failures)).min(LONGEST_BACKOFF);
+        let mut byte = [0u8; 1];
+        let _ = getrandom::fill(&mut byte);
+        let jitter = base.mul_f64(f64::from(byte[0]) / 255.0 * 0.5);
+        tokio::time::sleep(base.saturating_sub(jitter / 2) + jitter).await;
+    }
+}
