@@ -7,51 +7,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use reqwest::blocking::Client;
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::server::{admin, start, Enrolled, Running};
-
-/// A browser-like client of the console: cookies kept, redirects not followed.
-struct Staff {
-    client: Client,
-    base: String,
-    csrf: String,
-}
-
-fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").map(|i| i + 19).or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21)).expect("a CSRF token on the page");
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-fn try_login(server: &Running, client: &Client, name: &str, password: &str) -> StatusCode {
-    let page = client.get(format!("{}/login", server.base)).send().unwrap().text().unwrap();
-    let form = [("csrf", hidden_csrf(&page)), ("name", name.to_owned()), ("password", password.to_owned())];
-    client.post(format!("{}/login", server.base)).form(&form).send().unwrap().status()
-}
-
-fn login(server: &Running, name: &str, password: &str) -> Staff {
-    let client = browser();
-    assert_eq!(try_login(server, &client, name, password), StatusCode::SEE_OTHER);
-    let page = client.get(format!("{}/lessons", server.base)).send().unwrap().text().unwrap();
-    Staff { csrf: hidden_csrf(&page), client, base: server.base.clone() }
-}
-
-impl Staff {
-    fn get(&self, path: &str) -> reqwest::blocking::Response {
-        self.client.get(format!("{}{path}", self.base)).send().unwrap()
-    }
-    fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::blocking::Response {
-        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
-        form.extend_from_slice(fields);
-        self.client.post(format!("{}{path}", self.base)).form(&form).send().unwrap()
-    }
-}
+use support::server::{admin, browser, login, start, try_login, Enrolled, Running, Staff};
 
 fn teacher(server: &Running, name: &str, room: &str) -> Staff {
     let password = admin(server.data.path(), &["add-user", name, "--role", "teacher", "--room", room]);
@@ -138,7 +96,7 @@ fn a_lesson_started_in_the_console_reaches_the_kiosk_within_a_second_and_ending_
     };
     std::thread::sleep(Duration::from_millis(500));
     let pressed = Instant::now();
-    assert_eq!(staff.post(&format!("/lessons/{lesson_id}/start"), &[("room", &room_id), ("minutes", "30")]).status(), StatusCode::SEE_OTHER);
+    assert_eq!(staff.post(&format!("/lessons/{lesson_id}/start"), &[("room", room_id.as_str()), ("minutes", "30")]).status(), StatusCode::SEE_OTHER);
     let ((status, body), answered, key) = waiting.join().unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(answered.duration_since(pressed) < Duration::from_secs(1), "the change took {:?}", answered.duration_since(pressed));
@@ -174,7 +132,7 @@ fn posts_without_the_csrf_token_or_for_another_teachers_room_change_nothing() {
     staff.post("/lessons", &[("name", "Stories"), ("sites", "www.oxfordowl.co.uk")]);
     let other_room = server.count("SELECT id FROM rooms WHERE name = 'Class 2'").to_string();
     let lesson = server.count("SELECT id FROM lessons").to_string();
-    let refused = staff.post(&format!("/lessons/{lesson}/start"), &[("room", &other_room), ("minutes", "30")]);
+    let refused = staff.post(&format!("/lessons/{lesson}/start"), &[("room", other_room.as_str()), ("minutes", "30")]);
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(server.count("SELECT count(*) FROM lesson_runs"), 0);
 }
@@ -237,7 +195,7 @@ fn a_pupils_request_approved_for_the_lesson_joins_its_list_at_once() {
     staff.post("/lessons", &[("name", "Trees"), ("sites", "www.bbc.co.uk/bitesize")]);
     let lesson = server.count("SELECT id FROM lessons");
     let room = server.count("SELECT id FROM rooms WHERE name = 'Class 1'").to_string();
-    staff.post(&format!("/lessons/{lesson}/start"), &[("room", &room), ("minutes", "30")]);
+    staff.post(&format!("/lessons/{lesson}/start"), &[("room", room.as_str()), ("minutes", "30")]);
     let (_, before, _) = bundle(&server, &kiosk, None);
     let before = before.unwrap();
     assert_eq!(staff.post("/asks/4f8fad5b-d9cb-469f-a165-70867728950e/approve", &[]).status(), StatusCode::SEE_OTHER);

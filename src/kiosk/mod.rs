@@ -297,8 +297,12 @@ impl Kiosk {
                 self.policy.replace(enforced.policy);
                 self.page_server.update(enforced.tiles, enforced.search.form());
                 self.lesson_ends_at = enforced.lesson_ends_at;
+                let on_home = self.content.as_ref().and_then(|c| c.url().ok()).is_some_and(|url| url.starts_with(&page_url(Page::Home, None)));
                 if lesson_over {
                     self.new_session(&page_url(Page::Home, None));
+                } else if on_home {
+                    // Today's tiles, without waiting for the pupil to leave Home.
+                    self.load(&page_url(Page::Home, None));
                 }
             }
             Err(error) => warn!(%error, "new rules do not parse; the rules in force stay"),

@@ -128,13 +128,7 @@ impl Link {
 
     /// Verifies a bundle and hands it on when it is newer, after caching it durably.
     fn take(&self, signed: Signed, held: u64, callbacks: &Callbacks) -> Result<(), String> {
-        let bundle = bundle::verify(&signed, &self.key).map_err(|e| format!("bundle refused: {e}"))?;
-        if bundle.kiosk_id != self.kiosk_id {
-            return Err("bundle refused: made for another kiosk".into());
-        }
-        if bundle.version <= held {
-            return Err(format!("bundle refused: version {} is not newer than {held}", bundle.version));
-        }
+        let bundle = accept(&signed, &self.key, &self.kiosk_id, held)?;
         let text = serde_json::to_vec(&signed).map_err(|e| e.to_string())?;
         if let Err(error) = std::fs::create_dir_all(&self.state_dir).and_then(|_| write_durably(&cache_path(&self.state_dir), &text)) {
             warn!(%error, "cannot cache the rules; they apply anyway");
@@ -222,6 +216,18 @@ impl Link {
     }
 }
 
+/// A bundle the kiosk may enforce: signed by its server, made for it, newer than `held`.
+pub fn accept(signed: &Signed, key: &VerifyingKey, kiosk_id: &str, held: u64) -> Result<Bundle, String> {
+    let bundle = bundle::verify(signed, key).map_err(|e| format!("bundle refused: {e}"))?;
+    if bundle.kiosk_id != kiosk_id {
+        return Err("bundle refused: made for another kiosk".into());
+    }
+    if bundle.version <= held {
+        return Err(format!("bundle refused: version {} is not newer than {held} (a replay?)", bundle.version));
+    }
+    Ok(bundle)
+}
+
 enum Delivery {
     Done,
     Damaged(String),
@@ -277,5 +283,55 @@ impl Backoff {
         let _ = getrandom::fill(&mut byte);
         let jitter = base.mul_f64(f64::from(byte[0]) / 255.0 * 0.5);
         tokio::time::sleep(base.saturating_sub(jitter / 2) + jitter).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{sign, Profile};
+    use ed25519_dalek::SigningKey;
+
+    fn bundle(version: u64) -> Bundle {
+        Bundle {
+            version,
+            issued_at: 1_795_000_000,
+            kiosk_id: "k1".into(),
+            room: "Class 1".into(),
+            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: Default::default(), tiles: vec![] },
+            lesson: None,
+        }
+    }
+
+    #[test]
+    fn only_a_newer_bundle_signed_for_this_kiosk_is_accepted() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let public = key.verifying_key();
+        assert_eq!(accept(&sign(&bundle(5), &key), &public, "k1", 4).unwrap().version, 5);
+        assert!(accept(&sign(&bundle(5), &key), &public, "k1", 5).unwrap_err().contains("not newer"), "a replay of the version in force");
+        assert!(accept(&sign(&bundle(3), &key), &public, "k1", 5).unwrap_err().contains("not newer"), "an older version");
+        assert!(accept(&sign(&bundle(6), &key), &public, "k2", 5).unwrap_err().contains("another kiosk"));
+        let other = SigningKey::from_bytes(&[8; 32]);
+        assert!(accept(&sign(&bundle(6), &other), &public, "k1", 5).unwrap_err().contains("signature"));
+    }
+
+    #[test]
+    fn a_damaged_cache_is_set_aside_and_a_good_one_read() {
+        let dir = std::env::temp_dir().join(format!("satchel-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let signed = serde_json::to_vec(&sign(&bundle(9), &key)).unwrap();
+        std::fs::write(cache_path(&dir), &signed).unwrap();
+        assert_eq!(load_cached(&dir, &key.verifying_key()).map(|b| b.version), Some(9));
+
+        let mut flipped = signed.clone();
+        let middle = flipped.len() / 3;
+        flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
+        std::fs::write(cache_path(&dir), &flipped).unwrap();
+        assert_eq!(load_cached(&dir, &key.verifying_key()), None);
+        assert!(!cache_path(&dir).exists(), "set aside");
+        let aside = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("rules.bad-")).count();
+        assert_eq!(aside, 1, "kept for whoever investigates");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

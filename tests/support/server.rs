@@ -18,6 +18,7 @@ pub struct Running {
     pub base: String,
     pub data: TempDir,
     pub client: Client,
+    pub port: u16,
 }
 
 impl Drop for Running {
@@ -42,6 +43,11 @@ pub fn start() -> Running {
 /// Starts the server on an existing data directory, with extra options.
 pub fn start_in(data: TempDir, options: &[&str]) -> Running {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    start_at(data, port, options)
+}
+
+/// Starts the server on an existing data directory and a given port (a restart).
+pub fn start_at(data: TempDir, port: u16, options: &[&str]) -> Running {
     let child = Command::new(SERVER)
         .arg("--data")
         .arg(data.path())
@@ -53,7 +59,7 @@ pub fn start_in(data: TempDir, options: &[&str]) -> Running {
     let base = format!("http://127.0.0.1:{port}");
     let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     wait_for("the server to listen", Duration::from_secs(20), || client.get(format!("{base}/api/v1/rules")).send().is_ok());
-    Running { child, base, data, client }
+    Running { child, base, data, client, port }
 }
 
 pub struct Enrolled {
@@ -65,10 +71,14 @@ pub struct Enrolled {
 impl Running {
     /// Stops the server (as SIGKILL would) and hands back its data directory.
     pub fn stop(mut self) -> TempDir {
+        self.stop_keeping_data()
+    }
+
+    /// Stops the server and takes its data directory, for a restart.
+    pub fn stop_keeping_data(&mut self) -> TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let data = std::mem::replace(&mut self.data, TempDir::empty());
-        data
+        std::mem::replace(&mut self.data, TempDir::empty())
     }
 
     pub fn code(&self, minutes: u64) -> String {
@@ -104,5 +114,74 @@ impl Running {
     pub fn count(&self, sql: &str) -> i64 {
         let db = rusqlite::Connection::open(self.data.path().join("satchel.db")).unwrap();
         db.query_row(sql, [], |row| row.get(0)).unwrap()
+    }
+}
+
+/// A browser-like client of the console: cookies kept, redirects not followed.
+pub struct Staff {
+    pub client: Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+pub fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+pub fn hidden_csrf(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").map(|i| i + 19).or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21)).expect("a CSRF token on the page");
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+pub fn try_login(server: &Running, client: &Client, name: &str, password: &str) -> StatusCode {
+    let page = client.get(format!("{}/login", server.base)).send().unwrap().text().unwrap();
+    let form = [("csrf", hidden_csrf(&page)), ("name", name.to_owned()), ("password", password.to_owned())];
+    client.post(format!("{}/login", server.base)).form(&form).send().unwrap().status()
+}
+
+pub fn login(server: &Running, name: &str, password: &str) -> Staff {
+    let client = browser();
+    assert_eq!(try_login(server, &client, name, password), StatusCode::SEE_OTHER);
+    let page = client.get(format!("{}/lessons", server.base)).send().unwrap().text().unwrap();
+    Staff { csrf: hidden_csrf(&page), client, base: server.base.clone() }
+}
+
+impl Staff {
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        self.client.get(format!("{}{path}", self.base)).send().unwrap()
+    }
+    pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::blocking::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        self.client.post(format!("{}{path}", self.base)).form(&form).send().unwrap()
+    }
+}
+
+/// Signs in a new admin account.
+pub fn admin_session(server: &Running, name: &str) -> Staff {
+    let password = admin(server.data.path(), &["add-user", name, "--role", "admin"]);
+    login(server, name, password.trim())
+}
+
+impl Staff {
+    /// Replaces the built-in KS1 profile's list (every room uses it).
+    pub fn set_profile_list(&self, server: &Running, list: &str) {
+        let profile = server.count("SELECT id FROM profiles WHERE name = 'KS1'");
+        let response = self.post(&format!("/profiles/{profile}"), &[("list", list), ("search", "google")]);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().unwrap_or_default());
+    }
+
+    /// Makes a lesson with these sites and starts it in Class 1; returns the lesson id.
+    pub fn start_lesson(&self, server: &Running, name: &str, sites: &str, minutes: u32) -> i64 {
+        assert_eq!(self.post("/lessons", &[("name", name), ("sites", sites)]).status(), StatusCode::SEE_OTHER);
+        let lesson = server.count(&format!("SELECT max(id) FROM lessons WHERE name = '{name}'"));
+        let room = server.count("SELECT id FROM rooms WHERE name = 'Class 1'").to_string();
+        assert_eq!(self.post(&format!("/lessons/{lesson}/start"), &[("room", &room), ("minutes", &minutes.to_string())]).status(), StatusCode::SEE_OTHER);
+        lesson
+    }
+
+    pub fn end_lesson(&self, server: &Running) {
+        let room = server.count("SELECT id FROM rooms WHERE name = 'Class 1'");
+        assert_eq!(self.post(&format!("/rooms/{room}/end"), &[]).status(), StatusCode::SEE_OTHER);
     }
 }

@@ -1,0 +1,213 @@
+//! The kiosk and the school server together, both real: enrolment with `satchel enrol`,
+//! rules that follow the console, Tell my teacher reaching the server with its screenshot,
+//! and nothing lost when the server is away or the kiosk is killed.
+#![cfg(all(feature = "automation", feature = "server"))]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use support::server::{admin, admin_session, start, start_at, Running, Staff};
+use support::{wait_for, Display, KioskProcess, Reply, Site, TempDir, WebDriver, SATCHEL};
+
+/// One kiosk at a time: they share two cores, and each wants the whole screen.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const FIRST_TILE: (u32, u32) = (178, 294);
+const TELL_BUTTON: (u32, u32) = (1158, 40);
+/// The test page's colour, filling the content view.
+const GREEN: &str = "#33cc33";
+
+struct Setup {
+    server: Running,
+    staff: Staff,
+    page: Site,
+    lesson_site: Site,
+    dir: TempDir,
+    display: Display,
+}
+
+fn page(seen: &support::Seen) -> Reply {
+    match seen.path() {
+        "/" => Reply::html(
+            r#"<!doctype html><body style="margin:0;background:#33cc33;height:100vh">
+               <a id="lesson" href="http://lesson.test/" style="font-size:40px">lesson site</a></body>"#,
+        ),
+        _ => Reply::html("<p>page</p>"),
+    }
+}
+
+fn setup() -> Setup {
+    let server = start();
+    let staff = admin_session(&server, "it.tech");
+    staff.set_profile_list(&server, "[allow]\nallowed.test\n");
+    let page = Site::start(page);
+    let lesson_site = Site::start(|_| Reply::html("<p>lesson</p>"));
+    let dir = TempDir::new("linked");
+    std::fs::write(dir.path().join("tiles.toml"), "[[tile]]\ntitle = \"Page\"\nurl = \"http://allowed.test/\"\nicon = \"🌳\"\n").unwrap();
+    let config = format!(
+        "tiles = \"tiles.toml\"\nstate_dir = \"state\"\n[hosts]\n\"allowed.test\" = \"{}\"\n\"lesson.test\" = \"{}\"\n",
+        page.address(),
+        lesson_site.address()
+    );
+    std::fs::write(dir.path().join("kiosk.toml"), config).unwrap();
+    let setup = Setup { server, staff, page, lesson_site, dir, display: Display::start() };
+    let code = setup.code();
+    let (ok, output) = setup.enrol(&code);
+    assert!(ok, "satchel enrol: {output}");
+    setup
+}
+
+impl Setup {
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("kiosk.toml")
+    }
+
+    fn outbox(&self) -> PathBuf {
+        self.dir.path().join("state").join("outbox")
+    }
+
+    fn code(&self) -> String {
+        admin(self.server.data.path(), &["enrol-code", "--room", "Class 1"]).trim().to_owned()
+    }
+
+    fn enrol(&self, code: &str) -> (bool, String) {
+        let output = Command::new(SATCHEL)
+            .args(["enrol", "--server", &self.server.base, "--code", code, "--name", "PC-01", "--config"])
+            .arg(self.config())
+            .output()
+            .unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr))
+    }
+
+    /// Starts a lesson whose one site (the first Home tile) is the test page.
+    fn lesson_with_the_page(&self) {
+        self.staff.start_lesson(&self.server, "Colours", "http://allowed.test/ | Page | 🌳", 60);
+    }
+
+    /// Taps the Home tile until the test page has been asked for (the kiosk has its rules).
+    fn open_page(&self) {
+        let before = self.page.requests().len();
+        wait_for("the kiosk to open the listed page", Duration::from_secs(30), || {
+            self.display.click(FIRST_TILE.0, FIRST_TILE.1);
+            std::thread::sleep(Duration::from_millis(500));
+            self.page.requests().len() > before
+        });
+        wait_for("the page on screen", Duration::from_secs(10), || self.display.pixel(640, 600) == GREEN);
+    }
+
+    fn outbox_items(&self) -> Vec<String> {
+        std::fs::read_dir(self.outbox())
+            .map(|dir| dir.flatten().filter(|e| e.path().is_file()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The colour of a pixel of a PNG file, as `#rrggbb`.
+fn png_pixel(path: &Path, x: u32, y: u32) -> String {
+    let output = Command::new("convert").arg(path).args(["-crop", &format!("1x1+{x}+{y}"), "-depth", "8", "txt:-"]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
+    text.split_whitespace().find(|w| w.starts_with('#') && w.len() == 7).unwrap_or("").to_owned()
+}
+
+#[test]
+fn enrolment_writes_a_private_link_and_a_used_code_is_refused_clearly() {
+    let _turn = one_at_a_time();
+    let setup = setup();
+    let written = std::fs::read_to_string(setup.config()).unwrap();
+    assert!(written.starts_with("tiles = \"tiles.toml\""), "other settings kept:\n{written}");
+    assert!(written.contains("[server]") && written.contains(&setup.server.base));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(setup.config()).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let used = admin(setup.server.data.path(), &["enrol-code", "--room", "Class 1", "--valid-minutes", "0"]);
+    let (ok, output) = setup.enrol(used.trim());
+    assert!(!ok);
+    assert!(output.contains("already used or expired"), "{output}");
+    // Re-enrolling with a good code replaces the link.
+    let (ok, _) = setup.enrol(&setup.code());
+    assert!(ok);
+    assert_eq!(std::fs::read_to_string(setup.config()).unwrap().matches("[server]").count(), 1);
+}
+
+#[test]
+fn tell_my_teacher_covers_the_page_and_the_report_reaches_the_server_once_with_its_screenshot() {
+    let _turn = one_at_a_time();
+    let setup = setup();
+    setup.lesson_with_the_page();
+    let _kiosk = KioskProcess::start(&setup.display, &setup.config());
+    setup.open_page();
+    setup.display.click(TELL_BUTTON.0, TELL_BUTTON.1);
+    wait_for("the page to be covered", Duration::from_secs(5), || setup.display.pixel(640, 600) != GREEN);
+    wait_for("the report on the server", Duration::from_secs(15), || setup.server.count("SELECT count(*) FROM reports") == 1);
+    assert_eq!(setup.server.count("SELECT count(*) FROM reports WHERE url = 'http://allowed.test/' AND machine = 'PC-01' AND room = 'Class 1'"), 1);
+    let screenshot = setup.server.data.path().join("screenshots").join(format!(
+        "{}.png",
+        rusqlite::Connection::open(setup.server.data.path().join("satchel.db")).unwrap().query_row("SELECT id FROM reports", [], |r| r.get::<_, String>(0)).unwrap()
+    ));
+    // The content view only (no toolbar): its middle is the page's green.
+    assert_eq!(png_pixel(&screenshot, 640, 400), GREEN, "the screenshot shows the page the pupil saw");
+    wait_for("the outbox to empty", Duration::from_secs(10), || setup.outbox_items().is_empty());
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(setup.server.count("SELECT count(*) FROM reports"), 1, "sent once");
+}
+
+#[test]
+fn reports_wait_while_the_server_is_away_survive_a_killed_kiosk_and_arrive_once() {
+    let _turn = one_at_a_time();
+    let mut setup = setup();
+    setup.lesson_with_the_page();
+    let mut kiosk = Some(KioskProcess::start(&setup.display, &setup.config()));
+    setup.open_page();
+
+    let port = setup.server.port;
+    let data = setup.server.stop_keeping_data();
+    setup.display.click(TELL_BUTTON.0, TELL_BUTTON.1);
+    wait_for("the report in the outbox", Duration::from_secs(10), || setup.outbox_items().iter().any(|n| n.starts_with("report-")));
+    drop(kiosk.take()); // SIGKILL, straight after
+    std::fs::write(setup.outbox().join("report-00000000-0000-4000-8000-000000000bad.json"), b"{ not json").unwrap();
+
+    // Restarted with the server still away: the cached rules are in force from the first page.
+    let _kiosk = KioskProcess::start(&setup.display, &setup.config());
+    setup.open_page();
+    let server = start_at(data, port, &[]);
+    wait_for("the report on the server", Duration::from_secs(30), || server.count("SELECT count(*) FROM reports") == 1);
+    wait_for("the outbox to empty", Duration::from_secs(10), || setup.outbox_items().is_empty());
+    assert!(setup.outbox().join("damaged").join("report-00000000-0000-4000-8000-000000000bad.json").exists(), "the damaged file is set aside");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(server.count("SELECT count(*) FROM reports"), 1, "exactly once");
+}
+
+#[test]
+fn a_lesson_started_in_the_console_is_enforced_by_the_kiosk_and_ending_it_blocks_the_site_again() {
+    let _turn = one_at_a_time();
+    let setup = setup();
+    let driver = WebDriver::start(&setup.display, &setup.config());
+    let lesson_link_opens = |expected: &str| {
+        wait_for(&format!("the lesson link to give {expected}"), Duration::from_secs(20), || {
+            driver.navigate("http://allowed.test/");
+            std::thread::sleep(Duration::from_millis(400));
+            if driver.url() != "http://allowed.test/" {
+                return false;
+            }
+            driver.click("#lesson");
+            std::thread::sleep(Duration::from_millis(400));
+            driver.url().starts_with(expected)
+        });
+    };
+    lesson_link_opens("satchel://pupil/blocked.html");
+    assert!(setup.lesson_site.requests().is_empty());
+
+    setup.staff.start_lesson(&setup.server, "Trees", "lesson.test | Trees | 🌳", 30);
+    lesson_link_opens("http://lesson.test/");
+    assert!(!setup.lesson_site.requests().is_empty());
+
+    setup.staff.end_lesson(&setup.server);
+    lesson_link_opens("satchel://pupil/blocked.html");
+}
