@@ -19,10 +19,12 @@ AXE := target/npm/node_modules/axe-core/axe.min.js
 
 .PHONY: demo check-demo test bench bench-kiosk fuzz toolchain deps
 
-## demo: open the kiosk on the built-in KS1 list (leave with Ctrl+Alt+Shift+T, PIN 1234).
+## demo: a local school server with demo data and a kiosk enrolled to it; prints the
+## console's address and the teacher's login (leave the kiosk: Ctrl+Alt+Shift+T, PIN 1234).
 demo: toolchain deps
 	@[ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || { echo "make demo opens a window: run it on a desktop (or under xvfb-run)"; exit 1; }
-	$(CARGO) run --release --quiet -- --config demo/kiosk.toml
+	$(CARGO) build --release --locked --quiet
+	bash demo/run.sh
 
 ## check-demo: decide a few URLs against the shipped KS1 list, in words.
 check-demo: toolchain

@@ -49,6 +49,12 @@ enum Command {
         #[arg(long = "room")]
         rooms: Vec<String>,
     },
+    /// Add a lesson site list from a file: one site a line, `address | title | picture`.
+    AddLesson {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        sites: PathBuf,
+    },
     /// Add a room whose kiosks use a profile.
     AddRoom {
         name: String,
@@ -85,6 +91,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::AddRoom { name, profile }) => server.add_room(&name, &profile),
+        Some(Command::AddLesson { name, sites }) => {
+            let text = std::fs::read_to_string(&sites).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", sites.display()))?;
+            server.add_lesson(&name, &text).map_err(|errors| anyhow::anyhow!("{}: {}", sites.display(), errors.join("; ")))
+        }
         Some(Command::AddUser { name, role, rooms }) => {
             let password = server.add_user(&name, &role, &rooms)?;
             println!("{password}");

@@ -378,7 +378,7 @@ async fn create_lesson(State(server): State<Arc<Server>>, SignedIn(user): Signed
 /// A lesson's sites, one a line: `address [uses: hosts] | title | picture`. Each address
 /// becomes an allow entry checked by the same parser as every list (an error names the line)
 /// and, with its title and picture, a Home tile.
-fn parse_sites(text: &str) -> Result<(String, Vec<Tile>), Vec<String>> {
+pub(super) fn parse_sites(text: &str) -> Result<(String, Vec<Tile>), Vec<String>> {
     let mut list = String::from("[allow]\n");
     let mut tiles = Vec::new();
     let mut errors = Vec::new();

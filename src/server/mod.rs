@@ -125,6 +125,15 @@ impl Server {
         Ok(password)
     }
 
+    /// Adds a lesson site list (the console's format: `address | title | picture` a line).
+    pub fn add_lesson(&self, name: &str, sites: &str) -> std::result::Result<(), Vec<String>> {
+        let (list, tiles) = console::parse_sites(sites)?;
+        let store = self.store();
+        store.add_lesson(name, &list, &tiles, None).map_err(|e| vec![e.to_string()])?;
+        let _ = store.audit(None, "add-lesson", name, now());
+        Ok(())
+    }
+
     /// Adds a room using a profile (the built-in KS1 profile by default).
     pub fn add_room(&self, room: &str, profile: &str) -> Result<()> {
         let store = self.store();
