@@ -20,7 +20,7 @@ use tao::event::{Event, StartCause, WindowEvent};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
 use tao::platform::unix::WindowExtUnix;
 use tao::window::{Fullscreen, Window, WindowBuilder};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix};
 
 use crate::bundle::{self, Bundle};
@@ -59,8 +59,17 @@ enum KioskEvent {
     Rules(Bundle, i64),
     /// How many reports wait to be sent.
     Waiting(usize),
-    /// The content view as the pupil saw it when they pressed Tell my teacher.
-    Captured { url: String, title: String, png: Option<Vec<u8>> },
+    /// The content view has been captured for a report: cover the page now.
+    Captured,
+    /// The page is covered: store the report.
+    StoreReport,
+}
+
+/// A report between capture and storage: the page, and its picture still to encode.
+struct Capture {
+    url: String,
+    title: String,
+    png: Option<platform::PngEncoder>,
 }
 
 /// A message from the toolbar's IPC channel.
@@ -133,6 +142,7 @@ pub fn run(options: Options) -> Result<()> {
         lesson_ends_at,
         shared: Arc::clone(&shared),
         last_report: None,
+        capture: Rc::default(),
     };
     if let Some(server) = &config.server {
         let link = sync::Link::new(server, &config.state_dir, shared).context("the [server] section of the configuration is not usable: enrol again")?;
@@ -185,6 +195,8 @@ struct Kiosk {
     shared: Arc<sync::Shared>,
     /// The report just made, for the feeling the pupil may pick next.
     last_report: Option<String>,
+    /// A report captured and not yet stored.
+    capture: Rc<std::cell::RefCell<Option<Capture>>>,
 }
 
 impl Kiosk {
@@ -234,7 +246,19 @@ impl Kiosk {
                     let _ = toolbar.evaluate_script(&format!("window.satchel && window.satchel.setWaiting({count})"));
                 }
             }
-            KioskEvent::Captured { url, title, png } => self.report(url, title, png),
+            KioskEvent::Captured => {
+                debug!("captured; covering the page");
+                // The page goes at once, its sound and video with it; the report is stored
+                // in the next turn of the loop, once the screen shows the page gone.
+                self.content = None;
+                let _ = self.events.send_event(KioskEvent::StoreReport);
+            }
+            KioskEvent::StoreReport => {
+                let capture = self.capture.borrow_mut().take();
+                if let Some(capture) = capture {
+                    self.report(capture);
+                }
+            }
         }
     }
 
@@ -266,7 +290,10 @@ impl Kiosk {
         match message {
             ToolbarMessage::Home => self.load(&page_url(Page::Home, None)),
             ToolbarMessage::Back => self.go_back(),
-            ToolbarMessage::Tell => self.capture_for_report(),
+            ToolbarMessage::Tell => {
+                debug!("tell pressed");
+                self.capture_for_report();
+            }
             ToolbarMessage::Exit { pin } => {
                 if self.pin_is_right(&pin) {
                     info!("teacher left the kiosk");
@@ -310,21 +337,23 @@ impl Kiosk {
     }
 
     /// Tell my teacher, first step: the content view as the pupil sees it (the toolbar is not
-    /// in it), then [`Kiosk::report`].
+    /// in it); then the page is covered, then [`Kiosk::report`].
     fn capture_for_report(&mut self) {
         let Some(content) = &self.content else { return };
         let url = content.url().unwrap_or_default();
-        let events = self.events.clone();
-        content.snapshot_png(move |png, title| {
-            let _ = events.send_event(KioskEvent::Captured { url, title, png });
+        let (events, capture) = (self.events.clone(), Rc::clone(&self.capture));
+        content.snapshot(move |png, title| {
+            *capture.borrow_mut() = Some(Capture { url, title, png });
+            let _ = events.send_event(KioskEvent::Captured);
         });
     }
 
-    /// Tell my teacher: the page goes at once (its sound and video with it), the report is
-    /// written durably to the outbox, and only then does the pupil see the thank-you page.
-    fn report(&mut self, url: String, title: String, png: Option<Vec<u8>>) {
+    /// Tell my teacher: the report is written durably to the outbox, and only then does the
+    /// pupil see the thank-you page.
+    fn report(&mut self, capture: Capture) {
         use base64::Engine as _;
-        self.content = None;
+        let Capture { url, title, png } = capture;
+        let png = png.and_then(|encode| encode());
         let (profile, lesson, version) = match &self.rules {
             Some((bundle, _)) => (bundle.profile.name.clone(), bundle.lesson.as_ref().filter(|_| self.lesson_ends_at.is_some()).map(|l| l.name.clone()), Some(bundle.version)),
             None => ("built-in".to_owned(), None, None),

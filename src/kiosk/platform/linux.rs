@@ -13,7 +13,7 @@ use webkit2gtk::{
 };
 use wry::WebViewExtUnix;
 
-use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, ProxyCredentials, Snapshot, ViewSettings};
+use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, PngEncoder, ProxyCredentials, Snapshot, ViewSettings};
 use crate::kiosk::navigation::Frame;
 
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
@@ -119,20 +119,28 @@ impl ProxyCredentials for wry::WebView {
 }
 
 impl Snapshot for wry::WebView {
-    fn snapshot_png(&self, done: impl FnOnce(Option<Vec<u8>>, String) + 'static) {
+    fn snapshot(&self, done: impl FnOnce(Option<PngEncoder>, String) + 'static) {
         let view = self.webview();
         let title = view.title().map(|t| t.to_string()).unwrap_or_default();
         view.snapshot(webkit2gtk::SnapshotRegion::Visible, webkit2gtk::SnapshotOptions::NONE, None::<&gtk::gio::Cancellable>, move |result| {
-            let png = result.map_err(|e| e.to_string()).and_then(|surface| {
-                let image = cairo::ImageSurface::try_from(surface).map_err(|_| "not an image surface".to_owned())?;
-                let mut png = Vec::new();
-                image.write_to_png(&mut png).map_err(|e| e.to_string())?;
-                Ok(png)
-            });
-            if let Err(error) = &png {
-                tracing::warn!(error, "no screenshot for the report");
-            }
-            done(png.ok(), title);
+            let image = result.map_err(|e| e.to_string()).and_then(|surface| cairo::ImageSurface::try_from(surface).map_err(|_| "not an image surface".to_owned()));
+            let encoder = match image {
+                Ok(image) => Some(Box::new(move || {
+                    let mut png = Vec::new();
+                    match image.write_to_png(&mut png) {
+                        Ok(()) => Some(png),
+                        Err(error) => {
+                            tracing::warn!(%error, "the screenshot could not be encoded");
+                            None
+                        }
+                    }
+                }) as PngEncoder),
+                Err(error) => {
+                    tracing::warn!(error, "no screenshot for the report");
+                    None
+                }
+            };
+            done(encoder, title);
         });
     }
 }

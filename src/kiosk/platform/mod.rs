@@ -43,10 +43,14 @@ pub trait ProxyCredentials {
     fn answer_proxy_challenge(&self, user: &str, token: &str);
 }
 
-/// The view as the pupil sees it, as PNG (WebKitGTK's snapshot; WebView2's CapturePreview
-/// and WKWebView's takeSnapshot fit here), with the page's title.
+/// Turns a captured picture into PNG bytes; called after the page is covered, since
+/// encoding takes longer than capturing.
+pub type PngEncoder = Box<dyn FnOnce() -> Option<Vec<u8>>>;
+
+/// The view as the pupil sees it (WebKitGTK's snapshot; WebView2's CapturePreview and
+/// WKWebView's takeSnapshot fit here), with the page's title.
 pub trait Snapshot {
-    fn snapshot_png(&self, done: impl FnOnce(Option<Vec<u8>>, String) + 'static);
+    fn snapshot(&self, done: impl FnOnce(Option<PngEncoder>, String) + 'static);
 }
 
 /// Calls back on every pupil input (touch, click, key, scroll), for the idle timeout.
