@@ -316,6 +316,19 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_write_cut_short_leaves_the_previous_cache_in_force() {
+        let dir = std::env::temp_dir().join(format!("satchel-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        write_durably(&cache_path(&dir), &serde_json::to_vec(&sign(&bundle(4), &key)).unwrap()).unwrap();
+        // What a kill -9 in the middle of the next write leaves: half a temporary file.
+        let next = serde_json::to_vec(&sign(&bundle(5), &key)).unwrap();
+        std::fs::write(dir.join(".rules.json.tmp"), &next[..next.len() / 2]).unwrap();
+        assert_eq!(load_cached(&dir, &key.verifying_key()).map(|b| b.version), Some(4));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn a_damaged_cache_is_set_aside_and_a_good_one_read() {
         let dir = std::env::temp_dir().join(format!("satchel-cache-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
