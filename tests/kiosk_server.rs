@@ -35,12 +35,41 @@ struct Setup {
 
 fn page(seen: &support::Seen) -> Reply {
     match seen.path() {
+        // A tap starts a looping tone; while it plays the page tells the site ten times a second.
         "/" => Reply::html(
             r#"<!doctype html><body style="margin:0;background:#33cc33;height:100vh">
-               <a id="lesson" href="http://lesson.test/" style="font-size:40px">lesson site</a></body>"#,
+               <a id="lesson" href="http://lesson.test/" style="font-size:40px">lesson site</a>
+               <audio id="tone" loop src="/tone.wav"></audio>
+               <script>
+                 const tone = document.getElementById("tone");
+                 document.body.addEventListener("click", () => tone.play());
+                 setInterval(() => { if (!tone.paused && tone.currentTime > 0) fetch("/playing"); }, 100);
+               </script></body>"#,
         ),
+        "/tone.wav" => Reply::typed("audio/wav", &tone()),
         _ => Reply::html("<p>page</p>"),
     }
+}
+
+/// One second of a 440 Hz tone, 8 kHz mono 16-bit PCM, as a WAV file.
+fn tone() -> Vec<u8> {
+    let samples: Vec<i16> = (0..8000).map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 8000.0).sin() * 8000.0) as i16).collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut wav = Vec::new();
+    wav.extend(b"RIFF");
+    wav.extend((36 + data_len).to_le_bytes());
+    wav.extend(b"WAVEfmt ");
+    wav.extend(16u32.to_le_bytes());
+    wav.extend(1u16.to_le_bytes());
+    wav.extend(1u16.to_le_bytes());
+    wav.extend(8000u32.to_le_bytes());
+    wav.extend(16000u32.to_le_bytes());
+    wav.extend(2u16.to_le_bytes());
+    wav.extend(16u16.to_le_bytes());
+    wav.extend(b"data");
+    wav.extend(data_len.to_le_bytes());
+    samples.iter().for_each(|s| wav.extend(s.to_le_bytes()));
+    wav
 }
 
 fn setup() -> Setup {
@@ -143,8 +172,15 @@ fn tell_my_teacher_covers_the_page_and_the_report_reaches_the_server_once_with_i
     setup.lesson_with_the_page();
     let _kiosk = KioskProcess::start(&setup.display, &setup.config());
     setup.open_page();
+    let playing = || setup.page.paths().iter().filter(|p| *p == "/playing").count();
+    setup.display.click(640, 600);
+    wait_for("the page's sound to play", Duration::from_secs(10), || playing() >= 3);
     setup.display.click(TELL_BUTTON.0, TELL_BUTTON.1);
     wait_for("the page to be covered", Duration::from_secs(5), || setup.display.pixel(640, 600) != GREEN);
+    std::thread::sleep(Duration::from_millis(300));
+    let after_cover = playing();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(playing(), after_cover, "the sound stopped with the page");
     wait_for("the report on the server", Duration::from_secs(15), || setup.server.count("SELECT count(*) FROM reports") == 1);
     assert_eq!(setup.server.count("SELECT count(*) FROM reports WHERE url = 'http://allowed.test/' AND machine = 'PC-01' AND room = 'Class 1'"), 1);
     let screenshot = setup.server.data.path().join("screenshots").join(format!(
