@@ -21,6 +21,8 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 
 const FIRST_TILE: (u32, u32) = (178, 294);
 const TELL_BUTTON: (u32, u32) = (1158, 40);
+/// The first feeling picture on the thank-you page.
+const SCARY_PICTURE: (u32, u32) = (295, 400);
 /// The test page's colour, filling the content view.
 const GREEN: &str = "#33cc33";
 
@@ -190,6 +192,10 @@ fn tell_my_teacher_covers_the_page_and_the_report_reaches_the_server_once_with_i
     // The content view only (no toolbar): its middle is the page's green.
     assert_eq!(png_pixel(&screenshot, 640, 400), GREEN, "the screenshot shows the page the pupil saw");
     wait_for("the outbox to empty", Duration::from_secs(10), || setup.outbox_items().is_empty());
+
+    // On the thank-you page the pupil taps how it felt; it joins the report already sent.
+    setup.display.click(SCARY_PICTURE.0, SCARY_PICTURE.1);
+    wait_for("the feeling on the server", Duration::from_secs(10), || setup.server.count("SELECT count(*) FROM reports WHERE feeling = 'scary'") == 1);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(setup.server.count("SELECT count(*) FROM reports"), 1, "sent once");
 }
