@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use support::server::{admin, admin_session, start, start_at, Running, Staff};
-use support::{wait_for, Display, KioskProcess, Reply, Site, TempDir, WebDriver, SATCHEL};
+use support::{wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL};
 
 /// One kiosk at a time: they share two cores, and each wants the whole screen.
 fn one_at_a_time() -> MutexGuard<'static, ()> {
@@ -109,8 +109,12 @@ impl Setup {
     }
 
     fn enrol(&self, code: &str) -> (bool, String) {
+        self.enrol_through(&self.server.base, code)
+    }
+
+    fn enrol_through(&self, base: &str, code: &str) -> (bool, String) {
         let output = Command::new(SATCHEL)
-            .args(["enrol", "--server", &self.server.base, "--code", code, "--name", "PC-01", "--config"])
+            .args(["enrol", "--server", base, "--code", code, "--name", "PC-01", "--config"])
             .arg(self.config())
             .output()
             .unwrap();
@@ -252,4 +256,34 @@ fn a_lesson_started_in_the_console_is_enforced_by_the_kiosk_and_ending_it_blocks
 
     setup.staff.end_lesson(&setup.server);
     lesson_link_opens("satchel://pupil/blocked.html");
+}
+
+#[test]
+fn with_the_network_cut_the_kiosk_keeps_its_rules_and_gets_the_changes_made_meanwhile_once_it_is_back() {
+    let _turn = one_at_a_time();
+    let setup = setup();
+    // The kiosk reaches its server only through the relay: cutting it is a network failure.
+    let relay = Relay::start(setup.server.port);
+    let (ok, output) = setup.enrol_through(&format!("http://127.0.0.1:{}", relay.port), &setup.code());
+    assert!(ok, "{output}");
+    setup.lesson_with_the_page();
+    let _kiosk = KioskProcess::start(&setup.display, &setup.config());
+    setup.open_page();
+
+    relay.cut();
+    setup.staff.end_lesson(&setup.server);
+    setup.staff.start_lesson(&setup.server, "Trees", "http://lesson.test/ | Trees | 🌳", 60);
+    // Still the old lesson: its page opens from Home.
+    setup.display.click(68, 40);
+    setup.open_page();
+    assert!(setup.lesson_site.requests().is_empty());
+
+    relay.mend();
+    wait_for("the new lesson's tile to lead to its site", Duration::from_secs(60), || {
+        setup.display.click(68, 40);
+        std::thread::sleep(Duration::from_millis(400));
+        setup.display.click(FIRST_TILE.0, FIRST_TILE.1);
+        std::thread::sleep(Duration::from_millis(600));
+        !setup.lesson_site.requests().is_empty()
+    });
 }
