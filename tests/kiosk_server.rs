@@ -287,3 +287,26 @@ fn with_the_network_cut_the_kiosk_keeps_its_rules_and_gets_the_changes_made_mean
         !setup.lesson_site.requests().is_empty()
     });
 }
+
+fn status(setup: &Setup) -> String {
+    let output = Command::new(SATCHEL).arg("status").arg("--config").arg(setup.config()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn satchel_status_shows_the_enrolment_the_rules_the_server_and_the_outbox() {
+    let _turn = one_at_a_time();
+    let mut setup = setup();
+    setup.lesson_with_the_page();
+    let kiosk = KioskProcess::start(&setup.display, &setup.config());
+    setup.open_page();
+    drop(kiosk);
+    let screen = status(&setup);
+    for expected in ["enrolment       kiosk ", "lesson `Colours`", "the rules are up to date", "outbox          0 waiting", "last error      none"] {
+        assert!(screen.contains(expected), "`{expected}` in:\n{screen}");
+    }
+    let _data = setup.server.stop_keeping_data();
+    let screen = status(&setup);
+    assert!(screen.contains("server          cannot be reached"), "{screen}");
+}

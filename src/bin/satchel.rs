@@ -49,6 +49,13 @@ enum Command {
     /// identity and the server's signing key, written to the configuration (root only).
     #[cfg(feature = "kiosk")]
     Enrol(EnrolArgs),
+    /// One screen for the technician: enrolment, the server, the rules in force, the outbox,
+    /// the last error.
+    #[cfg(feature = "kiosk")]
+    Status {
+        #[arg(long, default_value = "/etc/satchel/kiosk.toml")]
+        config: PathBuf,
+    },
 }
 
 #[cfg(feature = "kiosk")]
@@ -108,6 +115,8 @@ fn main() -> ExitCode {
         Some(Command::HashPin) => hash_pin(),
         #[cfg(feature = "kiosk")]
         Some(Command::Enrol(args)) => enrol(args),
+        #[cfg(feature = "kiosk")]
+        Some(Command::Status { config }) => status(&config),
         None => kiosk(cli.kiosk),
     };
     match result {
@@ -260,6 +269,56 @@ fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
     satchel::outbox::write_durably(&args.config, with_server_section(&existing, &link).as_bytes())
         .with_context(|| format!("cannot write {}", args.config.display()))?;
     println!("Enrolled `{name}` in room `{}`; written to {}", field("room")?, args.config.display());
+    Ok(())
+}
+
+#[cfg(feature = "kiosk")]
+fn status(path: &std::path::Path) -> anyhow::Result<()> {
+    use satchel::kiosk::sync;
+    let config = satchel::config::KioskConfig::load(path)?;
+    println!("configuration   {}", path.display());
+    let Some(server) = &config.server else {
+        println!("enrolment       not enrolled: the built-in list is in force (satchel enrol --server URL --code CODE)");
+        return Ok(());
+    };
+    println!("enrolment       kiosk {} with {}", server.kiosk_id, server.url);
+    let key = satchel::bundle::parse_public_key(&server.public_key).context("the server's key in the configuration is damaged: enrol again")?;
+    let cached = sync::load_cached(&config.state_dir, &key);
+    match &cached {
+        Some(bundle) => {
+            let age = sync::unix_now().saturating_sub(bundle.issued_at);
+            let lesson = bundle.lesson.as_ref().map_or("no lesson".to_owned(), |l| format!("lesson `{}`", l.name));
+            println!("rules           version {} for room `{}`, profile `{}`, {lesson}; signed {} minutes ago", bundle.version, bundle.room, bundle.profile.name, age / 60);
+        }
+        None => println!("rules           none cached yet: the built-in list until the server is reached"),
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let held = cached.as_ref().map_or(0, |b| b.version);
+    let reached = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/rules", server.url.trim_end_matches('/')))
+            .bearer_auth(format!("{}.{}", server.kiosk_id, server.token))
+            .header("If-None-Match", format!("\"{held}\""))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+    });
+    match reached {
+        Ok(response) if response.status() == reqwest::StatusCode::NOT_MODIFIED => println!("server          reachable; the rules are up to date"),
+        Ok(response) if response.status().is_success() => println!("server          reachable; newer rules are waiting for the kiosk"),
+        Ok(response) => println!("server          reachable, but it answered {}", response.status()),
+        Err(error) => println!("server          cannot be reached: {error}"),
+    }
+    let (waiting, damaged) = sync::outbox_counts(&config.state_dir);
+    println!("outbox          {waiting} waiting to be sent, {damaged} set aside as damaged");
+    match std::fs::read_to_string(sync::last_error_path(&config.state_dir)) {
+        Ok(text) => {
+            let (when, what) = text.trim().split_once(' ').unwrap_or(("0", text.trim()));
+            let ago = sync::unix_now().saturating_sub(when.parse().unwrap_or(0)) / 60;
+            println!("last error      {ago} minutes ago: {what}");
+        }
+        Err(_) => println!("last error      none"),
+    }
     Ok(())
 }
 

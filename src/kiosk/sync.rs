@@ -22,6 +22,18 @@ const LONG_POLL_SECONDS: u64 = 30;
 const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
+/// Where the link notes the last thing that went wrong (Unix time, then the error).
+pub fn last_error_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("last-error")
+}
+
+/// The outbox items waiting, and those set aside as damaged.
+pub fn outbox_counts(state_dir: &Path) -> (usize, usize) {
+    let outbox = state_dir.join("outbox");
+    let damaged = std::fs::read_dir(outbox.join("damaged")).map(|d| d.flatten().count()).unwrap_or(0);
+    (pending(&outbox).len(), damaged)
+}
+
 /// The last good bundle, as the server signed it.
 pub fn cache_path(state_dir: &Path) -> PathBuf {
     state_dir.join("rules.json")
@@ -120,6 +132,7 @@ impl Link {
                 Ok(()) => backoff.reset(),
                 Err(error) => {
                     warn!(%error, "rules not updated; the rules in force stay");
+                    self.remember_error(&error);
                     backoff.wait().await;
                 }
             }
@@ -155,6 +168,7 @@ impl Link {
                     Delivery::Damaged(why) => set_aside(&outbox, &path, &why),
                     Delivery::Later(why) => {
                         warn!(item = %path.display(), why, "outbox item waits for the server");
+                        self.remember_error(&why);
                         delivered_all = false;
                         break;
                     }
@@ -196,6 +210,11 @@ impl Link {
             Ok(response) => Delivery::Later(format!("the server answered {}", response.status())),
             Err(error) => Delivery::Later(format!("cannot reach the server: {error}")),
         }
+    }
+
+    /// The last thing that went wrong, for `satchel status`.
+    fn remember_error(&self, error: &str) {
+        let _ = std::fs::write(last_error_path(&self.state_dir), format!("{} {error}\n", unix_now()));
     }
 
     async fn heartbeats(&self) {
