@@ -7,16 +7,10 @@
 mod support;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use support::{wait_for, Display, KioskProcess, Reply, Seen, Site, TempDir, WebDriver};
+use support::{one_at_a_time, wait_for, Display, KioskProcess, Reply, Seen, Site, TempDir, WebDriver};
 
-/// One kiosk at a time: they share two cores, and each wants the whole screen.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// Toolbar buttons on a 1280×800 screen (toolbar.html, left to right).
 const HOME_BUTTON: (u32, u32) = (68, 40);

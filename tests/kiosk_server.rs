@@ -7,17 +7,11 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use support::server::{admin, admin_session, start, start_at, Running, Staff};
-use support::{wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL};
+use support::{one_at_a_time, wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL};
 
-/// One kiosk at a time: they share two cores, and each wants the whole screen.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 const FIRST_TILE: (u32, u32) = (178, 294);
 const TELL_BUTTON: (u32, u32) = (1158, 40);

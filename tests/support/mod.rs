@@ -18,6 +18,12 @@ use serde_json::{json, Value};
 /// The kiosk binary under test.
 pub const SATCHEL: &str = env!("CARGO_BIN_EXE_satchel");
 
+/// One kiosk at a time in a test binary: they share two cores, and each wants the screen.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Waits until `condition` holds, polling; panics with `what` after `limit`.
 pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
     let start = Instant::now();
