@@ -116,6 +116,25 @@ pub fn parse_public_key(text: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(&bytes).ok()
 }
 
+/// A certificate's SHA-256 fingerprint as people compare it: `AB:CD:…`.
+pub fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+/// A fingerprint as typed (any case, with or without colons or spaces), as 32 bytes.
+pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
+    let hex: String = text.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(bytes)
+}
+
 pub fn public_key_text(key: &VerifyingKey) -> String {
     B64.encode(key.as_bytes())
 }

@@ -111,14 +111,18 @@ pub struct ServerLink {
     pub kiosk_id: String,
     pub token: String,
     pub public_key: String,
+    /// The SHA-256 fingerprint of the server's certificate, pinned at enrolment (HTTPS).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 impl ServerLink {
     /// The `[server]` section for the configuration file.
     pub fn to_toml(&self) -> String {
         let quote = |text: &str| serde_json::to_string(text).expect("a string serialises");
+        let fingerprint = self.fingerprint.as_deref().map(|f| format!("fingerprint = {}\n", quote(f))).unwrap_or_default();
         format!(
-            "[server]\nurl = {}\nkiosk_id = {}\ntoken = {}\npublic_key = {}\n",
+            "[server]\nurl = {}\nkiosk_id = {}\ntoken = {}\npublic_key = {}\n{fingerprint}",
             quote(&self.url),
             quote(&self.kiosk_id),
             quote(&self.token),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::server::{admin, admin_session, start, start_at, Running, Staff};
+use support::server::{admin, admin_session, start, start_at, start_in, Running, Staff};
 use support::{one_at_a_time, wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL};
 
 
@@ -303,4 +303,38 @@ fn satchel_status_shows_the_enrolment_the_rules_the_server_and_the_outbox() {
     let _data = setup.server.stop_keeping_data();
     let screen = status(&setup);
     assert!(screen.contains("server          cannot be reached"), "{screen}");
+}
+
+#[test]
+fn over_https_the_kiosk_trusts_the_pinned_certificate_and_no_other() {
+    let data = TempDir::new("tls");
+    admin(data.path(), &["add-room", "Class 1"]);
+    let fingerprint = admin(data.path(), &["fingerprint"]).trim().to_owned();
+    let server = start_in(data, &["--tls"]);
+    assert!(server.base.starts_with("https://"));
+    let dir = TempDir::new("tls-kiosk");
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, "state_dir = \"state\"\n").unwrap();
+    let enrol = |pin: &str| {
+        let code = admin(server.data.path(), &["enrol-code", "--room", "Class 1"]);
+        let output = Command::new(SATCHEL)
+            .args(["enrol", "--server", &server.base, "--code", code.trim(), "--name", "PC-01", "--fingerprint", pin, "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    // Another certificate's fingerprint (the last byte changed): refused before anything is sent.
+    let last = u8::from_str_radix(&fingerprint[fingerprint.len() - 2..], 16).unwrap();
+    let wrong = format!("{}{:02X}", &fingerprint[..fingerprint.len() - 2], last ^ 1);
+    let (ok, error) = enrol(&wrong);
+    assert!(!ok && error.contains("not the one pinned at enrolment"), "{error}");
+    assert_eq!(server.count("SELECT count(*) FROM kiosks"), 0);
+
+    let (ok, error) = enrol(&fingerprint);
+    assert!(ok, "{error}");
+    let status = Command::new(SATCHEL).args(["status", "--config"]).arg(&config).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("server          reachable"), "{status}");
+    assert!(std::fs::read_to_string(&config).unwrap().contains(&format!("fingerprint = \"{fingerprint}\"")));
 }

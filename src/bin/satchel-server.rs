@@ -22,6 +22,15 @@ struct Cli {
     /// Reports and their screenshots are deleted after this many days.
     #[arg(long, default_value_t = 90)]
     retention_days: u64,
+    /// Serve HTTPS (always, when not on loopback) with this certificate (PEM) and --tls-key;
+    /// without them, with a self-signed certificate kept in the data directory.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS on loopback too.
+    #[arg(long)]
+    tls: bool,
     /// The console's language: en-GB or cy.
     #[arg(long, default_value = "en-GB", global = true)]
     locale: String,
@@ -55,6 +64,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         sites: PathBuf,
     },
+    /// Print the SHA-256 fingerprint of the server's certificate, which kiosks pin at
+    /// enrolment (`satchel enrol --fingerprint`).
+    Fingerprint,
     /// Add a room whose kiosks use a profile.
     AddRoom {
         name: String,
@@ -76,18 +88,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(mut cli: Cli) -> anyhow::Result<()> {
     let (server, admin_password) = Server::open(&cli.data, &cli.locale)?;
     if let Some(password) = admin_password {
         // Shown once: only its hash is kept.
         println!("First start: the console's admin account is `admin` with the one-time password {password}");
     }
-    match cli.command {
+    match cli.command.take() {
         Some(Command::EnrolCode { room, valid_minutes, count }) => {
             for _ in 0..count {
                 println!("{}", server.enrol_code(&room, valid_minutes)?);
             }
             eprintln!("Enrolment codes for room `{room}`, each valid {valid_minutes} minutes and for one kiosk.");
+            eprintln!("Certificate fingerprint to give with each: {}", server::tls::load(&cli.data, tls_files(&cli))?.fingerprint);
+            Ok(())
+        }
+        Some(Command::Fingerprint) => {
+            println!("{}", server::tls::load(&cli.data, tls_files(&cli))?.fingerprint);
             Ok(())
         }
         Some(Command::AddRoom { name, profile }) => server.add_room(&name, &profile),
@@ -101,6 +118,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("Account `{name}` ({role}): give them this one-time password.");
             Ok(())
         }
-        None => tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen, cli.retention_days)),
+        None => {
+            let tls = (cli.tls || cli.tls_cert.is_some() || !cli.listen.ip().is_loopback()).then(|| server::tls::load(&cli.data, tls_files(&cli))).transpose()?;
+            if let Some(tls) = &tls {
+                println!("HTTPS certificate fingerprint (kiosks pin it at enrolment): {}", tls.fingerprint);
+            }
+            tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen, cli.retention_days, tls))
+        }
     }
+}
+
+fn tls_files(cli: &Cli) -> Option<(&std::path::Path, &std::path::Path)> {
+    cli.tls_cert.as_deref().zip(cli.tls_key.as_deref())
 }

@@ -70,6 +70,10 @@ struct EnrolArgs {
     /// This machine's name in the console [default: the host name].
     #[arg(long)]
     name: Option<String>,
+    /// The SHA-256 fingerprint of the server's certificate (https servers; `satchel-server
+    /// fingerprint` prints it). The kiosk trusts that certificate and no other.
+    #[arg(long)]
+    fingerprint: Option<String>,
     /// The configuration to write the enrolment into.
     #[arg(long, default_value = "/etc/satchel/kiosk.toml")]
     config: PathBuf,
@@ -245,14 +249,15 @@ fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
         None => std::fs::read_to_string("/etc/hostname").map(|n| n.trim().to_owned()).unwrap_or_else(|_| "kiosk".into()),
     };
     let base = args.server.trim_end_matches('/').to_owned();
+    let client = satchel::kiosk::sync::http_client(&base, args.fingerprint.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let answer: serde_json::Value = runtime.block_on(async {
-        let response = reqwest::Client::new()
+        let response = client
             .post(format!("{base}/api/v1/enrol"))
             .json(&serde_json::json!({ "code": args.code, "name": name }))
             .send()
             .await
-            .with_context(|| format!("cannot reach the school server at {base}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot reach the school server at {base}: {}", error_chain(&e)))?;
         let status = response.status();
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         if !status.is_success() {
@@ -261,7 +266,7 @@ fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
         Ok(body)
     })?;
     let field = |key: &str| answer[key].as_str().map(str::to_owned).with_context(|| format!("the server's answer has no {key}"));
-    let link = ServerLink { url: base, kiosk_id: field("kiosk_id")?, token: field("token")?, public_key: field("public_key")? };
+    let link = ServerLink { url: base, kiosk_id: field("kiosk_id")?, token: field("token")?, public_key: field("public_key")?, fingerprint: args.fingerprint };
     let existing = std::fs::read_to_string(&args.config).unwrap_or_default();
     if let Some(dir) = args.config.parent() {
         std::fs::create_dir_all(dir)?;
@@ -270,6 +275,19 @@ fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", args.config.display()))?;
     println!("Enrolled `{name}` in room `{}`; written to {}", field("room")?, args.config.display());
     Ok(())
+}
+
+/// An error and its causes, in one line (reqwest's own message hides the TLS reason).
+#[cfg(feature = "kiosk")]
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(feature = "kiosk")]
@@ -294,8 +312,9 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let held = cached.as_ref().map_or(0, |b| b.version);
+    let client = sync::http_client(&server.url, server.fingerprint.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     let reached = runtime.block_on(async {
-        reqwest::Client::new()
+        client
             .get(format!("{}/api/v1/rules", server.url.trim_end_matches('/')))
             .bearer_auth(format!("{}.{}", server.kiosk_id, server.token))
             .header("If-None-Match", format!("\"{held}\""))
@@ -307,7 +326,7 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
         Ok(response) if response.status() == reqwest::StatusCode::NOT_MODIFIED => println!("server          reachable; the rules are up to date"),
         Ok(response) if response.status().is_success() => println!("server          reachable; newer rules are waiting for the kiosk"),
         Ok(response) => println!("server          reachable, but it answered {}", response.status()),
-        Err(error) => println!("server          cannot be reached: {error}"),
+        Err(error) => println!("server          cannot be reached: {}", error_chain(&error)),
     }
     let (waiting, damaged) = sync::outbox_counts(&config.state_dir);
     println!("outbox          {waiting} waiting to be sent, {damaged} set aside as damaged");

@@ -22,6 +22,76 @@ const LONG_POLL_SECONDS: u64 = 30;
 const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
+/// The client for the school server. Over HTTPS it trusts exactly the certificate whose
+/// fingerprint was pinned at enrolment, and nothing else.
+pub fn http_client(url: &str, fingerprint: Option<&str>) -> Result<reqwest::Client, String> {
+    let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+    let builder = match (url.starts_with("https://"), fingerprint) {
+        (false, _) => builder,
+        (true, None) => return Err("an https server needs its certificate fingerprint (satchel enrol --fingerprint)".into()),
+        (true, Some(text)) => {
+            let pinned = bundle::parse_fingerprint(text).ok_or("the fingerprint is not 64 hexadecimal digits")?;
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Pinned { fingerprint: pinned, provider }))
+                .with_no_client_auth();
+            builder.use_preconfigured_tls(config)
+        }
+    };
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Accepts the one certificate pinned at enrolment; the TLS handshake's signatures are still
+/// checked against it.
+#[derive(Debug)]
+struct Pinned {
+    fingerprint: [u8; 32],
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha2::Digest;
+        if sha2::Sha256::digest(end_entity.as_ref()).as_slice() == self.fingerprint {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("the server's certificate is not the one pinned at enrolment".into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Where the link notes the last thing that went wrong (Unix time, then the error).
 pub fn last_error_path(state_dir: &Path) -> PathBuf {
     state_dir.join("last-error")
@@ -91,7 +161,7 @@ impl Link {
             authorization: format!("Bearer {}.{}", server.kiosk_id, server.token),
             kiosk_id: server.kiosk_id.clone(),
             key: bundle::parse_public_key(&server.public_key)?,
-            client: reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().ok()?,
+            client: http_client(&server.url, server.fingerprint.as_deref()).ok()?,
             state_dir: state_dir.to_owned(),
             shared,
         })

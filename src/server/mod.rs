@@ -5,6 +5,7 @@
 mod api;
 mod console;
 pub mod store;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -190,19 +191,49 @@ impl Server {
     }
 }
 
-/// Serves until SIGTERM or Ctrl+C, then finishes the requests in flight.
-pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64) -> Result<()> {
-    if !listen.ip().is_loopback() {
-        bail!("{listen}: HTTPS is not built yet, so satchel-server only listens on loopback (put a TLS proxy in front)");
+/// Serves until SIGTERM or Ctrl+C. Plain HTTP only on loopback (tests, the demo); anywhere
+/// else, or with `tls`, HTTPS.
+pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64, tls: Option<tls::Tls>) -> Result<()> {
+    if tls.is_none() && !listen.ip().is_loopback() {
+        bail!("{listen}: plain HTTP only on loopback; beyond it satchel-server needs HTTPS");
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    info!(address = %listener.local_addr()?, "satchel-server listening");
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
     tokio::spawn(Arc::clone(&server).expire_reports(retention_days));
     let app = api::router().merge(console::router()).with_state(server);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    match tls {
+        None => {
+            info!(address = %listener.local_addr()?, "satchel-server listening (HTTP)");
+            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        }
+        Some(tls) => {
+            info!(address = %listener.local_addr()?, fingerprint = tls.fingerprint, "satchel-server listening (HTTPS)");
+            serve_tls(listener, app, tls).await;
+        }
+    }
     info!("stopped");
     Ok(())
+}
+
+/// HTTPS, one task a connection. At SIGTERM the server stops accepting; a request cut off
+/// is one a kiosk sends again (reports are stored before they are acknowledged).
+async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, tls: tls::Tls) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut shutdown => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else { return };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let connection = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).with_upgrades();
+            let _ = connection.await;
+        });
+    }
 }
 
 async fn shutdown_signal() {

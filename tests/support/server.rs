@@ -56,9 +56,10 @@ pub fn start_at(data: TempDir, port: u16, options: &[&str]) -> Running {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let scheme = if options.contains(&"--tls") { "https" } else { "http" };
+    let base = format!("{scheme}://127.0.0.1:{port}");
     let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-    wait_for("the server to listen", Duration::from_secs(20), || client.get(format!("{base}/api/v1/rules")).send().is_ok());
+    wait_for("the server to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     Running { child, base, data, client, port }
 }
 
