@@ -257,3 +257,37 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     assert_eq!(staff.get("/profiles").status(), StatusCode::FORBIDDEN);
     assert_eq!(staff.post(&format!("/profiles/{profile}"), &[("list", "[allow]\n*\n"), ("search", "google")]).status(), StatusCode::FORBIDDEN);
 }
+
+#[test]
+fn an_admin_adds_a_room_and_an_account_moves_a_room_to_a_profile_and_makes_an_enrolment_code() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin"]);
+    let technician = login(&server, "it.tech", password.trim());
+    assert_eq!(technician.post("/admin/rooms", &[("name", "Class 2")]).status(), StatusCode::SEE_OTHER);
+    assert_eq!(server.count("SELECT count(*) FROM rooms WHERE name = 'Class 2'"), 1);
+
+    let added = technician.post("/admin/users", &[("name", "ms.patel"), ("role", "teacher"), ("room", "Class 2")]);
+    assert_eq!(added.status(), StatusCode::OK);
+    let page = added.text().unwrap();
+    let shown = page.split("<strong class=\"code\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
+    login(&server, "ms.patel", &shown);
+
+    let code_page = technician.post(&format!("/admin/rooms/{}/code", server.count("SELECT id FROM rooms WHERE name = 'Class 2'")), &[]).text().unwrap();
+    let code = code_page.split("<strong class=\"code\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
+    let (status, body) = server.enrol(&code);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["room"], "Class 2");
+
+    // A new profile for Class 1 reaches its kiosk.
+    let (_, before, _) = bundle(&server, &kiosk, None);
+    let ks1 = server.count("SELECT id FROM profiles WHERE name = 'KS1'");
+    let room = server.count("SELECT id FROM rooms WHERE name = 'Class 1'");
+    assert_eq!(technician.post(&format!("/admin/rooms/{room}/profile"), &[("profile", &ks1.to_string())]).status(), StatusCode::SEE_OTHER);
+    let (_, after, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", before.unwrap().version)));
+    assert!(after.is_some(), "the room's kiosks get a new bundle");
+
+    let teacher = login(&server, "ms.patel", &shown);
+    assert_eq!(teacher.get("/admin").status(), StatusCode::FORBIDDEN);
+    assert_eq!(teacher.post("/admin/rooms", &[("name", "Sneaky")]).status(), StatusCode::FORBIDDEN);
+}

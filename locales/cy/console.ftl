@@ -94,3 +94,14 @@ console-profile-list = Gwefannau a ganiateir ac a rwystrir, un ar bob llinell (a
 console-search-engine = Peiriant chwilio
 console-export-list = Lawrlwytho fel ffeil rhestr
 console-no-screenshot = Dim sgrinlun: nid oedd y cyfrifiadur yn gallu tynnu un.
+
+## Rooms and accounts (admin)
+
+console-admin = Ystafelloedd a chyfrifon
+console-new-code = Cod cofrestru newydd
+console-add-room = Ychwanegu ystafell
+console-users = Cyfrifon staff
+console-role = Rôl
+console-add-user = Ychwanegu cyfrif
+console-fingerprint = Ôl bys tystysgrif y gweinydd (gwiriwch ei fod yr un fath ar y ciosg):
+console-code-help = Defnyddiwch ef ar un ciosg o fewn 24 awr: satchel enrol --server CYFEIRIAD --code COD --fingerprint ÔL-BYS. Dim ond nawr y caiff ei ddangos.

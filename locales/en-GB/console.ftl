@@ -93,3 +93,14 @@ console-profile-list = Allowed and blocked sites, one a line ([allow] and [block
 console-search-engine = Search engine
 console-export-list = Download as a list file
 console-no-screenshot = No screenshot: the computer could not take one.
+
+## Rooms and accounts (admin)
+
+console-admin = Rooms and accounts
+console-new-code = New enrolment code
+console-add-room = Add room
+console-users = Staff accounts
+console-role = Role
+console-add-user = Add account
+console-fingerprint = The server's certificate fingerprint (check it matches on the kiosk):
+console-code-help = Use it on one kiosk within 24 hours: satchel enrol --server ADDRESS --code CODE --fingerprint FINGERPRINT. It is shown only now.

@@ -52,6 +52,11 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/asks/{id}/decline", post(decline_ask))
         .route("/machines", get(machines_page))
         .route("/audit", get(audit_page))
+        .route("/admin", get(admin_page))
+        .route("/admin/rooms", post(add_room))
+        .route("/admin/rooms/{id}/profile", post(set_room_profile))
+        .route("/admin/rooms/{id}/code", post(enrol_code))
+        .route("/admin/users", post(add_user))
         .route("/profiles", get(profiles_page))
         .route("/profiles/{id}", post(save_profile))
         .route("/profiles/{id}/list", get(export_profile))
@@ -188,6 +193,7 @@ impl Server {
             let _ = write!(links, "<a href=\"/audit\">{}</a>", escape(&self.t("console-audit")));
         }
         if role == Role::Admin {
+            let _ = write!(links, "<a href=\"/admin\">{}</a>", escape(&self.t("console-admin")));
             let _ = write!(links, "<a href=\"/profiles\">{}</a>", escape(&self.t("console-profiles")));
             let _ = write!(links, "<a href=\"/machines\">{}</a>", escape(&self.t("console-machines")));
         }
@@ -572,6 +578,130 @@ async fn audit_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn)
     }
     body.push_str("</tbody></table>");
     Ok(server.page(Some(&user), "console-audit", &body))
+}
+
+/// Rooms (with their profile and enrolment codes) and staff accounts.
+async fn admin_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+    need_role(user.role == Role::Admin)?;
+    Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, "")?))
+}
+
+fn admin_html(server: &Server, user: &User, notice: &str) -> Result<String, ConsoleError> {
+    let (rooms, profiles, users) = {
+        let store = server.store();
+        (store.rooms_with_profiles()?, store.profiles()?, store.users()?)
+    };
+    let t = |id: &str| escape(&server.t(id));
+    let csrf = csrf_field(user);
+    let mut body = notice.to_owned();
+    let _ = write!(body, "<section aria-labelledby=\"rooms-h\"><h2 id=\"rooms-h\">{}</h2><table id=\"admin-rooms\"><thead><tr><th>{}</th><th>{}</th><th></th></tr></thead><tbody>", t("console-rooms"), t("console-room"), t("console-profiles"));
+    for (id, name, profile_id) in &rooms {
+        let options: String = profiles.iter().map(|p| format!("<option value=\"{}\"{}>{}</option>", p.id, if p.id == *profile_id { " selected" } else { "" }, escape(&p.name))).collect();
+        let _ = write!(
+            body,
+            "<tr><td>{name}</td><td><form method=\"post\" action=\"/admin/rooms/{id}/profile\">{csrf}<label class=\"visually-hidden\" for=\"profile-{id}\">{profile}</label>\
+             <select id=\"profile-{id}\" name=\"profile\">{options}</select> <button>{save}</button></form></td>\
+             <td><form method=\"post\" action=\"/admin/rooms/{id}/code\">{csrf}<button>{code}</button></form></td></tr>",
+            name = escape(name),
+            profile = t("console-profiles"),
+            save = t("console-save"),
+            code = t("console-new-code"),
+        );
+    }
+    let _ = write!(
+        body,
+        "</tbody></table><form method=\"post\" action=\"/admin/rooms\" class=\"inline\">{csrf}<label>{room}<input name=\"name\" required maxlength=\"60\"></label><button>{add}</button></form></section>",
+        room = t("console-room"),
+        add = t("console-add-room"),
+    );
+    let _ = write!(body, "<section aria-labelledby=\"users-h\"><h2 id=\"users-h\">{}</h2><ul>", t("console-users"));
+    for (name, role) in &users {
+        let _ = write!(body, "<li>{} ({})</li>", escape(name), escape(role));
+    }
+    let room_options: String = rooms.iter().map(|(_, name, _)| format!("<option value=\"{0}\">{0}</option>", escape(name))).collect();
+    let _ = write!(
+        body,
+        "</ul><form method=\"post\" action=\"/admin/users\">{csrf}<label>{name}<input name=\"name\" required maxlength=\"60\"></label>\
+         <label>{role}<select name=\"role\"><option value=\"teacher\">teacher</option><option value=\"dsl\">dsl</option><option value=\"admin\">admin</option></select></label>\
+         <label>{room}<select name=\"room\"><option value=\"\"></option>{room_options}</select></label><button>{add}</button></form></section>",
+        name = t("console-name"),
+        role = t("console-role"),
+        room = t("console-room"),
+        add = t("console-add-user"),
+    );
+    Ok(body)
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    csrf: String,
+    name: String,
+}
+
+async fn add_room(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Form(form): Form<NameForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role == Role::Admin)?;
+    server.add_room(form.name.trim(), "KS1").map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    Ok(redirect("/admin"))
+}
+
+#[derive(Deserialize)]
+struct ProfileChoice {
+    csrf: String,
+    profile: i64,
+}
+
+async fn set_room_profile(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(room): Path<i64>, Form(form): Form<ProfileChoice>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role == Role::Admin)?;
+    if !server.store().profiles()?.iter().any(|p| p.id == form.profile) {
+        return Err(ConsoleError(StatusCode::NOT_FOUND, "No such profile.".into()));
+    }
+    let version = server.store().set_room_profile(room, form.profile)?;
+    server.store().audit(Some(user.id), "room-profile", &format!("room {room} uses profile {}", form.profile), now())?;
+    server.rules_changed(room, version);
+    Ok(redirect("/admin"))
+}
+
+/// A one-time enrolment code, shown once with the certificate fingerprint the kiosk pins.
+async fn enrol_code(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(room): Path<i64>, Form(form): Form<CsrfForm>) -> Result<Html<String>, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role == Role::Admin)?;
+    let name = server.store().room_name(room)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such room.".into()))?;
+    let code = server.enrol_code(&name, super::ENROL_CODE_MINUTES).map_err(|e| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let t = |id: &str| escape(&server.t(id));
+    let fingerprint = server.fingerprint.get().map(|f| format!("<p>{}<br><code class=\"fingerprint\">{}</code></p>", t("console-fingerprint"), escape(f))).unwrap_or_default();
+    let notice = format!(
+        "<section class=\"notice\" role=\"status\"><h2>{title}</h2><p>{room}: <strong class=\"code\">{code}</strong></p>{fingerprint}<p class=\"help\">{help}</p></section>",
+        title = t("console-new-code"),
+        room = escape(&name),
+        help = t("console-code-help"),
+    );
+    Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, &notice)?))
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    csrf: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    room: String,
+}
+
+/// A new account, with its one-time password shown once.
+async fn add_user(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Form(form): Form<UserForm>) -> Result<Html<String>, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role == Role::Admin)?;
+    let rooms: Vec<String> = if form.room.is_empty() { Vec::new() } else { vec![form.room.clone()] };
+    let password = server.add_user(form.name.trim(), &form.role, &rooms).map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let notice = format!(
+        "<section class=\"notice\" role=\"status\"><h2>{}</h2><p>{}: <strong class=\"code\">{}</strong></p></section>",
+        escape(&server.t("console-add-user")),
+        escape(form.name.trim()),
+        escape(&password)
+    );
+    Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, &notice)?))
 }
 
 async fn profiles_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {

@@ -49,6 +49,8 @@ pub struct Server {
     /// The console's words.
     messages: Pages,
     login_limiter: console::LoginLimiter,
+    /// The HTTPS certificate's fingerprint, shown with enrolment codes.
+    fingerprint: std::sync::OnceLock<String>,
 }
 
 impl Server {
@@ -69,6 +71,7 @@ impl Server {
             events: broadcast::channel(256).0,
             messages,
             login_limiter: console::LoginLimiter::default(),
+            fingerprint: std::sync::OnceLock::new(),
         };
         Ok((Arc::new(server), admin_password))
     }
@@ -200,7 +203,9 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64,
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
     tokio::spawn(Arc::clone(&server).expire_reports(retention_days));
+    let server_fingerprint = Arc::clone(&server);
     let app = api::router().merge(console::router()).with_state(server);
+    let server_fingerprint = &server_fingerprint.fingerprint;
     match tls {
         None => {
             info!(address = %listener.local_addr()?, "satchel-server listening (HTTP)");
@@ -208,6 +213,7 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64,
         }
         Some(tls) => {
             info!(address = %listener.local_addr()?, fingerprint = tls.fingerprint, "satchel-server listening (HTTPS)");
+            let _ = server_fingerprint.set(tls.fingerprint.clone());
             serve_tls(listener, app, tls).await;
         }
     }

@@ -702,6 +702,29 @@ impl Store {
         rows.collect()
     }
 
+    /// Every room with its profile's name.
+    pub fn rooms_with_profiles(&self) -> Result<Vec<(i64, String, i64)>> {
+        let mut statement = self.db.prepare("SELECT id, name, profile_id FROM rooms ORDER BY name")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        rows.collect()
+    }
+
+    /// Moves a room to another profile; returns the room's new rules version.
+    pub fn set_room_profile(&self, room_id: i64, profile_id: i64) -> Result<i64> {
+        self.db.execute("UPDATE rooms SET profile_id = ?2 WHERE id = ?1", params![room_id, profile_id])?;
+        self.bump_room(room_id)
+    }
+
+    pub fn users(&self) -> Result<Vec<(String, String)>> {
+        let mut statement = self.db.prepare("SELECT name, role FROM users ORDER BY name")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect()
+    }
+
+    pub fn room_name(&self, room_id: i64) -> Result<Option<String>> {
+        self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [room_id], |row| row.get(0)).optional()
+    }
+
     pub fn profiles(&self) -> Result<Vec<ProfileRow>> {
         let mut statement = self.db.prepare("SELECT id, name, list, search FROM profiles ORDER BY name")?;
         let rows = statement.query_map([], |row| Ok(ProfileRow { id: row.get(0)?, name: row.get(1)?, list: row.get(2)?, search: parse_search(&row.get::<_, String>(3)?) }))?;
