@@ -30,9 +30,18 @@ pub struct Profile {
     /// The profile's list, in the list grammar.
     pub list: String,
     pub search: SearchEngine,
+    /// Whether the search engine's image results may be opened.
+    #[serde(default = "image_search_default")]
+    pub image_search: bool,
     /// The Home tiles when no lesson is running.
     pub tiles: Vec<Tile>,
 }
+
+fn image_search_default() -> bool {
+    true
+}
+
+const NO_IMAGE_SEARCH: (&str, &str) = ("allowlists/search/no-images.list", include_str!("../allowlists/search/no-images.list"));
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,6 +109,9 @@ pub fn enforce(bundle: &Bundle, server_now: u64) -> Result<Enforced, crate::conf
     }
     let (engine_file, engine_list) = bundle.profile.search.list();
     builder.add_list(engine_file, engine_list);
+    if !bundle.profile.image_search {
+        builder.add_list(NO_IMAGE_SEARCH.0, NO_IMAGE_SEARCH.1);
+    }
     if let Some(error) = builder.errors().first() {
         return Err(crate::config::ConfigError { file: error.source.file.to_string(), line: error.source.line as usize, message: format!("`{}`: {}", error.text, error.problem) });
     }
@@ -149,7 +161,7 @@ mod tests {
             issued_at: 1_795_000_000,
             kiosk_id: "k1".into(),
             room: "Class 1".into(),
-            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: SearchEngine::Google, tiles: vec![] },
+            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: SearchEngine::Google, image_search: true, tiles: vec![] },
             lesson: Some(Lesson { name: "Phonics".into(), list: "[allow]\nphonicsplay.co.uk\n".into(), tiles: vec![], ends_at: 1_795_003_600 }),
         }
     }
@@ -177,6 +189,21 @@ mod tests {
         assert_eq!(after.policy.decide("https://phonicsplay.co.uk/", RequestKind::Navigation).verdict, Verdict::Block);
         assert_eq!(after.policy.decide("https://cbeebies.com/", RequestKind::Navigation).verdict, Verdict::Allow);
         assert_eq!(after.lesson_ends_at, None);
+    }
+
+    #[test]
+    fn with_image_search_off_image_results_are_blocked_and_web_results_are_not() {
+        use crate::policy::{RequestKind, Verdict};
+        let mut bundle = bundle();
+        let images = "https://www.google.co.uk/search?q=owls&tbm=isch&safe=active&ssui=on";
+        let web = "https://www.google.co.uk/search?q=owls&safe=active&ssui=on";
+        let on = enforce(&bundle, 0).unwrap();
+        assert_eq!(on.policy.decide(images, RequestKind::Navigation).verdict, Verdict::Allow);
+        bundle.profile.image_search = false;
+        let off = enforce(&bundle, 0).unwrap();
+        assert_eq!(off.policy.decide(images, RequestKind::Navigation).verdict, Verdict::Block);
+        assert_eq!(off.policy.decide("https://www.google.co.uk/search?udm=2&q=owls", RequestKind::Navigation).verdict, Verdict::Block);
+        assert_eq!(off.policy.decide(web, RequestKind::Navigation).verdict, Verdict::Allow);
     }
 
     #[test]

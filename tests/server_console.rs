@@ -239,6 +239,7 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     let (_, before, _) = bundle(&server, &kiosk, None);
     let before = before.unwrap();
     let password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin"]);
+    assert!(before.profile.image_search);
     let technician = login(&server, "it.tech", password.trim());
     let profile = server.count("SELECT id FROM profiles WHERE name = 'KS1'");
 
@@ -251,6 +252,8 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     let after = after.unwrap();
     assert_eq!(after.profile.list, "[allow]\ncbeebies.com\n");
     assert_eq!(after.profile.search, satchel::config::SearchEngine::Kiddle);
+    assert!(!after.profile.image_search, "the box was not ticked");
+    assert!(before.profile.image_search, "image search is on by default");
     assert_eq!(technician.get(&format!("/profiles/{profile}/list")).text().unwrap(), "[allow]\ncbeebies.com\n");
 
     let staff = teacher(&server, "mr.jones", "Class 1");

@@ -93,6 +93,7 @@ console-profiles = Proffiliau
 console-profile-list = Gwefannau a ganiateir ac a rwystrir, un ar bob llinell (adrannau [allow] a [block])
 console-search-engine = Peiriant chwilio
 console-export-list = Lawrlwytho fel ffeil rhestr
+console-image-search = Caiff disgyblion agor canlyniadau chwilio am luniau
 console-no-screenshot = Dim sgrinlun: nid oedd y cyfrifiadur yn gallu tynnu un.
 
 ## Rooms and accounts (admin)

@@ -92,6 +92,7 @@ console-profiles = Profiles
 console-profile-list = Allowed and blocked sites, one a line ([allow] and [block] sections)
 console-search-engine = Search engine
 console-export-list = Download as a list file
+console-image-search = Pupils may open image search results
 console-no-screenshot = No screenshot: the computer could not take one.
 
 ## Rooms and accounts (admin)

@@ -707,14 +707,15 @@ async fn add_user(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, F
 async fn profiles_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
     need_role(user.role == Role::Admin)?;
     let profiles = server.store().profiles()?;
-    let body: String = profiles.iter().map(|profile| profile_form(&server, &user, profile.id, &profile.name, &profile.list, profile.search, &[])).collect();
+    let body: String = profiles.iter().map(|profile| profile_form(&server, &user, profile, &[])).collect();
     Ok(server.page(Some(&user), "console-profiles", &body))
 }
 
 /// One profile's form: its list (errors listed by line above it), its search engine, and a
 /// link to download the list as a plain file.
-fn profile_form(server: &Server, user: &User, id: i64, name: &str, list: &str, search: crate::config::SearchEngine, errors: &[String]) -> String {
+fn profile_form(server: &Server, user: &User, profile: &super::store::ProfileRow, errors: &[String]) -> String {
     let t = |id: &str| escape(&server.t(id));
+    let (id, name, list, search) = (profile.id, profile.name.as_str(), profile.list.as_str(), profile.search);
     let engines: String = ["google", "kiddle", "swiggle"]
         .iter()
         .map(|e| format!("<option value=\"{e}\"{}>{e}</option>", if super::store::search_name(search) == *e { " selected" } else { "" }))
@@ -726,12 +727,15 @@ fn profile_form(server: &Server, user: &User, id: i64, name: &str, list: &str, s
          <form method=\"post\" action=\"/profiles/{id}\" class=\"profile\">{csrf}\
          <label>{list_label}<textarea name=\"list\" rows=\"16\" spellcheck=\"false\">{list}</textarea></label>\
          <label>{search_label}<select name=\"search\">{engines}</select></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"image_search\" value=\"1\"{images_checked}> {images_label}</label>\
          <button>{save}</button> <a href=\"/profiles/{id}/list\" download>{export}</a></form></section>",
         name = escape(name),
         csrf = csrf_field(user),
         list_label = t("console-profile-list"),
         list = escape(list),
         search_label = t("console-search-engine"),
+        images_checked = if profile.image_search { " checked" } else { "" },
+        images_label = t("console-image-search"),
         save = t("console-save"),
         export = t("console-export-list"),
     )
@@ -742,6 +746,9 @@ struct ProfileForm {
     csrf: String,
     list: String,
     search: String,
+    /// Present when the box is ticked.
+    #[serde(default)]
+    image_search: Option<String>,
 }
 
 async fn save_profile(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<i64>, Form(form): Form<ProfileForm>) -> Result<Response, ConsoleError> {
@@ -754,12 +761,15 @@ async fn save_profile(State(server): State<Arc<Server>>, SignedIn(user): SignedI
     let mut builder = Policy::builder();
     builder.add_list(&profile.name, &list);
     let errors: Vec<String> = builder.errors().iter().map(|e| format!("line {}: `{}`: {}", e.source.line, e.text, e.problem)).collect();
+    let image_search = form.image_search.is_some();
     if !errors.is_empty() {
-        let body = profile_form(&server, &user, id, &profile.name, &list, search, &errors);
+        let typed = super::store::ProfileRow { list, search, image_search, ..profile };
+        let body = profile_form(&server, &user, &typed, &errors);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, server.page(Some(&user), "console-profiles", &body)).into_response());
     }
-    let changed = server.store().update_profile(id, &list, search)?;
-    server.store().audit(Some(user.id), "update-profile", &format!("{} ({} lines, {})", profile.name, list.lines().count(), form.search), now())?;
+    let changed = server.store().update_profile(id, &list, search, image_search)?;
+    let images = if image_search { "image search on" } else { "image search off" };
+    server.store().audit(Some(user.id), "update-profile", &format!("{} ({} lines, {}, {images})", profile.name, list.lines().count(), form.search), now())?;
     for (room, version) in changed {
         server.rules_changed(room, version);
     }

@@ -54,6 +54,8 @@ CREATE TABLE room_teachers (
 CREATE TABLE reveals (report_id TEXT NOT NULL REFERENCES reports(id), user_id INTEGER NOT NULL REFERENCES users(id), at INTEGER NOT NULL);
 "#, r#"
 ALTER TABLE lesson_runs ADD COLUMN approved TEXT NOT NULL DEFAULT '';
+"#, r#"
+ALTER TABLE profiles ADD COLUMN image_search INTEGER NOT NULL DEFAULT 1;
 "#];
 
 pub struct Store {
@@ -208,7 +210,7 @@ impl Store {
     /// The bundle a kiosk in this room enforces now.
     pub fn bundle(&self, kiosk: &KioskRow, now: u64) -> Result<Bundle> {
         let (room, version, profile) = self.db.query_row(
-            "SELECT rooms.name, rooms.rules_version, profiles.name, profiles.list, profiles.search, profiles.tiles
+            "SELECT rooms.name, rooms.rules_version, profiles.name, profiles.list, profiles.search, profiles.tiles, profiles.image_search
              FROM rooms JOIN profiles ON profiles.id = rooms.profile_id WHERE rooms.id = ?1",
             [kiosk.room_id],
             |row| {
@@ -216,6 +218,7 @@ impl Store {
                     name: row.get(2)?,
                     list: row.get(3)?,
                     search: parse_search(&row.get::<_, String>(4)?),
+                    image_search: row.get(6)?,
                     tiles: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
                 };
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, profile))
@@ -615,6 +618,7 @@ pub struct ProfileRow {
     pub name: String,
     pub list: String,
     pub search: SearchEngine,
+    pub image_search: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -726,14 +730,17 @@ impl Store {
     }
 
     pub fn profiles(&self) -> Result<Vec<ProfileRow>> {
-        let mut statement = self.db.prepare("SELECT id, name, list, search FROM profiles ORDER BY name")?;
-        let rows = statement.query_map([], |row| Ok(ProfileRow { id: row.get(0)?, name: row.get(1)?, list: row.get(2)?, search: parse_search(&row.get::<_, String>(3)?) }))?;
+        let mut statement = self.db.prepare("SELECT id, name, list, search, image_search FROM profiles ORDER BY name")?;
+        let rows = statement.query_map([], |row| {
+            Ok(ProfileRow { id: row.get(0)?, name: row.get(1)?, list: row.get(2)?, search: parse_search(&row.get::<_, String>(3)?), image_search: row.get(4)? })
+        })?;
         rows.collect()
     }
 
-    /// Saves a profile's list and engine; returns each room using it with its new version.
-    pub fn update_profile(&self, id: i64, list: &str, search: SearchEngine) -> Result<Vec<(i64, i64)>> {
-        self.db.execute("UPDATE profiles SET list = ?2, search = ?3 WHERE id = ?1", params![id, list, search_name(search)])?;
+    /// Saves a profile's list, engine and image search; returns each room using it with its
+    /// new version.
+    pub fn update_profile(&self, id: i64, list: &str, search: SearchEngine, image_search: bool) -> Result<Vec<(i64, i64)>> {
+        self.db.execute("UPDATE profiles SET list = ?2, search = ?3, image_search = ?4 WHERE id = ?1", params![id, list, search_name(search), image_search])?;
         let rooms: Vec<i64> = self.db.prepare("SELECT id FROM rooms WHERE profile_id = ?1")?.query_map([id], |row| row.get(0))?.collect::<Result<_>>()?;
         rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
     }
