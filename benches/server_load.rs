@@ -217,7 +217,7 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
         link.start(Callbacks {
             rules: Box::new(move |bundle, offset| {
                 let server_now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + offset) as u64;
-                let enforced = satchel::bundle::enforce(&bundle, server_now).unwrap();
+                let enforced = satchel::bundle::enforce(&bundle, server_now, None).unwrap();
                 if enforced.lesson_ends_at.is_some() {
                     let _ = sender.send(Instant::now());
                 }

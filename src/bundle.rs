@@ -7,6 +7,9 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
+use crate::categories::{CategoryIndex, CategorySet};
 use crate::config::SearchEngine;
 use crate::pages::Tile;
 
@@ -33,6 +36,13 @@ pub struct Profile {
     /// Whether the search engine's image results may be opened.
     #[serde(default = "image_search_default")]
     pub image_search: bool,
+    /// An open-web profile (older pupils, staff): what no rule names is allowed, except sites
+    /// in `blocked_categories`. Needs the category data on the kiosk; without it the profile
+    /// stays closed.
+    #[serde(default)]
+    pub open_web: bool,
+    #[serde(default)]
+    pub blocked_categories: Vec<String>,
     /// The Home tiles when no lesson is running.
     pub tiles: Vec<Tile>,
 }
@@ -100,8 +110,13 @@ pub struct Enforced {
 
 /// Builds what to enforce from a verified bundle; a list line the kiosk's parser refuses makes
 /// the whole bundle unusable (fail closed: the rules in force stay).
-pub fn enforce(bundle: &Bundle, server_now: u64) -> Result<Enforced, crate::config::ConfigError> {
+pub fn enforce(bundle: &Bundle, server_now: u64, categories: Option<&Arc<CategoryIndex>>) -> Result<Enforced, crate::config::ConfigError> {
     let mut builder = crate::policy::Policy::builder();
+    if let (true, Some(index)) = (bundle.profile.open_web, categories) {
+        // A category the data does not have blocks nothing; the others are blocked.
+        let blocked = bundle.profile.blocked_categories.iter().filter_map(|name| index.id(name)).fold(CategorySet::EMPTY, CategorySet::with);
+        builder.default_action(crate::policy::Action::Allow).block_categories(Arc::clone(index), blocked);
+    }
     builder.add_list(&format!("profile {}", bundle.profile.name), &bundle.profile.list);
     let lesson = bundle.lesson.as_ref().filter(|lesson| lesson.ends_at > server_now);
     if let Some(lesson) = lesson {
@@ -161,7 +176,7 @@ mod tests {
             issued_at: 1_795_000_000,
             kiosk_id: "k1".into(),
             room: "Class 1".into(),
-            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: SearchEngine::Google, image_search: true, tiles: vec![] },
+            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: SearchEngine::Google, image_search: true, open_web: false, blocked_categories: vec![], tiles: vec![] },
             lesson: Some(Lesson { name: "Phonics".into(), list: "[allow]\nphonicsplay.co.uk\n".into(), tiles: vec![], ends_at: 1_795_003_600 }),
         }
     }
@@ -182,10 +197,10 @@ mod tests {
     fn a_lesson_counts_until_it_ends_by_the_servers_clock() {
         use crate::policy::{RequestKind, Verdict};
         let bundle = bundle();
-        let during = enforce(&bundle, 1_795_003_599).unwrap();
+        let during = enforce(&bundle, 1_795_003_599, None).unwrap();
         assert_eq!(during.policy.decide("https://phonicsplay.co.uk/", RequestKind::Navigation).verdict, Verdict::Allow);
         assert_eq!(during.lesson_ends_at, Some(1_795_003_600));
-        let after = enforce(&bundle, 1_795_003_600).unwrap();
+        let after = enforce(&bundle, 1_795_003_600, None).unwrap();
         assert_eq!(after.policy.decide("https://phonicsplay.co.uk/", RequestKind::Navigation).verdict, Verdict::Block);
         assert_eq!(after.policy.decide("https://cbeebies.com/", RequestKind::Navigation).verdict, Verdict::Allow);
         assert_eq!(after.lesson_ends_at, None);
@@ -197,13 +212,33 @@ mod tests {
         let mut bundle = bundle();
         let images = "https://www.google.co.uk/search?q=owls&tbm=isch&safe=active&ssui=on";
         let web = "https://www.google.co.uk/search?q=owls&safe=active&ssui=on";
-        let on = enforce(&bundle, 0).unwrap();
+        let on = enforce(&bundle, 0, None).unwrap();
         assert_eq!(on.policy.decide(images, RequestKind::Navigation).verdict, Verdict::Allow);
         bundle.profile.image_search = false;
-        let off = enforce(&bundle, 0).unwrap();
+        let off = enforce(&bundle, 0, None).unwrap();
         assert_eq!(off.policy.decide(images, RequestKind::Navigation).verdict, Verdict::Block);
         assert_eq!(off.policy.decide("https://www.google.co.uk/search?udm=2&q=owls", RequestKind::Navigation).verdict, Verdict::Block);
         assert_eq!(off.policy.decide(web, RequestKind::Navigation).verdict, Verdict::Allow);
+    }
+
+    #[test]
+    fn an_open_web_profile_allows_the_unlisted_web_except_blocked_categories_and_only_with_the_data() {
+        use crate::categories::CategoryIndexBuilder;
+        use crate::policy::{RequestKind, Verdict};
+        let mut builder = CategoryIndexBuilder::default();
+        let gambling = builder.category("gambling").unwrap();
+        builder.add_domains(gambling, "casino.test\n");
+        let index = Arc::new(builder.build().unwrap());
+        let mut bundle = bundle();
+        bundle.profile.open_web = true;
+        bundle.profile.blocked_categories = vec!["gambling".into(), "not-in-the-data".into()];
+        let open = enforce(&bundle, 0, Some(&index)).unwrap();
+        assert_eq!(open.policy.decide("https://news.test/", RequestKind::Navigation).verdict, Verdict::Allow);
+        assert_eq!(open.policy.decide("https://www.casino.test/", RequestKind::Navigation).verdict, Verdict::Block);
+        // Without the category data on the kiosk: closed, fail safe.
+        let closed = enforce(&bundle, 0, None).unwrap();
+        assert_eq!(closed.policy.decide("https://news.test/", RequestKind::Navigation).verdict, Verdict::Block);
+        assert_eq!(closed.policy.decide("https://cbeebies.com/", RequestKind::Navigation).verdict, Verdict::Allow);
     }
 
     #[test]

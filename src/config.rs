@@ -92,6 +92,8 @@ struct File {
     #[serde(default)]
     server: Option<ServerLink>,
     #[serde(default)]
+    categories: Option<PathBuf>,
+    #[serde(default)]
     hosts: BTreeMap<String, Spanned<String>>,
 }
 
@@ -192,6 +194,8 @@ pub struct KioskConfig {
     pub state_dir: PathBuf,
     /// The school server this kiosk is enrolled with, if any.
     pub server: Option<ServerLink>,
+    /// A UT1-style category folder, for open-web profiles' blocked categories.
+    pub categories: Option<PathBuf>,
     /// Names the proxy resolves itself (school intranet names, test sites).
     pub hosts: BTreeMap<String, HostAddress>,
 }
@@ -210,6 +214,7 @@ impl Default for KioskConfig {
             exit_pin_hash: None,
             state_dir: PathBuf::from("/var/lib/satchel"),
             server: None,
+            categories: None,
             hosts: BTreeMap::new(),
         }
     }
@@ -238,6 +243,7 @@ impl KioskConfig {
         if let Some(dir) = file.state_dir {
             config.state_dir = base.join(dir);
         }
+        config.categories = file.categories.map(|dir| base.join(dir));
         if let Some(link) = file.server {
             if crate::bundle::parse_public_key(&link.public_key).is_none() {
                 return Err(ConfigError::at(name, text, text.find("public_key").unwrap_or(0), "server.public_key is not an ed25519 key: enrol again"));
@@ -335,13 +341,14 @@ mod tests {
 
     #[test]
     fn every_setting_is_read() {
-        let text = "locale = \"CY\"\nsearch = \"kiddle\"\nidle_timeout_seconds = 90\nallow_uploads = true\n\
+        let text = "locale = \"CY\"\nsearch = \"kiddle\"\nidle_timeout_seconds = 90\nallow_uploads = true\ncategories = \"ut1\"\n\
                     [hosts]\n\"Intranet.School.\" = \"10.0.0.5\"\n\"test.site\" = \"127.0.0.1:8081\"\n";
         let config = KioskConfig::parse("kiosk.toml", text, Path::new(".")).unwrap();
         assert_eq!(config.locale, "cy");
         assert_eq!(config.search, SearchEngine::Kiddle);
         assert_eq!(config.idle_timeout_seconds, 90);
         assert!(config.allow_uploads);
+        assert_eq!(config.categories.as_deref(), Some(Path::new("./ut1")));
         assert_eq!(config.hosts["intranet.school"], HostAddress { ip: "10.0.0.5".parse().unwrap(), port: None });
         assert_eq!(config.hosts["test.site"].port, Some(8081));
     }

@@ -253,8 +253,16 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     assert_eq!(after.profile.list, "[allow]\ncbeebies.com\n");
     assert_eq!(after.profile.search, satchel::config::SearchEngine::Kiddle);
     assert!(!after.profile.image_search, "the box was not ticked");
+    assert!(!after.profile.open_web);
+
+    let open = technician.post(&format!("/profiles/{profile}"), &[("list", "[block]\nexample.org\n"), ("search", "google"), ("open_web", "1"), ("blocked_categories", "gambling, adult ,")]);
+    assert_eq!(open.status(), StatusCode::SEE_OTHER);
+    let (_, opened, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", after.version)));
+    let opened = opened.unwrap();
+    assert!(opened.profile.open_web);
+    assert_eq!(opened.profile.blocked_categories, ["gambling", "adult"]);
     assert!(before.profile.image_search, "image search is on by default");
-    assert_eq!(technician.get(&format!("/profiles/{profile}/list")).text().unwrap(), "[allow]\ncbeebies.com\n");
+    assert_eq!(technician.get(&format!("/profiles/{profile}/list")).text().unwrap(), "[block]\nexample.org\n");
 
     let staff = teacher(&server, "mr.jones", "Class 1");
     assert_eq!(staff.get("/profiles").status(), StatusCode::FORBIDDEN);

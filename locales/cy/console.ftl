@@ -94,6 +94,8 @@ console-profile-list = Gwefannau a ganiateir ac a rwystrir, un ar bob llinell (a
 console-search-engine = Peiriant chwilio
 console-export-list = Lawrlwytho fel ffeil rhestr
 console-image-search = Caiff disgyblion agor canlyniadau chwilio am luniau
+console-open-web = Gwe agored: mae gwefannau nad ydynt ar y rhestr yn agor hefyd, ac eithrio'r categorïau isod
+console-blocked-categories = Categorïau wedi'u rhwystro (gwe agored; enwau o'r data categorïau, wedi'u gwahanu gan atalnodau)
 console-no-screenshot = Dim sgrinlun: nid oedd y cyfrifiadur yn gallu tynnu un.
 
 ## Rooms and accounts (admin)

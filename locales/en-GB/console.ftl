@@ -93,6 +93,8 @@ console-profile-list = Allowed and blocked sites, one a line ([allow] and [block
 console-search-engine = Search engine
 console-export-list = Download as a list file
 console-image-search = Pupils may open image search results
+console-open-web = Open web: sites not on the list open too, except the categories below
+console-blocked-categories = Blocked categories (open web; names from the category data, separated by commas)
 console-no-screenshot = No screenshot: the computer could not take one.
 
 ## Rooms and accounts (admin)

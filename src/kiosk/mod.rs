@@ -90,8 +90,12 @@ pub fn run(options: Options) -> Result<()> {
     // one, the configured (or built-in) list.
     let key = config.server.as_ref().and_then(|server| bundle::parse_public_key(&server.public_key));
     let cached = key.as_ref().and_then(|key| sync::load_cached(&config.state_dir, key));
+    let categories = match &config.categories {
+        Some(dir) => Some(Arc::new(crate::lists::load_categories(dir)?)),
+        None => None,
+    };
     let now = sync::unix_now();
-    let enforced = cached.as_ref().and_then(|bundle| match bundle::enforce(bundle, now) {
+    let enforced = cached.as_ref().and_then(|bundle| match bundle::enforce(bundle, now, categories.as_ref()) {
         Ok(enforced) => Some(enforced),
         Err(error) => {
             warn!(%error, "the cached rules do not parse; using the built-in list");
@@ -143,6 +147,7 @@ pub fn run(options: Options) -> Result<()> {
         shared: Arc::clone(&shared),
         last_report: None,
         capture: Rc::default(),
+        categories,
     };
     if let Some(server) = &config.server {
         let link = sync::Link::new(server, &config.state_dir, shared).context("the [server] section of the configuration is not usable: enrol again")?;
@@ -197,6 +202,8 @@ struct Kiosk {
     last_report: Option<String>,
     /// A report captured and not yet stored.
     capture: Rc<std::cell::RefCell<Option<Capture>>>,
+    /// The category data for open-web profiles, when the configuration names it.
+    categories: Option<Arc<crate::categories::CategoryIndex>>,
 }
 
 impl Kiosk {
@@ -318,7 +325,10 @@ impl Kiosk {
     /// session. A bundle that does not parse changes nothing.
     fn apply_rules(&mut self) {
         let Some((bundle, _)) = &self.rules else { return };
-        match bundle::enforce(bundle, self.server_now()) {
+        if bundle.profile.open_web && self.categories.is_none() {
+            warn!(profile = bundle.profile.name, "an open-web profile, but no category data (`categories` in the configuration): only listed sites open");
+        }
+        match bundle::enforce(bundle, self.server_now(), self.categories.as_ref()) {
             Ok(enforced) => {
                 let lesson_over = self.lesson_ends_at.is_some() && enforced.lesson_ends_at.is_none();
                 self.policy.replace(enforced.policy);

@@ -387,7 +387,7 @@ mod tests {
             issued_at: 1_795_000_000,
             kiosk_id: "k1".into(),
             room: "Class 1".into(),
-            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: Default::default(), image_search: true, tiles: vec![] },
+            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: Default::default(), image_search: true, open_web: false, blocked_categories: vec![], tiles: vec![] },
             lesson: None,
         }
     }

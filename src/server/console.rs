@@ -728,6 +728,8 @@ fn profile_form(server: &Server, user: &User, profile: &super::store::ProfileRow
          <label>{list_label}<textarea name=\"list\" rows=\"16\" spellcheck=\"false\">{list}</textarea></label>\
          <label>{search_label}<select name=\"search\">{engines}</select></label>\
          <label class=\"check\"><input type=\"checkbox\" name=\"image_search\" value=\"1\"{images_checked}> {images_label}</label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"open_web\" value=\"1\"{open_checked}> {open_label}</label>\
+         <label>{categories_label}<input name=\"blocked_categories\" value=\"{categories}\"></label>\
          <button>{save}</button> <a href=\"/profiles/{id}/list\" download>{export}</a></form></section>",
         name = escape(name),
         csrf = csrf_field(user),
@@ -736,6 +738,10 @@ fn profile_form(server: &Server, user: &User, profile: &super::store::ProfileRow
         search_label = t("console-search-engine"),
         images_checked = if profile.image_search { " checked" } else { "" },
         images_label = t("console-image-search"),
+        open_checked = if profile.open_web { " checked" } else { "" },
+        open_label = t("console-open-web"),
+        categories_label = t("console-blocked-categories"),
+        categories = escape(&profile.blocked_categories.join(", ")),
         save = t("console-save"),
         export = t("console-export-list"),
     )
@@ -749,6 +755,10 @@ struct ProfileForm {
     /// Present when the box is ticked.
     #[serde(default)]
     image_search: Option<String>,
+    #[serde(default)]
+    open_web: Option<String>,
+    #[serde(default)]
+    blocked_categories: String,
 }
 
 async fn save_profile(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<i64>, Form(form): Form<ProfileForm>) -> Result<Response, ConsoleError> {
@@ -761,15 +771,22 @@ async fn save_profile(State(server): State<Arc<Server>>, SignedIn(user): SignedI
     let mut builder = Policy::builder();
     builder.add_list(&profile.name, &list);
     let errors: Vec<String> = builder.errors().iter().map(|e| format!("line {}: `{}`: {}", e.source.line, e.text, e.problem)).collect();
-    let image_search = form.image_search.is_some();
+    let typed = super::store::ProfileRow {
+        list,
+        search,
+        image_search: form.image_search.is_some(),
+        open_web: form.open_web.is_some(),
+        blocked_categories: super::store::split_categories(&form.blocked_categories),
+        ..profile
+    };
     if !errors.is_empty() {
-        let typed = super::store::ProfileRow { list, search, image_search, ..profile };
         let body = profile_form(&server, &user, &typed, &errors);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, server.page(Some(&user), "console-profiles", &body)).into_response());
     }
-    let changed = server.store().update_profile(id, &list, search, image_search)?;
-    let images = if image_search { "image search on" } else { "image search off" };
-    server.store().audit(Some(user.id), "update-profile", &format!("{} ({} lines, {}, {images})", profile.name, list.lines().count(), form.search), now())?;
+    let changed = server.store().update_profile(&typed)?;
+    let images = if typed.image_search { "image search on" } else { "image search off" };
+    let web = if typed.open_web { format!("open web, blocking {}", typed.blocked_categories.join(", ")) } else { "listed sites only".into() };
+    server.store().audit(Some(user.id), "update-profile", &format!("{} ({} lines, {}, {images}, {web})", typed.name, typed.list.lines().count(), form.search), now())?;
     for (room, version) in changed {
         server.rules_changed(room, version);
     }

@@ -56,6 +56,9 @@ CREATE TABLE reveals (report_id TEXT NOT NULL REFERENCES reports(id), user_id IN
 ALTER TABLE lesson_runs ADD COLUMN approved TEXT NOT NULL DEFAULT '';
 "#, r#"
 ALTER TABLE profiles ADD COLUMN image_search INTEGER NOT NULL DEFAULT 1;
+"#, r#"
+ALTER TABLE profiles ADD COLUMN open_web INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE profiles ADD COLUMN blocked_categories TEXT NOT NULL DEFAULT '';
 "#];
 
 pub struct Store {
@@ -210,7 +213,8 @@ impl Store {
     /// The bundle a kiosk in this room enforces now.
     pub fn bundle(&self, kiosk: &KioskRow, now: u64) -> Result<Bundle> {
         let (room, version, profile) = self.db.query_row(
-            "SELECT rooms.name, rooms.rules_version, profiles.name, profiles.list, profiles.search, profiles.tiles, profiles.image_search
+            "SELECT rooms.name, rooms.rules_version, profiles.name, profiles.list, profiles.search, profiles.tiles, profiles.image_search,
+                profiles.open_web, profiles.blocked_categories
              FROM rooms JOIN profiles ON profiles.id = rooms.profile_id WHERE rooms.id = ?1",
             [kiosk.room_id],
             |row| {
@@ -219,6 +223,8 @@ impl Store {
                     list: row.get(3)?,
                     search: parse_search(&row.get::<_, String>(4)?),
                     image_search: row.get(6)?,
+                    open_web: row.get(7)?,
+                    blocked_categories: split_categories(&row.get::<_, String>(8)?),
                     tiles: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
                 };
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, profile))
@@ -619,6 +625,13 @@ pub struct ProfileRow {
     pub list: String,
     pub search: SearchEngine,
     pub image_search: bool,
+    pub open_web: bool,
+    pub blocked_categories: Vec<String>,
+}
+
+/// Category names as stored and typed: comma-separated, spaces ignored.
+pub fn split_categories(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).collect()
 }
 
 #[derive(Clone, Debug)]
@@ -730,17 +743,29 @@ impl Store {
     }
 
     pub fn profiles(&self) -> Result<Vec<ProfileRow>> {
-        let mut statement = self.db.prepare("SELECT id, name, list, search, image_search FROM profiles ORDER BY name")?;
+        let mut statement = self.db.prepare("SELECT id, name, list, search, image_search, open_web, blocked_categories FROM profiles ORDER BY name")?;
         let rows = statement.query_map([], |row| {
-            Ok(ProfileRow { id: row.get(0)?, name: row.get(1)?, list: row.get(2)?, search: parse_search(&row.get::<_, String>(3)?), image_search: row.get(4)? })
+            Ok(ProfileRow {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                list: row.get(2)?,
+                search: parse_search(&row.get::<_, String>(3)?),
+                image_search: row.get(4)?,
+                open_web: row.get(5)?,
+                blocked_categories: split_categories(&row.get::<_, String>(6)?),
+            })
         })?;
         rows.collect()
     }
 
     /// Saves a profile's list, engine and image search; returns each room using it with its
     /// new version.
-    pub fn update_profile(&self, id: i64, list: &str, search: SearchEngine, image_search: bool) -> Result<Vec<(i64, i64)>> {
-        self.db.execute("UPDATE profiles SET list = ?2, search = ?3, image_search = ?4 WHERE id = ?1", params![id, list, search_name(search), image_search])?;
+    pub fn update_profile(&self, profile: &ProfileRow) -> Result<Vec<(i64, i64)>> {
+        self.db.execute(
+            "UPDATE profiles SET list = ?2, search = ?3, image_search = ?4, open_web = ?5, blocked_categories = ?6 WHERE id = ?1",
+            params![profile.id, profile.list, search_name(profile.search), profile.image_search, profile.open_web, profile.blocked_categories.join(",")],
+        )?;
+        let id = profile.id;
         let rooms: Vec<i64> = self.db.prepare("SELECT id FROM rooms WHERE profile_id = ?1")?.query_map([id], |row| row.get(0))?.collect::<Result<_>>()?;
         rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
     }
