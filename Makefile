@@ -17,7 +17,7 @@ KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev 
 # The console's accessibility check runs axe-core (from npm) in Chromium.
 AXE := target/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: demo check-demo test bench bench-kiosk fuzz toolchain deps
+.PHONY: demo check-demo test bench bench-kiosk deb fuzz toolchain deps
 
 ## demo: a local school server with demo data and a kiosk enrolled to it; prints the
 ## console's address and the teacher's login (leave the kiosk: Ctrl+Alt+Shift+T, PIN 1234).
@@ -38,6 +38,12 @@ test: toolchain deps
 bench: toolchain
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) $(CARGO) bench --locked --bench policy
 	$(CARGO) bench --locked --bench server_load
+
+## deb: the Debian packages satchel (the kiosk) and satchel-server, in target/debian/.
+deb: toolchain deps
+	command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
+	$(CARGO) deb --locked
+	$(CARGO) deb --locked --variant server
 
 ## bench-kiosk: the kiosk's start-up time and memory against Chromium --kiosk.
 bench-kiosk: toolchain deps

@@ -152,8 +152,17 @@ fn enrolment_writes_a_private_link_and_a_used_code_is_refused_clearly() {
     let written = std::fs::read_to_string(setup.config()).unwrap();
     assert!(written.starts_with("tiles = \"tiles.toml\""), "other settings kept:\n{written}");
     assert!(written.contains("[server]") && written.contains(&setup.server.base));
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(setup.config()).unwrap().permissions().mode() & 0o777, 0o600);
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // The test wrote the file 0644: the token is never left readable by everyone; the file's
+    // group (the package's `satchel` group) keeps read access.
+    let metadata = std::fs::metadata(setup.config()).unwrap();
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o640);
+    std::fs::set_permissions(setup.config(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (ok, _) = setup.enrol(&setup.code());
+    assert!(ok);
+    let metadata_after = std::fs::metadata(setup.config()).unwrap();
+    assert_eq!(metadata_after.permissions().mode() & 0o777, 0o600, "a root-only file stays root-only");
+    assert_eq!(metadata_after.gid(), metadata.gid());
 
     let used = admin(setup.server.data.path(), &["enrol-code", "--room", "Class 1", "--valid-minutes", "0"]);
     let (ok, output) = setup.enrol(used.trim());

@@ -268,11 +268,22 @@ fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
     let field = |key: &str| answer[key].as_str().map(str::to_owned).with_context(|| format!("the server's answer has no {key}"));
     let link = ServerLink { url: base, kiosk_id: field("kiosk_id")?, token: field("token")?, public_key: field("public_key")?, fingerprint: args.fingerprint };
     let existing = std::fs::read_to_string(&args.config).unwrap_or_default();
+    // The package makes the file root:satchel 0640 so the kiosk's own user can read it; the
+    // new file keeps that group and mode (a new file is the owner's alone).
+    let kept = std::fs::metadata(&args.config).ok().map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        (m.gid(), m.mode() & 0o640)
+    });
     if let Some(dir) = args.config.parent() {
         std::fs::create_dir_all(dir)?;
     }
     satchel::outbox::write_durably(&args.config, with_server_section(&existing, &link).as_bytes())
         .with_context(|| format!("cannot write {}", args.config.display()))?;
+    if let Some((gid, mode)) = kept.filter(|(_, mode)| mode & 0o040 != 0) {
+        use std::os::unix::fs::PermissionsExt;
+        std::os::unix::fs::chown(&args.config, None, Some(gid))?;
+        std::fs::set_permissions(&args.config, std::fs::Permissions::from_mode(mode))?;
+    }
     println!("Enrolled `{name}` in room `{}`; written to {}", field("room")?, args.config.display());
     Ok(())
 }
