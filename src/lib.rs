@@ -17,5 +17,7 @@ pub mod safesearch;
 
 #[cfg(feature = "kiosk")]
 pub mod kiosk;
+#[cfg(feature = "kiosk")]
+pub mod setup;
 #[cfg(feature = "server")]
 pub mod server;

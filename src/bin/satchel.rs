@@ -51,6 +51,16 @@ enum Command {
     Enrol(EnrolArgs),
     /// One screen for the technician: enrolment, the server, the rules in force, the outbox,
     /// the last error.
+    /// Make this machine a locked kiosk (as root): the satchel user, the configuration,
+    /// enrolment, the kiosk session instead of the desktop. Safe to run again.
+    #[cfg(feature = "kiosk")]
+    SetupKiosk {
+        #[command(flatten)]
+        enrol: EnrolArgs,
+        /// Print what would be done, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     #[cfg(feature = "kiosk")]
     Status {
         #[arg(long, default_value = "/etc/satchel/kiosk.toml")]
@@ -121,6 +131,8 @@ fn main() -> ExitCode {
         Some(Command::Enrol(args)) => enrol(args),
         #[cfg(feature = "kiosk")]
         Some(Command::Status { config }) => status(&config),
+        #[cfg(feature = "kiosk")]
+        Some(Command::SetupKiosk { enrol: args, dry_run }) => setup_kiosk(args, dry_run),
         None => kiosk(cli.kiosk),
     };
     match result {
@@ -238,6 +250,27 @@ fn hash_pin() -> anyhow::Result<()> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2::Argon2::default().hash_password(pin.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{hash}");
+    Ok(())
+}
+
+#[cfg(feature = "kiosk")]
+fn setup_kiosk(args: EnrolArgs, dry_run: bool) -> anyhow::Result<()> {
+    let request = satchel::setup::Request { server: args.server, code: args.code, fingerprint: args.fingerprint, name: args.name, config: args.config };
+    let report = satchel::setup::setup_kiosk(request, dry_run, |request| {
+        enrol(EnrolArgs {
+            server: request.server.clone(),
+            code: request.code.clone(),
+            name: request.name.clone(),
+            fingerprint: request.fingerprint.clone(),
+            config: request.config.clone(),
+        })
+    })?;
+    for line in report {
+        println!("{line}");
+    }
+    if dry_run {
+        println!("(dry run: nothing was changed)");
+    }
     Ok(())
 }
 
