@@ -30,7 +30,8 @@ demo: toolchain deps
 check-demo: toolchain
 	$(CARGO) run --release --quiet -- check --strict --explain --list allowlists/ks1.list $(DEMO_URLS)
 
-## test: every test (unit, data-driven, property, proxy, the kiosk end to end under Xvfb).
+## test: every test (unit, data-driven, property, proxy, the kiosk end to end under Xvfb,
+## the server and console (Chromium, axe-core), the Debian packages).
 test: toolchain deps
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --features automation
 
@@ -41,7 +42,6 @@ bench: toolchain
 
 ## deb: the Debian packages satchel (the kiosk) and satchel-server, in target/debian/.
 deb: toolchain deps
-	command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
 	$(CARGO) deb --locked
 	$(CARGO) deb --locked --variant server
 
@@ -64,6 +64,7 @@ deps:
 	fi
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 	@[ -f $(AXE) ] || npm install --prefix target/npm --no-audit --no-fund --silent axe-core@4
+	@command -v cargo-deb >/dev/null || $(CARGO) install --locked --quiet cargo-deb
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "Rust's cargo is needed: https://rustup.rs (or apt-get install cargo)"; exit 1; }
