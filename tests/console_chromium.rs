@@ -110,7 +110,7 @@ fn the_admin_pages_have_no_serious_accessibility_problems() {
     driver.type_into("input[name=password]", password.trim());
     driver.click("form.login button");
     driver.wait_for_url(&format!("{}/lessons", server.base));
-    for page in ["profiles", "machines", "audit"] {
+    for page in ["admin", "profiles", "machines", "audit"] {
         driver.navigate(&format!("{}/{page}", server.base));
         assert_eq!(accessibility_problems(&driver), Vec::<String>::new(), "{page}");
         screenshot(&driver, page);
