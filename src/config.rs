@@ -266,7 +266,7 @@ impl KioskConfig {
             config.idle_timeout_seconds = seconds.into_inner();
         }
         if let Some(hash) = file.exit_pin_hash {
-            if argon2::PasswordHash::new(hash.get_ref()).is_err() {
+            if !crate::secrets::is_hash(hash.get_ref()) {
                 let message = "exit_pin_hash is not an argon2 hash: make one with `satchel hash-pin`";
                 return Err(ConfigError::at(name, text, hash.span().start, message));
             }

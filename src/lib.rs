@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod pages;
 pub mod policy;
 pub mod safesearch;
+pub mod secrets;
 
 #[cfg(feature = "kiosk")]
 pub mod kiosk;

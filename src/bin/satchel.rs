@@ -240,16 +240,13 @@ fn explain(url: &str, decision: &Decision<'_>) -> String {
 }
 
 fn hash_pin() -> anyhow::Result<()> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
     let mut pin = String::new();
     std::io::stdin().read_line(&mut pin).context("cannot read the PIN")?;
     let pin = pin.trim_end_matches(['\r', '\n']);
     if pin.len() < 4 {
         bail!("a PIN needs at least 4 characters");
     }
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = argon2::Argon2::default().hash_password(pin.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("{hash}");
+    println!("{}", satchel::secrets::hash(pin).map_err(|e| anyhow::anyhow!(e))?);
     Ok(())
 }
 

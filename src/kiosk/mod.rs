@@ -393,9 +393,7 @@ impl Kiosk {
     }
 
     fn pin_is_right(&self, pin: &str) -> bool {
-        use argon2::PasswordVerifier;
-        let Some(hash) = self.exit_pin_hash.as_deref() else { return false };
-        argon2::PasswordHash::new(hash).is_ok_and(|hash| argon2::Argon2::default().verify_password(pin.as_bytes(), &hash).is_ok())
+        self.exit_pin_hash.as_deref().is_some_and(|hash| crate::secrets::matches(hash, pin))
     }
 
     fn show_exit_prompt(&mut self) {

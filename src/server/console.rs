@@ -249,10 +249,7 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
     let account = server.store().user_login(&name)?;
     let password = form.password;
     let verified = match account {
-        Some((id, stored, _)) => tokio::task::spawn_blocking(move || {
-            use argon2::PasswordVerifier;
-            argon2::PasswordHash::new(&stored).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-        })
+        Some((id, stored, _)) => tokio::task::spawn_blocking(move || crate::secrets::matches(&stored, &password))
         .await
         .unwrap_or(false)
         .then_some(id),

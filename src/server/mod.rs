@@ -203,9 +203,11 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64,
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
     tokio::spawn(Arc::clone(&server).expire_reports(retention_days));
-    let server_fingerprint = Arc::clone(&server);
+    if let Some(tls) = &tls {
+        // Shown with each enrolment code made in the console.
+        let _ = server.fingerprint.set(tls.fingerprint.clone());
+    }
     let app = api::router().merge(console::router()).with_state(server);
-    let server_fingerprint = &server_fingerprint.fingerprint;
     match tls {
         None => {
             info!(address = %listener.local_addr()?, "satchel-server listening (HTTP)");
@@ -213,7 +215,6 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64,
         }
         Some(tls) => {
             info!(address = %listener.local_addr()?, fingerprint = tls.fingerprint, "satchel-server listening (HTTPS)");
-            let _ = server_fingerprint.set(tls.fingerprint.clone());
             serve_tls(listener, app, tls).await;
         }
     }
@@ -298,10 +299,8 @@ pub fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn hash_password(password: &str) -> Result<String> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("{e}"))?.to_string())
+fn hash_password(password: &str) -> Result<String> {
+    crate::secrets::hash(password).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// A secret of `bytes` random bytes, as hex.
