@@ -211,6 +211,7 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
             kiosk_id: answer["kiosk_id"].as_str().unwrap().into(),
             token: answer["token"].as_str().unwrap().into(),
             public_key: answer["public_key"].as_str().unwrap().into(),
+            fingerprint: None,
         };
         let sender = sender.clone();
         let link = Link::new(&link, &states.join(index.to_string()), Arc::new(Shared::default())).unwrap();

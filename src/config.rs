@@ -95,6 +95,8 @@ struct File {
     categories: Option<PathBuf>,
     #[serde(default)]
     hosts: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    log_level: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +200,9 @@ pub struct KioskConfig {
     pub categories: Option<PathBuf>,
     /// Names the proxy resolves itself (school intranet names, test sites).
     pub hosts: BTreeMap<String, HostAddress>,
+    /// How much goes to the journal: a level, or a level and module levels
+    /// (`warn,satchel::kiosk::proxy=debug`).
+    pub log_level: String,
 }
 
 impl Default for KioskConfig {
@@ -216,6 +221,7 @@ impl Default for KioskConfig {
             server: None,
             categories: None,
             hosts: BTreeMap::new(),
+            log_level: crate::logging::DEFAULT_LEVEL.to_owned(),
         }
     }
 }
@@ -271,6 +277,10 @@ impl KioskConfig {
                 return Err(ConfigError::at(name, text, hash.span().start, message));
             }
             config.exit_pin_hash = Some(hash.into_inner());
+        }
+        if let Some(level) = file.log_level {
+            crate::logging::check_level(level.get_ref()).map_err(|message| ConfigError::at(name, text, level.span().start, message))?;
+            config.log_level = level.into_inner();
         }
         for (host, address) in file.hosts {
             let parsed = HostAddress::parse(address.get_ref()).ok_or_else(|| {
@@ -341,7 +351,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_read() {
-        let text = "locale = \"CY\"\nsearch = \"kiddle\"\nidle_timeout_seconds = 90\nallow_uploads = true\ncategories = \"ut1\"\n\
+        let text = "locale = \"CY\"\nsearch = \"kiddle\"\nidle_timeout_seconds = 90\nallow_uploads = true\ncategories = \"ut1\"\nlog_level = \"warn,satchel::kiosk::proxy=debug\"\n\
                     [hosts]\n\"Intranet.School.\" = \"10.0.0.5\"\n\"test.site\" = \"127.0.0.1:8081\"\n";
         let config = KioskConfig::parse("kiosk.toml", text, Path::new(".")).unwrap();
         assert_eq!(config.locale, "cy");
@@ -351,6 +361,7 @@ mod tests {
         assert_eq!(config.categories.as_deref(), Some(Path::new("./ut1")));
         assert_eq!(config.hosts["intranet.school"], HostAddress { ip: "10.0.0.5".parse().unwrap(), port: None });
         assert_eq!(config.hosts["test.site"].port, Some(8081));
+        assert_eq!(config.log_level, "warn,satchel::kiosk::proxy=debug");
     }
 
     #[test]
@@ -362,6 +373,7 @@ mod tests {
             ("idle_timeout_seconds = 3\n", "kiosk.toml:1: ", "at least 10"),
             ("exit_pin_hash = \"1234\"\n", "kiosk.toml:1: ", "satchel hash-pin"),
             ("[hosts]\na = \"b\"\n", "kiosk.toml:2: ", "`b` is not an IP address"),
+            ("search = \"google\"\nlog_level = \"verbose\"\n", "kiosk.toml:2: ", "`verbose` is not one of off, error"),
         ];
         for (text, place, words) in cases {
             let error = KioskConfig::parse("kiosk.toml", text, Path::new(".")).unwrap_err().to_string();

@@ -10,6 +10,7 @@ pub mod categories;
 pub mod config;
 pub mod hostname;
 pub mod lists;
+pub mod logging;
 pub mod outbox;
 pub mod pages;
 pub mod policy;

@@ -77,8 +77,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SATCHEL_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // The level is SATCHEL_LOG in /etc/satchel/server.env, the server's configuration.
+    satchel::logging::init("satchel-server", satchel::logging::DEFAULT_LEVEL);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -49,8 +49,6 @@ enum Command {
     /// identity and the server's signing key, written to the configuration (root only).
     #[cfg(feature = "kiosk")]
     Enrol(EnrolArgs),
-    /// One screen for the technician: enrolment, the server, the rules in force, the outbox,
-    /// the last error.
     /// Make this machine a locked kiosk (as root): the satchel user, the configuration,
     /// enrolment, the kiosk session instead of the desktop. Safe to run again.
     #[cfg(feature = "kiosk")]
@@ -61,6 +59,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// One screen for the technician: enrolment, the server, the rules in force, the outbox,
+    /// the last error.
     #[cfg(feature = "kiosk")]
     Status {
         #[arg(long, default_value = "/etc/satchel/kiosk.toml")]
@@ -385,13 +385,13 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
 #[cfg(feature = "kiosk")]
 fn kiosk(args: KioskArgs) -> anyhow::Result<()> {
     use satchel::config::{KioskConfig, DEFAULT_PATH};
-    init_logging();
     let system_config = std::path::Path::new(DEFAULT_PATH);
     let mut config = match &args.config {
         Some(path) => KioskConfig::load(path)?,
         None if system_config.exists() => KioskConfig::load(system_config)?,
         None => KioskConfig::default(),
     };
+    satchel::logging::init("satchel", &config.log_level);
     if let Some(list) = args.list {
         config.list = Some(list);
     }
@@ -409,11 +409,4 @@ fn kiosk(args: KioskArgs) -> anyhow::Result<()> {
 #[cfg(not(feature = "kiosk"))]
 fn kiosk(_: KioskArgs) -> anyhow::Result<()> {
     bail!("this satchel was built without the kiosk; use a subcommand (see --help)")
-}
-
-/// Logs to standard error, at the level in `SATCHEL_LOG` (default `info`).
-#[cfg(feature = "kiosk")]
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SATCHEL_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
