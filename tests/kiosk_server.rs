@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::server::{admin, admin_session, start, start_at, start_in, Running, Staff};
-use support::{one_at_a_time, wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL};
+use support::{one_at_a_time, png_pixel, wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL};
 
 
 const FIRST_TILE: (u32, u32) = (178, 294);
@@ -136,13 +136,6 @@ impl Setup {
             .map(|dir| dir.flatten().filter(|e| e.path().is_file()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default()
     }
-}
-
-/// The colour of a pixel of a PNG file, as `#rrggbb`.
-fn png_pixel(path: &Path, x: u32, y: u32) -> String {
-    let output = Command::new("convert").arg(path).args(["-crop", &format!("1x1+{x}+{y}"), "-depth", "8", "txt:-"]).output().unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
-    text.split_whitespace().find(|w| w.starts_with('#') && w.len() == 7).unwrap_or("").to_owned()
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
     }
     assert!(contents.lines().any(|l| l.starts_with("-rw-r-----") && l.ends_with("./etc/satchel/kiosk.toml")), "the kiosk config is not world-readable");
     let info = dpkg_deb(&["--info"], &kiosk);
-    for dependency in ["libwebkit2gtk-4.1-0", "cage", "fonts-noto-color-emoji"] {
+    for dependency in ["libwebkit2gtk-4.1-0", "cage", "xwayland", "fonts-noto-color-emoji"] {
         assert!(info.contains(dependency), "satchel depends on {dependency}:\n{info}");
     }
     assert_eq!(control_file(&kiosk, "conffiles").trim(), "/etc/satchel/kiosk.toml");

@@ -75,11 +75,25 @@ fn kill(child: &mut Child) {
 pub struct Display {
     pub name: String,
     xvfb: Child,
-    window_manager: Child,
+    window_manager: Option<Child>,
 }
 
 impl Display {
     pub fn start() -> Display {
+        let mut display = Display::without_window_manager();
+        let window_manager = Command::new("openbox")
+            .env("DISPLAY", &display.name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openbox (apt-get install openbox) runs");
+        display.window_manager = Some(window_manager);
+        std::thread::sleep(Duration::from_millis(300));
+        display
+    }
+
+    /// A bare X server, for a program that is its own window manager (a nested compositor).
+    pub fn without_window_manager() -> Display {
         // Xvfb picks a free display number and writes it to the descriptor given.
         let mut xvfb = Command::new("Xvfb")
             .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
@@ -91,14 +105,7 @@ impl Display {
         let mut number = String::new();
         BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut number).unwrap();
         let name = format!(":{}", number.trim());
-        let window_manager = Command::new("openbox")
-            .env("DISPLAY", &name)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openbox (apt-get install openbox) runs");
-        std::thread::sleep(Duration::from_millis(300));
-        Display { name, xvfb, window_manager }
+        Display { name, xvfb, window_manager: None }
     }
 
     /// Clicks at a point of the screen (the kiosk is fullscreen, so screen = window).
@@ -131,9 +138,18 @@ impl Display {
 
 impl Drop for Display {
     fn drop(&mut self) {
-        kill(&mut self.window_manager);
+        if let Some(window_manager) = &mut self.window_manager {
+            kill(window_manager);
+        }
         kill(&mut self.xvfb);
     }
+}
+
+/// The colour of a pixel of a PNG file, as `#rrggbb`.
+pub fn png_pixel(path: &Path, x: u32, y: u32) -> String {
+    let output = Command::new("convert").arg(path).args(["-crop", &format!("1x1+{x}+{y}"), "-depth", "8", "txt:-"]).output().expect("convert (imagemagick) runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
+    text.split_whitespace().find(|w| w.starts_with('#') && w.len() == 7).unwrap_or("").to_owned()
 }
 
 /// One request a test site received.
