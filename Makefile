@@ -9,9 +9,11 @@ DEMO_URLS := 'https://www.bbc.co.uk/bitesize' 'https://www.cbeebies.com/grownups
 	'https://www.topmarks.co.uk/maths-games/5-7-years' 'https://example.net/' 'http://2130706433/'
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# What the kiosk builds against and its end-to-end tests run with (Debian 12 package names).
+# What the kiosk builds against, and what the tests run it and the packages with: Xvfb,
+# cage, lintian, debootstrap (Debian 12 package names).
 KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev \
 	xvfb xauth openbox webkit2gtk-driver xdotool imagemagick cage xwayland grim \
+	lintian debootstrap \
 	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core \
 	chromium chromium-driver
 # The console's accessibility check runs axe-core (from npm) in Chromium.

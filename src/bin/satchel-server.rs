@@ -1,5 +1,5 @@
-//! `satchel-server`: the school server. With no command it serves the kiosk API (and, as it
-//! grows, the teacher console); the commands are the technician's.
+//! `satchel-server`: the school server. With no command it serves the kiosk API and the
+//! teacher console; the commands are the technician's.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ struct Cli {
     data: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
-    /// Where to listen (loopback only until HTTPS is built).
+    /// Where to listen. Any address but loopback is served over HTTPS.
     #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// Reports and their screenshots are deleted after this many days.
@@ -26,6 +26,7 @@ struct Cli {
     /// without them, with a self-signed certificate kept in the data directory.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Serve HTTPS on loopback too.
@@ -40,6 +41,7 @@ struct Cli {
 enum Command {
     /// Print a one-time code that enrols one kiosk into a room.
     EnrolCode {
+        /// The room the kiosk joins.
         #[arg(long)]
         room: String,
         /// How long the code works.
@@ -51,7 +53,9 @@ enum Command {
     },
     /// Add a console account (teacher, dsl or admin) and print its one-time password.
     AddUser {
+        /// The account's login name.
         name: String,
+        /// teacher, dsl (designated safeguarding lead) or admin.
         #[arg(long)]
         role: String,
         /// A room whose lessons and reports a teacher looks after. Repeatable.
@@ -60,7 +64,9 @@ enum Command {
     },
     /// Add a lesson site list from a file: one site a line, `address | title | picture`.
     AddLesson {
+        /// The lesson's name, as teachers pick it in the console.
         name: String,
+        /// The sites, one a line.
         #[arg(long, value_name = "FILE")]
         sites: PathBuf,
     },
@@ -69,7 +75,9 @@ enum Command {
     Fingerprint,
     /// Add a room whose kiosks use a profile.
     AddRoom {
+        /// The room's name, e.g. "Class 1".
         name: String,
+        /// The profile (year group) its kiosks follow.
         #[arg(long, default_value = "KS1")]
         profile: String,
     },

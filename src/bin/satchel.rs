@@ -63,6 +63,7 @@ enum Command {
     /// the last error.
     #[cfg(feature = "kiosk")]
     Status {
+        /// The kiosk configuration to report on.
         #[arg(long, default_value = "/etc/satchel/kiosk.toml")]
         config: PathBuf,
     },
