@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # cage, lintian, debootstrap (Debian 12 package names).
 KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev \
 	xvfb xauth openbox webkit2gtk-driver xdotool imagemagick cage xwayland grim \
-	lintian debootstrap \
+	lintian debootstrap systemd-container \
 	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core \
 	chromium chromium-driver
 # The console's accessibility check runs axe-core (from npm) in Chromium.
@@ -35,7 +35,7 @@ check-demo: toolchain
 ## test: every test (unit, data-driven, property, proxy, the kiosk end to end under Xvfb,
 ## the server and console (Chromium, axe-core), the Debian packages).
 test: toolchain deps
-	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --features automation
+	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --no-fail-fast --features automation
 
 ## bench: the policy decisions against Brave's adblock engine, and the server under load.
 bench: toolchain

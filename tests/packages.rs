@@ -1,6 +1,7 @@
 //! The Debian packages as `make deb` builds them (`cargo deb`): what each installs, its
 //! conffiles, dependencies, systemd unit and maintainer scripts, what lintian says of them,
-//! and the technician's whole round in a clean Debian 12 root: install with apt, enrol,
+//! and the technician's whole round in a clean Debian 12 root, booted with systemd-nspawn:
+//! install with apt, the server as a service logging to the journal, setup-kiosk over HTTPS,
 //! upgrade, remove, purge.
 #![cfg(all(feature = "kiosk", feature = "server"))]
 
@@ -13,8 +14,11 @@ use std::time::Duration;
 use support::wait_for;
 
 /// Builds a package (`variant` `server` for satchel-server) with Debian revision `revision`,
-/// into `output` or target/debian.
+/// into `output` or target/debian. One build at a time: two `cargo deb` runs side by side
+/// strip and copy the same binaries.
 fn build_revision(variant: Option<&str>, revision: u32, output: Option<&Path>) -> PathBuf {
+    static ONE_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut command = Command::new("cargo");
     command.args(["deb", "--locked", "--deb-revision", &revision.to_string()]).current_dir(env!("CARGO_MANIFEST_DIR"));
     if let Some(variant) = variant {
@@ -28,8 +32,10 @@ fn build_revision(variant: Option<&str>, revision: u32, output: Option<&Path>) -
     PathBuf::from(String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim())
 }
 
-fn build(variant: Option<&str>) -> PathBuf {
-    build_revision(variant, 1, None)
+/// The kiosk and server packages as `make deb` makes them, built once for all the tests.
+fn packages() -> &'static [PathBuf; 2] {
+    static BUILT: std::sync::OnceLock<[PathBuf; 2]> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| [build_revision(None, 1, None), build_revision(Some("server"), 1, None)])
 }
 
 fn dpkg_deb(args: &[&str], deb: &Path) -> String {
@@ -53,7 +59,7 @@ fn shell_syntax_ok(script: &str) -> bool {
 
 #[test]
 fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
-    let kiosk = build(None);
+    let [kiosk, server] = packages();
     let contents = dpkg_deb(&["--contents"], &kiosk);
     for path in ["./usr/bin/satchel", "./etc/satchel/kiosk.toml", "./usr/lib/systemd/system/satchel-kiosk.service", "./usr/share/satchel/allowlists/ks1.list", "./usr/share/doc/satchel/deploy.md"] {
         assert!(contents.contains(path), "satchel has {path}:\n{contents}");
@@ -72,7 +78,6 @@ fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
     let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/kiosk/satchel-kiosk.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/bin/cage -d -- /usr/bin/satchel") && unit.contains("Restart=always") && unit.contains("User=satchel"));
 
-    let server = build(Some("server"));
     let contents = dpkg_deb(&["--contents"], &server);
     for path in ["./usr/bin/satchel-server", "./etc/satchel/server.env", "./usr/lib/systemd/system/satchel-server.service"] {
         assert!(contents.contains(path), "satchel-server has {path}:\n{contents}");
@@ -91,16 +96,15 @@ fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
 
 #[test]
 fn lintian_finds_nothing_to_fix_in_either_package() {
-    let packages = [build(None), build(Some("server"))];
-    let output = Command::new("lintian").args(["--fail-on", "error,warning", "--tag-display-limit", "0"]).args(&packages).output().expect("lintian (apt-get install lintian) runs");
+    let output = Command::new("lintian").args(["--fail-on", "error,warning", "--tag-display-limit", "0"]).args(packages()).output().expect("lintian (apt-get install lintian) runs");
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success() && !said.lines().any(|l| l.starts_with("E:") || l.starts_with("W:")), "lintian:\n{said}{}", String::from_utf8_lossy(&output.stderr));
 }
 
-/// A Debian 12 root made by debootstrap, with /proc mounted; unmounted and deleted on drop.
+/// A Debian 12 root made by debootstrap (minbase, with systemd so that it can boot);
+/// deleted on drop.
 struct Chroot {
     path: PathBuf,
-    proc_mounted: bool,
 }
 
 impl Chroot {
@@ -108,38 +112,39 @@ impl Chroot {
         let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("debian-root-{}", std::process::id()));
         let mirror = std::env::var("SATCHEL_DEBIAN_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian".into());
         let status = Command::new("debootstrap")
-            .args(["--variant=minbase", "bookworm"])
+            .args(["--variant=minbase", "--include=systemd,systemd-sysv,dbus", "bookworm"])
             .arg(&path)
             .arg(&mirror)
             .stdout(Stdio::null())
             .status()
             .expect("debootstrap (apt-get install debootstrap) runs");
-        let mut chroot = Chroot { path, proc_mounted: false };
+        let chroot = Chroot { path };
         assert!(status.success(), "debootstrap bookworm from {mirror}");
         std::fs::copy("/etc/resolv.conf", chroot.path.join("etc/resolv.conf")).unwrap();
-        assert!(Command::new("mount").args(["-t", "proc", "proc"]).arg(chroot.path.join("proc")).status().unwrap().success());
-        chroot.proc_mounted = true;
         chroot
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("chroot");
-        command.arg(&self.path).args(args).env("DEBIAN_FRONTEND", "noninteractive").env_remove("SATCHEL_LOG");
+        command.arg(&self.path).args(args);
+        clean_environment(&mut command);
         command
     }
 
     /// Runs a command in the root and returns its standard output; panics if it fails.
     fn run(&self, args: &[&str]) -> String {
-        let output = self.command(args).output().unwrap();
-        assert!(output.status.success(), "{args:?} in the root: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap()
+        succeeded(self.command(args), args)
     }
 
-    /// Runs a command in the root as `user`.
-    fn run_as(&self, user: &str, args: &[&str]) -> String {
-        let mut all = vec!["setpriv", "--reuid", user, "--regid", user, "--init-groups"];
-        all.extend_from_slice(args);
-        self.run(&all)
+    /// apt-get install, with /proc mounted for the maintainer scripts.
+    fn apt_install(&self, packages: &[String]) {
+        let proc = self.path.join("proc");
+        assert!(Command::new("mount").args(["-t", "proc", "proc"]).arg(&proc).status().unwrap().success());
+        let mut args = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
+        args.extend(packages.iter().map(String::as_str));
+        let output = self.command(&args).output().unwrap();
+        assert!(Command::new("umount").arg(&proc).status().unwrap().success(), "/proc of the root unmounted");
+        assert!(output.status.success(), "apt-get install: {}", String::from_utf8_lossy(&output.stderr));
     }
 
     fn path(&self, inside: &str) -> PathBuf {
@@ -162,39 +167,112 @@ impl Chroot {
             })
             .collect()
     }
+
+    /// Boots the root with systemd-nspawn (sharing the host's network) until it is up.
+    fn boot(&self) -> Booted {
+        let nspawn = Command::new("systemd-nspawn")
+            .args(["--register=no", "--keep-unit", "--quiet", "--boot", "--directory"])
+            .arg(&self.path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("systemd-nspawn (apt-get install systemd-container) runs");
+        let mut booted = Booted { nspawn, init: 0 };
+        wait_for("the root's systemd", Duration::from_secs(30), || {
+            booted.init = children_of(booted.nspawn.id()).first().copied().unwrap_or(0);
+            booted.init != 0
+        });
+        wait_for("the boot to finish", Duration::from_secs(90), || {
+            let state = booted.command(&["systemctl", "is-system-running"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+            state == "running" || state == "degraded"
+        });
+        booted
+    }
 }
 
 impl Drop for Chroot {
     fn drop(&mut self) {
-        if self.proc_mounted && !Command::new("umount").arg(self.path.join("proc")).status().is_ok_and(|s| s.success()) {
-            // Never delete a tree with a live /proc in it.
-            return;
+        let proc = self.path.join("proc");
+        let mounted = std::fs::read_to_string("/proc/mounts").is_ok_and(|mounts| mounts.contains(&*proc.to_string_lossy()));
+        // Never delete a tree with a live /proc in it.
+        if !mounted {
+            let _ = std::fs::remove_dir_all(&self.path);
         }
-        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
-/// The server, as its service would run it, inside the root.
-struct ServerInRoot(Child);
+/// The root booted: its systemd runs as the child of systemd-nspawn.
+struct Booted {
+    nspawn: Child,
+    init: u32,
+}
 
-impl Drop for ServerInRoot {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+impl Booted {
+    /// A command in the booted machine's namespaces.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("nsenter");
+        command.args(["--target", &self.init.to_string(), "--all", "--"]).args(args);
+        clean_environment(&mut command);
+        command
     }
+
+    fn run(&self, args: &[&str]) -> String {
+        succeeded(self.command(args), args)
+    }
+
+    fn run_as(&self, user: &str, args: &[&str]) -> String {
+        let mut all = vec!["runuser", "-u", user, "--"];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+}
+
+impl Drop for Booted {
+    fn drop(&mut self) {
+        // One SIGTERM asks the machine to shut down; wait, then make sure.
+        let _ = Command::new("kill").args(["-TERM", &self.nspawn.id().to_string()]).status();
+        for _ in 0..200 {
+            if self.nspawn.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.nspawn.kill();
+        let _ = self.nspawn.wait();
+    }
+}
+
+fn clean_environment(command: &mut Command) {
+    command.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("DEBIAN_FRONTEND", "noninteractive").env("LANG", "C.UTF-8");
+}
+
+fn succeeded(mut command: Command, args: &[&str]) -> String {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            // The parent is the fourth field of /proc/PID/stat, after the name in parentheses.
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok()) == Some(pid)
+        })
+        .collect()
 }
 
 #[test]
-fn in_a_clean_debian_root_the_packages_install_enrol_upgrade_keeping_settings_and_leave_data_until_purged() {
-    assert!(std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false), "this test builds a chroot: run the tests as root (CI does)");
-    let packages = [build(None), build(Some("server"))];
+fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_keeping_settings_and_keep_data_until_purged() {
+    assert!(std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false), "this test builds and boots a Debian root: run the tests as root (CI does)");
     let root = Chroot::bootstrap();
 
     // Install, as docs/deploy.md says: apt pulls in WebKitGTK, cage, Xwayland and the fonts.
-    let first = root.take(&packages);
-    let mut install = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
-    install.extend(first.iter().map(String::as_str));
-    root.run(&install);
+    root.apt_install(&root.take(packages()));
     for user in ["satchel", "satchel-server"] {
         assert!(root.run(&["getent", "passwd", user]).contains("/usr/sbin/nologin"), "{user} is a system user without a shell");
     }
@@ -204,32 +282,53 @@ fn in_a_clean_debian_root_the_packages_install_enrol_upgrade_keeping_settings_an
     assert!(root.path("/etc/systemd/system/multi-user.target.wants/satchel-server.service").symlink_metadata().is_ok(), "the server starts at boot");
     assert!(root.path("/etc/systemd/system/display-manager.service").symlink_metadata().is_err(), "the kiosk session waits for setup-kiosk");
     assert!(root.run(&["satchel", "check", "--explain", "--list", "/usr/share/satchel/allowlists/ks1.list", "https://www.bbc.co.uk/bitesize"]).starts_with("ALLOW"));
+    root.run(&["systemd-analyze", "verify", "satchel-server.service", "satchel-kiosk.service"]);
 
-    // The server, as its user, then a kiosk enrolled with it.
-    root.run_as("satchel-server", &["satchel-server", "--data", "/var/lib/satchel", "add-room", "Lab"]);
-    let code = root.run_as("satchel-server", &["satchel-server", "--data", "/var/lib/satchel", "enrol-code", "--room", "Lab"]).trim().to_owned();
+    // The school's settings: the server on a free loopback port, over HTTPS.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    let server = ServerInRoot(
-        root.command(&["setpriv", "--reuid", "satchel-server", "--regid", "satchel-server", "--init-groups", "satchel-server", "--data", "/var/lib/satchel", "--listen", &listen])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the server in the root to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-    let url = format!("http://{listen}");
-    let plan = root.run(&["satchel", "setup-kiosk", "--dry-run", "--server", &url, "--code", &code, "--name", "LAB-01"]);
-    assert!(plan.contains("already so   write /etc/satchel/kiosk.toml") && plan.contains("would do     enrol this machine"), "{plan}");
-    root.run(&["satchel", "enrol", "--server", &url, "--code", &code, "--name", "LAB-01"]);
-    assert_eq!(root.owner_and_mode("/etc/satchel/kiosk.toml"), "root:satchel:640", "enrolment keeps the config private");
-    let status = root.run(&["satchel", "status"]);
-    assert!(status.contains("enrolment       kiosk ") && status.contains(&format!("with {url}")) && status.contains("server          reachable"), "{status}");
-    drop(server);
+    let settings = format!("SATCHEL_SERVER_ARGS=\"--listen 127.0.0.1:{port} --tls --retention-days 30\"\nSATCHEL_LOG=info\n");
+    std::fs::write(root.path("/etc/satchel/server.env"), &settings).unwrap();
+
+    {
+        let machine = root.boot();
+        wait_for("satchel-server.service to be active", Duration::from_secs(30), || {
+            machine.command(&["systemctl", "is-active", "--quiet", "satchel-server"]).status().is_ok_and(|s| s.success())
+        });
+        let journal = machine.run(&["journalctl", "--unit", "satchel-server", "--output", "verbose", "--no-pager"]);
+        for field in ["SYSLOG_IDENTIFIER=satchel-server", "MESSAGE=satchel-server listening (HTTPS)", &format!("SATCHEL_ADDRESS=127.0.0.1:{port}"), "SATCHEL_FINGERPRINT="] {
+            assert!(journal.contains(field), "the journal has {field}:\n{journal}");
+        }
+        assert!(journal.contains("one-time password"), "the first start's admin password is in the journal");
+
+        // The technician's round: a room, a code and the fingerprint from the server, then
+        // setup-kiosk on the machine (here the same one), over HTTPS with the pinned certificate.
+        let server = ["satchel-server", "--data", "/var/lib/satchel"];
+        machine.run_as("satchel-server", &[&server[..], &["add-room", "Lab"]].concat());
+        let code = machine.run_as("satchel-server", &[&server[..], &["enrol-code", "--room", "Lab"]].concat()).trim().to_owned();
+        let fingerprint = machine.run_as("satchel-server", &[&server[..], &["fingerprint"]].concat()).trim().to_owned();
+        let url = format!("https://127.0.0.1:{port}");
+        let setup = ["satchel", "setup-kiosk", "--server", &url, "--code", &code, "--fingerprint", &fingerprint, "--name", "LAB-01"];
+        let first = machine.run(&setup);
+        for line in [
+            "already so   create the `satchel` user",
+            "already so   write /etc/satchel/kiosk.toml",
+            &format!("done         enrol this machine with {url}"),
+            "done         start the kiosk session (satchel-kiosk.service: cage on tty1) at boot",
+        ] {
+            assert!(first.contains(line), "setup-kiosk says {line:?}:\n{first}");
+        }
+        let again = machine.run(&setup);
+        assert!(again.lines().all(|line| line.starts_with("already so")), "a second run changes nothing:\n{again}");
+        assert_eq!(machine.run(&["systemctl", "is-enabled", "satchel-kiosk"]).trim(), "enabled");
+        assert!(machine.run(&["readlink", "/etc/systemd/system/display-manager.service"]).trim().ends_with("/satchel-kiosk.service"), "the kiosk session is the display manager");
+        assert_eq!(root.owner_and_mode("/etc/satchel/kiosk.toml"), "root:satchel:640", "enrolment keeps the config private");
+        let status = machine.run(&["satchel", "status"]);
+        assert!(status.contains(&format!("with {url}")) && status.contains("server          reachable"), "{status}");
+    }
     std::fs::create_dir_all(root.path("/var/lib/satchel-kiosk/outbox")).unwrap();
     std::fs::write(root.path("/var/lib/satchel-kiosk/outbox/report-waiting.json"), "{}").unwrap();
 
-    // An upgrade keeps the enrolled configuration and the server's data.
+    // An upgrade keeps both conffiles as the school left them, and the server's data.
     let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-revision-2");
     let upgrade = root.take(&[build_revision(None, 2, Some(&output)), build_revision(Some("server"), 2, Some(&output))]);
     let mut dpkg = vec!["dpkg", "-i"];
@@ -237,8 +336,9 @@ fn in_a_clean_debian_root_the_packages_install_enrol_upgrade_keeping_settings_an
     root.run(&dpkg);
     assert!(root.run(&["dpkg-query", "-W", "-f", "${Version}", "satchel"]).ends_with("-2"));
     let config = std::fs::read_to_string(root.path("/etc/satchel/kiosk.toml")).unwrap();
-    assert!(config.contains("[server]") && config.contains(&url), "the upgrade kept the enrolment:\n{config}");
+    assert!(config.contains("[server]") && config.contains(&format!("127.0.0.1:{port}")), "the upgrade kept the enrolment:\n{config}");
     assert_eq!(root.owner_and_mode("/etc/satchel/kiosk.toml"), "root:satchel:640");
+    assert_eq!(std::fs::read_to_string(root.path("/etc/satchel/server.env")).unwrap(), settings, "the upgrade kept the server's settings");
     assert!(root.path("/var/lib/satchel/satchel.db").exists(), "the upgrade kept the database");
 
     // Removing keeps reports, rules and the database; purging deletes them.
