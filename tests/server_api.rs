@@ -144,3 +144,62 @@ fn reports_older_than_the_retention_period_are_deleted_with_their_screenshots() 
     support::wait_for("the old report to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM reports") == 0);
     assert!(!screenshot.exists(), "its screenshot went too");
 }
+
+/// A request body that sends its first half, then waits until the test lets it go on.
+struct HeldBody {
+    halves: [Vec<u8>; 2],
+    sent_first: Option<std::sync::mpsc::Sender<()>>,
+    go_on: std::sync::mpsc::Receiver<()>,
+}
+
+impl Read for HeldBody {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let half = if self.halves[0].is_empty() {
+            if let Some(sent) = self.sent_first.take() {
+                let _ = sent.send(());
+                let _ = self.go_on.recv();
+            }
+            &mut self.halves[1]
+        } else {
+            &mut self.halves[0]
+        };
+        let length = half.len().min(buffer.len());
+        buffer[..length].copy_from_slice(&half[..length]);
+        half.drain(..length);
+        Ok(length)
+    }
+}
+
+#[test]
+fn at_sigterm_the_server_answers_long_polls_finishes_a_report_being_uploaded_and_exits_cleanly() {
+    for options in [&["--tls"][..], &[][..]] {
+        let data = support::TempDir::new("server");
+        support::server::admin(data.path(), &["add-room", "Class 1"]);
+        let mut server = start_in(data, options);
+        let kiosk = server.enrolled();
+        let version = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
+
+        let long_poll = {
+            let request = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules?wait=60").header("If-None-Match", version);
+            std::thread::spawn(move || request.send().map(|response| response.status()))
+        };
+        let body = serde_json::to_vec(&report("3f2c9a1e-5b7d-4c8e-9f01-23456789abcd", &png(640, 480))).unwrap();
+        let (sent_first, first_sent) = std::sync::mpsc::channel();
+        let (go_on, held) = std::sync::mpsc::channel();
+        let middle = body.len() / 2;
+        let upload = {
+            let held = HeldBody { halves: [body[..middle].to_vec(), body[middle..].to_vec()], sent_first: Some(sent_first), go_on: held };
+            let request = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").header("Content-Type", "application/json").body(reqwest::blocking::Body::new(held));
+            std::thread::spawn(move || request.send().map(|response| response.status()))
+        };
+        first_sent.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(200)); // let the first half reach the server
+
+        server.terminate();
+        assert_eq!(long_poll.join().unwrap().unwrap(), StatusCode::NOT_MODIFIED, "{options:?}: a waiting long poll is answered at once");
+        go_on.send(()).unwrap();
+        assert_eq!(upload.join().unwrap().unwrap(), StatusCode::OK, "{options:?}: the report being uploaded is taken");
+        assert!(server.exited_cleanly(), "{options:?}: the server exits cleanly once nothing is in flight");
+        assert_eq!(server.count("SELECT COUNT(*) FROM reports"), 1, "{options:?}: the report is stored");
+    }
+}

@@ -109,7 +109,10 @@ async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(que
     if held == Some(current) && query.wait > 0 {
         let mut changes = server.watch_room(kiosk.room_id, current);
         let wait = Duration::from_secs(query.wait.min(LONGEST_WAIT));
-        let _ = tokio::time::timeout(wait, changes.wait_for(|version| *version != current)).await;
+        tokio::select! {
+            _ = tokio::time::timeout(wait, changes.wait_for(|version| *version != current)) => {}
+            _ = server.stopped() => {}
+        }
     }
     let bundle = server.store().bundle(&kiosk, now())?;
     if held == Some(bundle.version as i64) {

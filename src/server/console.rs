@@ -950,11 +950,16 @@ fn csv_field(text: &str) -> String {
 async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
     let rooms = if user.role == Role::Teacher { Some(server.store().user_rooms(user.id)?) } else { None };
     let receiver = server.events.subscribe();
-    let stream = futures_util::stream::unfold((receiver, rooms), |(mut receiver, rooms)| async move {
+    let stream = futures_util::stream::unfold((receiver, rooms, server), |(mut receiver, rooms, server)| async move {
         loop {
-            match receiver.recv().await {
+            // A stopping server ends the stream; the browser reconnects to the next one.
+            let received = tokio::select! {
+                received = receiver.recv() => received,
+                _ = server.stopped() => return None,
+            };
+            match received {
                 Ok(event) if rooms.as_ref().is_none_or(|mine| mine.contains(&event.room)) => {
-                    return Some((Ok(Event::default().event(event.kind).data(event.id)), (receiver, rooms)));
+                    return Some((Ok(Event::default().event(event.kind).data(event.id)), (receiver, rooms, server)));
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

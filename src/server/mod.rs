@@ -51,6 +51,9 @@ pub struct Server {
     login_limiter: console::LoginLimiter,
     /// The HTTPS certificate's fingerprint, shown with enrolment codes.
     fingerprint: std::sync::OnceLock<String>,
+    /// Set at SIGTERM: long polls answer and the consoles' event streams end, so that
+    /// stopping waits only for requests doing real work.
+    stopping: watch::Sender<bool>,
 }
 
 impl Server {
@@ -72,6 +75,7 @@ impl Server {
             messages,
             login_limiter: console::LoginLimiter::default(),
             fingerprint: std::sync::OnceLock::new(),
+            stopping: watch::channel(false).0,
         };
         Ok((Arc::new(server), admin_password))
     }
@@ -90,6 +94,11 @@ impl Server {
             sender.send_replace(version);
         }
         self.lessons_changed.notify_one();
+    }
+
+    /// Resolves once the server has begun to stop.
+    async fn stopped(&self) {
+        let _ = self.stopping.subscribe().wait_for(|stopping| *stopping).await;
     }
 
     fn watch_room(&self, room_id: i64, version: i64) -> watch::Receiver<i64> {
@@ -207,39 +216,53 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64,
         // Shown with each enrolment code made in the console.
         let _ = server.fingerprint.set(tls.fingerprint.clone());
     }
-    let app = api::router().merge(console::router()).with_state(server);
+    let app = api::router().merge(console::router()).with_state(Arc::clone(&server));
+    let stop = async move {
+        shutdown_signal().await;
+        info!("stopping: finishing the requests in flight");
+        server.stopping.send_replace(true);
+    };
     match tls {
         None => {
             info!(address = %listener.local_addr()?, "satchel-server listening (HTTP)");
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+            axum::serve(listener, app).with_graceful_shutdown(stop).await?;
         }
         Some(tls) => {
             info!(address = %listener.local_addr()?, fingerprint = tls.fingerprint, "satchel-server listening (HTTPS)");
-            serve_tls(listener, app, tls).await;
+            serve_tls(listener, app, tls, stop).await;
         }
     }
     info!("stopped");
     Ok(())
 }
 
-/// HTTPS, one task a connection. At SIGTERM the server stops accepting; a request cut off
-/// is one a kiosk sends again (reports are stored before they are acknowledged).
-async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, tls: tls::Tls) {
+/// How long stopping waits for requests in flight (a report still uploading) before cutting
+/// them; systemd's own limit is 90 s.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// HTTPS, one task a connection. Once `stop` resolves the server accepts nothing new, lets
+/// the requests in flight finish (a report being uploaded is stored and acknowledged) and
+/// closes idle connections.
+async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, tls: tls::Tls, stop: impl std::future::Future<Output = ()>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = &mut shutdown => return,
+            _ = &mut stop => break,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let (acceptor, app) = (acceptor.clone(), app.clone());
+        let (acceptor, app, watcher) = (acceptor.clone(), app.clone(), connections.watcher());
         tokio::spawn(async move {
             let Ok(stream) = acceptor.accept(stream).await else { return };
             let service = hyper_util::service::TowerToHyperService::new(app);
-            let connection = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).with_upgrades();
-            let _ = connection.await;
+            let connection = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = watcher.watch(connection).await;
         });
+    }
+    if tokio::time::timeout(DRAIN_LIMIT, connections.shutdown()).await.is_err() {
+        warn!(limit = ?DRAIN_LIMIT, "requests still in flight were cut off");
     }
 }
 

@@ -58,7 +58,8 @@ pub fn start_at(data: TempDir, port: u16, options: &[&str]) -> Running {
         .unwrap();
     let scheme = if options.contains(&"--tls") { "https" } else { "http" };
     let base = format!("{scheme}://127.0.0.1:{port}");
-    let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    // The self-signed certificate is not checked here; the kiosk's pinning has tests of its own.
+    let client = Client::builder().timeout(Duration::from_secs(60)).danger_accept_invalid_certs(scheme == "https").build().unwrap();
     wait_for("the server to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     Running { child, base, data, client, port }
 }
@@ -80,6 +81,16 @@ impl Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
         std::mem::replace(&mut self.data, TempDir::empty())
+    }
+
+    /// Sends SIGTERM, as systemd does to stop the service.
+    pub fn terminate(&self) {
+        assert!(Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap().success());
+    }
+
+    /// Waits for the server to exit; whether it exited cleanly.
+    pub fn exited_cleanly(&mut self) -> bool {
+        self.child.wait().unwrap().success()
     }
 
     pub fn code(&self, minutes: u64) -> String {
