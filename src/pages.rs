@@ -159,12 +159,21 @@ impl Pages {
 
     /// The message with this id, from this locale or else from en-GB.
     pub fn message(&self, id: &str) -> Option<Cow<'_, str>> {
+        self.message_with(id, &[])
+    }
+
+    /// The message with this id and its numbers (`{ $total }`) filled in.
+    pub fn message_with(&self, id: &str, numbers: &[(&str, u64)]) -> Option<Cow<'_, str>> {
         match self.bundle.get_message(id).and_then(|m| m.value()) {
             Some(pattern) => {
+                let mut args = fluent_bundle::FluentArgs::new();
+                for (name, value) in numbers {
+                    args.set(*name, *value);
+                }
                 let mut errors = Vec::new();
-                Some(self.bundle.format_pattern(pattern, None, &mut errors))
+                Some(self.bundle.format_pattern(pattern, (!numbers.is_empty()).then_some(&args), &mut errors))
             }
-            None => self.fallback.as_ref()?.message(id),
+            None => self.fallback.as_ref()?.message_with(id, numbers),
         }
     }
 

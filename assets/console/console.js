@@ -27,6 +27,12 @@
       .catch(function () { form.querySelector("button").disabled = true; });
   });
 
+  // Forms that undo something (retiring a computer) ask first.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
   // A short, gentle chime for a new report.
   function chime() {
     try {

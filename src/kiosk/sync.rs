@@ -44,6 +44,15 @@ pub fn http_client(url: &str, fingerprint: Option<&str>) -> Result<reqwest::Clie
     builder.build().map_err(|e| e.to_string())
 }
 
+/// What to tell the technician (`satchel status`) about an answer the kiosk cannot use.
+fn unexpected_answer(status: StatusCode) -> String {
+    if status == StatusCode::UNAUTHORIZED {
+        "the server does not accept this kiosk (retired in the console?): enrol it again".into()
+    } else {
+        format!("the server answered {status}")
+    }
+}
+
 /// Accepts the one certificate pinned at enrolment; the TLS handshake's signatures are still
 /// checked against it.
 #[derive(Debug)]
@@ -195,7 +204,7 @@ impl Link {
                     Ok(signed) => self.take(signed, held, callbacks),
                     Err(error) => Err(format!("unreadable answer: {error}")),
                 },
-                Ok(response) => Err(format!("the server answered {}", response.status())),
+                Ok(response) => Err(unexpected_answer(response.status())),
                 Err(error) => Err(format!("cannot reach the server: {error}")),
             };
             match outcome {
@@ -277,7 +286,8 @@ impl Link {
             Ok(response) if matches!(response.status(), StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE) => {
                 Delivery::Damaged(format!("the server refused it: {}", response.status()))
             }
-            Ok(response) => Delivery::Later(format!("the server answered {}", response.status())),
+            // Kept: a retired kiosk enrolled again delivers what it held.
+            Ok(response) => Delivery::Later(unexpected_answer(response.status())),
             Err(error) => Delivery::Later(format!("cannot reach the server: {error}")),
         }
     }

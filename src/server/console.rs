@@ -19,7 +19,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::store::{IncidentFields, ReportRow, Role, User};
+use super::store::{IncidentFields, MachineRow, ReportRow, Role, User};
 use super::{hash, now, random_hex, Server};
 use crate::pages::{escape, Tile};
 use crate::policy::Policy;
@@ -51,6 +51,7 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/asks/{id}/approve", post(approve_ask))
         .route("/asks/{id}/decline", post(decline_ask))
         .route("/machines", get(machines_page))
+        .route("/machines/{id}/retire", post(retire_machine))
         .route("/audit", get(audit_page))
         .route("/admin", get(admin_page))
         .route("/admin/rooms", post(add_room))
@@ -452,7 +453,9 @@ async fn end_lesson(State(server): State<Arc<Server>>, SignedIn(user): SignedIn,
 async fn extend_lesson(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(room_id): Path<i64>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
     check_csrf(&user, &form.csrf)?;
     may_use_room(&server, &user, room_id)?;
-    if let Some(version) = server.store().extend_lesson(room_id, 15, now())? {
+    // Bound first: a guard in the `if let` would still be held by the `audit` below.
+    let extended = server.store().extend_lesson(room_id, 15, now())?;
+    if let Some(version) = extended {
         server.store().audit(Some(user.id), "extend-lesson", &format!("room {room_id} by 15 minutes"), now())?;
         server.rules_changed(room_id, version);
     }
@@ -525,17 +528,36 @@ fn decide_ask(server: &Server, user: &User, id: &str, csrf: &str, approve: bool)
     Ok(redirect("/lessons"))
 }
 
+/// Retires a kiosk (a machine replaced, re-imaged or lost): its token stops working at once.
+async fn retire_machine(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
+    need_role(user.role == Role::Admin)?;
+    check_csrf(&user, &form.csrf)?;
+    let retired = server.store().retire_kiosk(&id, now())?;
+    let Some(name) = retired else { return Err(ConsoleError(StatusCode::NOT_FOUND, "No such computer in service.".into())) };
+    server.store().audit(Some(user.id), "retire-kiosk", &name, now())?;
+    Ok(redirect("/machines"))
+}
+
 async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
     need_role(user.role == Role::Admin)?;
     let machines = server.store().machines()?;
     let t = |id: &str| escape(&server.t(id));
+    let silent = |machine: &MachineRow| machine.last_seen.is_none_or(|seen| now().saturating_sub(seen) > 600);
+    let outdated = |machine: &MachineRow| machine.rules_version.is_some_and(|v| v < machine.room_version);
+    let count = |test: &dyn Fn(&MachineRow) -> bool| machines.iter().filter(|m| test(m)).count() as u64;
+    let summary = server.messages.message_with(
+        "console-machines-summary",
+        &[("total", machines.len() as u64), ("silent", count(&silent)), ("outdated", count(&outdated))],
+    );
+    let csrf = csrf_field(&user);
     let mut body = format!(
-        "<table id=\"machines\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        t("console-machine"), t("console-room"), t("console-last-heard"), t("console-rules-version"), t("console-state"), t("console-satchel-version")
+        "<p id=\"machines-summary\">{summary}</p>\
+         <table id=\"machines\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
+        t("console-machine"), t("console-room"), t("console-last-heard"), t("console-rules-version"), t("console-state"), t("console-satchel-version"),
+        summary = escape(summary.as_deref().unwrap_or_default()),
     );
     for machine in &machines {
-        let silent = machine.last_seen.is_none_or(|seen| now().saturating_sub(seen) > 600);
-        let outdated = machine.rules_version.is_some_and(|v| v < machine.room_version);
+        let (silent, outdated) = (silent(machine), outdated(machine));
         let mut warnings = String::new();
         if silent {
             let _ = write!(warnings, "<br><strong class=\"error\">{}</strong>", t("console-silent"));
@@ -545,7 +567,11 @@ async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): Signed
         }
         let _ = write!(
             body,
-            "<tr><td>{name}{warnings}</td><td>{room}</td><td>{seen}</td><td>{rules}</td><td>{state}</td><td>{version}</td></tr>",
+            "<tr><td>{name}{warnings}</td><td>{room}</td><td>{seen}</td><td>{rules}</td><td>{state}</td><td>{version}</td>\
+             <td><form method=\"post\" action=\"/machines/{id}/retire\" data-confirm=\"{confirm}\">{csrf}<button>{retire}</button></form></td></tr>",
+            id = escape(&machine.id),
+            confirm = t("console-retire-confirm"),
+            retire = t("console-retire"),
             name = escape(&machine.name),
             room = escape(&machine.room),
             seen = machine.last_seen.map(|s| format!("<time datetime=\"{0}\">{0}</time>", iso_time(s))).unwrap_or_else(|| t("console-never")),

@@ -59,6 +59,8 @@ ALTER TABLE profiles ADD COLUMN image_search INTEGER NOT NULL DEFAULT 1;
 "#, r#"
 ALTER TABLE profiles ADD COLUMN open_web INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE profiles ADD COLUMN blocked_categories TEXT NOT NULL DEFAULT '';
+"#, r#"
+ALTER TABLE kiosks ADD COLUMN retired_at INTEGER;
 "#];
 
 pub struct Store {
@@ -200,7 +202,7 @@ impl Store {
 
     pub fn kiosk_by_token(&self, id: &str, token_hash: &str) -> Result<Option<KioskRow>> {
         self.db
-            .query_row("SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2", params![id, token_hash], |row| {
+            .query_row("SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2 AND retired_at IS NULL", params![id, token_hash], |row| {
                 Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })
             })
             .optional()
@@ -609,6 +611,7 @@ pub struct UnblockRow {
 /// A kiosk as the Machines page shows it.
 #[derive(Clone, Debug)]
 pub struct MachineRow {
+    pub id: String,
     pub name: String,
     pub room: String,
     pub last_seen: Option<u64>,
@@ -694,8 +697,8 @@ impl Store {
 
     pub fn machines(&self) -> Result<Vec<MachineRow>> {
         let mut statement = self.db.prepare(
-            "SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version
-             FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id ORDER BY rooms.name, kiosks.name",
+            "SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version, kiosks.id
+             FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.retired_at IS NULL ORDER BY rooms.name, kiosks.name",
         )?;
         let rows = statement.query_map([], |row| {
             Ok(MachineRow {
@@ -706,9 +709,20 @@ impl Store {
                 room_version: row.get::<_, i64>(4)? as u64,
                 state: row.get(5)?,
                 satchel_version: row.get(6)?,
+                id: row.get(7)?,
             })
         })?;
         rows.collect()
+    }
+
+    /// Retires a kiosk: its token stops working and it leaves the Machines page; its reports
+    /// stay. Returns its name, or `None` if there is no such kiosk in service.
+    pub fn retire_kiosk(&self, id: &str, now: u64) -> Result<Option<String>> {
+        let name: Option<String> = self.db.query_row("SELECT name FROM kiosks WHERE id = ?1 AND retired_at IS NULL", [id], |row| row.get(0)).optional()?;
+        if name.is_some() {
+            self.db.execute("UPDATE kiosks SET retired_at = ?2 WHERE id = ?1", params![id, now as i64])?;
+        }
+        Ok(name)
     }
 
     pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
