@@ -213,6 +213,14 @@ fn a_pupils_request_approved_for_the_lesson_joins_its_list_at_once() {
     assert!(list.ends_with("www.woodlandtrust.org.uk/trees/oak\n"), "{list}");
     assert!(!staff.get("/lessons").text().unwrap().contains("woodlandtrust"), "an answered request leaves the list");
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'approve-unblock'"), 1);
+
+    let declined = json!({ "id": "5a9fad5b-d9cb-469f-a165-70867728950f", "url": "https://games.example/", "requested_at": 1_795_000_060u64 });
+    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&declined).send().unwrap().status().is_success());
+    assert_eq!(staff.post("/asks/5a9fad5b-d9cb-469f-a165-70867728950f/decline", &[]).status(), StatusCode::SEE_OTHER);
+    assert!(!staff.get("/lessons").text().unwrap().contains("games.example"), "a declined request leaves the list");
+    let (_, _, etag) = bundle(&server, &kiosk, None);
+    assert_eq!(etag, format!("\"{}\"", after.version), "declining changes no rules");
+    assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'decline-unblock'"), 1);
 }
 
 #[test]
