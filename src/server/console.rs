@@ -521,7 +521,8 @@ fn decide_ask(server: &Server, user: &User, id: &str, csrf: &str, approve: bool)
     let (room, url) = server.store().unblock_request(id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such request.".into()))?;
     may_use_room(server, user, room)?;
     let entry = if approve { Some(entry_for(&url).ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, "That address cannot be allowed.".into()))?) } else { None };
-    if let Some((room, version)) = server.store().decide_unblock(id, entry.as_deref(), now())? {
+    let decided = server.store().decide_unblock(id, entry.as_deref(), now())?;
+    if let Some((room, version)) = decided {
         server.rules_changed(room, version);
     }
     server.store().audit(Some(user.id), if approve { "approve-unblock" } else { "decline-unblock" }, &url, now())?;
