@@ -15,6 +15,9 @@ use support::{one_at_a_time, png_pixel, wait_for, Display, KioskProcess, Relay, 
 
 const FIRST_TILE: (u32, u32) = (178, 294);
 const TELL_BUTTON: (u32, u32) = (1158, 40);
+/// The thank-you page's Go home button, and its green.
+const GO_HOME: (u32, u32) = (640, 640);
+const GO_HOME_GREEN: &str = "#cfead6";
 /// The first feeling picture on the thank-you page.
 const SCARY_PICTURE: (u32, u32) = (295, 400);
 /// The test page's colour, filling the content view.
@@ -198,6 +201,22 @@ fn tell_my_teacher_covers_the_page_and_the_report_reaches_the_server_once_with_i
     wait_for("the feeling on the server", Duration::from_secs(10), || setup.server.count("SELECT count(*) FROM reports WHERE feeling = 'scary'") == 1);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(setup.server.count("SELECT count(*) FROM reports"), 1, "sent once");
+}
+
+#[test]
+fn a_double_tap_on_tell_makes_one_report_and_the_thank_you_page_stays() {
+    let _turn = one_at_a_time();
+    let setup = setup();
+    setup.lesson_with_the_page();
+    let _kiosk = KioskProcess::start(&setup.display, &setup.config());
+    setup.open_page();
+    // Two taps a millisecond apart, as an eager finger (or a bouncing mouse) gives them.
+    setup.display.xdotool(&["mousemove", &TELL_BUTTON.0.to_string(), &TELL_BUTTON.1.to_string(), "click", "--repeat", "2", "--delay", "1", "1"]);
+    wait_for("the thank-you page", Duration::from_secs(10), || setup.display.pixel(GO_HOME.0, GO_HOME.1) == GO_HOME_GREEN);
+    wait_for("the outbox to empty", Duration::from_secs(15), || setup.outbox_items().is_empty() && setup.server.count("SELECT count(*) FROM reports") >= 1);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(setup.server.count("SELECT count(*) FROM reports"), 1, "one tap or two, one report");
+    assert_eq!(setup.display.pixel(GO_HOME.0, GO_HOME.1), GO_HOME_GREEN, "the thank-you page is still there");
 }
 
 #[test]

@@ -14,9 +14,11 @@ use std::time::Duration;
 use support::wait_for;
 
 /// Builds a package (`variant` `server` for satchel-server) with Debian revision `revision`,
-/// into `output` or target/debian. One build at a time: two `cargo deb` runs side by side
-/// strip and copy the same binaries.
-fn build_revision(variant: Option<&str>, revision: u32, output: Option<&Path>) -> PathBuf {
+/// into a folder of the tests' own: cargo deb deletes other versions of a package from
+/// target/debian, and `make deb`'s packages are left alone. One build at a time: two `cargo
+/// deb` runs side by side strip and copy the same binaries.
+fn build_revision(variant: Option<&str>, revision: u32) -> PathBuf {
+    let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("debian-revision-{revision}"));
     static ONE_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut command = Command::new("cargo");
@@ -24,9 +26,7 @@ fn build_revision(variant: Option<&str>, revision: u32, output: Option<&Path>) -
     if let Some(variant) = variant {
         command.args(["--variant", variant]);
     }
-    if let Some(output) = output {
-        command.arg("--output").arg(output);
-    }
+    command.arg("--output").arg(&output);
     let output = command.output().expect("cargo-deb runs (make deps installs it)");
     assert!(output.status.success(), "cargo deb: {}", String::from_utf8_lossy(&output.stderr));
     PathBuf::from(String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim())
@@ -35,7 +35,7 @@ fn build_revision(variant: Option<&str>, revision: u32, output: Option<&Path>) -
 /// The kiosk and server packages as `make deb` makes them, built once for all the tests.
 fn packages() -> &'static [PathBuf; 2] {
     static BUILT: std::sync::OnceLock<[PathBuf; 2]> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| [build_revision(None, 1, None), build_revision(Some("server"), 1, None)])
+    BUILT.get_or_init(|| [build_revision(None, 1), build_revision(Some("server"), 1)])
 }
 
 fn dpkg_deb(args: &[&str], deb: &Path) -> String {
@@ -329,8 +329,7 @@ fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_ke
     std::fs::write(root.path("/var/lib/satchel-kiosk/outbox/report-waiting.json"), "{}").unwrap();
 
     // An upgrade keeps both conffiles as the school left them, and the server's data.
-    let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-revision-2");
-    let upgrade = root.take(&[build_revision(None, 2, Some(&output)), build_revision(Some("server"), 2, Some(&output))]);
+    let upgrade = root.take(&[build_revision(None, 2), build_revision(Some("server"), 2)]);
     let mut dpkg = vec!["dpkg", "-i"];
     dpkg.extend(upgrade.iter().map(String::as_str));
     root.run(&dpkg);

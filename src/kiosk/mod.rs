@@ -147,6 +147,7 @@ pub fn run(options: Options) -> Result<()> {
         shared: Arc::clone(&shared),
         last_report: None,
         capture: Rc::default(),
+        capturing: false,
         categories,
     };
     if let Some(server) = &config.server {
@@ -202,6 +203,9 @@ struct Kiosk {
     last_report: Option<String>,
     /// A report captured and not yet stored.
     capture: Rc<std::cell::RefCell<Option<Capture>>>,
+    /// From Tell until the report is stored: a second tap meanwhile is the same report (its
+    /// snapshot would fail on the covered page and cover the thank-you page instead).
+    capturing: bool,
     /// The category data for open-web profiles, when the configuration names it.
     categories: Option<Arc<crate::categories::CategoryIndex>>,
 }
@@ -261,6 +265,7 @@ impl Kiosk {
                 let _ = self.events.send_event(KioskEvent::StoreReport);
             }
             KioskEvent::StoreReport => {
+                self.capturing = false;
                 let capture = self.capture.borrow_mut().take();
                 if let Some(capture) = capture {
                     self.report(capture);
@@ -349,7 +354,12 @@ impl Kiosk {
     /// Tell my teacher, first step: the content view as the pupil sees it (the toolbar is not
     /// in it); then the page is covered, then [`Kiosk::report`].
     fn capture_for_report(&mut self) {
+        if self.capturing {
+            debug!("tell pressed again while the report is being made: one report");
+            return;
+        }
         let Some(content) = &self.content else { return };
+        self.capturing = true;
         let url = content.url().unwrap_or_default();
         let (events, capture) = (self.events.clone(), Rc::clone(&self.capture));
         content.snapshot(move |png, title| {
