@@ -105,12 +105,14 @@ struct RulesQuery {
 /// nothing changed; with `?wait=N` the answer waits up to N seconds for a change.
 async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(query): Query<RulesQuery>, headers: HeaderMap) -> Result<Response, ApiError> {
     let held: Option<i64> = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse().ok());
+    let mut changes = server.watch_room(kiosk.room_id);
     let current = server.store().room_version(kiosk.room_id)?;
     if held == Some(current) && query.wait > 0 {
-        let mut changes = server.watch_room(kiosk.room_id, current);
         let wait = Duration::from_secs(query.wait.min(LONGEST_WAIT));
+        // Only a newer version wakes it: an older one announced late must not answer at once
+        // (the kiosk would ask again straight away, and again).
         tokio::select! {
-            _ = tokio::time::timeout(wait, changes.wait_for(|version| *version != current)) => {}
+            _ = tokio::time::timeout(wait, changes.wait_for(|version| *version > current)) => {}
             _ = server.stopped() => {}
         }
     }

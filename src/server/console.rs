@@ -718,7 +718,14 @@ async fn add_user(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, F
     check_csrf(&user, &form.csrf)?;
     need_role(user.role == Role::Admin)?;
     let rooms: Vec<String> = if form.room.is_empty() { Vec::new() } else { vec![form.room.clone()] };
-    let password = server.add_user(form.name.trim(), &form.role, &rooms).map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let name = form.name.trim().to_owned();
+    let role = form.role.clone();
+    let adding = Arc::clone(&server);
+    // argon2 off the async threads, as at login.
+    let password = tokio::task::spawn_blocking(move || adding.add_user(&name, &role, &rooms))
+        .await
+        .map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "the account could not be made".into()))?
+        .map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let notice = format!(
         "<section class=\"notice\" role=\"status\"><h2>{}</h2><p>{}: <strong class=\"code\">{}</strong></p></section>",
         escape(&server.t("console-add-user")),

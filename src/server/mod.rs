@@ -88,11 +88,20 @@ impl Server {
         crate::bundle::public_key_text(&self.key.verifying_key())
     }
 
-    /// Tells the kiosks waiting on a room that its rules are now at `version`.
+    /// Tells the kiosks waiting on a room that its rules are now at `version`. Two changes
+    /// may tell in either order; the room's channel keeps the newest.
     pub fn rules_changed(&self, room_id: i64, version: i64) {
-        if let Some(sender) = self.rooms.lock().unwrap_or_else(|p| p.into_inner()).get(&room_id) {
-            sender.send_replace(version);
+        let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sender) = rooms.get(&room_id) {
+            sender.send_if_modified(|newest| {
+                let newer = version > *newest;
+                if newer {
+                    *newest = version;
+                }
+                newer
+            });
         }
+        drop(rooms);
         self.lessons_changed.notify_one();
     }
 
@@ -101,9 +110,11 @@ impl Server {
         let _ = self.stopping.subscribe().wait_for(|stopping| *stopping).await;
     }
 
-    fn watch_room(&self, room_id: i64, version: i64) -> watch::Receiver<i64> {
+    /// The newest version announced for a room. Subscribe before reading the room's version
+    /// from the database, so that no change falls between the two.
+    fn watch_room(&self, room_id: i64) -> watch::Receiver<i64> {
         let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        rooms.entry(room_id).or_insert_with(|| watch::channel(version).0).subscribe()
+        rooms.entry(room_id).or_insert_with(|| watch::channel(i64::MIN).0).subscribe()
     }
 
     /// Creates a one-time enrolment code for a room and returns it.
@@ -121,6 +132,9 @@ impl Server {
         if store::Role::parse(role).is_none() {
             bail!("no role `{role}`: use teacher, dsl or admin");
         }
+        // Hashed first: argon2 takes a while, and the store's lock holds up every request.
+        let password = random_code()?;
+        let password_hash = hash_password(&password)?;
         let store = self.store();
         let room_ids = rooms
             .iter()
@@ -129,8 +143,7 @@ impl Server {
         if store.user_login(name)?.is_some() {
             bail!("there is already an account called `{name}`");
         }
-        let password = random_code()?;
-        let id = store.add_user(name, &hash_password(&password)?, role, now())?;
+        let id = store.add_user(name, &password_hash, role, now())?;
         for room in room_ids {
             store.assign_room(id, room)?;
         }
@@ -339,4 +352,24 @@ fn random_code() -> Result<String> {
     let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     Ok(bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Server;
+
+    #[test]
+    fn a_rooms_channel_keeps_the_newest_version_whatever_order_changes_are_told_in() {
+        let data = std::env::temp_dir().join(format!("satchel-server-unit-{}", std::process::id()));
+        let (server, _) = Server::open(&data, "en-GB").unwrap();
+        let mut watching = server.watch_room(7);
+        server.rules_changed(7, 11);
+        server.rules_changed(7, 10);
+        assert_eq!(*watching.borrow_and_update(), 11, "the late, older version is not announced");
+        server.rules_changed(7, 10);
+        assert!(!watching.has_changed().unwrap(), "nothing newer: no wake-up");
+        server.rules_changed(7, 12);
+        assert_eq!(*watching.borrow_and_update(), 12);
+        std::fs::remove_dir_all(data).unwrap();
+    }
 }
