@@ -18,7 +18,8 @@ const BACK_BUTTON: (u32, u32) = (192, 40);
 /// The first Home tile.
 const FIRST_TILE: (u32, u32) = (178, 294);
 
-const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\ndown.test\n";
+// `localhost` (the allowed site again) is a secure context, where camera and location exist.
+const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\ndown.test\nlocalhost\n";
 
 /// The pages of the allowed site.
 fn allowed_site(seen: &Seen) -> Reply {
@@ -98,13 +99,14 @@ impl Lab {
         let config = format!(
             "list = \"school.list\"\ntiles = \"tiles.toml\"\nstate_dir = \"state\"\n{extra_config}\n[hosts]\n\
              \"allowed.test\" = \"{}\"\n\"cdn.test\" = \"{}\"\n\"unlisted.test\" = \"{}\"\n\
-             \"forcesafesearch.google.com\" = \"{}\"\n\"www.google.co.uk\" = \"{}\"\n\"down.test\" = \"127.0.0.1:{}\"\n",
+             \"forcesafesearch.google.com\" = \"{}\"\n\"www.google.co.uk\" = \"{}\"\n\"down.test\" = \"127.0.0.1:{}\"\n\"localhost\" = \"{}\"\n",
             allowed.address(),
             cdn.address(),
             unlisted.address(),
             safe_google.address(),
             plain_google.address(),
-            closed_port()
+            closed_port(),
+            allowed.address()
         );
         std::fs::write(dir.path().join("kiosk.toml"), config).unwrap();
         Lab { dir, allowed, cdn, unlisted, safe_google, plain_google, display: Display::start() }
@@ -347,4 +349,43 @@ fn uploads_open_no_file_chooser_unless_the_profile_allows_them() {
     let _turn = one_at_a_time();
     assert!(file_chooser_opens(true), "with uploads allowed the file chooser opens (so the check below can see one)");
     assert!(!file_chooser_opens(false), "a file chooser opened although uploads are off");
+}
+
+#[test]
+fn a_loopback_address_by_number_goes_through_the_filter_too() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    // A proxy resolver might send loopback addresses direct; the unlisted site (on
+    // 127.0.0.1) must hear nothing. (The fetch itself ends either way: the proxy answers.)
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         fetch('http://{}/by-number', {{ mode: 'no-cors' }}).then(() => done('answered'), () => done('failed'));",
+        lab.unlisted.address()
+    );
+    driver.run_async(&script);
+    lab.assert_unlisted_never_reached();
+}
+
+#[test]
+fn pages_get_no_webrtc_camera_microphone_or_location() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.navigate("http://localhost/");
+    driver.wait_for_url("http://localhost/");
+    assert_eq!(driver.run("return window.isSecureContext"), true, "localhost is a secure context, where these APIs exist");
+    // WebRTC's UDP would go round the proxy (this WebKitGTK build has none; others might).
+    assert_eq!(driver.run("return typeof RTCPeerConnection"), "undefined", "WebRTC is off");
+    let camera = driver.run_async(
+        "const done = arguments[arguments.length - 1];
+         if (!navigator.mediaDevices) done('absent');
+         else navigator.mediaDevices.getUserMedia({ video: true, audio: true }).then(() => done('given'), (error) => done('refused ' + error.name));",
+    );
+    assert_ne!(camera, "given", "no camera or microphone");
+    let location = driver.run_async(
+        "const done = arguments[arguments.length - 1];
+         navigator.geolocation.getCurrentPosition(() => done('given'), (error) => done('refused ' + error.code), { timeout: 5000 });",
+    );
+    assert_eq!(location, "refused 1", "location is refused (PERMISSION_DENIED)");
 }

@@ -8,7 +8,7 @@ use gtk::glib::{self, translate::ToGlibPtr};
 use gtk::prelude::*;
 use webkit2gtk::{
     AuthenticationRequestExt, Credential, CredentialPersistence, FileChooserRequestExt, LoadEvent, NavigationPolicyDecision, NavigationType,
-    NavigationPolicyDecisionExt, PolicyDecisionExt, PolicyDecisionType, SettingsExt, URIRequestExt, UserContentInjectedFrames,
+    NavigationPolicyDecisionExt, PermissionRequestExt, PolicyDecisionExt, PolicyDecisionType, SettingsExt, URIRequestExt, UserContentInjectedFrames,
     UserContentManagerExt, UserStyleLevel, UserStyleSheet, WebViewExt,
 };
 use wry::WebViewExtUnix;
@@ -48,7 +48,16 @@ impl Lockdown for wry::WebView {
             // WebKit's own DNS lookups would bypass the proxy's resolver.
             #[allow(deprecated)]
             settings.set_enable_dns_prefetching(false);
+            // Off already by default; said here so that no default can change it. WebRTC's
+            // UDP would go round the proxy, and a camera or microphone has no place here.
+            settings.set_enable_webrtc(false);
+            settings.set_enable_media_stream(false);
         }
+        // Camera, microphone, location, notifications, pointer lock…: all refused.
+        view.connect_permission_request(|_, request| {
+            request.deny();
+            true
+        });
         if let Some(manager) = view.user_content_manager() {
             let sheet = UserStyleSheet::new(NO_SELECTION, UserContentInjectedFrames::AllFrames, UserStyleLevel::User, &[], &[]);
             manager.add_style_sheet(&sheet);
