@@ -44,7 +44,8 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let temporary = dir.join(format!(".{name}.tmp"));
+    // Its own temporary name, so that two writers of one file never share one.
+    let temporary = dir.join(format!(".{name}.{}.tmp", new_uuid()?));
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
     file.write_all(bytes)?;
     file.sync_all()?;

@@ -93,6 +93,15 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     assert_eq!(stored, [format!("{id}.png")]);
     let database = server.count("SELECT count(*) FROM reports");
     assert_eq!(database, 1);
+    // Sent again with another picture, by this kiosk or another: the evidence stays as it was.
+    let screenshot = server.data.path().join("screenshots").join(format!("{id}.png"));
+    let evidence = std::fs::read(&screenshot).unwrap();
+    let other = server.enrolled();
+    for sender in [&kiosk, &other] {
+        let response = server.as_kiosk(sender, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(64, 64))).send().unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(std::fs::read(&screenshot).unwrap(), evidence, "a resent report does not replace its screenshot");
 
     let not_png = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("1f8fad5b-d9cb-469f-a165-70867728950e", b"GIF89a not a png at all, not at all............")).send().unwrap();
     assert_eq!(not_png.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -139,6 +139,11 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(req
     if !is_uuid(&report.id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "a report id is a UUID"));
     }
+    // A report sent again (its answer was lost) changes nothing, its screenshot least of all.
+    let known = server.store().report_exists(&report.id)?;
+    if known {
+        return Ok(Json(json!({ "id": report.id, "stored": true })));
+    }
     let name = match request.screenshot {
         Some(screenshot) => {
             let png = base64::engine::general_purpose::STANDARD

@@ -294,6 +294,10 @@ impl Store {
 
     /// Stores a report once; a repeat of the same id changes nothing. Returns whether it was
     /// new.
+    pub fn report_exists(&self, id: &str) -> Result<bool> {
+        Ok(self.db.query_row("SELECT 1 FROM reports WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+    }
+
     pub fn add_report(&self, kiosk: &KioskRow, report: &NewReport, screenshot: &str, now: u64) -> Result<bool> {
         let room: String = self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [kiosk.room_id], |row| row.get(0))?;
         let inserted = self.db.execute(
