@@ -27,7 +27,7 @@ use crate::policy::Policy;
 const SESSION_COOKIE: &str = "satchel_session";
 const LOGIN_COOKIE: &str = "satchel_login";
 const SESSION_HOURS: u64 = 12;
-/// Failed logins allowed per account name in [`LOGIN_WINDOW`].
+/// Login attempts allowed per account in [`LOGIN_WINDOW`] (a right password starts again).
 const LOGIN_ATTEMPTS: usize = 5;
 const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 const STATUSES: [&str; 3] = ["new", "in hand", "closed"];
@@ -65,20 +65,31 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../assets/console/console.js")) }))
 }
 
-/// Failed login attempts per account name, forgotten after [`LOGIN_WINDOW`].
+/// Login attempts per account (by id: names that are no account take no room), forgotten
+/// after [`LOGIN_WINDOW`].
 #[derive(Default)]
-pub struct LoginLimiter(std::sync::Mutex<HashMap<String, Vec<Instant>>>);
+pub struct LoginLimiter(std::sync::Mutex<HashMap<i64, Vec<Instant>>>);
 
 impl LoginLimiter {
-    fn blocked(&self, name: &str) -> bool {
-        let mut failures = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let recent = failures.entry(name.to_owned()).or_default();
-        recent.retain(|at| at.elapsed() < LOGIN_WINDOW);
-        recent.len() >= LOGIN_ATTEMPTS
+    /// Counts an attempt before its password is checked, so that tries sent side by side count
+    /// at once; `false` when the account has had too many lately.
+    fn attempt(&self, account: i64) -> bool {
+        let mut attempts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        attempts.retain(|_, times| {
+            times.retain(|at| at.elapsed() < LOGIN_WINDOW);
+            !times.is_empty()
+        });
+        let recent = attempts.entry(account).or_default();
+        if recent.len() >= LOGIN_ATTEMPTS {
+            return false;
+        }
+        recent.push(Instant::now());
+        true
     }
 
-    fn failed(&self, name: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).entry(name.to_owned()).or_default().push(Instant::now());
+    /// The right password: the account's count starts again.
+    fn succeeded(&self, account: i64) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&account);
     }
 }
 
@@ -242,25 +253,24 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
     if cookie(&headers, LOGIN_COOKIE).as_deref() != Some(form.csrf.as_str()) || form.csrf.is_empty() {
         return Ok(login_form(&server, Some("console-form-expired"), StatusCode::FORBIDDEN));
     }
-    let name = form.name.trim().to_owned();
-    if server.login_limiter.blocked(&name) {
-        warn!(name, "login refused: too many failures");
-        return Ok(login_form(&server, Some("console-too-many-tries"), StatusCode::TOO_MANY_REQUESTS));
-    }
+    // Account names are short; a long one is no account, and is not worth logging whole.
+    let name: String = form.name.trim().chars().take(64).collect();
     let account = server.store().user_login(&name)?;
-    let password = form.password;
-    let verified = match account {
-        Some((id, stored, _)) => tokio::task::spawn_blocking(move || crate::secrets::matches(&stored, &password))
-        .await
-        .unwrap_or(false)
-        .then_some(id),
-        None => None,
-    };
-    let Some(user_id) = verified else {
-        server.login_limiter.failed(&name);
-        info!(name, "login failed");
+    let Some((user_id, stored, _)) = account else {
+        info!(name, "login failed: no such account");
         return Ok(login_form(&server, Some("console-wrong-login"), StatusCode::UNAUTHORIZED));
     };
+    if !server.login_limiter.attempt(user_id) {
+        warn!(name, "login refused: too many tries");
+        return Ok(login_form(&server, Some("console-too-many-tries"), StatusCode::TOO_MANY_REQUESTS));
+    }
+    let password = form.password;
+    let verified = tokio::task::spawn_blocking(move || crate::secrets::matches(&stored, &password)).await.unwrap_or(false);
+    if !verified {
+        info!(name, "login failed");
+        return Ok(login_form(&server, Some("console-wrong-login"), StatusCode::UNAUTHORIZED));
+    }
+    server.login_limiter.succeeded(user_id);
     let token = random_hex(32).map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
     let csrf = random_hex(16).map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
     let store = server.store();
@@ -1022,6 +1032,17 @@ fn iso_time(seconds: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_account_gets_five_tries_counted_before_checking_and_a_right_password_starts_again() {
+        let limiter = super::LoginLimiter::default();
+        assert!((0..5).all(|_| limiter.attempt(1)), "five tries");
+        assert!(!limiter.attempt(1), "the sixth is refused");
+        assert!(limiter.attempt(2), "another account is not held up");
+        limiter.succeeded(2);
+        assert!(limiter.attempt(2) && limiter.attempt(2));
+        assert_eq!(limiter.0.lock().unwrap().len(), 2, "one entry per account tried");
+    }
+
     use super::*;
 
     #[test]
