@@ -212,3 +212,16 @@ fn at_sigterm_the_server_answers_long_polls_finishes_a_report_being_uploaded_and
         assert_eq!(server.count("SELECT COUNT(*) FROM reports"), 1, "{options:?}: the report is stored");
     }
 }
+
+#[test]
+fn over_https_a_connection_that_never_says_anything_is_closed() {
+    let data = support::TempDir::new("server");
+    support::server::admin(data.path(), &["add-room", "Class 1"]);
+    let server = start_in(data, &["--tls"]);
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    // Far longer than the server's handshake limit: a read that times out here means the
+    // server kept the connection open.
+    idle.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(idle.read(&mut byte).unwrap(), 0, "the server closed the silent connection");
+}

@@ -346,3 +346,15 @@ fn an_admin_adds_a_room_and_an_account_moves_a_room_to_a_profile_and_makes_an_en
     assert_eq!(teacher.get("/admin").status(), StatusCode::FORBIDDEN);
     assert_eq!(teacher.post("/admin/rooms", &[("name", "Sneaky")]).status(), StatusCode::FORBIDDEN);
 }
+
+#[test]
+fn over_https_the_console_cookies_are_secure_only() {
+    for (options, secure) in [(&["--tls"][..], true), (&[][..], false)] {
+        let data = support::TempDir::new("server");
+        admin(data.path(), &["add-room", "Class 1"]);
+        let server = support::server::start_in(data, options);
+        let page = server.client.get(format!("{}/login", server.base)).send().unwrap();
+        let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert_eq!(cookie.ends_with("; Secure"), secure, "{options:?}: {cookie}");
+    }
+}

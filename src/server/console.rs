@@ -160,6 +160,11 @@ fn may_use_room(server: &Server, user: &User, room_id: i64) -> Result<(), Consol
 }
 
 impl Server {
+    /// Served over HTTPS, the cookies say so: a browser then never sends them over plain HTTP.
+    fn cookie_security(&self) -> &'static str {
+        if self.fingerprint.get().is_some() { "; Secure" } else { "" }
+    }
+
     fn t(&self, id: &str) -> String {
         self.messages.message(id).map(|m| m.into_owned()).unwrap_or_else(|| id.to_owned())
     }
@@ -238,7 +243,7 @@ fn login_form(server: &Server, error: Option<&str>, status: StatusCode) -> Respo
         password = escape(&server.t("console-password")),
         login = escape(&server.t("console-login")),
     );
-    let cookie = format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login");
+    let cookie = format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login{}", server.cookie_security());
     (status, [(SET_COOKIE, cookie)], server.page(None, "console-login-title", &body)).into_response()
 }
 
@@ -276,7 +281,7 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
     let store = server.store();
     store.add_session(&hash(&token), user_id, &csrf, now(), now() + SESSION_HOURS * 3600)?;
     store.audit(Some(user_id), "login", &name, now())?;
-    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", SESSION_HOURS * 3600);
+    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}", SESSION_HOURS * 3600, server.cookie_security());
     Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, "/lessons".to_owned())]).into_response())
 }
 
@@ -290,7 +295,7 @@ async fn logout(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, hea
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         server.store().end_session(&hash(&token))?;
     }
-    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}", server.cookie_security());
     Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, clear), (LOCATION, "/login".to_owned())]).into_response())
 }
 

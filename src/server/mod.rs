@@ -249,6 +249,11 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64,
     Ok(())
 }
 
+/// How long a connection may take over its TLS handshake, then over a request's headers:
+/// connections held open doing nothing would use up the server's file descriptors.
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+const HEADERS_LIMIT: Duration = Duration::from_secs(30);
+
 /// How long stopping waits for requests in flight (a report still uploading) before cutting
 /// them; systemd's own limit is 90 s.
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
@@ -268,9 +273,12 @@ async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, tls: tl
         let Ok((stream, _)) = accepted else { continue };
         let (acceptor, app, watcher) = (acceptor.clone(), app.clone(), connections.watcher());
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(stream).await else { return };
+            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream)).await else { return };
             let service = hyper_util::service::TowerToHyperService::new(app);
-            let connection = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADERS_LIMIT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             let _ = watcher.watch(connection).await;
         });
     }
