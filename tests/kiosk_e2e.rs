@@ -19,7 +19,7 @@ const BACK_BUTTON: (u32, u32) = (192, 40);
 const FIRST_TILE: (u32, u32) = (178, 294);
 
 // `localhost` (the allowed site again) is a secure context, where camera and location exist.
-const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\ndown.test\nlocalhost\n";
+const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\ndown.test\nlocalhost\n[block]\nallowed.test/secret\n";
 
 /// The pages of the allowed site.
 fn allowed_site(seen: &Seen) -> Reply {
@@ -388,4 +388,16 @@ fn pages_get_no_webrtc_camera_microphone_or_location() {
          navigator.geolocation.getCurrentPosition(() => done('given'), (error) => done('refused ' + error.code), { timeout: 5000 });",
     );
     assert_eq!(location, "refused 1", "location is refused (PERMISSION_DENIED)");
+}
+
+#[test]
+fn a_page_moving_its_own_address_to_a_blocked_one_gets_the_block_page() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.wait_for_url("http://allowed.test/");
+    // As single-page sites do: no load, no navigation for the gate, only a new address.
+    driver.run("history.pushState({}, '', '/secret?id=7')");
+    driver.wait_for_url(&blocked_page_for("http://allowed.test/secret?id=7"));
+    assert!(!lab.allowed.paths().iter().any(|path| path.starts_with("/secret")), "nothing was fetched");
 }

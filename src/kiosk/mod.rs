@@ -550,6 +550,14 @@ impl Kiosk {
                 let _ = events.send_event(KioskEvent::Navigate(navigate));
             }
         });
+        let (policy, events) = (Arc::clone(&self.policy), self.events.clone());
+        content.on_address_moved_in_page(move |address| {
+            // Only a block: a rewrite (safe search) here would reload the page it is on.
+            if let navigate @ Navigate::ShowBlocked(_) = navigation::decide(&policy.current(), &address, Frame::Main) {
+                info!(address, "a page moved its address to one that is not allowed");
+                let _ = events.send_event(KioskEvent::Navigate(navigate));
+            }
+        });
         let events = self.events.clone();
         content.on_load_failed(move |address| {
             let _ = events.send_event(KioskEvent::LoadFailed(address));

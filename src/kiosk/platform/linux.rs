@@ -58,6 +58,10 @@ impl Lockdown for wry::WebView {
             request.deny();
             true
         });
+        // Upstream WebKit answers an unhandled window.print() with GTK's print dialog (printers,
+        // and "Print to File" with a file chooser onto the disk). On this machine's WebKitGTK
+        // no dialog appeared either way, so no test shows the difference; handled, it cannot.
+        view.connect_print(|_, _| true);
         if let Some(manager) = view.user_content_manager() {
             let sheet = UserStyleSheet::new(NO_SELECTION, UserContentInjectedFrames::AllFrames, UserStyleLevel::User, &[], &[]);
             manager.add_style_sheet(&sheet);
@@ -171,6 +175,15 @@ impl MainFrameLoads for wry::WebView {
         self.webview().connect_load_changed(move |view, event| {
             if event == LoadEvent::Committed {
                 committed(view.uri().map(|u| u.to_string()).unwrap_or_default());
+            }
+        });
+    }
+
+    fn on_address_moved_in_page(&self, moved: impl Fn(String) + 'static) {
+        // During a load the address changes too; the gate and the commit check see those.
+        self.webview().connect_uri_notify(move |view| {
+            if !view.is_loading() {
+                moved(view.uri().map(|u| u.to_string()).unwrap_or_default());
             }
         });
     }
