@@ -358,3 +358,26 @@ fn over_https_the_console_cookies_are_secure_only() {
         assert_eq!(cookie.ends_with("; Secure"), secure, "{options:?}: {cookie}");
     }
 }
+
+#[test]
+fn an_admin_disables_an_account_and_its_sessions_end_at_once() {
+    let server = start();
+    let password = admin(server.data.path(), &["add-user", "mr.jones", "--role", "teacher", "--room", "Class 1"]);
+    let password = password.trim();
+    let leaver = login(&server, "mr.jones", password);
+    assert_eq!(leaver.get("/reports").status(), StatusCode::OK);
+    let technician = admin_session(&server, "it.tech");
+    let id = server.count("SELECT id FROM users WHERE name = 'mr.jones'");
+    let own = server.count("SELECT id FROM users WHERE name = 'it.tech'");
+
+    assert_eq!(leaver.post(&format!("/admin/users/{own}/disable"), &[]).status(), StatusCode::FORBIDDEN, "a teacher cannot");
+    assert_eq!(technician.post(&format!("/admin/users/{own}/disable"), &[]).status(), StatusCode::UNPROCESSABLE_ENTITY, "not your own");
+    assert_eq!(technician.post(&format!("/admin/users/{id}/disable"), &[]).status(), StatusCode::OK);
+
+    assert_eq!(leaver.get("/reports").status(), StatusCode::SEE_OTHER, "the open session ends at once");
+    assert_eq!(try_login(&server, &browser(), "mr.jones", password), StatusCode::UNAUTHORIZED, "the right password no longer signs in");
+    let page = technician.get("/admin").text().unwrap();
+    assert!(page.contains("mr.jones (teacher) <em>disabled</em>"), "{page}");
+    assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'disable-account' AND detail = 'mr.jones'"), 1);
+    assert_eq!(technician.post(&format!("/admin/users/{id}/disable"), &[]).status(), StatusCode::NOT_FOUND, "disabling twice");
+}

@@ -58,6 +58,7 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/admin/rooms/{id}/profile", post(set_room_profile))
         .route("/admin/rooms/{id}/code", post(enrol_code))
         .route("/admin/users", post(add_user))
+        .route("/admin/users/{id}/disable", post(disable_user))
         .route("/profiles", get(profiles_page))
         .route("/profiles/{id}", post(save_profile))
         .route("/profiles/{id}/list", get(export_profile))
@@ -654,8 +655,19 @@ fn admin_html(server: &Server, user: &User, notice: &str) -> Result<String, Cons
         add = t("console-add-room"),
     );
     let _ = write!(body, "<section aria-labelledby=\"users-h\"><h2 id=\"users-h\">{}</h2><ul>", t("console-users"));
-    for (name, role) in &users {
-        let _ = write!(body, "<li>{} ({})</li>", escape(name), escape(role));
+    for (id, name, role, disabled) in &users {
+        let _ = write!(body, "<li>{} ({})", escape(name), escape(role));
+        if *disabled {
+            let _ = write!(body, " <em>{}</em>", t("console-disabled"));
+        } else if *id != user.id {
+            let _ = write!(
+                body,
+                " <form method=\"post\" action=\"/admin/users/{id}/disable\" class=\"inline\" data-confirm=\"{}\">{csrf}<button>{}</button></form>",
+                t("console-disable-confirm"),
+                t("console-disable"),
+            );
+        }
+        body.push_str("</li>");
     }
     let room_options: String = rooms.iter().map(|(_, name, _)| format!("<option value=\"{0}\">{0}</option>", escape(name))).collect();
     let _ = write!(
@@ -748,6 +760,19 @@ async fn add_user(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, F
         escape(&password)
     );
     Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, &notice)?))
+}
+
+/// Disables a staff account (someone who has left, or a password given away).
+async fn disable_user(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<i64>, Form(form): Form<CsrfForm>) -> Result<Html<String>, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role == Role::Admin)?;
+    if id == user.id {
+        return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, "You cannot disable your own account.".into()));
+    }
+    let disabled = server.store().disable_user(id, now())?;
+    let Some(name) = disabled else { return Err(ConsoleError(StatusCode::NOT_FOUND, "No such account in use.".into())) };
+    server.store().audit(Some(user.id), "disable-account", &name, now())?;
+    Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, "")?))
 }
 
 async fn profiles_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {

@@ -61,6 +61,8 @@ ALTER TABLE profiles ADD COLUMN open_web INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE profiles ADD COLUMN blocked_categories TEXT NOT NULL DEFAULT '';
 "#, r#"
 ALTER TABLE kiosks ADD COLUMN retired_at INTEGER;
+"#, r#"
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
 "#];
 
 pub struct Store {
@@ -457,7 +459,7 @@ impl Store {
     /// The user's id, password hash and role.
     pub fn user_login(&self, name: &str) -> Result<Option<(i64, String, Role)>> {
         self.db
-            .query_row("SELECT id, password_hash, role FROM users WHERE name = ?1", [name], |row| {
+            .query_row("SELECT id, password_hash, role FROM users WHERE name = ?1 AND disabled_at IS NULL", [name], |row| {
                 Ok((row.get(0)?, row.get(1)?, Role::parse(&row.get::<_, String>(2)?).unwrap_or(Role::Teacher)))
             })
             .optional()
@@ -476,7 +478,7 @@ impl Store {
         self.db
             .query_row(
                 "SELECT users.id, users.name, users.role, sessions.csrf FROM sessions JOIN users ON users.id = sessions.user_id
-                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
+                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2 AND users.disabled_at IS NULL",
                 params![token_hash, now as i64],
                 |row| {
                     Ok(User {
@@ -750,10 +752,23 @@ impl Store {
         self.bump_room(room_id)
     }
 
-    pub fn users(&self) -> Result<Vec<(String, String)>> {
-        let mut statement = self.db.prepare("SELECT name, role FROM users ORDER BY name")?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    /// Every account: id, name, role, and whether it is disabled.
+    pub fn users(&self) -> Result<Vec<(i64, String, String, bool)>> {
+        let mut statement = self.db.prepare("SELECT id, name, role, disabled_at IS NOT NULL FROM users ORDER BY disabled_at IS NOT NULL, name")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
         rows.collect()
+    }
+
+    /// Disables an account (someone who has left): it cannot sign in, and its sessions end at
+    /// once. What it did stays in the audit log. Returns its name, or `None` if there is no
+    /// such account in use.
+    pub fn disable_user(&self, id: i64, now: u64) -> Result<Option<String>> {
+        let name: Option<String> = self.db.query_row("SELECT name FROM users WHERE id = ?1 AND disabled_at IS NULL", [id], |row| row.get(0)).optional()?;
+        if name.is_some() {
+            self.db.execute("UPDATE users SET disabled_at = ?2 WHERE id = ?1", params![id, now as i64])?;
+            self.db.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        }
+        Ok(name)
     }
 
     pub fn room_name(&self, room_id: i64) -> Result<Option<String>> {
