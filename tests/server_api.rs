@@ -140,18 +140,22 @@ fn unblock_requests_and_heartbeats_are_recorded() {
 
 
 #[test]
-fn reports_older_than_the_retention_period_are_deleted_with_their_screenshots() {
+fn reports_and_unblock_requests_older_than_the_retention_period_are_deleted_with_their_screenshots() {
     let server = start();
     let kiosk = server.enrolled();
     let id = "5f8fad5b-d9cb-469f-a165-70867728950e";
     assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(4, 4))).send().unwrap().status().is_success());
     let screenshot = server.data.path().join("screenshots").join(format!("{id}.png"));
     assert!(screenshot.exists());
+    // An unblock request, dated (by a kiosk with a wrong clock) far in the future.
+    let ask = json!({ "id": "6f8fad5b-d9cb-469f-a165-70867728950e", "url": "https://games.example/", "requested_at": 4_000_000_000u64 });
+    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&ask).send().unwrap().status().is_success());
     std::thread::sleep(Duration::from_millis(1100));
     let data = server.stop();
     let server = start_in(data, &["--retention-days", "0"]);
     support::wait_for("the old report to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM reports") == 0);
     assert!(!screenshot.exists(), "its screenshot went too");
+    support::wait_for("the old unblock request to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM unblock_requests") == 0);
 }
 
 /// A request body that sends its first half, then waits until the test lets it go on.

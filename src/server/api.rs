@@ -199,7 +199,10 @@ async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(re
     if !is_uuid(&request.id) || request.url.len() > 8192 {
         return Err(refuse(StatusCode::BAD_REQUEST, "an unblock request has a UUID and a URL of at most 8 KB"));
     }
-    if server.store().add_unblock_request(&kiosk, &request.id, &request.url, request.requested_at)? {
+    // A kiosk's clock may be wrong: no request dated in the future, where it would stay at the
+    // top of the list and outlive the retention period.
+    let requested_at = request.requested_at.min(now());
+    if server.store().add_unblock_request(&kiosk, &request.id, &request.url, requested_at)? {
         let _ = server.events.send(ConsoleEvent { kind: "unblock", id: request.id.clone(), room: kiosk.room_id });
     }
     Ok(Json(json!({ "id": request.id, "stored": true })))

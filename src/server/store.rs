@@ -111,6 +111,8 @@ impl Store {
         let db = Connection::open(path)?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
+        // Deleted reports (retention) are overwritten, not left in free pages of the file.
+        db.pragma_update(None, "secure_delete", "ON")?;
         db.pragma_update(None, "foreign_keys", true)?;
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store { db };
@@ -803,9 +805,11 @@ impl Store {
         rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
     }
 
-    /// Deletes reports received before `cutoff` and returns their screenshot file names.
+    /// Deletes reports and pupils' unblock requests from before `cutoff`, and returns the
+    /// reports' screenshot file names.
     pub fn expire_reports(&mut self, cutoff: u64) -> Result<Vec<String>> {
         let transaction = self.db.transaction()?;
+        transaction.execute("DELETE FROM unblock_requests WHERE requested_at < ?1", [cutoff as i64])?;
         transaction.execute("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE received_at < ?1)", [cutoff as i64])?;
         let names = transaction
             .prepare("DELETE FROM reports WHERE received_at < ?1 RETURNING screenshot")?
