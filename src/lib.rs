@@ -5,6 +5,7 @@
 //! lists and category folders from disk for the binaries around that core; [`config`] and
 //! [`pages`] are the kiosk's settings and pupil pages; [`kiosk`] is the shell and its proxy.
 
+pub mod attempts;
 pub mod bundle;
 pub mod categories;
 pub mod config;

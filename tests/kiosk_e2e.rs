@@ -316,6 +316,19 @@ fn the_kiosk_ignores_close_and_leaves_only_with_the_chord_and_the_right_pin() {
     lab.display.xdotool(&["key", "Return"]);
     wait_for("the kiosk to exit", Duration::from_secs(10), || kiosk.exited().is_some());
     assert!(kiosk.exited().unwrap().success());
+
+    // Five wrong tries, and then even the right PIN waits: nobody tries every PIN.
+    let mut kiosk = KioskProcess::start(&lab.display, &lab.config());
+    std::thread::sleep(Duration::from_secs(4));
+    lab.display.xdotool(&["key", "ctrl+alt+shift+t"]);
+    std::thread::sleep(Duration::from_secs(1));
+    for wrong in ["1111", "2222", "3333", "4444", "5555", "2468"] {
+        lab.display.xdotool(&["type", wrong]);
+        lab.display.xdotool(&["key", "Return"]);
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(kiosk.exited().is_none(), "after five wrong tries the right PIN waits");
 }
 
 /// Whether GTK's file chooser is on screen.

@@ -83,6 +83,10 @@ enum ToolbarMessage {
     Cancel,
 }
 
+/// Exit PIN tries allowed in [`EXIT_PIN_WINDOW`].
+const EXIT_PIN_TRIES: usize = 5;
+const EXIT_PIN_WINDOW: Duration = Duration::from_secs(10 * 60);
+
 pub fn run(options: Options) -> Result<()> {
     let config = options.config;
     let pages = Arc::new(Pages::new(&config.locale)?);
@@ -148,6 +152,7 @@ pub fn run(options: Options) -> Result<()> {
         last_report: None,
         capture: Rc::default(),
         capturing: false,
+        exit_tries: crate::attempts::Attempts::new(EXIT_PIN_TRIES, EXIT_PIN_WINDOW),
         categories,
     };
     if let Some(server) = &config.server {
@@ -206,6 +211,7 @@ struct Kiosk {
     /// From Tell until the report is stored: a second tap meanwhile is the same report (its
     /// snapshot would fail on the covered page and cover the thank-you page instead).
     capturing: bool,
+    exit_tries: crate::attempts::Attempts,
     /// The category data for open-web profiles, when the configuration names it.
     categories: Option<Arc<crate::categories::CategoryIndex>>,
 }
@@ -402,8 +408,17 @@ impl Kiosk {
         }
     }
 
-    fn pin_is_right(&self, pin: &str) -> bool {
-        self.exit_pin_hash.as_deref().is_some_and(|hash| crate::secrets::matches(hash, pin))
+    /// A few tries, then a wait: a pupil cannot try every four-digit PIN.
+    fn pin_is_right(&mut self, pin: &str) -> bool {
+        if !self.exit_tries.begin(Instant::now()) {
+            warn!("exit PIN refused: too many tries");
+            return false;
+        }
+        let right = self.exit_pin_hash.as_deref().is_some_and(|hash| crate::secrets::matches(hash, pin));
+        if right {
+            self.exit_tries.succeeded();
+        }
+        right
     }
 
     fn show_exit_prompt(&mut self) {

@@ -21,6 +21,7 @@ use tracing::{info, warn};
 
 use super::store::{IncidentFields, MachineRow, ReportRow, Role, User};
 use super::{hash, now, random_hex, Server};
+use crate::attempts::Attempts;
 use crate::pages::{escape, Tile};
 use crate::policy::Policy;
 
@@ -66,26 +67,18 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../assets/console/console.js")) }))
 }
 
-/// Login attempts per account (by id: names that are no account take no room), forgotten
-/// after [`LOGIN_WINDOW`].
+/// Login attempts per account (by id: names that are no account take no room).
 #[derive(Default)]
-pub struct LoginLimiter(std::sync::Mutex<HashMap<i64, Vec<Instant>>>);
+pub struct LoginLimiter(std::sync::Mutex<HashMap<i64, Attempts>>);
 
 impl LoginLimiter {
-    /// Counts an attempt before its password is checked, so that tries sent side by side count
-    /// at once; `false` when the account has had too many lately.
+    /// Counts an attempt before its password is checked; `false` when the account has had too
+    /// many lately.
     fn attempt(&self, account: i64) -> bool {
-        let mut attempts = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        attempts.retain(|_, times| {
-            times.retain(|at| at.elapsed() < LOGIN_WINDOW);
-            !times.is_empty()
-        });
-        let recent = attempts.entry(account).or_default();
-        if recent.len() >= LOGIN_ATTEMPTS {
-            return false;
-        }
-        recent.push(Instant::now());
-        true
+        let now = Instant::now();
+        let mut accounts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        accounts.retain(|_, attempts| !attempts.is_idle(now));
+        accounts.entry(account).or_insert_with(|| Attempts::new(LOGIN_ATTEMPTS, LOGIN_WINDOW)).begin(now)
     }
 
     /// The right password: the account's count starts again.
