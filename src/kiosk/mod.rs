@@ -365,8 +365,14 @@ impl Kiosk {
             return;
         }
         let Some(content) = &self.content else { return };
-        self.capturing = true;
         let url = content.url().unwrap_or_default();
+        // The pupil has just told, and the page says the teacher is coming: a second tap (a
+        // double tap's, however late it arrives) is the same report.
+        if url.starts_with(&page_url(Page::Thanks, None)) {
+            debug!("tell pressed on the thank-you page: already told");
+            return;
+        }
+        self.capturing = true;
         let (events, capture) = (self.events.clone(), Rc::clone(&self.capture));
         content.snapshot(move |png, title| {
             *capture.borrow_mut() = Some(Capture { url, title, png });
