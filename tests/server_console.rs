@@ -381,3 +381,24 @@ fn an_admin_disables_an_account_and_its_sessions_end_at_once() {
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'disable-account' AND detail = 'mr.jones'"), 1);
     assert_eq!(technician.post(&format!("/admin/users/{id}/disable"), &[]).status(), StatusCode::NOT_FOUND, "disabling twice");
 }
+
+#[test]
+fn every_report_stays_within_reach_a_page_at_a_time_and_the_csv_has_them_all() {
+    let server = start();
+    let kiosk = server.enrolled();
+    for n in 0..105 {
+        send_report(&server, &kiosk, &format!("{n:08x}-d9cb-469f-a165-70867728950e"), &format!("http://page{n}.test/"), "page");
+    }
+    let dsl_password = admin(server.data.path(), &["add-user", "mrs.dsl", "--role", "dsl"]);
+    let dsl = login(&server, "mrs.dsl", dsl_password.trim());
+    let rows = |html: &str| html.matches("<tr id=\"report-").count();
+    let first = dsl.get("/reports").text().unwrap();
+    assert_eq!(rows(&first), 100);
+    assert!(first.contains("href=\"/reports?page=1\"") && !first.contains("Newer reports"), "a link to the older ones");
+    let second = dsl.get("/reports?page=1").text().unwrap();
+    assert_eq!(rows(&second), 5);
+    assert!(second.contains("href=\"/reports?page=0\"") && !second.contains("Older reports"));
+    assert!(second.contains("http://page0.test/"), "the oldest report is on the last page");
+    let csv = dsl.get("/reports.csv").text().unwrap();
+    assert_eq!(csv.lines().count(), 1 + 105, "the CSV has every report");
+}

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -864,8 +864,19 @@ async fn export_profile(State(server): State<Arc<Server>>, SignedIn(user): Signe
     Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, file)], profile.list).into_response())
 }
 
-async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
-    let reports = server.store().reports_for(&user)?;
+/// Reports on one page of the inbox; older ones are a link away, never out of reach.
+const REPORTS_PER_PAGE: usize = 100;
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    page: usize,
+}
+
+async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Query(query): Query<PageQuery>) -> Result<Html<String>, ConsoleError> {
+    let mut reports = server.store().reports_for(&user, Some((query.page.saturating_mul(REPORTS_PER_PAGE), REPORTS_PER_PAGE + 1)))?;
+    let older = reports.len() > REPORTS_PER_PAGE;
+    reports.truncate(REPORTS_PER_PAGE);
     let t = |id: &str| escape(&server.t(id));
     let mut body = format!(
         "<p class=\"tools\"><a href=\"/reports.csv\" download>{csv}</a></p><table id=\"reports\"><thead><tr><th>{when}</th><th>{where_}</th><th>{page}</th><th>{evidence}</th><th>{form}</th></tr></thead><tbody>",
@@ -880,6 +891,14 @@ async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedI
         body.push_str(&report_html(&server, &user, report));
     }
     let _ = write!(body, "</tbody></table><p class=\"empty\" {}>{}</p>", if reports.is_empty() { "" } else { "hidden" }, t("console-no-reports"));
+    body.push_str("<nav class=\"pages\">");
+    if query.page > 0 {
+        let _ = write!(body, "<a href=\"/reports?page={}\">{}</a> ", query.page - 1, t("console-newer-reports"));
+    }
+    if older {
+        let _ = write!(body, "<a href=\"/reports?page={}\">{}</a>", query.page + 1, t("console-older-reports"));
+    }
+    body.push_str("</nav>");
     Ok(server.page(Some(&user), "console-reports", &body))
 }
 
@@ -983,7 +1002,7 @@ async fn update_report(State(server): State<Arc<Server>>, SignedIn(user): Signed
 }
 
 async fn reports_csv(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Response, ConsoleError> {
-    let reports = server.store().reports_for(&user)?;
+    let reports = server.store().reports_for(&user, None)?;
     let mut csv = String::from("date and time,room,computer,url,title,details from pupil,type of incident,details,passed to,action taken,status\r\n");
     for report in &reports {
         let fields = [

@@ -549,14 +549,18 @@ impl Store {
     }
 
     /// The reports a user may read, newest first.
-    pub fn reports_for(&self, user: &User) -> Result<Vec<ReportRow>> {
+    /// The reports this user may read, newest first: `count` of them after skipping `skip`,
+    /// or with `None` every one (the CSV export).
+    pub fn reports_for(&self, user: &User, page: Option<(usize, usize)>) -> Result<Vec<ReportRow>> {
         let sql = format!(
             "SELECT {REPORT_COLUMNS} FROM reports JOIN kiosks ON kiosks.id = reports.kiosk_id
              WHERE ?2 OR kiosks.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1)
-             ORDER BY reports.received_at DESC, reports.happened_at DESC LIMIT 500"
+             ORDER BY reports.received_at DESC, reports.rowid DESC LIMIT ?3 OFFSET ?4"
         );
+        // SQLite reads a negative LIMIT as no limit.
+        let (skip, count) = page.map_or((0, -1), |(skip, count)| (skip as i64, count as i64));
         let mut statement = self.db.prepare(&sql)?;
-        let rows = statement.query_map(params![user.id, user.role.sees_every_room()], report_row)?;
+        let rows = statement.query_map(params![user.id, user.role.sees_every_room(), count, skip], report_row)?;
         rows.collect()
     }
 
