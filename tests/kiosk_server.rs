@@ -359,3 +359,33 @@ fn over_https_the_kiosk_trusts_the_pinned_certificate_and_no_other() {
     assert!(status.contains("server          reachable"), "{status}");
     assert!(std::fs::read_to_string(&config).unwrap().contains(&format!("fingerprint = \"{fingerprint}\"")));
 }
+
+#[test]
+fn outbox_items_the_server_cannot_take_as_they_are_hold_nothing_up() {
+    let _turn = one_at_a_time();
+    let setup = setup();
+    let outbox = setup.outbox();
+    std::fs::create_dir_all(&outbox).unwrap();
+    let write = |name: &str, item: serde_json::Value| {
+        std::fs::write(outbox.join(name), item.to_string()).unwrap();
+        std::thread::sleep(Duration::from_millis(20)); // oldest first: distinct times
+    };
+    // A feeling whose report the server never had, then a pupil's request behind it.
+    write("feeling-11111111-0000-4000-8000-000000000001.json", serde_json::json!({
+        "id": "11111111-0000-4000-8000-000000000001", "kind": "feeling", "created": 1_795_000_000u64,
+        "report": "99999999-0000-4000-8000-000000000009", "feeling": "sad" }));
+    write("unblock-22222222-0000-4000-8000-000000000002.json", serde_json::json!({
+        "id": "22222222-0000-4000-8000-000000000002", "kind": "unblock", "created": 1_795_000_001u64, "url": "https://games.example/" }));
+    // A report whose screenshot is larger than the server takes (25 MB of base64).
+    let huge = "A".repeat(25 * 1024 * 1024);
+    write("report-33333333-0000-4000-8000-000000000003.json", serde_json::json!({
+        "id": "33333333-0000-4000-8000-000000000003", "kind": "report", "created": 1_795_000_002u64, "happened_at": 1_795_000_002u64,
+        "url": "http://allowed.test/", "title": "Page", "profile": "KS1", "lesson": null, "rules_version": null, "screenshot": huge }));
+
+    let _kiosk = KioskProcess::start(&setup.display, &setup.config());
+    wait_for("the report on the server", Duration::from_secs(30), || setup.server.count("SELECT count(*) FROM reports") == 1);
+    assert_eq!(setup.server.count("SELECT count(*) FROM reports WHERE screenshot = ''"), 1, "it came without its screenshot rather than not at all");
+    wait_for("the pupil's request on the server", Duration::from_secs(30), || setup.server.count("SELECT count(*) FROM unblock_requests") == 1);
+    wait_for("the outbox to empty", Duration::from_secs(10), || setup.outbox_items().is_empty());
+    assert!(outbox.join("damaged").join("feeling-11111111-0000-4000-8000-000000000001.json").exists(), "the feeling with no report is set aside");
+}

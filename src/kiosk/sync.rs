@@ -282,6 +282,20 @@ impl Link {
         let request = self.client.post(format!("{}{endpoint}", self.base)).header("Authorization", &self.authorization).json(&body).timeout(Duration::from_secs(60));
         match request.send().await {
             Ok(response) if response.status().is_success() => Delivery::Done,
+            // Better the report without its picture than no report: the pupil was thanked.
+            Ok(response) if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !item["screenshot"].is_null() => {
+                let mut smaller = item;
+                smaller["screenshot"] = Value::Null;
+                match write_durably(path, &serde_json::to_vec(&smaller).expect("JSON serialises")) {
+                    Ok(()) => Delivery::Later("the screenshot was too large for the server: the report goes without it".into()),
+                    Err(error) => Delivery::Later(format!("cannot rewrite the report without its screenshot: {error}")),
+                }
+            }
+            // Its report never reached the server (set aside, or sent by an earlier
+            // enrolment): the feeling has nothing to join.
+            Ok(response) if response.status() == StatusCode::NOT_FOUND && item["kind"] == "feeling" => {
+                Delivery::Damaged("the server has no such report".into())
+            }
             // The server will never take it as it is: keep it, aside, for a person.
             Ok(response) if matches!(response.status(), StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE) => {
                 Delivery::Damaged(format!("the server refused it: {}", response.status()))
@@ -333,19 +347,20 @@ enum Delivery {
     Later(String),
 }
 
-/// Outbox items, oldest first (temporary files are hidden and never listed).
+/// Outbox items: reports first, then the rest (feelings, which need their report there
+/// first, and unblock requests), each oldest first. Temporary files are hidden and never listed.
 fn pending(outbox: &Path) -> Vec<PathBuf> {
-    let mut items: Vec<(SystemTime, PathBuf)> = std::fs::read_dir(outbox)
+    let mut items: Vec<(bool, SystemTime, PathBuf)> = std::fs::read_dir(outbox)
         .map(|dir| {
             dir.flatten()
                 .map(|entry| entry.path())
                 .filter(|path| path.extension().is_some_and(|e| e == "json") && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-                .map(|path| (std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH), path))
+                .map(|path| (!is_report(&path), std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH), path))
                 .collect()
         })
         .unwrap_or_default();
     items.sort();
-    items.into_iter().map(|(_, path)| path).collect()
+    items.into_iter().map(|(_, _, path)| path).collect()
 }
 
 fn is_report(path: &Path) -> bool {

@@ -21,7 +21,8 @@ use super::{hash, now, random_hex, ConsoleEvent, Server};
 use crate::bundle;
 
 /// A report's body: its fields and the base64 PNG (at most 4 MB of picture).
-const REPORT_LIMIT: usize = 6 * 1024 * 1024;
+/// A 4K screen's screenshot of a page full of photographs, as PNG in base64, fits.
+const REPORT_LIMIT: usize = 24 * 1024 * 1024;
 const LONGEST_WAIT: u64 = 60;
 
 pub fn router() -> Router<Arc<Server>> {
