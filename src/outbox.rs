@@ -46,10 +46,17 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     // Its own temporary name, so that two writers of one file never share one.
     let temporary = dir.join(format!(".{name}.{}.tmp", new_uuid()?));
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&temporary, path)?;
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        // A full disk must not fill up further with half-written copies.
+        let _ = fs::remove_file(&temporary);
+    }
+    written?;
     File::open(dir)?.sync_all()
 }
 
@@ -78,6 +85,17 @@ mod tests {
         assert_eq!(item["kind"], "unblock");
         assert_eq!(item["id"], id.as_str());
         assert_eq!(item["url"], "http://a.test/?x=1&y=2");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_write_that_fails_leaves_no_half_written_copy() {
+        let dir = std::env::temp_dir().join(format!("satchel-outbox-failed-{}", std::process::id()));
+        // A folder where the file should go: the rename fails after the data was written.
+        fs::create_dir_all(dir.join("taken")).unwrap();
+        assert!(write_durably(&dir.join("taken"), b"a screenshot").is_err());
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names, vec!["taken".to_owned()], "no temporary file is left behind");
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -227,6 +227,8 @@ impl Kiosk {
         if *control_flow != ControlFlow::Exit {
             if self.active_since_reset.get() && self.last_activity.get().elapsed() >= self.idle_timeout {
                 info!("idle: new pupil session");
+                // Should a snapshot never have answered, Tell works again for the next pupil.
+                self.capturing = false;
                 self.new_session(&page_url(Page::Home, None));
             }
             *control_flow = ControlFlow::Wait;
@@ -286,7 +288,10 @@ impl Kiosk {
             PupilAction::Home => self.new_session(&page_url(Page::Home, None)),
             PupilAction::AskTeacher(address) => {
                 match self.outbox.put("unblock", serde_json::json!({ "url": address })) {
-                    Ok(id) => info!(address, id, "unblock request recorded"),
+                    Ok(id) => {
+                        info!(address, id, "unblock request recorded");
+                        self.shared.outbox_changed.notify_one();
+                    }
                     Err(error) => warn!(address, %error, "unblock request not recorded"),
                 }
                 self.go_back();
@@ -399,7 +404,14 @@ impl Kiosk {
             "rules_version": version,
             "screenshot": png.map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
         });
-        match self.outbox.put("report", report) {
+        // A disk too full for the screenshot may still take the report without it.
+        let stored = self.outbox.put("report", report.clone()).or_else(|error| {
+            warn!(%error, url, "the report could not be stored with its screenshot; storing it without");
+            let mut smaller = report;
+            smaller["screenshot"] = serde_json::Value::Null;
+            self.outbox.put("report", smaller)
+        });
+        match stored {
             Ok(id) => {
                 info!(id, url, "report stored");
                 self.last_report = Some(id);
