@@ -108,7 +108,7 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     // Too large: the server answers 413 as soon as the limit is passed and stops reading, so
     // the body is written from another thread (its end may meet a closed connection).
     let mut stream = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
-    let size = 7 * 1024 * 1024;
+    let size = 25 * 1024 * 1024;
     write!(stream, "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}.{}\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n", kiosk.id, kiosk.token).unwrap();
     let mut writer = stream.try_clone().unwrap();
     std::thread::spawn(move || {

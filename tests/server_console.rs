@@ -227,7 +227,7 @@ fn a_pupils_request_approved_for_the_lesson_joins_its_list_at_once() {
 fn the_audit_log_and_machines_pages_are_for_their_roles_only() {
     let server = start();
     let kiosk = server.enrolled();
-    let beat = json!({ "rules_version": 0, "last_sync": 1_795_000_000u64, "state": "active", "satchel_version": "0.1.0" });
+    let beat = json!({ "rules_version": 0, "last_sync": 1_795_000_000u64, "state": "active", "satchel_version": "0.1.0", "outbox_waiting": 3, "outbox_damaged": 1 });
     server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/heartbeat").json(&beat).send().unwrap();
     let staff = teacher(&server, "mr.jones", "Class 1");
     assert_eq!(staff.get("/audit").status(), StatusCode::FORBIDDEN);
@@ -244,6 +244,7 @@ fn the_audit_log_and_machines_pages_are_for_their_roles_only() {
     let machines = technician.get("/machines").text().unwrap();
     assert!(machines.contains("PC-01") && machines.contains("Class 1") && machines.contains("0.1.0"), "{machines}");
     assert!(machines.contains("Running outdated rules"), "version 0 is behind the room's");
+    assert!(machines.contains("3 waiting, 1 set aside") && machines.contains("Items it could not send"), "its outbox, as its heartbeat said");
     assert!(!machines.contains("<strong class=\"error\">Silent") && machines.contains("Silent for more than 10 minutes: 0."), "it was heard from just now");
 }
 

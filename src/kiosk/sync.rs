@@ -149,6 +149,8 @@ pub struct Callbacks {
 #[derive(Default)]
 pub struct Shared {
     pub version: AtomicU64,
+    /// When the server last answered a rules request (Unix seconds; 0: not yet).
+    pub last_sync: AtomicU64,
     pub active: AtomicBool,
     pub outbox_changed: Notify,
 }
@@ -208,7 +210,10 @@ impl Link {
                 Err(error) => Err(format!("cannot reach the server: {error}")),
             };
             match outcome {
-                Ok(()) => backoff.reset(),
+                Ok(()) => {
+                    backoff.reset();
+                    self.shared.last_sync.store(unix_now(), Ordering::Relaxed);
+                }
                 Err(error) => {
                     warn!(%error, "rules not updated; the rules in force stay");
                     self.remember_error(&error);
@@ -312,11 +317,15 @@ impl Link {
     }
 
     async fn heartbeats(&self) {
-        let started = unix_now();
         loop {
+            // What waits in the outbox, and what was set aside, for the Machines page.
+            let (waiting, damaged) = outbox_counts(&self.state_dir);
+            let last_sync = self.shared.last_sync.load(Ordering::Relaxed);
             let beat = serde_json::json!({
                 "rules_version": self.shared.version.load(Ordering::Relaxed),
-                "last_sync": started,
+                "last_sync": (last_sync > 0).then_some(last_sync),
+                "outbox_waiting": waiting,
+                "outbox_damaged": damaged,
                 "state": if self.shared.active.load(Ordering::Relaxed) { "active" } else { "idle" },
                 "satchel_version": env!("CARGO_PKG_VERSION"),
             });

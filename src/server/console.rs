@@ -562,8 +562,8 @@ async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): Signed
     let csrf = csrf_field(&user);
     let mut body = format!(
         "<p id=\"machines-summary\">{summary}</p>\
-         <table id=\"machines\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
-        t("console-machine"), t("console-room"), t("console-last-heard"), t("console-rules-version"), t("console-state"), t("console-satchel-version"),
+         <table id=\"machines\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
+        t("console-machine"), t("console-room"), t("console-last-heard"), t("console-rules-version"), t("console-state"), t("console-outbox"), t("console-satchel-version"),
         summary = escape(summary.as_deref().unwrap_or_default()),
     );
     for machine in &machines {
@@ -575,9 +575,15 @@ async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): Signed
         if outdated {
             let _ = write!(warnings, "<br><strong class=\"error\">{}</strong>", t("console-outdated"));
         }
+        if machine.outbox.is_some_and(|(_, damaged)| damaged > 0) {
+            let _ = write!(warnings, "<br><strong class=\"error\">{}</strong>", t("console-set-aside"));
+        }
+        let outbox = machine.outbox.map_or_else(String::new, |(waiting, damaged)| {
+            escape(&server.messages.message_with("console-outbox-counts", &[("waiting", waiting), ("damaged", damaged)]).unwrap_or_default())
+        });
         let _ = write!(
             body,
-            "<tr><td>{name}{warnings}</td><td>{room}</td><td>{seen}</td><td>{rules}</td><td>{state}</td><td>{version}</td>\
+            "<tr><td>{name}{warnings}</td><td>{room}</td><td>{seen}</td><td>{rules}</td><td>{state}</td><td>{outbox}</td><td>{version}</td>\
              <td><form method=\"post\" action=\"/machines/{id}/retire\" data-confirm=\"{confirm}\">{csrf}<button>{retire}</button></form></td></tr>",
             id = escape(&machine.id),
             confirm = t("console-retire-confirm"),

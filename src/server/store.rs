@@ -63,6 +63,9 @@ ALTER TABLE profiles ADD COLUMN blocked_categories TEXT NOT NULL DEFAULT '';
 ALTER TABLE kiosks ADD COLUMN retired_at INTEGER;
 "#, r#"
 ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+"#, r#"
+ALTER TABLE kiosks ADD COLUMN outbox_waiting INTEGER;
+ALTER TABLE kiosks ADD COLUMN outbox_damaged INTEGER;
 "#];
 
 pub struct Store {
@@ -102,6 +105,11 @@ pub struct Heartbeat {
     pub state: String,
     #[serde(default)]
     pub satchel_version: Option<String>,
+    /// Items waiting in the kiosk's outbox, and items it set aside as undeliverable.
+    #[serde(default)]
+    pub outbox_waiting: Option<u64>,
+    #[serde(default)]
+    pub outbox_damaged: Option<u64>,
 }
 
 pub type Result<T> = rusqlite::Result<T>;
@@ -342,8 +350,17 @@ impl Store {
 
     pub fn heartbeat(&self, kiosk: &KioskRow, beat: &Heartbeat, now: u64) -> Result<()> {
         self.db.execute(
-            "UPDATE kiosks SET last_seen = ?2, rules_version = ?3, last_sync = ?4, state = ?5, satchel_version = ?6 WHERE id = ?1",
-            params![kiosk.id, now as i64, beat.rules_version as i64, beat.last_sync.map(|t| t as i64), beat.state, beat.satchel_version],
+            "UPDATE kiosks SET last_seen = ?2, rules_version = ?3, last_sync = ?4, state = ?5, satchel_version = ?6, outbox_waiting = ?7, outbox_damaged = ?8 WHERE id = ?1",
+            params![
+                kiosk.id,
+                now as i64,
+                beat.rules_version as i64,
+                beat.last_sync.map(|t| t as i64),
+                beat.state,
+                beat.satchel_version,
+                beat.outbox_waiting.map(|n| n as i64),
+                beat.outbox_damaged.map(|n| n as i64)
+            ],
         )?;
         Ok(())
     }
@@ -624,6 +641,8 @@ pub struct UnblockRow {
 #[derive(Clone, Debug)]
 pub struct MachineRow {
     pub id: String,
+    /// Items waiting in its outbox and items set aside, as its last heartbeat said.
+    pub outbox: Option<(u64, u64)>,
     pub name: String,
     pub room: String,
     pub last_seen: Option<u64>,
@@ -709,7 +728,7 @@ impl Store {
 
     pub fn machines(&self) -> Result<Vec<MachineRow>> {
         let mut statement = self.db.prepare(
-            "SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version, kiosks.id
+            "SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version, kiosks.id, kiosks.outbox_waiting, kiosks.outbox_damaged
              FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.retired_at IS NULL ORDER BY rooms.name, kiosks.name",
         )?;
         let rows = statement.query_map([], |row| {
@@ -722,6 +741,7 @@ impl Store {
                 state: row.get(5)?,
                 satchel_version: row.get(6)?,
                 id: row.get(7)?,
+                outbox: row.get::<_, Option<i64>>(8)?.zip(row.get::<_, Option<i64>>(9)?).map(|(waiting, damaged)| (waiting as u64, damaged as u64)),
             })
         })?;
         rows.collect()
