@@ -294,7 +294,10 @@ fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_ke
         wait_for("satchel-server.service to be active", Duration::from_secs(30), || {
             machine.command(&["systemctl", "is-active", "--quiet", "satchel-server"]).status().is_ok_and(|s| s.success())
         });
-        let journal = machine.run(&["journalctl", "--unit", "satchel-server", "--output", "verbose", "--no-pager"]);
+        // Active as soon as it is started; its first lines follow.
+        let journal = || machine.run(&["journalctl", "--unit", "satchel-server", "--output", "verbose", "--no-pager"]);
+        wait_for("the server's start in the journal", Duration::from_secs(30), || journal().contains("MESSAGE=satchel-server listening (HTTPS)"));
+        let journal = journal();
         for field in ["SYSLOG_IDENTIFIER=satchel-server", "MESSAGE=satchel-server listening (HTTPS)", &format!("SATCHEL_ADDRESS=127.0.0.1:{port}"), "SATCHEL_FINGERPRINT="] {
             assert!(journal.contains(field), "the journal has {field}:\n{journal}");
         }
