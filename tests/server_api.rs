@@ -206,7 +206,7 @@ fn at_sigterm_the_server_answers_long_polls_finishes_a_report_being_uploaded_and
             std::thread::spawn(move || request.send().map(|response| response.status()))
         };
         first_sent.recv().unwrap();
-        std::thread::sleep(Duration::from_millis(200)); // let the first half reach the server
+        std::thread::sleep(Duration::from_secs(1)); // let the headers and the first half reach the server
 
         server.terminate();
         assert_eq!(long_poll.join().unwrap().unwrap(), StatusCode::NOT_MODIFIED, "{options:?}: a waiting long poll is answered at once");
