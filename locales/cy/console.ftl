@@ -16,7 +16,7 @@ console-name = Enw
 console-password = Cyfrinair
 console-login = Mewngofnodi
 console-wrong-login = Dydy'r enw a'r cyfrinair hynny ddim yn cyfateb.
-console-too-many-tries = Gormod o gynigion. Arhoswch 15 munud, neu gofynnwch i'r gweinyddwr ailosod y cyfrinair.
+console-too-many-tries = Gormod o gynigion. Arhoswch ychydig a rhowch gynnig arall arni, neu gofynnwch i'r gweinyddwr ailosod y cyfrinair.
 console-form-expired = Roedd y ffurflen wedi dod i ben. Rhowch gynnig arall arni.
 
 ## Lessons
@@ -119,3 +119,45 @@ console-disable-confirm = Analluogi'r cyfrif hwn? Maen nhw'n cael eu hallgofnodi
 console-disabled = wedi'i analluogi
 console-fingerprint = Ôl bys tystysgrif y gweinydd (gwiriwch ei fod yr un fath ar y ciosg):
 console-code-help = Defnyddiwch ef ar un ciosg o fewn 24 awr: satchel enrol --server CYFEIRIAD --code COD --fingerprint ÔL-BYS. Dim ond nawr y caiff ei ddangos.
+
+## Passwords
+
+console-change-password = Newid cyfrinair
+console-password-must-change = Rydych chi wedi mewngofnodi gyda chyfrinair untro. Dewiswch eich cyfrinair eich hun i fynd ymlaen.
+console-password-current = Cyfrinair presennol
+console-password-new = Cyfrinair newydd
+console-password-repeat = Cyfrinair newydd eto
+console-password-help = O leiaf 10 nod. Mae brawddeg fer yn hawdd ei chofio ac yn anodd ei dyfalu.
+console-password-mismatch = Dydy'r ddau gyfrinair newydd ddim yr un fath.
+console-password-short = Mae gan gyfrinair rhwng 10 a 256 nod.
+console-password-same = Dewiswch gyfrinair newydd nad yw'n gyfrinair presennol i chi nac yn enw i chi.
+console-password-wrong = Dydy'ch cyfrinair presennol ddim yn gywir.
+console-reset-password = Ailosod y cyfrinair
+console-reset-confirm = Rhoi cyfrinair untro newydd i'r cyfrif hwn? Mae ei berchennog yn cael ei allgofnodi ar unwaith.
+console-reset-own = Newidiwch eich cyfrinair eich hun ar y dudalen Newid cyfrinair.
+console-one-time-help = Rhowch y cyfrinair untro hwn i'w berchennog. Byddan nhw'n dewis eu cyfrinair eu hunain pan fyddan nhw'n mewngofnodi gyntaf.
+
+## Pupils' requests, exactly
+
+console-approve-cannot = Does dim modd caniatáu'r cyfeiriad hwn ar ei ben ei hun (nid un dudalen we yw e). Ychwanegwch y wefan at restr gwers yn lle hynny.
+console-approve-allows-host = Mae caniatáu hyn yn agor pob tudalen o'r un wefan hon (nid ei gwefannau eraill):
+console-approve-allows-path = Mae caniatáu hyn yn agor y dudalen hon, a'r tudalennau oddi tani, ar yr un wefan hon:
+console-approve-allows-page = Mae caniatáu hyn yn agor y dudalen hon yn unig:
+console-approve-lesson-ended = Mae'r wers yn yr ystafell honno wedi dod i ben, felly chafodd dim byd ei ganiatáu. Mae'r cais yn cael ei gadw: dechreuwch wers, yna caniatewch e.
+console-ask-already-answered = Mae rhywun eisoes wedi ateb y cais hwn.
+
+## Audit log pages
+
+console-audit-every-action = Pob gweithred
+console-show = Dangos
+console-newer-entries = Cofnodion mwy newydd
+console-older-entries = Cofnodion hŷn
+
+## Incident form history
+
+console-history = { $count ->
+    [one] Un cadw
+   *[other] { $count } o weithiau cadw
+}
+console-stale-save = Fe wnaeth rhywun gadw'r adroddiad hwn ar ôl i chi ei agor, felly chafodd eich newidiadau ddim eu cadw. Mae'r adroddiad fel y mae nawr isod, gyda'r hyn a deipioch chi: ychwanegwch eich geiriau ato a'i gadw eto.
+console-your-unsaved-text = Yr hyn a deipioch chi (heb ei gadw)

@@ -15,7 +15,7 @@ console-name = Name
 console-password = Password
 console-login = Log in
 console-wrong-login = That name and password do not match.
-console-too-many-tries = Too many tries. Wait 15 minutes, or ask the admin to reset the password.
+console-too-many-tries = Too many tries. Wait a little and try again, or ask the admin to reset the password.
 console-form-expired = The form had expired. Please try again.
 
 ## Lessons
@@ -118,3 +118,45 @@ console-disable-confirm = Disable this account? They are signed out at once and 
 console-disabled = disabled
 console-fingerprint = The server's certificate fingerprint (check it matches on the kiosk):
 console-code-help = Use it on one kiosk within 24 hours: satchel enrol --server ADDRESS --code CODE --fingerprint FINGERPRINT. It is shown only now.
+
+## Passwords
+
+console-change-password = Change password
+console-password-must-change = You signed in with a one-time password. Choose your own password to go on.
+console-password-current = Current password
+console-password-new = New password
+console-password-repeat = New password again
+console-password-help = At least 10 characters. A short sentence is easy to remember and hard to guess.
+console-password-mismatch = The two new passwords are not the same.
+console-password-short = A password has 10 to 256 characters.
+console-password-same = Choose a new password that is not your current one or your name.
+console-password-wrong = Your current password is not right.
+console-reset-password = Reset password
+console-reset-confirm = Give this account a new one-time password? Its owner is signed out at once.
+console-reset-own = Change your own password on the Change password page.
+console-one-time-help = Give this one-time password to its owner. They choose their own when they first sign in.
+
+## Pupils' requests, exactly
+
+console-approve-cannot = This address cannot be allowed on its own (it is not one web page). Add the site to a lesson list instead.
+console-approve-allows-host = Allowing this opens every page of this one site (not its other sites):
+console-approve-allows-path = Allowing this opens this page, and the pages under it, on this one site:
+console-approve-allows-page = Allowing this opens only this page:
+console-approve-lesson-ended = The lesson in that room has ended, so nothing was allowed. The request is kept: start a lesson, then allow it.
+console-ask-already-answered = Someone has already answered this request.
+
+## Audit log pages
+
+console-audit-every-action = Every action
+console-show = Show
+console-newer-entries = Newer entries
+console-older-entries = Older entries
+
+## Incident form history
+
+console-history = { $count ->
+    [one] One save
+   *[other] { $count } saves
+}
+console-stale-save = Someone saved this report after you opened it, so your changes were not saved. The report as it is now is below, with what you typed: add your words to it and save again.
+console-your-unsaved-text = What you typed (not saved)

@@ -1,6 +1,7 @@
 //! `satchel-server`: the school server. With no command it serves the kiosk API and the
 //! teacher console; the commands are the technician's.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,8 +20,8 @@ struct Cli {
     /// Where to listen. Any address but loopback is served over HTTPS.
     #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
-    /// Reports and their screenshots are deleted after this many days.
-    #[arg(long, default_value_t = 90)]
+    /// Reports and their screenshots are deleted after this many days (at least 1).
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..))]
     retention_days: u64,
     /// Serve HTTPS (always, when not on loopback) with this certificate (PEM) and --tls-key;
     /// without them, with a self-signed certificate kept in the data directory.
@@ -99,8 +100,15 @@ fn main() -> ExitCode {
 fn run(mut cli: Cli) -> anyhow::Result<()> {
     let (server, admin_password) = Server::open(&cli.data, &cli.locale)?;
     if let Some(password) = admin_password {
-        // Shown once: only its hash is kept.
-        println!("First start: the console's admin account is `admin` with the one-time password {password}");
+        // Shown once: only its hash is kept. Not on a terminal (under systemd) it would stay in
+        // the journal, so it goes to a file only root and the server can read, deleted once
+        // the admin has chosen a password.
+        if std::io::stdout().is_terminal() {
+            println!("First start: the console's admin account is `admin` with the one-time password {password}");
+        } else {
+            let file = server.keep_first_admin_password(&password)?;
+            println!("First start: the console's admin account is `admin`; its one-time password is in {}", file.display());
+        }
     }
     match cli.command.take() {
         Some(Command::EnrolCode { room, valid_minutes, count }) => {
@@ -139,3 +147,4 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
 fn tls_files(cli: &Cli) -> Option<(&std::path::Path, &std::path::Path)> {
     cli.tls_cert.as_deref().zip(cli.tls_key.as_deref())
 }
+

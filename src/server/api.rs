@@ -117,6 +117,10 @@ async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(que
             _ = server.stopped() => {}
         }
     }
+    // Retired while it waited: no bundle for it (the token is checked again at answer time).
+    let Some(kiosk) = server.store().kiosk_by_id(&kiosk.id)? else {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "this needs an enrolled kiosk's token"));
+    };
     let bundle = server.store().bundle(&kiosk, now())?;
     if held == Some(bundle.version as i64) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());

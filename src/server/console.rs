@@ -2,16 +2,18 @@
 //! (argon2, HttpOnly SameSite cookies, CSRF tokens on every form, rate-limited), lessons for
 //! rooms, and the report inbox with screenshots hidden until a member of staff reveals them.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, REFERRER_POLICY, RETRY_AFTER, SET_COOKIE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,18 +21,20 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::store::{IncidentFields, MachineRow, ReportRow, Role, User};
+use super::login::Client;
+use super::store::{AskOutcome, IncidentFields, MachineRow, ReportEdit, ReportRow, Role, User};
 use super::{hash, now, random_hex, Server};
-use crate::attempts::Attempts;
 use crate::pages::{escape, Tile};
 use crate::policy::Policy;
 
 const SESSION_COOKIE: &str = "satchel_session";
 const LOGIN_COOKIE: &str = "satchel_login";
+/// A browser that signed in to an account before: its tries are counted apart from others'.
+const DEVICE_COOKIE: &str = "satchel_device";
+const DEVICE_DAYS: u64 = 365;
 const SESSION_HOURS: u64 = 12;
-/// Login attempts allowed per account in [`LOGIN_WINDOW`] (a right password starts again).
-const LOGIN_ATTEMPTS: usize = 5;
-const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// A new password's least length, and the most the form takes.
+const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 10..=256;
 const STATUSES: [&str; 3] = ["new", "in hand", "closed"];
 
 pub fn router() -> Router<Arc<Server>> {
@@ -38,6 +42,7 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/", get(|| async { redirect("/lessons") }))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/password", get(password_page).post(change_password))
         .route("/lessons", get(lessons_page).post(create_lesson))
         .route("/lessons/{id}/start", post(start_lesson))
         .route("/rooms/{id}/end", post(end_lesson))
@@ -60,31 +65,28 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/admin/rooms/{id}/code", post(enrol_code))
         .route("/admin/users", post(add_user))
         .route("/admin/users/{id}/disable", post(disable_user))
+        .route("/admin/users/{id}/reset-password", post(reset_user_password))
         .route("/profiles", get(profiles_page))
         .route("/profiles/{id}", post(save_profile))
         .route("/profiles/{id}/list", get(export_profile))
         .route("/static/console.css", get(|| async { static_file("text/css", include_str!("../../assets/console/console.css")) }))
         .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../assets/console/console.js")) }))
+        .layer(axum::middleware::map_response(security_headers))
 }
 
-/// Login attempts per account (by id: names that are no account take no room).
-#[derive(Default)]
-pub struct LoginLimiter(std::sync::Mutex<HashMap<i64, Attempts>>);
-
-impl LoginLimiter {
-    /// Counts an attempt before its password is checked; `false` when the account has had too
-    /// many lately.
-    fn attempt(&self, account: i64) -> bool {
-        let now = Instant::now();
-        let mut accounts = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        accounts.retain(|_, attempts| !attempts.is_idle(now));
-        accounts.entry(account).or_insert_with(|| Attempts::new(LOGIN_ATTEMPTS, LOGIN_WINDOW)).begin(now)
-    }
-
-    /// The right password: the account's count starts again.
-    fn succeeded(&self, account: i64) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&account);
-    }
+/// What every console answer tells the browser: run only the console's own script and style,
+/// never inside another site's frame, send no referrer, guess no types, and (unless the answer
+/// says otherwise) keep nothing: pages hold reports, one-time passwords and codes.
+async fn security_headers(mut response: Response) -> Response {
+    const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; \
+                          form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A console failure, shown as a small page.
@@ -112,6 +114,8 @@ impl FromRequestParts<Arc<Server>> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, server: &Arc<Server>) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| redirect("/login"))?;
         match server.store().session(&hash(&token), now()) {
+            // A one-time password is changed before anything else is done.
+            Ok(Some(user)) if user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") => Err(redirect("/password")),
             Ok(Some(user)) => Ok(SignedIn(user)),
             Ok(None) => Err(redirect("/login")),
             Err(error) => Err(ConsoleError::from(error).into_response()),
@@ -181,7 +185,7 @@ impl Server {
             let _ = write!(
                 html,
                 "<header><nav aria-label=\"{nav}\"><span class=\"brand\">Satchel</span><a href=\"/lessons\">{lessons}</a><a href=\"/reports\">{reports}</a>{extra}\
-                 <span class=\"who\">{name}</span><form method=\"post\" action=\"/logout\">{csrf}<button>{logout}</button></form></nav></header>",
+                 <span class=\"who\"><a href=\"/password\" title=\"{change}\">{name}</a></span><form method=\"post\" action=\"/logout\">{csrf}<button>{logout}</button></form></nav></header>",
                 nav = escape(&self.t("console-nav")),
                 lessons = escape(&self.t("console-lessons")),
                 reports = escape(&self.t("console-reports")),
@@ -189,6 +193,7 @@ impl Server {
                 name = escape(&user.name),
                 csrf = csrf_field(user),
                 logout = escape(&self.t("console-logout")),
+                change = escape(&self.t("console-change-password")),
             );
         }
         let _ = write!(html, "<main><h1>{}</h1>{body}</main></body></html>", escape(&self.t(title_id)));
@@ -255,28 +260,129 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
     // Account names are short; a long one is no account, and is not worth logging whole.
     let name: String = form.name.trim().chars().take(64).collect();
     let account = server.store().user_login(&name)?;
-    let Some((user_id, stored, _)) = account else {
-        info!(name, "login failed: no such account");
+    let device = cookie(&headers, DEVICE_COOKIE).map(|token| hash(&token));
+    let client = match (&account, device) {
+        (Some((user_id, _)), Some(device)) if server.store().is_known_device(&device, *user_id)? => Client::Known(device),
+        _ => Client::Elsewhere,
+    };
+    if let Err(wait) = server.login_guard.begin(&name, &client, Instant::now()) {
+        warn!(name, wait_seconds = wait.as_secs(), "login refused: too many tries");
+        let mut refused = login_form(&server, Some("console-too-many-tries"), StatusCode::TOO_MANY_REQUESTS);
+        refused.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+        return Ok(refused);
+    }
+    // A name that is no account is checked against a stand-in hash: it takes as long as a
+    // real one, so the time taken does not tell which names exist.
+    let stored = account.as_ref().map(|(_, stored)| stored.clone());
+    let password = form.password;
+    let verified = tokio::task::spawn_blocking(move || crate::secrets::matches(stored.as_deref().unwrap_or_else(|| super::login::stand_in_hash()), &password))
+        .await
+        .unwrap_or(false);
+    let Some((user_id, _)) = account.filter(|_| verified) else {
+        server.login_guard.failed(&name, &client, Instant::now());
+        info!(name, "login failed");
+        server.store().audit(None, "login-failed", &name, now())?;
         return Ok(login_form(&server, Some("console-wrong-login"), StatusCode::UNAUTHORIZED));
     };
-    if !server.login_limiter.attempt(user_id) {
-        warn!(name, "login refused: too many tries");
-        return Ok(login_form(&server, Some("console-too-many-tries"), StatusCode::TOO_MANY_REQUESTS));
-    }
-    let password = form.password;
-    let verified = tokio::task::spawn_blocking(move || crate::secrets::matches(&stored, &password)).await.unwrap_or(false);
-    if !verified {
-        info!(name, "login failed");
-        return Ok(login_form(&server, Some("console-wrong-login"), StatusCode::UNAUTHORIZED));
-    }
-    server.login_limiter.succeeded(user_id);
-    let token = random_hex(32).map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
-    let csrf = random_hex(16).map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
+    server.login_guard.succeeded(&name, &client);
+    let no_randomness = |_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into());
+    let token = random_hex(32).map_err(no_randomness)?;
+    let csrf = random_hex(16).map_err(no_randomness)?;
+    let new_device = match client {
+        Client::Known(_) => None,
+        Client::Elsewhere => Some(random_hex(32).map_err(no_randomness)?),
+    };
     let store = server.store();
     store.add_session(&hash(&token), user_id, &csrf, now(), now() + SESSION_HOURS * 3600)?;
+    if let Some(device) = &new_device {
+        store.add_known_device(&hash(device), user_id, now())?;
+    }
     store.audit(Some(user_id), "login", &name, now())?;
-    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}", SESSION_HOURS * 3600, server.cookie_security());
-    Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, "/lessons".to_owned())]).into_response())
+    let must_change = store.session(&hash(&token), now())?.is_some_and(|user| user.must_change_password);
+    let security = server.cookie_security();
+    let mut response = redirect(if must_change { "/password" } else { "/lessons" });
+    let session = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{security}", SESSION_HOURS * 3600);
+    response.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&session).expect("hex is a valid header"));
+    if let Some(device) = new_device {
+        let device = format!("{DEVICE_COOKIE}={device}; HttpOnly; SameSite=Strict; Path=/login; Max-Age={}{security}", DEVICE_DAYS * 86_400);
+        response.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&device).expect("hex is a valid header"));
+    }
+    Ok(response)
+}
+
+async fn password_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Html<String> {
+    password_form(&server, &user, None)
+}
+
+/// Changing one's own password; with a one-time password, the only page until it is done.
+fn password_form(server: &Server, user: &User, error: Option<&str>) -> Html<String> {
+    let t = |id: &str| escape(&server.t(id));
+    let must = if user.must_change_password { format!("<p class=\"notice\" role=\"status\">{}</p>", t("console-password-must-change")) } else { String::new() };
+    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", t(e))).unwrap_or_default();
+    let body = format!(
+        "{must}{error}<form method=\"post\" action=\"/password\" class=\"login\">{csrf}\
+         <label>{current}<input name=\"current\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <label>{new}<input name=\"new\" type=\"password\" autocomplete=\"new-password\" required minlength=\"{least}\" maxlength=\"{most}\" aria-describedby=\"password-help\"></label>\
+         <label>{repeat}<input name=\"repeat\" type=\"password\" autocomplete=\"new-password\" required minlength=\"{least}\" maxlength=\"{most}\"></label>\
+         <p id=\"password-help\" class=\"help\">{help}</p><button>{save}</button></form>",
+        csrf = csrf_field(user),
+        current = t("console-password-current"),
+        new = t("console-password-new"),
+        repeat = t("console-password-repeat"),
+        help = t("console-password-help"),
+        save = t("console-save"),
+        least = PASSWORD_LENGTH.start(),
+        most = PASSWORD_LENGTH.end(),
+    );
+    server.page(Some(user), "console-change-password", &body)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    repeat: String,
+}
+
+async fn change_password(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Result<Response, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    let refuse = |error: &str| Ok((StatusCode::UNPROCESSABLE_ENTITY, password_form(&server, &user, Some(error))).into_response());
+    if form.new != form.repeat {
+        return refuse("console-password-mismatch");
+    }
+    if !PASSWORD_LENGTH.contains(&form.new.chars().count()) {
+        return refuse("console-password-short");
+    }
+    if form.new == form.current || form.new.eq_ignore_ascii_case(&user.name) {
+        return refuse("console-password-same");
+    }
+    let session = cookie(&headers, SESSION_COOKIE).map(|token| hash(&token));
+    // Someone at an unlocked console must not be able to guess the password either.
+    let client = Client::Known(session.clone().unwrap_or_default());
+    if server.login_guard.begin(&user.name, &client, Instant::now()).is_err() {
+        return Ok((StatusCode::TOO_MANY_REQUESTS, password_form(&server, &user, Some("console-too-many-tries"))).into_response());
+    }
+    let stored = server.store().password_hash(user.id)?.unwrap_or_default();
+    let PasswordForm { current, new, .. } = form;
+    let checked = tokio::task::spawn_blocking(move || crate::secrets::matches(&stored, &current).then(|| crate::secrets::hash(&new)))
+        .await
+        .map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "the password could not be checked".into()))?;
+    let Some(new_hash) = checked else {
+        server.login_guard.failed(&user.name, &client, Instant::now());
+        return refuse("console-password-wrong");
+    };
+    let new_hash = new_hash.map_err(|e| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    server.login_guard.succeeded(&user.name, &client);
+    {
+        let store = server.store();
+        // Every other session of the account ends: a password is changed because it may be known.
+        store.set_password(user.id, &new_hash, false, session.as_deref())?;
+        store.audit(Some(user.id), "change-password", &user.name, now())?;
+    }
+    server.sessions_ended.send_modify(|generation| *generation += 1);
+    server.forget_first_admin_password(user.id);
+    Ok(redirect("/lessons"))
 }
 
 #[derive(Deserialize)]
@@ -288,6 +394,7 @@ async fn logout(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, hea
     check_csrf(&user, &form.csrf)?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         server.store().end_session(&hash(&token))?;
+        server.sessions_ended.send_modify(|generation| *generation += 1);
     }
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}", server.cookie_security());
     Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, clear), (LOCATION, "/login".to_owned())]).into_response())
@@ -413,7 +520,20 @@ pub(super) fn parse_sites(text: &str) -> Result<(String, Vec<Tile>), Vec<String>
             list.push('\n');
             continue;
         };
+        // A tile opens its address: only web pages, never `javascript:` or a file.
+        if !matches!(url.scheme(), "http" | "https") {
+            errors.push(format!("line {number}: `{address}`: a lesson's sites are http or https addresses"));
+            list.push('\n');
+            continue;
+        }
         let host = url.host_str().unwrap_or("");
+        // `*` is the whole web: an admin's choice for a profile, with its category blocks, never
+        // a lesson's.
+        if host.contains('*') || host.to_ascii_lowercase().contains("%2a") {
+            errors.push(format!("line {number}: `{address}`: a lesson names its sites; `*` (the whole web) is only for an admin's profile"));
+            list.push('\n');
+            continue;
+        }
         let path = url.path().trim_end_matches('/');
         let _ = writeln!(list, "{host}{path}{}", uses.map(|u| format!(" uses: {u}")).unwrap_or_default());
         let title = parts.next().filter(|t| !t.is_empty()).unwrap_or(host).to_owned();
@@ -481,10 +601,20 @@ fn asks_html(server: &Server, user: &User) -> Result<String, ConsoleError> {
     }
     html.push_str("<ul class=\"asks\">");
     for ask in &asks {
-        let approve = if ask.lesson_running {
-            format!("<form method=\"post\" action=\"/asks/{id}/approve\">{csrf}<button>{label}</button></form>", id = escape(&ask.id), csrf = csrf_field(user), label = t("console-approve"))
-        } else {
-            format!("<span class=\"help\">{}</span>", t("console-approve-needs-lesson"))
+        let approve = match entry_for(&ask.url) {
+            None => format!("<span class=\"help\">{}</span>", t("console-approve-cannot")),
+            Some(_) if !ask.lesson_running => format!("<span class=\"help\">{}</span>", t("console-approve-needs-lesson")),
+            Some(entry) => {
+                let words = escape(&entry_in_words(server, &entry));
+                format!(
+                    "<p class=\"allows\">{words} <code dir=\"ltr\">{entry}</code></p>\
+                     <form method=\"post\" action=\"/asks/{id}/approve\" data-confirm=\"{words}\">{csrf}<button>{label}</button></form>",
+                    entry = escape(&entry),
+                    id = escape(&ask.id),
+                    csrf = csrf_field(user),
+                    label = t("console-approve"),
+                )
+            }
         };
         let _ = write!(
             html,
@@ -507,14 +637,52 @@ async fn asks_fragment(State(server): State<Arc<Server>>, SignedIn(user): Signed
     Ok(Html(asks_html(&server, &user)?))
 }
 
-/// The allow entry an approved request adds: the page's host and path (never the whole
-/// host for one page), checked by the list parser.
-fn entry_for(url: &str) -> Option<String> {
-    let url = url::Url::parse(url).ok()?;
-    let entry = format!("{}{}", url.host_str()?, url.path().trim_end_matches('/'));
+/// Query keys that say where a visitor came from, never which page it is.
+const TRACKING_KEYS: [&str; 9] = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "fbclid", "gclid", "si", "feature"];
+
+/// The allow entry approving an ask adds: exactly that page, that is its host alone (not its
+/// subdomains), its path, and the query that picks the page (a video's `v=`), never a
+/// wildcard, an IP address or a public suffix. `None` when the address cannot be allowed
+/// exactly; the entry is checked by the list parser and must allow the asked address.
+fn entry_for(address: &str) -> Option<String> {
+    let url = url::Url::parse(address).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.username() != "" || url.password().is_some() {
+        return None;
+    }
+    let Some(url::Host::Domain(host)) = url.host() else { return None };
+    if host.contains(['*', '%']) || !host.contains('.') {
+        return None;
+    }
+    let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
+    // Kept as the address has them, escapes and all; a `*` is escaped so it stays a letter.
+    let query: Vec<String> = url
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| !TRACKING_KEYS.contains(&pair.split('=').next().unwrap_or("")))
+        .map(|pair| if pair.contains('=') { pair.replace('*', "%2A") } else { format!("{pair}=") })
+        .collect();
+    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+    let entry = format!(".{host}{port}{}{query}", url.path());
     let mut builder = Policy::builder();
     builder.add_list("ask", &format!("[allow]\n{entry}\n"));
-    builder.errors().is_empty().then_some(entry)
+    if !builder.errors().is_empty() {
+        return None;
+    }
+    let allows = builder.build().decide(url.as_str(), crate::policy::RequestKind::Navigation).verdict == crate::policy::Verdict::Allow;
+    allows.then_some(entry)
+}
+
+/// What an approval will allow, in words a teacher checks before pressing Allow.
+fn entry_in_words(server: &Server, entry: &str) -> String {
+    let (page, query) = entry.split_once('?').unwrap_or((entry, ""));
+    let front_page = page.find('/').is_some_and(|slash| &page[slash..] == "/");
+    server.t(match (front_page, query.is_empty()) {
+        (true, true) => "console-approve-allows-host",
+        (false, true) => "console-approve-allows-path",
+        (_, false) => "console-approve-allows-page",
+    })
 }
 
 async fn approve_ask(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Result<Response, ConsoleError> {
@@ -529,12 +697,19 @@ fn decide_ask(server: &Server, user: &User, id: &str, csrf: &str, approve: bool)
     check_csrf(user, csrf)?;
     let (room, url) = server.store().unblock_request(id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such request.".into()))?;
     may_use_room(server, user, room)?;
-    let entry = if approve { Some(entry_for(&url).ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, "That address cannot be allowed.".into()))?) } else { None };
+    let entry = if approve { Some(entry_for(&url).ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-approve-cannot")))?) } else { None };
     let decided = server.store().decide_unblock(id, entry.as_deref(), now())?;
-    if let Some((room, version)) = decided {
-        server.rules_changed(room, version);
+    match decided {
+        AskOutcome::Approved { room, version } => server.rules_changed(room, version),
+        AskOutcome::Declined => {}
+        AskOutcome::NoLesson => return Err(ConsoleError(StatusCode::CONFLICT, server.t("console-approve-lesson-ended"))),
+        AskOutcome::AlreadyDecided => return Err(ConsoleError(StatusCode::CONFLICT, server.t("console-ask-already-answered"))),
     }
-    server.store().audit(Some(user.id), if approve { "approve-unblock" } else { "decline-unblock" }, &url, now())?;
+    let detail = match &entry {
+        Some(entry) => format!("{url} as {entry}"),
+        None => url,
+    };
+    server.store().audit(Some(user.id), if approve { "approve-unblock" } else { "decline-unblock" }, &detail, now())?;
     Ok(redirect("/lessons"))
 }
 
@@ -600,11 +775,42 @@ async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): Signed
     Ok(server.page(Some(&user), "console-machines", &body))
 }
 
-async fn audit_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+/// Audit entries on one page; older ones are a link away.
+const AUDIT_PER_PAGE: usize = 100;
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    page: usize,
+    /// One action only (`reveal-screenshot`), or every action when empty.
+    #[serde(default)]
+    action: String,
+}
+
+async fn audit_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Query(query): Query<AuditQuery>) -> Result<Html<String>, ConsoleError> {
     need_role(user.role.sees_every_room())?;
-    let log = server.store().audit_log()?;
+    let action = Some(query.action.as_str()).filter(|action| !action.is_empty());
+    let (mut log, actions) = {
+        let store = server.store();
+        (store.audit_log(action, query.page.saturating_mul(AUDIT_PER_PAGE), AUDIT_PER_PAGE + 1)?, store.audit_actions()?)
+    };
+    let older = log.len() > AUDIT_PER_PAGE;
+    log.truncate(AUDIT_PER_PAGE);
     let t = |id: &str| escape(&server.t(id));
-    let mut body = format!("<table id=\"audit\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>", t("console-when"), t("console-who"), t("console-what"), t("console-details"));
+    let options: String = actions
+        .iter()
+        .map(|a| format!("<option value=\"{0}\"{1}>{0}</option>", escape(a), if action == Some(a.as_str()) { " selected" } else { "" }))
+        .collect();
+    let mut body = format!(
+        "<form method=\"get\" action=\"/audit\" class=\"inline filter\"><label>{what}<select name=\"action\"><option value=\"\">{all}</option>{options}</select></label>\
+         <button>{show}</button></form><table id=\"audit\"><thead><tr><th>{when}</th><th>{who}</th><th>{what}</th><th>{details}</th></tr></thead><tbody>",
+        what = t("console-what"),
+        all = t("console-audit-every-action"),
+        show = t("console-show"),
+        when = t("console-when"),
+        who = t("console-who"),
+        details = t("console-details"),
+    );
     for entry in &log {
         let _ = write!(
             body,
@@ -615,7 +821,15 @@ async fn audit_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn)
             detail = escape(&entry.detail),
         );
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table><nav class=\"pages\">");
+    let filter: String = url::form_urlencoded::byte_serialize(query.action.as_bytes()).collect();
+    if query.page > 0 {
+        let _ = write!(body, "<a href=\"/audit?page={}&amp;action={filter}\">{}</a> ", query.page - 1, t("console-newer-entries"));
+    }
+    if older {
+        let _ = write!(body, "<a href=\"/audit?page={}&amp;action={filter}\">{}</a>", query.page + 1, t("console-older-entries"));
+    }
+    body.push_str("</nav>");
     Ok(server.page(Some(&user), "console-audit", &body))
 }
 
@@ -661,9 +875,12 @@ fn admin_html(server: &Server, user: &User, notice: &str) -> Result<String, Cons
         } else if *id != user.id {
             let _ = write!(
                 body,
-                " <form method=\"post\" action=\"/admin/users/{id}/disable\" class=\"inline\" data-confirm=\"{}\">{csrf}<button>{}</button></form>",
+                " <form method=\"post\" action=\"/admin/users/{id}/disable\" class=\"inline\" data-confirm=\"{}\">{csrf}<button>{}</button></form>\
+                 <form method=\"post\" action=\"/admin/users/{id}/reset-password\" class=\"inline\" data-confirm=\"{}\">{csrf}<button>{}</button></form>",
                 t("console-disable-confirm"),
                 t("console-disable"),
+                t("console-reset-confirm"),
+                t("console-reset-password"),
             );
         }
         body.push_str("</li>");
@@ -753,10 +970,11 @@ async fn add_user(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, F
         .map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "the account could not be made".into()))?
         .map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let notice = format!(
-        "<section class=\"notice\" role=\"status\"><h2>{}</h2><p>{}: <strong class=\"code\">{}</strong></p></section>",
+        "<section class=\"notice\" role=\"status\"><h2>{}</h2><p>{}: <strong class=\"code\">{}</strong></p><p class=\"help\">{}</p></section>",
         escape(&server.t("console-add-user")),
         escape(form.name.trim()),
-        escape(&password)
+        escape(&password),
+        escape(&server.t("console-one-time-help")),
     );
     Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, &notice)?))
 }
@@ -770,8 +988,36 @@ async fn disable_user(State(server): State<Arc<Server>>, SignedIn(user): SignedI
     }
     let disabled = server.store().disable_user(id, now())?;
     let Some(name) = disabled else { return Err(ConsoleError(StatusCode::NOT_FOUND, "No such account in use.".into())) };
+    server.sessions_ended.send_modify(|generation| *generation += 1);
     server.store().audit(Some(user.id), "disable-account", &name, now())?;
     Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, "")?))
+}
+
+/// Gives another account a new one-time password (forgotten, or given away): its sessions end
+/// and it must choose its own at the next sign-in.
+async fn reset_user_password(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<i64>, Form(form): Form<CsrfForm>) -> Result<Html<String>, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role == Role::Admin)?;
+    if id == user.id {
+        return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-reset-own")));
+    }
+    let name = server.store().users()?.into_iter().find(|(account, _, _, disabled)| *account == id && !disabled).map(|(_, name, _, _)| name);
+    let Some(name) = name else { return Err(ConsoleError(StatusCode::NOT_FOUND, "No such account in use.".into())) };
+    let resetting = Arc::clone(&server);
+    // argon2 off the async threads, as at login.
+    let password = tokio::task::spawn_blocking(move || resetting.reset_password(id))
+        .await
+        .map_err(|_| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, "the password could not be reset".into()))?
+        .map_err(|e| ConsoleError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    server.store().audit(Some(user.id), "reset-password", &name, now())?;
+    let notice = format!(
+        "<section class=\"notice\" role=\"status\"><h2>{}</h2><p>{}: <strong class=\"code\">{}</strong></p><p class=\"help\">{}</p></section>",
+        escape(&server.t("console-reset-password")),
+        escape(&name),
+        escape(&password),
+        escape(&server.t("console-one-time-help")),
+    );
+    Ok(server.page(Some(&user), "console-admin", &admin_html(&server, &user, &notice)?))
 }
 
 async fn profiles_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
@@ -894,7 +1140,7 @@ async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedI
         form = t("console-incident"),
     );
     for report in &reports {
-        body.push_str(&report_html(&server, &user, report));
+        body.push_str(&report_html(&server, &user, report)?);
     }
     let _ = write!(body, "</tbody></table><p class=\"empty\" {}>{}</p>", if reports.is_empty() { "" } else { "hidden" }, t("console-no-reports"));
     body.push_str("<nav class=\"pages\">");
@@ -909,8 +1155,9 @@ async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedI
 }
 
 /// One report as a table row: what the pupil saw (as text, never as markup), the hidden
-/// screenshot, and the incident form.
-fn report_html(server: &Server, user: &User, report: &ReportRow) -> String {
+/// screenshot, the incident form, and every earlier save of that form.
+fn report_html(server: &Server, user: &User, report: &ReportRow) -> Result<String, ConsoleError> {
+    let edits = server.store().report_edits(&report.id)?;
     let t = |id: &str| escape(&server.t(id));
     let feeling = report.feeling.as_deref().map(|f| format!("<br><span class=\"feeling\">{}</span>", t(&format!("console-feeling-{f}")))).unwrap_or_default();
     let evidence = if report.refer_only {
@@ -929,17 +1176,19 @@ fn report_html(server: &Server, user: &User, report: &ReportRow) -> String {
         .iter()
         .map(|s| format!("<option value=\"{s}\"{}>{}</option>", if *s == report.status { " selected" } else { "" }, t(&format!("console-status-{}", s.replace(' ', "-")))))
         .collect();
-    format!(
+    Ok(format!(
         "<tr id=\"report-{id}\" class=\"status-{status_class}\"><td><time datetime=\"{when}\">{when}</time></td><td>{room}<br>{machine}</td>\
          <td><bdi class=\"title\">{title}</bdi><br><bdi class=\"url\" dir=\"ltr\">{url}</bdi>{feeling}</td><td>{evidence}</td>\
-         <td><form method=\"post\" action=\"/reports/{id}\" class=\"incident\">{csrf}\
+         <td><form method=\"post\" action=\"/reports/{id}\" class=\"incident\">{csrf}<input type=\"hidden\" name=\"edit_version\" value=\"{edit_version}\">\
          <label>{type_label}<input name=\"incident_type\" value=\"{incident_type}\"></label>\
          <label>{details_label}<textarea name=\"details\" rows=\"2\">{details}</textarea></label>\
          <label>{passed_label}<input name=\"passed_to\" value=\"{passed_to}\"></label>\
          <label>{action_label}<input name=\"action_taken\" value=\"{action_taken}\"></label>\
          <label>{status_label}<select name=\"status\">{statuses}</select></label>\
          <label class=\"check\"><input type=\"checkbox\" name=\"refer_only\" value=\"1\"{refer_checked}> {refer_label}</label>\
-         <button>{save}</button></form></td></tr>",
+         <button>{save}</button></form>{history}</td></tr>",
+        edit_version = report.edit_version,
+        history = history_html(server, &edits),
         id = escape(&report.id),
         status_class = report.status.replace(' ', "-"),
         when = iso_time(report.happened_at),
@@ -960,12 +1209,35 @@ fn report_html(server: &Server, user: &User, report: &ReportRow) -> String {
         refer_checked = if report.refer_only { " checked disabled" } else { "" },
         refer_label = t("console-refer"),
         save = t("console-save"),
-    )
+    ))
+}
+
+/// The incident form's earlier saves, oldest first: who wrote what, and when.
+fn history_html(server: &Server, edits: &[ReportEdit]) -> String {
+    if edits.is_empty() {
+        return String::new();
+    }
+    let items: String = edits
+        .iter()
+        .map(|edit| {
+            let f = &edit.fields;
+            let status = server.t(&format!("console-status-{}", f.status.replace(' ', "-")));
+            let parts = [status.as_str(), &f.incident_type, &f.details, &f.passed_to, &f.action_taken];
+            let text = parts.iter().filter(|part| !part.is_empty()).map(|part| escape(part)).collect::<Vec<_>>().join(" · ");
+            format!(
+                "<li><time datetime=\"{when}\">{when}</time> {who}: {text}</li>",
+                when = iso_time(edit.at),
+                who = escape(edit.user.as_deref().unwrap_or("satchel-server")),
+            )
+        })
+        .collect();
+    let summary = server.messages.message_with("console-history", &[("count", edits.len() as u64)]).map(|m| m.into_owned()).unwrap_or_default();
+    format!("<details class=\"history\"><summary>{}</summary><ol>{items}</ol></details>", escape(&summary))
 }
 
 async fn report_row(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>) -> Result<Html<String>, ConsoleError> {
     let report = server.store().report_for(&user, &id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such report.".into()))?;
-    Ok(Html(report_html(&server, &user, &report)))
+    Ok(Html(report_html(&server, &user, &report)?))
 }
 
 /// The screenshot, only on purpose (a POST from the Reveal button), and every reveal is
@@ -989,6 +1261,9 @@ async fn reveal(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Pat
 #[derive(Deserialize)]
 struct IncidentForm {
     csrf: String,
+    /// The report's edit version when the form was loaded (a string: flattened forms carry
+    /// only strings).
+    edit_version: String,
     #[serde(flatten)]
     fields: IncidentFields,
 }
@@ -1001,10 +1276,36 @@ async fn update_report(State(server): State<Arc<Server>>, SignedIn(user): Signed
     if !STATUSES.contains(&form.fields.status.as_str()) {
         return Err(ConsoleError(StatusCode::BAD_REQUEST, "Unknown status.".into()));
     }
-    let store = server.store();
-    store.update_incident(&id, &form.fields)?;
-    store.audit(Some(user.id), "update-report", &format!("{id}: {} / {}", form.fields.status, form.fields.incident_type), now())?;
+    let seen: i64 = form.edit_version.parse().map_err(|_| ConsoleError(StatusCode::BAD_REQUEST, "This form has no version: reload the page.".into()))?;
+    let saved = server.store().update_incident(&id, &form.fields, seen, user.id, now())?;
+    if !saved {
+        return stale_save(&server, &user, &id, &form.fields);
+    }
+    server.store().audit(Some(user.id), "update-report", &format!("{id}: {} / {}", form.fields.status, form.fields.incident_type), now())?;
     Ok(redirect(&format!("/reports#report-{id}")))
+}
+
+/// Someone saved the report after this form was loaded: nothing is overwritten, and what was
+/// typed here is shown back beside the report as it now stands, to copy in and save again.
+fn stale_save(server: &Server, user: &User, id: &str, typed: &IncidentFields) -> Result<Response, ConsoleError> {
+    let report = server.store().report_for(user, id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such report.".into()))?;
+    let t = |id: &str| escape(&server.t(id));
+    let yours = [
+        (t("console-incident-type"), &typed.incident_type),
+        (t("console-details"), &typed.details),
+        (t("console-passed-to"), &typed.passed_to),
+        (t("console-action-taken"), &typed.action_taken),
+        (t("console-status"), &typed.status),
+    ];
+    let yours: String = yours.iter().map(|(label, text)| format!("<dt>{label}</dt><dd>{}</dd>", escape(text))).collect();
+    let body = format!(
+        "<section class=\"notice\" role=\"alert\"><p>{stale}</p><h2>{unsaved}</h2><dl class=\"unsaved\">{yours}</dl></section>\
+         <table id=\"reports\"><tbody>{row}</tbody></table>",
+        stale = t("console-stale-save"),
+        unsaved = t("console-your-unsaved-text"),
+        row = report_html(server, user, &report)?,
+    );
+    Ok((StatusCode::CONFLICT, server.page(Some(user), "console-reports", &body)).into_response())
 }
 
 async fn reports_csv(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Response, ConsoleError> {
@@ -1037,21 +1338,42 @@ fn csv_field(text: &str) -> String {
     format!("\"{}\"", defused.replace('"', "\"\""))
 }
 
+/// How often an event stream checks that its session is still alive (it also checks whenever
+/// any session ends).
+const SESSION_CHECK: Duration = Duration::from_secs(60);
+
 /// New reports and unblock requests as they arrive, for the rooms this user may see:
-/// `event: report` or `event: unblock`, data = the id.
-async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
+/// `event: report` or `event: unblock`, data = the id. The stream ends with its session
+/// (signed out, the account disabled, its password reset, or expired).
+async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, headers: HeaderMap) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
     let rooms = if user.role == Role::Teacher { Some(server.store().user_rooms(user.id)?) } else { None };
+    let session = cookie(&headers, SESSION_COOKIE).map(|token| hash(&token)).unwrap_or_default();
     let receiver = server.events.subscribe();
-    let stream = futures_util::stream::unfold((receiver, rooms, server), |(mut receiver, rooms, server)| async move {
+    let sessions = server.sessions_ended.subscribe();
+    let state = (receiver, sessions, rooms, session, server);
+    let stream = futures_util::stream::unfold(state, |(mut receiver, mut sessions, rooms, session, server)| async move {
+        let alive = |server: &Server, session: &str| matches!(server.store().session(session, now()), Ok(Some(_)));
         loop {
             // A stopping server ends the stream; the browser reconnects to the next one.
             let received = tokio::select! {
                 received = receiver.recv() => received,
                 _ = server.stopped() => return None,
+                ended = sessions.changed() => {
+                    if ended.is_err() || !alive(&server, &session) {
+                        return None;
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep(SESSION_CHECK) => {
+                    if !alive(&server, &session) {
+                        return None;
+                    }
+                    continue;
+                }
             };
             match received {
                 Ok(event) if rooms.as_ref().is_none_or(|mine| mine.contains(&event.room)) => {
-                    return Some((Ok(Event::default().event(event.kind).data(event.id)), (receiver, rooms, server)));
+                    return Some((Ok(Event::default().event(event.kind).data(event.id)), (receiver, sessions, rooms, session, server)));
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
@@ -1080,17 +1402,6 @@ fn iso_time(seconds: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn an_account_gets_five_tries_counted_before_checking_and_a_right_password_starts_again() {
-        let limiter = super::LoginLimiter::default();
-        assert!((0..5).all(|_| limiter.attempt(1)), "five tries");
-        assert!(!limiter.attempt(1), "the sixth is refused");
-        assert!(limiter.attempt(2), "another account is not held up");
-        limiter.succeeded(2);
-        assert!(limiter.attempt(2) && limiter.attempt(2));
-        assert_eq!(limiter.0.lock().unwrap().len(), 2, "one entry per account tried");
-    }
-
     use super::*;
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod api;
 mod console;
+mod login;
 pub mod store;
 pub mod tls;
 
@@ -48,7 +49,10 @@ pub struct Server {
     events: broadcast::Sender<ConsoleEvent>,
     /// The console's words.
     messages: Pages,
-    login_limiter: console::LoginLimiter,
+    login_guard: login::LoginGuard,
+    /// Bumped whenever sessions end (sign-out, a disabled account, a password changed): the
+    /// consoles' event streams check that theirs is still alive.
+    sessions_ended: watch::Sender<u64>,
     /// The HTTPS certificate's fingerprint, shown with enrolment codes.
     fingerprint: std::sync::OnceLock<String>,
     /// Set at SIGTERM: long polls answer and the consoles' event streams end, so that
@@ -73,7 +77,8 @@ impl Server {
             lessons_changed: Notify::new(),
             events: broadcast::channel(256).0,
             messages,
-            login_limiter: console::LoginLimiter::default(),
+            login_guard: login::LoginGuard::default(),
+            sessions_ended: watch::channel(0).0,
             fingerprint: std::sync::OnceLock::new(),
             stopping: watch::channel(false).0,
         };
@@ -149,6 +154,38 @@ impl Server {
         }
         store.audit(None, "add-user", &format!("{name} ({role})"), now())?;
         Ok(password)
+    }
+
+    /// Gives an account a new one-time password (changed at its next sign-in) and ends its
+    /// sessions; returns the password to hand over.
+    pub fn reset_password(&self, user_id: i64) -> Result<String> {
+        let password = random_code()?;
+        let password_hash = hash_password(&password)?;
+        self.store().set_password(user_id, &password_hash, true, None)?;
+        self.sessions_ended.send_modify(|generation| *generation += 1);
+        Ok(password)
+    }
+
+    /// Where the first admin's one-time password is written when it cannot be shown on a
+    /// terminal (started by systemd, whose journal keeps what a service prints).
+    fn first_admin_password_file(&self) -> PathBuf {
+        self.data.join("first-admin-password")
+    }
+
+    /// Writes the first admin's one-time password to a file only the server's user can read,
+    /// and returns its path.
+    pub fn keep_first_admin_password(&self, password: &str) -> Result<PathBuf> {
+        let file = self.first_admin_password_file();
+        let _ = std::fs::remove_file(&file);
+        write_private(&file, format!("{password}\n").as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(file)
+    }
+
+    /// The first admin has chosen a password: the file holding the one-time one goes.
+    fn forget_first_admin_password(&self, user_id: i64) {
+        if self.store().first_admin() == Ok(Some(user_id)) {
+            let _ = std::fs::remove_file(self.first_admin_password_file());
+        }
     }
 
     /// Adds a lesson site list (the console's format: `address | title | picture` a line).

@@ -66,6 +66,19 @@ ALTER TABLE users ADD COLUMN disabled_at INTEGER;
 "#, r#"
 ALTER TABLE kiosks ADD COLUMN outbox_waiting INTEGER;
 ALTER TABLE kiosks ADD COLUMN outbox_damaged INTEGER;
+"#, r#"
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+-- No password could be changed before this version: every account still has its one-time one.
+UPDATE users SET must_change_password = 1;
+ALTER TABLE reports ADD COLUMN edit_version INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE report_edits (
+    id INTEGER PRIMARY KEY, report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE, user_id INTEGER REFERENCES users(id),
+    at INTEGER NOT NULL, incident_type TEXT NOT NULL, details TEXT NOT NULL, passed_to TEXT NOT NULL, action_taken TEXT NOT NULL,
+    status TEXT NOT NULL, refer_only INTEGER NOT NULL);
+CREATE INDEX report_edits_report ON report_edits (report_id, id);
+CREATE TABLE known_devices (
+    token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, created_at INTEGER NOT NULL);
+CREATE INDEX audit_action ON audit (action, id);
 "#];
 
 pub struct Store {
@@ -156,9 +169,10 @@ impl Store {
         self.db.query_row("SELECT count(*) FROM users", [], |row| row.get(0))
     }
 
+    /// Adds an account with a one-time password (changed at its first sign-in).
     pub fn add_user(&self, name: &str, password_hash: &str, role: &str, now: u64) -> Result<i64> {
         self.db.execute(
-            "INSERT INTO users (name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO users (name, password_hash, role, created_at, must_change_password) VALUES (?1, ?2, ?3, ?4, 1)",
             params![name, password_hash, role, now as i64],
         )?;
         Ok(self.db.last_insert_rowid())
@@ -215,6 +229,15 @@ impl Store {
     pub fn kiosk_by_token(&self, id: &str, token_hash: &str) -> Result<Option<KioskRow>> {
         self.db
             .query_row("SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2 AND retired_at IS NULL", params![id, token_hash], |row| {
+                Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })
+            })
+            .optional()
+    }
+
+    /// A kiosk in service (not retired), as it is now: its room may have changed.
+    pub fn kiosk_by_id(&self, id: &str) -> Result<Option<KioskRow>> {
+        self.db
+            .query_row("SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND retired_at IS NULL", [id], |row| {
                 Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })
             })
             .optional()
@@ -378,6 +401,8 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub csrf: String,
+    /// Signed in with a one-time password: every page waits until it is changed.
+    pub must_change_password: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -436,6 +461,8 @@ pub struct ReportRow {
     pub status: String,
     pub refer_only: bool,
     pub screenshot: String,
+    /// Counts saves of the incident form: a save made from an older version is refused.
+    pub edit_version: i64,
 }
 
 /// What staff fill in on a report (the school incident form).
@@ -450,9 +477,17 @@ pub struct IncidentFields {
     pub refer_only: Option<String>,
 }
 
+/// One save of the incident form, as the report's history shows it.
+#[derive(Clone, Debug)]
+pub struct ReportEdit {
+    pub at: u64,
+    pub user: Option<String>,
+    pub fields: IncidentFields,
+}
+
 const REPORT_COLUMNS: &str = "reports.id, reports.room, reports.machine, reports.happened_at, reports.url, reports.title, reports.feeling, reports.lesson,
     coalesce(reports.incident_type, ''), coalesce(reports.details, ''), coalesce(reports.passed_to, ''), coalesce(reports.action_taken, ''),
-    reports.status, reports.refer_only, reports.screenshot";
+    reports.status, reports.refer_only, reports.screenshot, reports.edit_version";
 
 fn report_row(row: &rusqlite::Row<'_>) -> Result<ReportRow> {
     Ok(ReportRow {
@@ -471,17 +506,45 @@ fn report_row(row: &rusqlite::Row<'_>) -> Result<ReportRow> {
         status: row.get(12)?,
         refer_only: row.get(13)?,
         screenshot: row.get(14)?,
+        edit_version: row.get(15)?,
     })
 }
 
 impl Store {
-    /// The user's id, password hash and role.
-    pub fn user_login(&self, name: &str) -> Result<Option<(i64, String, Role)>> {
+    /// The user's id and password hash.
+    pub fn user_login(&self, name: &str) -> Result<Option<(i64, String)>> {
         self.db
-            .query_row("SELECT id, password_hash, role FROM users WHERE name = ?1 AND disabled_at IS NULL", [name], |row| {
-                Ok((row.get(0)?, row.get(1)?, Role::parse(&row.get::<_, String>(2)?).unwrap_or(Role::Teacher)))
-            })
+            .query_row("SELECT id, password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL", [name], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()
+    }
+
+    /// The account made at first start (the oldest admin).
+    pub fn first_admin(&self) -> Result<Option<i64>> {
+        self.db.query_row("SELECT min(id) FROM users WHERE role = 'admin'", [], |row| row.get(0))
+    }
+
+    /// A user's password hash and name, for checking the current password before a change.
+    pub fn password_hash(&self, user_id: i64) -> Result<Option<String>> {
+        self.db.query_row("SELECT password_hash FROM users WHERE id = ?1 AND disabled_at IS NULL", [user_id], |row| row.get(0)).optional()
+    }
+
+    /// Sets a password; `one_time` for one an admin hands over (it must be changed at the next
+    /// sign-in). Every session of the account but `keep_session` ends.
+    pub fn set_password(&self, user_id: i64, password_hash: &str, one_time: bool, keep_session: Option<&str>) -> Result<()> {
+        self.db.execute("UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1", params![user_id, password_hash, one_time])?;
+        self.db.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2", params![user_id, keep_session])?;
+        Ok(())
+    }
+
+    /// Remembers a browser that signed in to this account: failed tries from elsewhere never
+    /// slow it down.
+    pub fn add_known_device(&self, token_hash: &str, user_id: i64, now: u64) -> Result<()> {
+        self.db.execute("INSERT OR IGNORE INTO known_devices (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)", params![token_hash, user_id, now as i64])?;
+        Ok(())
+    }
+
+    pub fn is_known_device(&self, token_hash: &str, user_id: i64) -> Result<bool> {
+        self.db.query_row("SELECT EXISTS (SELECT 1 FROM known_devices WHERE token_hash = ?1 AND user_id = ?2)", params![token_hash, user_id], |row| row.get(0))
     }
 
     pub fn add_session(&self, token_hash: &str, user_id: i64, csrf: &str, now: u64, expires_at: u64) -> Result<()> {
@@ -496,7 +559,7 @@ impl Store {
     pub fn session(&self, token_hash: &str, now: u64) -> Result<Option<User>> {
         self.db
             .query_row(
-                "SELECT users.id, users.name, users.role, sessions.csrf FROM sessions JOIN users ON users.id = sessions.user_id
+                "SELECT users.id, users.name, users.role, sessions.csrf, users.must_change_password FROM sessions JOIN users ON users.id = sessions.user_id
                  WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2 AND users.disabled_at IS NULL",
                 params![token_hash, now as i64],
                 |row| {
@@ -505,6 +568,7 @@ impl Store {
                         name: row.get(1)?,
                         role: Role::parse(&row.get::<_, String>(2)?).unwrap_or(Role::Teacher),
                         csrf: row.get(3)?,
+                        must_change_password: row.get(4)?,
                     })
                 },
             )
@@ -595,10 +659,14 @@ impl Store {
         Ok(())
     }
 
-    pub fn update_incident(&self, report_id: &str, fields: &IncidentFields) -> Result<()> {
-        self.db.execute(
+    /// Saves the incident form if nobody saved it since `seen_version` was read, and keeps the
+    /// saved text in the report's history. `false`: someone else's save came first, and
+    /// nothing was written.
+    pub fn update_incident(&mut self, report_id: &str, fields: &IncidentFields, seen_version: i64, user_id: i64, now: u64) -> Result<bool> {
+        let transaction = self.db.transaction()?;
+        let updated = transaction.execute(
             "UPDATE reports SET incident_type = ?2, details = ?3, passed_to = ?4, action_taken = ?5, status = ?6,
-                refer_only = max(refer_only, ?7) WHERE id = ?1",
+                refer_only = max(refer_only, ?7), edit_version = edit_version + 1 WHERE id = ?1 AND edit_version = ?8",
             params![
                 report_id,
                 fields.incident_type,
@@ -606,10 +674,44 @@ impl Store {
                 fields.passed_to,
                 fields.action_taken,
                 fields.status,
-                fields.refer_only.is_some()
+                fields.refer_only.is_some(),
+                seen_version
             ],
         )?;
-        Ok(())
+        if updated == 0 {
+            return Ok(false);
+        }
+        transaction.execute(
+            "INSERT INTO report_edits (report_id, user_id, at, incident_type, details, passed_to, action_taken, status, refer_only)
+             SELECT id, ?2, ?3, coalesce(incident_type, ''), coalesce(details, ''), coalesce(passed_to, ''), coalesce(action_taken, ''), status, refer_only
+             FROM reports WHERE id = ?1",
+            params![report_id, user_id, now as i64],
+        )?;
+        transaction.commit()?;
+        Ok(true)
+    }
+
+    /// Every save of a report's incident form, oldest first, with who made it.
+    pub fn report_edits(&self, report_id: &str) -> Result<Vec<ReportEdit>> {
+        let mut statement = self.db.prepare(
+            "SELECT e.at, users.name, e.incident_type, e.details, e.passed_to, e.action_taken, e.status, e.refer_only
+             FROM report_edits e LEFT JOIN users ON users.id = e.user_id WHERE e.report_id = ?1 ORDER BY e.id",
+        )?;
+        let rows = statement.query_map([report_id], |row| {
+            Ok(ReportEdit {
+                at: row.get::<_, i64>(0)? as u64,
+                user: row.get(1)?,
+                fields: IncidentFields {
+                    incident_type: row.get(2)?,
+                    details: row.get(3)?,
+                    passed_to: row.get(4)?,
+                    action_taken: row.get(5)?,
+                    status: row.get(6)?,
+                    refer_only: row.get::<_, bool>(7)?.then(|| "1".to_owned()),
+                },
+            })
+        })?;
+        rows.collect()
     }
 
     /// The room a kiosk belongs to (for telling the console who may see its report).
@@ -622,6 +724,17 @@ impl Store {
         let rows = statement.query_map([user_id], |row| row.get(0))?;
         rows.collect()
     }
+}
+
+/// What became of a teacher's answer to a pupil's ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AskOutcome {
+    Approved { room: i64, version: i64 },
+    Declined,
+    /// The room's lesson has ended: nothing to add the page to, and the ask stays open.
+    NoLesson,
+    /// Someone answered it already.
+    AlreadyDecided,
 }
 
 /// An unblock request as the console lists it.
@@ -700,26 +813,28 @@ impl Store {
         rows.collect()
     }
 
-    /// Decides an unblock request; an approval adds `entry` to the lesson running in its room
-    /// and returns the room's new rules version.
-    pub fn decide_unblock(&mut self, id: &str, approve_entry: Option<&str>, now: u64) -> Result<Option<(i64, i64)>> {
+    /// Decides an unblock request. An approval adds `entry` to the lesson running in its room;
+    /// with no lesson running the request is kept, undecided.
+    pub fn decide_unblock(&mut self, id: &str, approve_entry: Option<&str>, now: u64) -> Result<AskOutcome> {
         let transaction = self.db.transaction()?;
         let room: Option<i64> = transaction
             .query_row("UPDATE unblock_requests SET status = ?2 WHERE id = ?1 AND status = 'new' RETURNING room_id", params![id, if approve_entry.is_some() { "approved" } else { "declined" }], |row| row.get(0))
             .optional()?;
-        let (Some(room), Some(entry)) = (room, approve_entry) else {
+        let Some(room) = room else { return Ok(AskOutcome::AlreadyDecided) };
+        let Some(entry) = approve_entry else {
             transaction.commit()?;
-            return Ok(None);
+            return Ok(AskOutcome::Declined);
         };
         let added = transaction.execute(
             "UPDATE lesson_runs SET approved = approved || ?2 WHERE room_id = ?1 AND ended = 0 AND ends_at > ?3",
             params![room, format!("{entry}\n"), now as i64],
         )?;
-        transaction.commit()?;
         if added == 0 {
-            return Ok(None);
+            // Dropping the transaction undoes the status change: the ask stays open.
+            return Ok(AskOutcome::NoLesson);
         }
-        Ok(Some((room, self.bump_room(room)?)))
+        transaction.commit()?;
+        Ok(AskOutcome::Approved { room, version: self.bump_room(room)? })
     }
 
     pub fn unblock_request(&self, id: &str) -> Result<Option<(i64, String)>> {
@@ -757,11 +872,22 @@ impl Store {
         Ok(name)
     }
 
-    pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
+    /// The audit log, newest first: `count` entries after skipping `skip`, of one action or all.
+    pub fn audit_log(&self, action: Option<&str>, skip: usize, count: usize) -> Result<Vec<AuditRow>> {
         let mut statement = self.db.prepare(
-            "SELECT audit.at, users.name, audit.action, audit.detail FROM audit LEFT JOIN users ON users.id = audit.user_id ORDER BY audit.id DESC LIMIT 500",
+            "SELECT audit.at, users.name, audit.action, audit.detail FROM audit LEFT JOIN users ON users.id = audit.user_id
+             WHERE ?1 IS NULL OR audit.action = ?1 ORDER BY audit.id DESC LIMIT ?2 OFFSET ?3",
         )?;
-        let rows = statement.query_map([], |row| Ok(AuditRow { at: row.get::<_, i64>(0)? as u64, user: row.get(1)?, action: row.get(2)?, detail: row.get(3)? }))?;
+        let rows = statement.query_map(params![action, count as i64, skip as i64], |row| {
+            Ok(AuditRow { at: row.get::<_, i64>(0)? as u64, user: row.get(1)?, action: row.get(2)?, detail: row.get(3)? })
+        })?;
+        rows.collect()
+    }
+
+    /// Every action the audit log holds, for its filter.
+    pub fn audit_actions(&self) -> Result<Vec<String>> {
+        let mut statement = self.db.prepare("SELECT DISTINCT action FROM audit ORDER BY action")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
         rows.collect()
     }
 
