@@ -5,6 +5,7 @@
 //! lists and category folders from disk for the binaries around that core; [`config`] and
 //! [`pages`] are the kiosk's settings and pupil pages; [`kiosk`] is the shell and its proxy.
 
+pub mod activity;
 pub mod attempts;
 pub mod bundle;
 pub mod categories;
@@ -15,6 +16,7 @@ pub mod logging;
 pub mod outbox;
 pub mod pages;
 pub mod policy;
+pub mod protocol;
 pub mod safesearch;
 pub mod secrets;
 

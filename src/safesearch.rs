@@ -45,6 +45,33 @@ const GOOGLE_SEARCH_PATHS: &[&str] = &["/", "/webhp", "/search", "/imgres", "/im
 const DUCKDUCKGO_PAGES: &[&str] = &["/", "/html", "/html/", "/lite", "/lite/"];
 
 impl Engine {
+    /// The engine's name in activity records and the console.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Google => "google",
+            Engine::YouTube => "youtube",
+            Engine::Bing => "bing",
+            Engine::DuckDuckGo => "duckduckgo",
+            Engine::Ecosia => "ecosia",
+            Engine::Pixabay => "pixabay",
+        }
+    }
+
+    /// The words searched for, as the pupil typed them, when the URL is a search.
+    pub fn terms(self, url: &CanonicalUrl<'_>) -> Option<String> {
+        let parameter = |name: &str| {
+            url.query.as_deref().and_then(|query| url::form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == name).map(|(_, value)| value.into_owned()))
+        };
+        let terms = match self {
+            Engine::YouTube => parameter("search_query").or_else(|| parameter("q")),
+            // Pixabay puts the words in the path: `/images/search/red%20fox/`.
+            Engine::Pixabay => url.path.split_once("/search/").map(|(_, rest)| decode_component(rest.trim_end_matches('/'))).or_else(|| parameter("q")),
+            _ => parameter("q"),
+        }?;
+        let terms = terms.trim();
+        (!terms.is_empty()).then(|| terms.to_owned())
+    }
+
     pub fn connect_to(self) -> Option<&'static str> {
         match self {
             Engine::Google => Some("forcesafesearch.google.com"),
@@ -254,6 +281,19 @@ fn data_lines(kind: &'static str) -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_words_are_read_as_the_pupil_typed_them() {
+        let terms = |engine: Engine, input: &str| engine.terms(&CanonicalUrl::parse(input).unwrap());
+        assert_eq!(terms(Engine::Google, "https://www.google.co.uk/search?q=red+fox%21&safe=active").as_deref(), Some("red fox!"));
+        assert_eq!(terms(Engine::YouTube, "https://www.youtube.com/results?search_query=how%20to%20draw").as_deref(), Some("how to draw"));
+        assert_eq!(terms(Engine::Bing, "https://www.bing.com/images/search?q=caf%C3%A9&adlt=strict").as_deref(), Some("café"));
+        assert_eq!(terms(Engine::DuckDuckGo, "https://duckduckgo.com/?q=owls&kp=1").as_deref(), Some("owls"));
+        assert_eq!(terms(Engine::Ecosia, "https://www.ecosia.org/search?q=bees").as_deref(), Some("bees"));
+        assert_eq!(terms(Engine::Pixabay, "https://pixabay.com/images/search/red%20fox/").as_deref(), Some("red fox"));
+        assert_eq!(terms(Engine::Google, "https://www.google.co.uk/search?q=+&safe=active"), None, "nothing typed");
+        assert_eq!(terms(Engine::Google, "https://www.google.co.uk/maps"), None);
+    }
 
     fn forced(engine: Engine, input: &str) -> Option<String> {
         engine.enforce(&CanonicalUrl::parse(input).unwrap())

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -29,6 +29,8 @@ struct Setup {
     allowed: Site,
     unlisted: Site,
     safe_google: Site,
+    /// The hosts of blocked requests, as the proxy told them.
+    blocked: Arc<Mutex<Vec<String>>>,
 }
 
 fn setup() -> Setup {
@@ -40,8 +42,10 @@ fn setup() -> Setup {
         hosts.insert(name.to_owned(), HostAddress { ip: "127.0.0.1".parse().unwrap(), port: Some(site.port) });
     }
     let policy = Arc::new(PolicyCell::new(policy("[allow]\nallowed.test uses: cdn.test\n.www.google.co.uk/search\n[block]\nallowed.test/private\n")));
-    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(hosts)).unwrap();
-    Setup { proxy, policy, allowed, unlisted, safe_google }
+    let blocked = Arc::new(Mutex::new(Vec::new()));
+    let told = Arc::clone(&blocked);
+    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(hosts), Box::new(move |host| told.lock().unwrap().push(host.to_owned()))).unwrap();
+    Setup { proxy, policy, allowed, unlisted, safe_google, blocked }
 }
 
 impl Setup {
@@ -101,6 +105,7 @@ fn listed_pages_and_resource_hosts_go_through_and_nothing_else_reaches_a_site() 
     assert_eq!(setup.get("http://allowed.test/private/diary").0, 403);
     assert_eq!(setup.get("http://127.0.0.1:9/").0, 403);
     assert!(setup.unlisted.requests().is_empty());
+    assert_eq!(*setup.blocked.lock().unwrap(), ["unlisted.test", "allowed.test", "127.0.0.1"], "each block is told, for the activity log");
     let paths = setup.allowed.paths();
     assert_eq!(paths, ["/lesson", "/picture.png"]);
     let first = &setup.allowed.requests()[0];
@@ -113,6 +118,7 @@ fn connect_is_decided_by_host_and_tunnels_bytes_to_the_site() {
     let setup = setup();
     let (status, _, _) = setup.send("CONNECT unlisted.test:443 HTTP/1.1\r\nHost: unlisted.test:443", Some(&setup.credentials()));
     assert_eq!(status, 403);
+    assert_eq!(*setup.blocked.lock().unwrap(), ["unlisted.test"]);
 
     // Through an allowed tunnel, speak plain HTTP to the site: the bytes arrive as sent.
     let mut stream = TcpStream::connect(setup.proxy.address).unwrap();
@@ -154,7 +160,7 @@ fn an_unreachable_site_gets_no_answer_so_the_browser_reports_a_failed_load() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut hosts = BTreeMap::new();
     hosts.insert("allowed.test".to_owned(), HostAddress { ip: "127.0.0.1".parse().unwrap(), port: Some(closed) });
-    let down = proxy::start(Arc::clone(&setup.policy), Resolver::new(hosts)).unwrap();
+    let down = proxy::start(Arc::clone(&setup.policy), Resolver::new(hosts), Box::new(|_| {})).unwrap();
     let setup = Setup { proxy: down, ..setup };
     let (status, head, _) = setup.get("http://allowed.test/lesson");
     assert_eq!((status, head.as_str()), (0, ""), "the connection closes without a response");

@@ -23,10 +23,13 @@ use tao::window::{Fullscreen, Window, WindowBuilder};
 use tracing::{debug, info, warn};
 use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix};
 
+use crate::activity::{self, ActivityLog};
 use crate::bundle::{self, Bundle};
 use crate::config::KioskConfig;
 use crate::outbox::Outbox;
 use crate::pages::{page_url, Page, Pages};
+use crate::policy::{Policy, RequestKind};
+use crate::protocol::{Happening, SessionEnd};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
 use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings};
@@ -117,7 +120,12 @@ pub fn run(options: Options) -> Result<()> {
         shared.version.store(bundle.version, std::sync::atomic::Ordering::Relaxed);
         info!(version = bundle.version, "enforcing the cached rules");
     }
-    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(config.hosts.clone()))?;
+    let activity = Arc::new(ActivityLog::open(&config.state_dir.join("activity"), activity::Limits::default()).context("cannot open the activity log")?);
+    activity.set_lesson(running_lesson(cached.as_ref(), lesson_ends_at));
+    activity.start_session()?;
+    activity.keep_flushing()?;
+    let counted = Arc::clone(&activity);
+    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(config.hosts.clone()), Box::new(move |host| counted.blocked_host(host)))?;
 
     let event_loop = EventLoopBuilder::<KioskEvent>::with_user_event().build();
     let window = WindowBuilder::new()
@@ -154,11 +162,12 @@ pub fn run(options: Options) -> Result<()> {
         capturing: false,
         exit_tries: crate::attempts::Attempts::new(EXIT_PIN_TRIES, EXIT_PIN_WINDOW),
         categories,
+        activity: Arc::clone(&activity),
     };
     if let Some(server) = &config.server {
         let link = sync::Link::new(server, &config.state_dir, shared).context("the [server] section of the configuration is not usable: enrol again")?;
         let (rules, waiting) = (kiosk.events.clone(), kiosk.events.clone());
-        link.start(sync::Callbacks {
+        link.start(activity, sync::Callbacks {
             rules: Box::new(move |bundle, offset| {
                 let _ = rules.send_event(KioskEvent::Rules(bundle, offset));
             }),
@@ -214,6 +223,38 @@ struct Kiosk {
     exit_tries: crate::attempts::Attempts,
     /// The category data for open-web profiles, when the configuration names it.
     categories: Option<Arc<crate::categories::CategoryIndex>>,
+    /// What the pupils opened, tried and searched for, for the safeguarding lead.
+    activity: Arc<ActivityLog>,
+}
+
+/// The lesson's name, while one runs.
+fn running_lesson(bundle: Option<&Bundle>, lesson_ends_at: Option<u64>) -> Option<String> {
+    bundle.and_then(|bundle| bundle.lesson.as_ref()).filter(|_| lesson_ends_at.is_some()).map(|lesson| lesson.name.clone())
+}
+
+/// Logs the page the main frame now shows: a web page as opened (and as a search, when it is
+/// one), one of Satchel's own pages as no page.
+fn note_page(activity: &ActivityLog, policy: &Policy, address: &str) {
+    if !(address.starts_with("http://") || address.starts_with("https://")) {
+        activity.own_page();
+        return;
+    }
+    if activity.opened(address) {
+        if let Some((engine, terms)) = policy.search_terms(address) {
+            activity.record(Happening::Searched { engine: engine.name().to_owned(), terms, url: address.to_owned() });
+        }
+    }
+}
+
+/// A page the pupil could not open, with the rule or category that decided and why.
+fn blocked_event(policy: &Policy, url: &str) -> Happening {
+    let decision = policy.decide(url, RequestKind::Navigation);
+    let category = match &decision.reason {
+        crate::policy::Reason::Category(name) => Some(name.clone()),
+        _ => None,
+    };
+    let rule = decision.rule.map(|rule| format!("{} ({})", rule.text, rule.source));
+    Happening::Blocked { url: url.to_owned(), rule, category, reason: decision.reason.to_string() }
 }
 
 impl Kiosk {
@@ -229,7 +270,7 @@ impl Kiosk {
                 info!("idle: new pupil session");
                 // Should a snapshot never have answered, Tell works again for the next pupil.
                 self.capturing = false;
-                self.new_session(&page_url(Page::Home, None));
+                self.new_session(&page_url(Page::Home, None), SessionEnd::Idle);
             }
             *control_flow = ControlFlow::Wait;
         }
@@ -242,7 +283,10 @@ impl Kiosk {
                 Navigate::Allow => self.load(&url),
                 navigate => self.on_kiosk_event(KioskEvent::Navigate(navigate), control_flow),
             },
-            KioskEvent::Navigate(Navigate::ShowBlocked(address)) => self.load(&page_url(Page::Blocked, Some(&address))),
+            KioskEvent::Navigate(Navigate::ShowBlocked(address)) => {
+                self.activity.record(blocked_event(&self.policy.current(), &address));
+                self.load(&page_url(Page::Blocked, Some(&address)));
+            }
             KioskEvent::Navigate(Navigate::Action(action)) => self.on_pupil_action(action),
             KioskEvent::Navigate(Navigate::Allow | Navigate::Ignore) => {}
             KioskEvent::LoadFailed(address) => self.load(&page_url(Page::Offline, Some(&address))),
@@ -285,11 +329,12 @@ impl Kiosk {
     fn on_pupil_action(&mut self, action: PupilAction) {
         match action {
             PupilAction::Back => self.go_back(),
-            PupilAction::Home => self.new_session(&page_url(Page::Home, None)),
+            PupilAction::Home => self.new_session(&page_url(Page::Home, None), SessionEnd::Home),
             PupilAction::AskTeacher(address) => {
                 match self.outbox.put("unblock", serde_json::json!({ "url": address })) {
                     Ok(id) => {
                         info!(address, id, "unblock request recorded");
+                        self.activity.record(Happening::Asked { url: address.clone(), ask: id });
                         self.shared.outbox_changed.notify_one();
                     }
                     Err(error) => warn!(address, %error, "unblock request not recorded"),
@@ -320,6 +365,10 @@ impl Kiosk {
             ToolbarMessage::Exit { pin } => {
                 if self.pin_is_right(&pin) {
                     info!("teacher left the kiosk");
+                    self.activity.end_session(SessionEnd::Exit);
+                    if let Err(error) = self.activity.flush() {
+                        warn!(%error, "the last activity could not be written");
+                    }
                     *control_flow = ControlFlow::Exit;
                 } else if let Some(toolbar) = &self.toolbar {
                     warn!("wrong exit PIN");
@@ -350,9 +399,10 @@ impl Kiosk {
                 self.policy.replace(enforced.policy);
                 self.page_server.update(enforced.tiles, enforced.search.form());
                 self.lesson_ends_at = enforced.lesson_ends_at;
+                self.activity.set_lesson(running_lesson(Some(bundle), self.lesson_ends_at));
                 let on_home = self.content.as_ref().and_then(|c| c.url().ok()).is_some_and(|url| url.starts_with(&page_url(Page::Home, None)));
                 if lesson_over {
-                    self.new_session(&page_url(Page::Home, None));
+                    self.new_session(&page_url(Page::Home, None), SessionEnd::LessonEnded);
                 } else if on_home {
                     // Today's tiles, without waiting for the pupil to leave Home.
                     self.load(&page_url(Page::Home, None));
@@ -414,14 +464,15 @@ impl Kiosk {
         match stored {
             Ok(id) => {
                 info!(id, url, "report stored");
+                self.activity.record(Happening::Told { url, report: id.clone() });
                 self.last_report = Some(id);
                 self.shared.outbox_changed.notify_one();
-                self.new_session(&page_url(Page::Thanks, None));
+                self.new_session(&page_url(Page::Thanks, None), SessionEnd::Told);
             }
             Err(error) => {
                 // Not on disk, so no thank-you: the page is gone all the same.
                 tracing::error!(%error, url, "the report could not be stored");
-                self.new_session(&page_url(Page::Home, None));
+                self.new_session(&page_url(Page::Home, None), SessionEnd::Told);
             }
         }
     }
@@ -473,9 +524,13 @@ impl Kiosk {
     }
 
     /// Drops the content view and everything it held (cookies, storage, history) and starts
-    /// a new one at `url`.
-    fn new_session(&mut self, url: &str) {
+    /// a new one at `url`: the next pupil's session.
+    fn new_session(&mut self, url: &str, reason: SessionEnd) {
         self.active_since_reset.set(false);
+        self.activity.end_session(reason);
+        if let Err(error) = self.activity.start_session() {
+            warn!(%error, "no new session id; the activity goes on under the last one");
+        }
         // A teacher's unfinished exit prompt does not outlive the session.
         self.load_toolbar(Page::Toolbar);
         if self.automation_context.is_some() {
@@ -533,6 +588,7 @@ impl Kiosk {
         let proxy_config = self.proxy_config();
         let handler = self.page_server.handler();
         let open_here = self.events.clone();
+        let titles = Arc::clone(&self.activity);
         let builder = match self.automation_context.as_mut() {
             Some(context) => WebViewBuilder::new_with_web_context(context),
             None => WebViewBuilder::new().with_incognito(true),
@@ -543,6 +599,7 @@ impl Kiosk {
             .with_custom_protocol(navigation::SCHEME.into(), handler)
             .with_url(url)
             .with_back_forward_navigation_gestures(false)
+            .with_document_title_changed_handler(move |title| titles.titled(&title))
             .with_download_started_handler(|url, _| {
                 info!(url, "download refused");
                 false
@@ -576,19 +633,28 @@ impl Kiosk {
                 }
             }
         });
-        let (policy, events) = (Arc::clone(&self.policy), self.events.clone());
+        let (policy, events, activity) = (Arc::clone(&self.policy), self.events.clone(), Arc::clone(&self.activity));
         content.on_main_frame_committed(move |address| {
-            if let navigate @ (Navigate::ShowBlocked(_) | Navigate::LoadInstead(_)) = navigation::decide(&policy.current(), &address, Frame::Main) {
-                warn!(address, "main frame reached a page the gate took for a frame's; replaced");
-                let _ = events.send_event(KioskEvent::Navigate(navigate));
+            let policy = policy.current();
+            match navigation::decide(&policy, &address, Frame::Main) {
+                navigate @ (Navigate::ShowBlocked(_) | Navigate::LoadInstead(_)) => {
+                    warn!(address, "main frame reached a page the gate took for a frame's; replaced");
+                    let _ = events.send_event(KioskEvent::Navigate(navigate));
+                }
+                _ => note_page(&activity, &policy, &address),
             }
         });
-        let (policy, events) = (Arc::clone(&self.policy), self.events.clone());
+        let (policy, events, activity) = (Arc::clone(&self.policy), self.events.clone(), Arc::clone(&self.activity));
         content.on_address_moved_in_page(move |address| {
+            let policy = policy.current();
             // Only a block: a rewrite (safe search) here would reload the page it is on.
-            if let navigate @ Navigate::ShowBlocked(_) = navigation::decide(&policy.current(), &address, Frame::Main) {
-                info!(address, "a page moved its address to one that is not allowed");
-                let _ = events.send_event(KioskEvent::Navigate(navigate));
+            match navigation::decide(&policy, &address, Frame::Main) {
+                navigate @ Navigate::ShowBlocked(_) => {
+                    info!(address, "a page moved its address to one that is not allowed");
+                    let _ = events.send_event(KioskEvent::Navigate(navigate));
+                }
+                // A search typed into a page that never reloads (YouTube's) is a search too.
+                _ => note_page(&activity, &policy, &address),
             }
         });
         let events = self.events.clone();

@@ -72,7 +72,12 @@ struct State {
     policy: Arc<PolicyCell>,
     resolver: Resolver,
     expected_authorization: HeaderValue,
+    /// Told the host of every request blocked, for the activity log's per-page counts.
+    blocked: Blocked,
 }
+
+/// What the proxy tells of each request it blocks: the host asked for.
+pub type Blocked = Box<dyn Fn(&str) + Send + Sync>;
 
 /// A running proxy: where WebKit should send requests, and the credentials it must present.
 pub struct Proxy {
@@ -83,7 +88,7 @@ pub struct Proxy {
 type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Starts the proxy on a random loopback port, on its own thread with its own runtime.
-pub fn start(policy: Arc<PolicyCell>, resolver: Resolver) -> io::Result<Proxy> {
+pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, blocked: Blocked) -> io::Result<Proxy> {
     // A random UUID: 122 random bits, more than enough for a token that lives one run.
     let token = crate::outbox::new_uuid()?;
     let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
@@ -94,6 +99,7 @@ pub fn start(policy: Arc<PolicyCell>, resolver: Resolver) -> io::Result<Proxy> {
         policy,
         resolver,
         expected_authorization: HeaderValue::from_str(&format!("Basic {credentials}")).expect("base64 is a valid header"),
+        blocked,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("satchel-proxy").enable_all().build()?;
     std::thread::Builder::new().name("satchel-proxy".into()).spawn(move || {
@@ -175,6 +181,7 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body>
     let decision = policy.decide_connect(&host, port);
     if !decision.allows() {
         info!(host, port, reason = %decision.reason, "blocked CONNECT");
+        (state.blocked)(&host);
         return small(StatusCode::FORBIDDEN, "not on today's list");
     }
     let target = decision.connect_to.unwrap_or(&host);
@@ -213,6 +220,7 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Re
     match decision.verdict {
         Verdict::Block => {
             info!(url, reason = %decision.reason, "blocked request");
+            (state.blocked)(&host);
             return Ok(small(StatusCode::FORBIDDEN, "not on today's list"));
         }
         Verdict::Rewrite => {

@@ -14,13 +14,18 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
+use crate::activity::ActivityLog;
 use crate::bundle::{self, Bundle, Signed};
 use crate::config::ServerLink;
 use crate::outbox::write_durably;
+use crate::protocol::{ActivityAck, ActivityBatch, ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH};
 
 const LONG_POLL_SECONDS: u64 = 30;
 const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
 const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How often the activity log is checked for events to send: with the log's own one-second
+/// flush, a pupil's search reaches the server within about two seconds.
+const ACTIVITY_EVERY: Duration = Duration::from_secs(1);
 
 /// The client for the school server. Over HTTPS it trusts exactly the certificate whose
 /// fingerprint was pinned at enrolment, and nothing else.
@@ -179,12 +184,12 @@ impl Link {
     }
 
     /// Runs the link on its own thread until the process ends.
-    pub fn start(self, callbacks: Callbacks) -> std::io::Result<()> {
+    pub fn start(self, activity: Arc<ActivityLog>, callbacks: Callbacks) -> std::io::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         std::thread::Builder::new().name("satchel-sync".into()).spawn(move || {
             let link = Arc::new(self);
             runtime.block_on(async {
-                tokio::join!(link.follow_rules(&callbacks), link.empty_outbox(&callbacks), link.heartbeats());
+                tokio::join!(link.follow_rules(&callbacks), link.empty_outbox(&callbacks), link.heartbeats(), link.ship_activity(&activity));
             });
         })?;
         Ok(())
@@ -311,6 +316,67 @@ impl Link {
         }
     }
 
+    /// Sends the activity log's events in batches until the server has them all, and then
+    /// each new one as it reaches the disk. The server stores each sequence once, so a batch
+    /// sent again after a lost answer is harmless.
+    async fn ship_activity(&self, activity: &ActivityLog) {
+        let log = activity.id();
+        let mut backoff = Backoff::default();
+        loop {
+            let events = match activity.unsent(ACTIVITY_BATCH_EVENTS) {
+                Ok(events) => events,
+                Err(error) => {
+                    warn!(%error, "cannot read the activity log");
+                    Vec::new()
+                }
+            };
+            if events.is_empty() {
+                tokio::time::sleep(ACTIVITY_EVERY).await;
+                continue;
+            }
+            let full = events.len() == ACTIVITY_BATCH_EVENTS;
+            match self.send_activity(ActivityBatch { log: log.clone(), events }).await {
+                Ok(through) => {
+                    backoff.reset();
+                    if let Err(error) = activity.acknowledge(through) {
+                        warn!(%error, "cannot note the activity sent; it may be sent again (harmless)");
+                    }
+                    if !full {
+                        tokio::time::sleep(ACTIVITY_EVERY).await;
+                    }
+                }
+                Err(Refusal::Wait(wait)) => tokio::time::sleep(wait).await,
+                Err(Refusal::Failed(error)) => {
+                    warn!(%error, "activity waits for the server");
+                    self.remember_error(&error);
+                    backoff.wait().await;
+                }
+            }
+        }
+    }
+
+    async fn send_activity(&self, batch: ActivityBatch) -> Result<u64, Refusal> {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        serde_json::to_writer(&mut gzip, &batch).map_err(|e| Refusal::Failed(e.to_string()))?;
+        let body = gzip.finish().map_err(|e| Refusal::Failed(e.to_string()))?;
+        let response = self
+            .client
+            .post(format!("{}{ACTIVITY_PATH}", self.base))
+            .header("Authorization", &self.authorization)
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", "gzip")
+            .body(body)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .map_err(|error| Refusal::Failed(format!("cannot reach the server: {error}")))?;
+        match response.status() {
+            StatusCode::OK => response.json::<ActivityAck>().await.map(|ack| ack.through).map_err(|e| Refusal::Failed(format!("unreadable answer: {e}"))),
+            StatusCode::TOO_MANY_REQUESTS => Err(Refusal::Wait(retry_after(&response))),
+            status => Err(Refusal::Failed(unexpected_answer(status))),
+        }
+    }
+
     /// The last thing that went wrong, for `satchel status`.
     fn remember_error(&self, error: &str) {
         let _ = std::fs::write(last_error_path(&self.state_dir), format!("{} {error}\n", unix_now()));
@@ -348,6 +414,19 @@ pub fn accept(signed: &Signed, key: &VerifyingKey, kiosk_id: &str, held: u64) ->
         return Err(format!("bundle refused: version {} is not newer than {held} (a replay?)", bundle.version));
     }
     Ok(bundle)
+}
+
+/// Why the server did not take a batch.
+enum Refusal {
+    /// It asked to wait this long (a rate limit).
+    Wait(Duration),
+    Failed(String),
+}
+
+/// The wait a 429 asks for (`Retry-After` in seconds), a minute when it does not say.
+fn retry_after(response: &reqwest::Response) -> Duration {
+    let seconds = response.headers().get("Retry-After").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok()).unwrap_or(60);
+    Duration::from_secs(seconds.clamp(1, 3600))
 }
 
 enum Delivery {

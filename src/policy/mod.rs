@@ -415,6 +415,13 @@ impl Policy {
         }
     }
 
+    /// The engine and the words, when `url` is a search on an engine Satchel forces.
+    pub fn search_terms(&self, url: &str) -> Option<(Engine, String)> {
+        let url = CanonicalUrl::parse(url).ok()?;
+        let engine = self.walk(&HostView::new(&url.host, url.host_kind), |_| {}).special?.engine?;
+        Some((engine, engine.terms(&url)?))
+    }
+
     /// Walks the host's suffixes once: calls `visit` with every rule whose host pattern covers
     /// the host (rules filed under the host itself, exact and subdomain, and under each parent,
     /// subdomain only; then `*` rules, which never cover IP literals), and returns the safe-search
