@@ -214,8 +214,10 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
             fingerprint: None,
         };
         let sender = sender.clone();
-        let link = Link::new(&link, &states.join(index.to_string()), Arc::new(Shared::default())).unwrap();
-        link.start(Callbacks {
+        let state = states.join(index.to_string());
+        let link = Link::new(&link, &state, Arc::new(Shared::default())).unwrap();
+        let activity = Arc::new(satchel::activity::ActivityLog::open(&state.join("activity"), Default::default()).unwrap());
+        link.start(activity, Callbacks {
             rules: Box::new(move |bundle, offset| {
                 let server_now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + offset) as u64;
                 let enforced = satchel::bundle::enforce(&bundle, server_now, None).unwrap();

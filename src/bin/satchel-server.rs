@@ -23,6 +23,10 @@ struct Cli {
     /// Reports and their screenshots are deleted after this many days (at least 1).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..))]
     retention_days: u64,
+    /// Pupils' browsing activity (pages opened, blocked, searched for) is deleted after this
+    /// many days (at least 1); set it from the school's own policy.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..))]
+    activity_retention_days: u64,
     /// Serve HTTPS (always, when not on loopback) with this certificate (PEM) and --tls-key;
     /// without them, with a self-signed certificate kept in the data directory.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -139,7 +143,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             if let Some(tls) = &tls {
                 println!("HTTPS certificate fingerprint (kiosks pin it at enrolment): {}", tls.fingerprint);
             }
-            tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen, cli.retention_days, tls))
+            tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen, server::Retention { reports_days: cli.retention_days, activity_days: cli.activity_retention_days }, tls))
         }
     }
 }

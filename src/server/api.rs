@@ -51,12 +51,12 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
-fn refuse(status: StatusCode, message: &str) -> ApiError {
+pub(super) fn refuse(status: StatusCode, message: &str) -> ApiError {
     ApiError(status, message.to_owned())
 }
 
 /// A request from an enrolled kiosk: `Authorization: Bearer <kiosk id>.<token>`.
-pub struct Kiosk(KioskRow);
+pub struct Kiosk(pub(super) KioskRow);
 
 impl FromRequestParts<Arc<Server>> for Kiosk {
     type Rejection = ApiError;

@@ -2,6 +2,7 @@
 //! their signed rules bundle, and send it reports and unblock requests; teachers use its
 //! console. One SQLite file and the signing key live in the data directory.
 
+mod activity;
 mod api;
 mod console;
 mod login;
@@ -58,6 +59,8 @@ pub struct Server {
     /// Set at SIGTERM: long polls answer and the consoles' event streams end, so that
     /// stopping waits only for requests doing real work.
     stopping: watch::Sender<bool>,
+    /// Activity batches waiting for the one writer (started by the first batch).
+    activity_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<activity::Job>>,
 }
 
 impl Server {
@@ -81,6 +84,7 @@ impl Server {
             sessions_ended: watch::channel(0).0,
             fingerprint: std::sync::OnceLock::new(),
             stopping: watch::channel(false).0,
+            activity_queue: std::sync::OnceLock::new(),
         };
         Ok((Arc::new(server), admin_password))
     }
@@ -253,20 +257,28 @@ impl Server {
     }
 }
 
+/// How long the server keeps what it is sent, in days: the school's own policy decides.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub reports_days: u64,
+    pub activity_days: u64,
+}
+
 /// Serves until SIGTERM or Ctrl+C. Plain HTTP only on loopback (tests, the demo); anywhere
 /// else, or with `tls`, HTTPS.
-pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention_days: u64, tls: Option<tls::Tls>) -> Result<()> {
+pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention: Retention, tls: Option<tls::Tls>) -> Result<()> {
     if tls.is_none() && !listen.ip().is_loopback() {
         bail!("{listen}: plain HTTP only on loopback; beyond it satchel-server needs HTTPS");
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
-    tokio::spawn(Arc::clone(&server).expire_reports(retention_days));
+    tokio::spawn(Arc::clone(&server).expire_reports(retention.reports_days));
+    tokio::spawn(activity::expire(Arc::clone(&server), retention.activity_days));
     if let Some(tls) = &tls {
         // Shown with each enrolment code made in the console.
         let _ = server.fingerprint.set(tls.fingerprint.clone());
     }
-    let app = api::router().merge(console::router()).with_state(Arc::clone(&server));
+    let app = api::router().merge(activity::router()).merge(console::router()).with_state(Arc::clone(&server));
     let stop = async move {
         shutdown_signal().await;
         info!("stopping: finishing the requests in flight");

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+mod activity;
+
+pub use activity::ActivityBatchRow;
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::config::SearchEngine;
 use crate::pages::Tile;
@@ -79,7 +82,7 @@ CREATE INDEX report_edits_report ON report_edits (report_id, id);
 CREATE TABLE known_devices (
     token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, created_at INTEGER NOT NULL);
 CREATE INDEX audit_action ON audit (action, id);
-"#];
+"#, activity::MIGRATION];
 
 pub struct Store {
     db: Connection,

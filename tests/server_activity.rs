@@ -1,0 +1,112 @@
+//! Activity ingest on a real `satchel-server` on loopback: batches stored once by sequence,
+//! compressed as the kiosk sends them, damaged or hostile ones refused without losing the rest.
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::io::Write;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::server::{start, Enrolled, Running};
+
+const LOG: &str = "0f6c1d2e-7a4b-4c3d-9e8f-001122334455";
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn event(seq: u64, kind: &str, fields: Value) -> Value {
+    let mut event = json!({ "seq": seq, "at": 1_795_000_000_000u64 + seq, "session": "s-1", "kind": kind });
+    event.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    event
+}
+
+fn send(server: &Running, kiosk: &Enrolled, events: &[Value]) -> (StatusCode, Value) {
+    let body = json!({ "log": LOG, "events": events }).to_string();
+    send_raw(server, kiosk, gzip(body.as_bytes()), "gzip")
+}
+
+fn send_raw(server: &Running, kiosk: &Enrolled, body: Vec<u8>, encoding: &str) -> (StatusCode, Value) {
+    let response = server
+        .as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/activity")
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", encoding)
+        .body(body)
+        .send()
+        .unwrap();
+    (response.status(), response.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_batch_is_stored_once_however_often_it_is_sent() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let events = [
+        event(1, "session-start", json!({})),
+        event(2, "opened", json!({ "url": "https://www.bbc.co.uk/bitesize" })),
+        event(3, "searched", json!({ "engine": "google", "terms": "red fox", "url": "https://www.google.co.uk/search?q=red+fox" })),
+        event(4, "blocked", json!({ "url": "https://games.test/", "rule": "games.test (school.list:4)", "reason": "blocked by the list" })),
+    ];
+    let (status, answer) = send(&server, &kiosk, &events);
+    assert_eq!((status, answer["through"].as_u64()), (StatusCode::OK, Some(4)), "{answer}");
+    // The answer was lost on the way: the kiosk sends the same batch, and a longer one.
+    assert_eq!(send(&server, &kiosk, &events).0, StatusCode::OK);
+    let mut longer = events.to_vec();
+    longer.push(event(5, "told", json!({ "url": "https://games.test/", "report": "r-1" })));
+    assert_eq!(send(&server, &kiosk, &longer).1["through"], 5);
+    assert_eq!(server.count("SELECT count(*) FROM activity"), 5);
+    assert_eq!(server.count("SELECT count(*) FROM activity WHERE kind = 'searched' AND terms = 'red fox' AND engine = 'google'"), 1);
+    assert_eq!(server.count("SELECT count(*) FROM activity WHERE kind = 'blocked' AND rule = 'games.test (school.list:4)'"), 1);
+    assert_eq!(server.count("SELECT count(*) FROM activity_text WHERE activity_text MATCH 'fox'"), 1, "the words are searchable");
+    let room: i64 = server.count("SELECT count(DISTINCT room_id) FROM activity WHERE room_id IS NOT NULL");
+    assert_eq!(room, 1, "each event knows the kiosk's room");
+}
+
+#[test]
+fn an_event_the_server_does_not_understand_does_not_hold_back_the_others() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let events = [
+        event(1, "opened", json!({ "url": "https://a.test/" })),
+        event(2, "teleported", json!({ "to": "the moon" })),
+        json!({ "kind": "opened", "url": "https://no-sequence.test/" }),
+        event(3, "opened", json!({ "url": format!("https://a.test/{}", "x".repeat(20_000)) })),
+    ];
+    let (status, answer) = send(&server, &kiosk, &events);
+    assert_eq!((status, answer["through"].as_u64()), (StatusCode::OK, Some(3)));
+    assert_eq!(server.count("SELECT count(*) FROM activity"), 2);
+    assert_eq!(server.count("SELECT max(length(url)) FROM activity"), 8192, "cut to the cap");
+}
+
+#[test]
+fn hostile_batches_are_refused_with_a_reason() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let stranger = Enrolled { id: kiosk.id.clone(), token: "wrong".into(), public_key: String::new() };
+    assert_eq!(send(&server, &stranger, &[event(1, "session-start", json!({}))]).0, StatusCode::UNAUTHORIZED);
+    // 24 MB of spaces, compressed to a few tens of kilobytes.
+    let bomb = gzip(&vec![b' '; 24 * 1024 * 1024]);
+    assert!(bomb.len() < 1024 * 1024);
+    let (status, answer) = send_raw(&server, &kiosk, bomb, "gzip");
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert_eq!(send_raw(&server, &kiosk, b"not gzip".to_vec(), "gzip").0, StatusCode::BAD_REQUEST);
+    assert_eq!(send_raw(&server, &kiosk, b"{}".to_vec(), "br").0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let too_many: Vec<Value> = (1..=1001).map(|seq| event(seq, "session-start", json!({}))).collect();
+    assert_eq!(send(&server, &kiosk, &too_many).0, StatusCode::PAYLOAD_TOO_LARGE);
+    let body = json!({ "log": "../../etc", "events": [] }).to_string();
+    assert_eq!(send_raw(&server, &kiosk, gzip(body.as_bytes()), "gzip").0, StatusCode::BAD_REQUEST);
+    assert_eq!(server.count("SELECT count(*) FROM activity"), 0);
+}
+
+#[test]
+fn each_kiosk_has_its_own_sequence() {
+    let server = start();
+    let (first, second) = (server.enrolled(), server.enrolled());
+    let events = [event(1, "opened", json!({ "url": "https://a.test/" }))];
+    assert_eq!(send(&server, &first, &events).0, StatusCode::OK);
+    assert_eq!(send(&server, &second, &events).0, StatusCode::OK);
+    assert_eq!(server.count("SELECT count(DISTINCT kiosk_id) FROM activity"), 2, "the same number from two kiosks is two events");
+}
