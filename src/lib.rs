@@ -6,6 +6,7 @@
 //! [`pages`] are the kiosk's settings and pupil pages; [`kiosk`] is the shell and its proxy.
 
 pub mod activity;
+pub mod alerts;
 pub mod attempts;
 pub mod bundle;
 pub mod categories;
