@@ -110,3 +110,34 @@ fn each_kiosk_has_its_own_sequence() {
     assert_eq!(send(&server, &second, &events).0, StatusCode::OK);
     assert_eq!(server.count("SELECT count(DISTINCT kiosk_id) FROM activity"), 2, "the same number from two kiosks is two events");
 }
+
+#[test]
+fn a_concerning_search_raises_an_alert_in_its_category_and_severity() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let events = [
+        event(1, "searched", json!({ "engine": "google", "terms": "k1ll mys3lf", "url": "https://www.google.co.uk/search?q=k1ll+mys3lf" })),
+        event(2, "searched", json!({ "engine": "google", "terms": "dinosaurs", "url": "https://www.google.co.uk/search?q=dinosaurs" })),
+        event(3, "opened", json!({ "url": "https://example.test/everyone-hates-me" })),
+    ];
+    assert_eq!(send(&server, &kiosk, &events).0, StatusCode::OK);
+    assert_eq!(server.count("SELECT count(*) FROM alerts"), 2);
+    assert_eq!(server.count("SELECT count(*) FROM alerts WHERE severity = 'urgent' AND category = 'suicide-self-harm' AND words = 'kill myself' AND text = 'k1ll mys3lf'"), 1);
+    assert_eq!(server.count("SELECT count(*) FROM alerts WHERE severity = 'review' AND category = 'bullying-abuse'"), 1);
+    // Sent again (the answer was lost): no second alert.
+    assert_eq!(send(&server, &kiosk, &events).0, StatusCode::OK);
+    assert_eq!(server.count("SELECT count(*) FROM alerts"), 2);
+}
+
+#[test]
+fn many_blocked_pages_in_a_few_minutes_raise_one_review_alert() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let blocked = |seq: u64| event(seq, "blocked", json!({ "url": format!("https://game{seq}.test/"), "reason": "not on the list" }));
+    let nine: Vec<Value> = (1..=9).map(blocked).collect();
+    assert_eq!(send(&server, &kiosk, &nine).0, StatusCode::OK);
+    assert_eq!(server.count("SELECT count(*) FROM alerts"), 0, "nine is not yet many");
+    assert_eq!(send(&server, &kiosk, &[blocked(10)]).0, StatusCode::OK);
+    assert_eq!(send(&server, &kiosk, &[blocked(11), blocked(12)]).0, StatusCode::OK);
+    assert_eq!(server.count("SELECT count(*) FROM alerts WHERE reason = 'repeated-blocks' AND severity = 'review'"), 1, "one alert for the burst");
+}

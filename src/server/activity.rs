@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use super::api::{refuse, ApiError, Kiosk};
 use super::store::{ActivityBatchRow, KioskRow};
+use super::alerts::{self, Stored};
 use super::{now, Server};
 use crate::protocol::{ActivityAck, ActivityBatch, ActivityEvent, Happening, ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH};
 
@@ -149,17 +150,25 @@ async fn write_batches(server: Arc<Server>, mut jobs: mpsc::Receiver<Job>) {
                 let rows: Vec<ActivityBatchRow<'_>> = taken.iter().map(|job| ActivityBatchRow { kiosk: &job.kiosk, log: &job.log, events: &job.events }).collect();
                 writer.store().add_activity(&rows, now())
             };
-            (result.map(|new| new.iter().map(Vec::len).sum::<usize>()), taken)
+            let stored = match result {
+                Ok(new) => {
+                    let stored: Vec<Stored<'_>> = taken
+                        .iter()
+                        .zip(&new)
+                        .map(|(job, new)| Stored { kiosk_id: &job.kiosk.id, room_id: job.kiosk.room_id, events: new.iter().map(|&(index, row)| (row, &job.events[index])).collect() })
+                        .collect();
+                    alerts::scan(&writer, &stored, now());
+                    true
+                }
+                Err(error) => {
+                    warn!(%error, "activity not stored; the kiosks will send it again");
+                    false
+                }
+            };
+            (stored, taken)
         })
         .await;
-        let Ok((result, taken)) = written else { continue };
-        let ok = match result {
-            Ok(_) => true,
-            Err(error) => {
-                warn!(%error, "activity not stored; the kiosks will send it again");
-                false
-            }
-        };
+        let Ok((ok, taken)) = written else { continue };
         for job in taken {
             let _ = job.stored.send(ok);
         }

@@ -171,7 +171,7 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(req
     let new = server.store().add_report(&kiosk, &report, &name, now())?;
     if new {
         info!(report = report.id, kiosk = kiosk.name, "report received");
-        let _ = server.events.send(ConsoleEvent { kind: "report", id: report.id.clone(), room: kiosk.room_id });
+        let _ = server.events.send(ConsoleEvent { kind: "report", id: report.id.clone(), room: kiosk.room_id, safeguarding: false });
     }
     Ok(Json(json!({ "id": report.id, "stored": true })))
 }
@@ -208,7 +208,7 @@ async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(re
     // top of the list and outlive the retention period.
     let requested_at = request.requested_at.min(now());
     if server.store().add_unblock_request(&kiosk, &request.id, &request.url, requested_at)? {
-        let _ = server.events.send(ConsoleEvent { kind: "unblock", id: request.id.clone(), room: kiosk.room_id });
+        let _ = server.events.send(ConsoleEvent { kind: "unblock", id: request.id.clone(), room: kiosk.room_id, safeguarding: false });
     }
     Ok(Json(json!({ "id": request.id, "stored": true })))
 }

@@ -1343,7 +1343,8 @@ fn csv_field(text: &str) -> String {
 const SESSION_CHECK: Duration = Duration::from_secs(60);
 
 /// New reports and unblock requests as they arrive, for the rooms this user may see:
-/// `event: report` or `event: unblock`, data = the id. The stream ends with its session
+/// `event: report` or `event: unblock`, data = the id; for the DSL and admins, `event: alert`
+/// too. The stream ends with its session
 /// (signed out, the account disabled, its password reset, or expired).
 async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, headers: HeaderMap) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
     let rooms = if user.role == Role::Teacher { Some(server.store().user_rooms(user.id)?) } else { None };
@@ -1372,7 +1373,7 @@ async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, hea
                 }
             };
             match received {
-                Ok(event) if rooms.as_ref().is_none_or(|mine| mine.contains(&event.room)) => {
+                Ok(event) if rooms.as_ref().is_none_or(|mine| !event.safeguarding && mine.contains(&event.room)) => {
                     return Some((Ok(Event::default().event(event.kind).data(event.id)), (receiver, sessions, rooms, session, server)));
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

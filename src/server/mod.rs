@@ -3,6 +3,7 @@
 //! console. One SQLite file and the signing key live in the data directory.
 
 mod activity;
+mod alerts;
 mod api;
 mod console;
 mod login;
@@ -37,6 +38,8 @@ pub struct ConsoleEvent {
     pub kind: &'static str,
     pub id: String,
     pub room: i64,
+    /// For the safeguarding lead and admins only (alerts), never a teacher's stream.
+    pub safeguarding: bool,
 }
 
 /// The server's shared state: the database, the signing key, and who waits for which room.
@@ -59,6 +62,8 @@ pub struct Server {
     /// Set at SIGTERM: long polls answer and the consoles' event streams end, so that
     /// stopping waits only for requests doing real work.
     stopping: watch::Sender<bool>,
+    /// The concerning terms in force.
+    alert_terms: alerts::Terms,
     /// Activity batches waiting for the one writer (started by the first batch).
     activity_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<activity::Job>>,
 }
@@ -85,6 +90,7 @@ impl Server {
             fingerprint: std::sync::OnceLock::new(),
             stopping: watch::channel(false).0,
             activity_queue: std::sync::OnceLock::new(),
+            alert_terms: alerts::Terms::default(),
         };
         Ok((Arc::new(server), admin_password))
     }

@@ -6,8 +6,10 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod activity;
+mod alerts;
 
 pub use activity::ActivityBatchRow;
+pub use alerts::{NewAlert, SchoolTerm};
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::config::SearchEngine;
 use crate::pages::Tile;
@@ -82,7 +84,7 @@ CREATE INDEX report_edits_report ON report_edits (report_id, id);
 CREATE TABLE known_devices (
     token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, created_at INTEGER NOT NULL);
 CREATE INDEX audit_action ON audit (action, id);
-"#, activity::MIGRATION];
+"#, activity::MIGRATION, alerts::MIGRATION];
 
 pub struct Store {
     db: Connection,

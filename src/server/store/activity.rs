@@ -78,8 +78,9 @@ fn session_end_name(reason: crate::protocol::SessionEnd) -> &'static str {
 
 impl Store {
     /// Stores several kiosks' batches in one transaction (one fsync for them all). Returns,
-    /// per batch, the events that were new (a batch sent again stores nothing twice).
-    pub fn add_activity(&mut self, batches: &[ActivityBatchRow<'_>], now: u64) -> Result<Vec<Vec<i64>>> {
+    /// per batch, the events that were new (a batch sent again stores nothing twice): their
+    /// index in the batch and their row.
+    pub fn add_activity(&mut self, batches: &[ActivityBatchRow<'_>], now: u64) -> Result<Vec<Vec<(usize, i64)>>> {
         let transaction = self.db.transaction()?;
         let mut stored = Vec::with_capacity(batches.len());
         {
@@ -90,14 +91,14 @@ impl Store {
             )?;
             for batch in batches {
                 let mut new = Vec::new();
-                for event in batch.events {
+                for (index, event) in batch.events.iter().enumerate() {
                     let c = columns(&event.what);
                     let changed = insert.execute(params![
                         batch.kiosk.id, batch.log, event.seq as i64, event.at as i64, now as i64, batch.kiosk.room_id, event.session, event.lesson,
                         event.what.kind(), c.url, c.title, c.terms, c.engine, c.rule, c.category, c.reason, c.host, c.count, c.item
                     ])?;
                     if changed == 1 {
-                        new.push(transaction.last_insert_rowid());
+                        new.push((index, transaction.last_insert_rowid()));
                     }
                 }
                 stored.push(new);

@@ -1,0 +1,124 @@
+//! Alerts: each new activity event is scanned as it is stored. A concerning term in a search
+//! or an address raises an alert in its category and severity (urgent ones reach the DSL's
+//! console at once); many blocked pages in a short time on one machine raise a review alert.
+//! The terms are Satchel's starter lists plus the school's own, rebuilt when staff change them.
+
+use std::sync::{Arc, RwLock};
+
+use tracing::{info, warn};
+
+use super::store::{NewAlert, Store};
+use super::{ConsoleEvent, Server};
+use crate::alerts::{decoded_url, Matcher, Severity};
+use crate::protocol::{ActivityEvent, Happening};
+
+/// Blocked pages on one machine within [`BLOCKS_WINDOW_MS`] that make a review alert: a pupil
+/// trying site after site, or something on the machine trying for them.
+pub const BLOCKS_FOR_ALERT: i64 = 10;
+pub const BLOCKS_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// The matcher in force, swapped whole when the school's terms change.
+#[derive(Default)]
+pub struct Terms(RwLock<Option<Arc<Matcher>>>);
+
+impl Terms {
+    pub fn current(&self, store: &Store) -> Arc<Matcher> {
+        if let Some(matcher) = self.0.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Arc::clone(matcher);
+        }
+        let matcher = Arc::new(build(store));
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&matcher));
+        matcher
+    }
+
+    /// The school's terms changed: the next scan builds the matcher again.
+    pub fn changed(&self) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+fn build(store: &Store) -> Matcher {
+    let mut builder = Matcher::built_in();
+    match store.school_terms() {
+        Ok(terms) => {
+            for term in terms {
+                let severity = Severity::parse(&term.severity).unwrap_or(Severity::Review);
+                if let Err(why) = builder.add(&term.phrase, &term.category.as_str().into(), severity) {
+                    warn!(phrase = term.phrase, why, "a school term is not used");
+                }
+            }
+        }
+        Err(error) => warn!(%error, "cannot read the school's own terms; the starter lists apply"),
+    }
+    builder.build()
+}
+
+/// One kiosk's newly stored events, as the writer hands them over.
+pub struct Stored<'a> {
+    pub kiosk_id: &'a str,
+    pub room_id: i64,
+    pub events: Vec<(i64, &'a ActivityEvent)>,
+}
+
+/// Scans newly stored events and raises the alerts they call for.
+pub fn scan(server: &Server, stored: &[Stored<'_>], now: u64) {
+    let store = server.store();
+    let matcher = server.alert_terms.current(&store);
+    for batch in stored {
+        let mut latest_block = None;
+        for &(activity_id, event) in &batch.events {
+            let text = match &event.what {
+                Happening::Searched { terms, url, .. } => format!("{terms}\n{}", decoded_url(url)),
+                Happening::Opened { url } => decoded_url(url),
+                Happening::Blocked { url, .. } => {
+                    latest_block = latest_block.max(Some(event.at));
+                    decoded_url(url)
+                }
+                _ => continue,
+            };
+            let found = matcher.scan(&text);
+            let Some(first) = found.first() else { continue };
+            let words = found.iter().map(|term| term.phrase.as_str()).collect::<Vec<_>>().join(", ");
+            let shown = match &event.what {
+                Happening::Searched { terms, .. } => terms.as_str(),
+                Happening::Opened { url } | Happening::Blocked { url, .. } => url.as_str(),
+                _ => "",
+            };
+            let alert = NewAlert {
+                activity_id: Some(activity_id),
+                kiosk_id: batch.kiosk_id,
+                room_id: Some(batch.room_id),
+                session: &event.session,
+                at: event.at,
+                reason: "term",
+                category: &first.category,
+                severity: first.severity.name(),
+                words: &words,
+                text: shown,
+            };
+            raise(server, &store, &alert, now);
+        }
+        if let Some(at) = latest_block {
+            match store.recent_blocks(batch.kiosk_id, at.saturating_sub(BLOCKS_WINDOW_MS)) {
+                Ok((blocks, false)) if blocks >= BLOCKS_FOR_ALERT => {
+                    let words = blocks.to_string();
+                    let session = batch.events.last().map_or("", |(_, event)| event.session.as_str());
+                    let alert = NewAlert { activity_id: None, kiosk_id: batch.kiosk_id, room_id: Some(batch.room_id), session, at, reason: "repeated-blocks", category: "blocked-attempts", severity: "review", words: &words, text: "" };
+                    raise(server, &store, &alert, now);
+                }
+                Ok(_) => {}
+                Err(error) => warn!(%error, "cannot count recent blocks"),
+            }
+        }
+    }
+}
+
+fn raise(server: &Server, store: &Store, alert: &NewAlert<'_>, now: u64) {
+    match store.add_alert(alert, now) {
+        Ok(id) => {
+            info!(id, kiosk = alert.kiosk_id, category = alert.category, severity = alert.severity, "alert raised");
+            let _ = server.events.send(ConsoleEvent { kind: "alert", id: id.to_string(), room: alert.room_id.unwrap_or(0), safeguarding: true });
+        }
+        Err(error) => warn!(%error, "an alert could not be stored"),
+    }
+}
