@@ -8,7 +8,11 @@ use std::io::Write;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::server::{start, Enrolled, Running};
+use std::time::Duration;
+
+use support::server::{admin, start, start_in, Enrolled, Running};
+use support::smtp::Sink;
+use support::{wait_for, TempDir};
 
 const LOG: &str = "0f6c1d2e-7a4b-4c3d-9e8f-001122334455";
 
@@ -140,4 +144,45 @@ fn many_blocked_pages_in_a_few_minutes_raise_one_review_alert() {
     assert_eq!(send(&server, &kiosk, &[blocked(10)]).0, StatusCode::OK);
     assert_eq!(send(&server, &kiosk, &[blocked(11), blocked(12)]).0, StatusCode::OK);
     assert_eq!(server.count("SELECT count(*) FROM alerts WHERE reason = 'repeated-blocks' AND severity = 'review'"), 1, "one alert for the burst");
+}
+
+#[test]
+fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_at_once_and_review_ones_wait_for_the_digest() {
+    let sink = Sink::start();
+    let data = TempDir::new("server");
+    admin(data.path(), &["add-room", "Class 1"]);
+    admin(data.path(), &["add-user", "mrs.khan", "--role", "dsl", "--email", "dsl@school.test"]);
+    admin(data.path(), &["add-user", "mr.jones", "--role", "teacher", "--email", "teacher@school.test"]);
+    // The digest hour is an hour away, so only the urgent alert goes now.
+    let hour = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 3600 + 1) % 24;
+    let server = start_in(data, &["--smtp-url", &sink.url(), "--smtp-from", "satchel@school.test", "--digest-hour", &hour.to_string()]);
+    let kiosk = server.enrolled();
+    let events = [
+        event(1, "searched", json!({ "engine": "google", "terms": "how to kill myself", "url": "https://www.google.co.uk/search?q=how+to+kill+myself" })),
+        event(2, "searched", json!({ "engine": "google", "terms": "everyone hates me", "url": "https://www.google.co.uk/search?q=everyone+hates+me" })),
+    ];
+    assert_eq!(send(&server, &kiosk, &events).0, StatusCode::OK);
+    wait_for("the urgent alert's e-mail", Duration::from_secs(20), || !sink.received().is_empty());
+    std::thread::sleep(Duration::from_secs(2));
+    let mails = sink.received();
+    assert_eq!(mails.len(), 1, "one e-mail, for the urgent alert only: {mails:?}");
+    assert_eq!(mails[0].recipients, ["dsl@school.test"], "the safeguarding lead, not the teacher");
+    assert!(mails[0].data.contains("Subject: Satchel: urgent alert: suicide-self-harm"), "{}", mails[0].data);
+    assert!(mails[0].data.contains("how to kill myself"), "{}", mails[0].data);
+    assert!(!mails[0].data.contains("everyone hates me"), "review alerts go in the digest");
+    assert_eq!(server.count("SELECT count(*) FROM alerts WHERE emailed_at IS NOT NULL"), 1);
+
+    // The next day's digest (its hour now), after a restart: the review alert, once.
+    let mut server = server;
+    let data = server.stop_keeping_data();
+    let now_hour = (hour + 23) % 24;
+    let server = start_in(data, &["--smtp-url", &sink.url(), "--smtp-from", "satchel@school.test", "--digest-hour", &now_hour.to_string()]);
+    wait_for("the digest", Duration::from_secs(20), || sink.received().len() == 2);
+    let digest = &sink.received()[1];
+    assert!(digest.data.contains("review"), "{}", digest.data);
+    assert!(digest.data.contains("everyone hates me"), "{}", digest.data);
+    assert!(!digest.data.contains("how to kill myself"), "the urgent one was mailed already");
+    // Marked once the relay took it (just after the sink kept it).
+    wait_for("the digest marked as sent", Duration::from_secs(10), || server.count("SELECT count(*) FROM alerts WHERE digested_at IS NOT NULL") == 1);
+    assert_eq!(server.count("SELECT count(*) FROM alerts WHERE digested_at IS NULL"), 0);
 }

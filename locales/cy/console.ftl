@@ -161,3 +161,16 @@ console-history = { $count ->
 }
 console-stale-save = Fe wnaeth rhywun gadw'r adroddiad hwn ar ôl i chi ei agor, felly chafodd eich newidiadau ddim eu cadw. Mae'r adroddiad fel y mae nawr isod, gyda'r hyn a deipioch chi: ychwanegwch eich geiriau ato a'i gadw eto.
 console-your-unsaved-text = Yr hyn a deipioch chi (heb ei gadw)
+
+## Rhybuddion: e-byst i'r arweinwyr diogelu, a sut y disgrifir rhybudd.
+console-mail-urgent-subject = Satchel: rhybudd brys
+console-mail-urgent-intro = Roedd chwiliad neu dudalen disgybl yn cyfateb i derm pryder brys. Edrychwch arno nawr, os gwelwch yn dda.
+console-mail-digest-subject = Satchel: rhybuddion heddiw i'w hadolygu
+console-mail-digest-intro = Roedd y chwiliadau a'r tudalennau hyn yn cyfateb i dermau pryder ar lefel adolygu, neu cafodd peiriant lawer o dudalennau wedi'u rhwystro o fewn ychydig funudau.
+console-mail-open-console = Agorwch Rhybuddion yng nghonsol Satchel i weld sesiwn y disgybl ac i gydnabod pob rhybudd.
+console-alert-when = Pryd
+console-alert-where = Ystafell a pheiriant
+console-alert-category = Categori
+console-alert-words = Geiriau a gyfatebodd
+console-alert-text = Wedi chwilio amdano neu ei agor
+console-alert-repeated-blocks = Tudalennau wedi'u rhwystro o fewn pum munud

@@ -160,3 +160,16 @@ console-history = { $count ->
 }
 console-stale-save = Someone saved this report after you opened it, so your changes were not saved. The report as it is now is below, with what you typed: add your words to it and save again.
 console-your-unsaved-text = What you typed (not saved)
+
+## Alerts: e-mails to the safeguarding leads, and how an alert is described.
+console-mail-urgent-subject = Satchel: urgent alert
+console-mail-urgent-intro = A pupil's search or page matched an urgent concerning term. Please look at it now.
+console-mail-digest-subject = Satchel: today's alerts to review
+console-mail-digest-intro = These searches and pages matched concerning terms at review level, or a machine had many pages blocked in a few minutes.
+console-mail-open-console = Open Alerts in the Satchel console to see the pupil's session and to acknowledge each alert.
+console-alert-when = When
+console-alert-where = Room and machine
+console-alert-category = Category
+console-alert-words = Matched words
+console-alert-text = Searched for or opened
+console-alert-repeated-blocks = Pages blocked within five minutes

@@ -27,6 +27,17 @@ struct Cli {
     /// many days (at least 1); set it from the school's own policy.
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..))]
     activity_retention_days: u64,
+    /// The school's SMTP relay, for alerts e-mailed to the safeguarding leads: smtp://host:25,
+    /// smtp://user:password@host:587?tls=required or smtps://host:465. Without it, alerts show
+    /// in the console only.
+    #[arg(long, value_name = "URL", requires = "smtp_from")]
+    smtp_url: Option<String>,
+    /// The address alert e-mails come from.
+    #[arg(long, value_name = "ADDRESS", requires = "smtp_url")]
+    smtp_from: Option<String>,
+    /// The hour (0-23, UTC) the daily digest of review alerts is e-mailed.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(0..24))]
+    digest_hour: u64,
     /// Serve HTTPS (always, when not on loopback) with this certificate (PEM) and --tls-key;
     /// without them, with a self-signed certificate kept in the data directory.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -66,6 +77,14 @@ enum Command {
         /// A room whose lessons and reports a teacher looks after. Repeatable.
         #[arg(long = "room")]
         rooms: Vec<String>,
+        /// Where a safeguarding lead's alert e-mails go.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Set (or, without an address, clear) where an account's alert e-mails go.
+    SetEmail {
+        name: String,
+        email: Option<String>,
     },
     /// Add a lesson site list from a file: one site a line, `address | title | picture`.
     AddLesson {
@@ -132,18 +151,32 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&sites).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", sites.display()))?;
             server.add_lesson(&name, &text).map_err(|errors| anyhow::anyhow!("{}: {}", sites.display(), errors.join("; ")))
         }
-        Some(Command::AddUser { name, role, rooms }) => {
+        Some(Command::AddUser { name, role, rooms, email }) => {
             let password = server.add_user(&name, &role, &rooms)?;
+            if let Some(email) = email {
+                server.set_email(&name, Some(&email))?;
+            }
             println!("{password}");
             eprintln!("Account `{name}` ({role}): give them this one-time password.");
             Ok(())
         }
+        Some(Command::SetEmail { name, email }) => server.set_email(&name, email.as_deref()),
         None => {
             let tls = (cli.tls || cli.tls_cert.is_some() || !cli.listen.ip().is_loopback()).then(|| server::tls::load(&cli.data, tls_files(&cli))).transpose()?;
             if let Some(tls) = &tls {
                 println!("HTTPS certificate fingerprint (kiosks pin it at enrolment): {}", tls.fingerprint);
             }
-            tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen, server::Retention { reports_days: cli.retention_days, activity_days: cli.activity_retention_days }, tls))
+            let mail = match (&cli.smtp_url, &cli.smtp_from) {
+                (Some(url), Some(from)) => Some(server::mail::Mail::new(url, from, cli.digest_hour)?),
+                _ => None,
+            };
+            let retention = server::Retention { reports_days: cli.retention_days, activity_days: cli.activity_retention_days };
+            tokio::runtime::Runtime::new()?.block_on(async move {
+                if let Some(mail) = mail {
+                    tokio::spawn(mail.run(std::sync::Arc::clone(&server)));
+                }
+                server::serve(server, cli.listen, retention, tls).await
+            })
         }
     }
 }

@@ -118,6 +118,9 @@ fn raise(server: &Server, store: &Store, alert: &NewAlert<'_>, now: u64) {
         Ok(id) => {
             info!(id, kiosk = alert.kiosk_id, category = alert.category, severity = alert.severity, "alert raised");
             let _ = server.events.send(ConsoleEvent { kind: "alert", id: id.to_string(), room: alert.room_id.unwrap_or(0), safeguarding: true });
+            if alert.severity == Severity::Urgent.name() {
+                server.urgent_alert.notify_one();
+            }
         }
         Err(error) => warn!(%error, "an alert could not be stored"),
     }

@@ -163,7 +163,7 @@ impl Server {
         if self.fingerprint.get().is_some() { "; Secure" } else { "" }
     }
 
-    fn t(&self, id: &str) -> String {
+    pub(super) fn t(&self, id: &str) -> String {
         self.messages.message(id).map(|m| m.into_owned()).unwrap_or_else(|| id.to_owned())
     }
 
@@ -1385,7 +1385,7 @@ async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, hea
 }
 
 /// `2026-11-23T13:45:00Z` from Unix seconds (the page shows it in the reader's local time).
-fn iso_time(seconds: u64) -> String {
+pub(super) fn iso_time(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
     // Days to a civil date (Howard Hinnant's algorithm).

@@ -7,6 +7,7 @@ mod alerts;
 mod api;
 mod console;
 mod login;
+pub mod mail;
 pub mod store;
 pub mod tls;
 
@@ -62,6 +63,8 @@ pub struct Server {
     /// Set at SIGTERM: long polls answer and the consoles' event streams end, so that
     /// stopping waits only for requests doing real work.
     stopping: watch::Sender<bool>,
+    /// Woken at each urgent alert: the mailer sends it at once.
+    urgent_alert: Notify,
     /// The concerning terms in force.
     alert_terms: alerts::Terms,
     /// Activity batches waiting for the one writer (started by the first batch).
@@ -91,6 +94,7 @@ impl Server {
             stopping: watch::channel(false).0,
             activity_queue: std::sync::OnceLock::new(),
             alert_terms: alerts::Terms::default(),
+            urgent_alert: Notify::new(),
         };
         Ok((Arc::new(server), admin_password))
     }
@@ -164,6 +168,20 @@ impl Server {
         }
         store.audit(None, "add-user", &format!("{name} ({role})"), now())?;
         Ok(password)
+    }
+
+    /// Sets where an account's alert e-mails go (`None` clears it).
+    pub fn set_email(&self, name: &str, email: Option<&str>) -> Result<()> {
+        if let Some(email) = email {
+            if email.len() > 254 || !email.contains('@') || email.contains(char::is_whitespace) {
+                bail!("`{email}` is not an e-mail address");
+            }
+        }
+        let store = self.store();
+        let Some((id, _)) = store.user_login(name)? else { bail!("no account called `{name}`") };
+        store.set_email(id, email)?;
+        store.audit(None, "set-email", &format!("{name}: {}", email.unwrap_or("none")), now())?;
+        Ok(())
     }
 
     /// Gives an account a new one-time password (changed at its next sign-in) and ends its

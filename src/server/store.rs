@@ -9,7 +9,7 @@ mod activity;
 mod alerts;
 
 pub use activity::ActivityBatchRow;
-pub use alerts::{NewAlert, SchoolTerm};
+pub use alerts::{AlertRow, NewAlert, SchoolTerm};
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::config::SearchEngine;
 use crate::pages::Tile;

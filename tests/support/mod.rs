@@ -4,6 +4,7 @@
 
 #[cfg(feature = "server")]
 pub mod server;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

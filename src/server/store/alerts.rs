@@ -87,3 +87,79 @@ impl Store {
         self.db.query_row("DELETE FROM alert_terms WHERE id = ?1 RETURNING phrase", params![id], |row| row.get(0)).optional()
     }
 }
+
+/// An alert as an e-mail or a list shows it.
+pub struct AlertRow {
+    pub id: i64,
+    /// Unix milliseconds, by the kiosk's clock.
+    pub at: u64,
+    pub room: String,
+    pub machine: String,
+    pub reason: String,
+    pub category: String,
+    pub severity: String,
+    pub words: String,
+    pub text: String,
+    pub session: String,
+}
+
+const ALERT_COLUMNS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coalesce(kiosks.name, alerts.kiosk_id), alerts.reason, alerts.category,
+    alerts.severity, alerts.words, alerts.text, alerts.session
+    FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
+
+fn alert_row(row: &rusqlite::Row<'_>) -> Result<AlertRow> {
+    Ok(AlertRow {
+        id: row.get(0)?,
+        at: row.get::<_, i64>(1)?.max(0) as u64,
+        room: row.get(2)?,
+        machine: row.get(3)?,
+        reason: row.get(4)?,
+        category: row.get(5)?,
+        severity: row.get(6)?,
+        words: row.get(7)?,
+        text: row.get(8)?,
+        session: row.get(9)?,
+    })
+}
+
+impl Store {
+    /// Urgent alerts not yet e-mailed, raised since `since` (Unix seconds), oldest first.
+    pub fn urgent_alerts_to_mail(&self, since: u64) -> Result<Vec<AlertRow>> {
+        let mut statement = self.db.prepare(&format!("SELECT {ALERT_COLUMNS} WHERE alerts.severity = 'urgent' AND alerts.emailed_at IS NULL AND alerts.raised_at >= ?1 ORDER BY alerts.id LIMIT 100"))?;
+        let rows = statement.query_map(params![since as i64], alert_row)?;
+        rows.collect()
+    }
+
+    /// Review alerts not yet in a digest, oldest first.
+    pub fn review_alerts_to_digest(&self) -> Result<Vec<AlertRow>> {
+        let mut statement = self.db.prepare(&format!("SELECT {ALERT_COLUMNS} WHERE alerts.severity = 'review' AND alerts.digested_at IS NULL ORDER BY alerts.id LIMIT 1000"))?;
+        let rows = statement.query_map([], alert_row)?;
+        rows.collect()
+    }
+
+    pub fn mark_alerts_emailed(&self, ids: &[i64], now: u64) -> Result<()> {
+        for id in ids {
+            self.db.execute("UPDATE alerts SET emailed_at = ?1 WHERE id = ?2", params![now as i64, id])?;
+        }
+        Ok(())
+    }
+
+    pub fn mark_alerts_digested(&self, ids: &[i64], now: u64) -> Result<()> {
+        for id in ids {
+            self.db.execute("UPDATE alerts SET digested_at = ?1 WHERE id = ?2", params![now as i64, id])?;
+        }
+        Ok(())
+    }
+
+    /// The e-mail addresses of the safeguarding leads' accounts that are in use.
+    pub fn safeguarding_emails(&self) -> Result<Vec<String>> {
+        let mut statement = self.db.prepare("SELECT email FROM users WHERE role = 'dsl' AND disabled_at IS NULL AND coalesce(email, '') <> '' ORDER BY id")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        rows.collect()
+    }
+
+    pub fn set_email(&self, user_id: i64, email: Option<&str>) -> Result<()> {
+        self.db.execute("UPDATE users SET email = ?1 WHERE id = ?2", params![email, user_id])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,131 @@
+//! E-mail to the safeguarding leads (the `dsl` accounts with an address): each urgent alert at
+//! once, and once a day a digest of the review alerts, through the school's SMTP relay
+//! (`--smtp-url`, `--smtp-from`). An alert is marked as mailed only once the relay took it,
+//! so a relay that is down delays mail and loses none.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tracing::{info, warn};
+
+use super::store::AlertRow;
+use super::{now, Server};
+
+/// Urgent alerts older than this are not mailed when the relay comes back: the console has
+/// shown them, and a day-old "urgent" mail would mislead.
+const URGENT_MAIL_WITHIN: u64 = 24 * 3600;
+/// How often mail that could not be sent is tried again.
+const RETRY: Duration = Duration::from_secs(60);
+
+pub struct Mail {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// The hour of the day (UTC) the digest goes.
+    digest_hour: u64,
+}
+
+impl Mail {
+    /// `url` as lettre reads it: `smtp://relay.school.org:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://host:465`.
+    pub fn new(url: &str, from: &str, digest_hour: u64) -> Result<Mail> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).context("--smtp-url is not an SMTP address (smtp://host:port)")?.timeout(Some(Duration::from_secs(30))).build();
+        let from = from.parse().with_context(|| format!("--smtp-from `{from}` is not an e-mail address"))?;
+        Ok(Mail { transport, from, digest_hour: digest_hour % 24 })
+    }
+
+    /// Sends what is due, then waits for the next urgent alert (or a minute), for ever.
+    pub async fn run(self, server: Arc<Server>) {
+        let mut last_digest_day = None;
+        loop {
+            if let Err(error) = self.send_urgent(&server).await {
+                warn!(%error, "urgent alerts not mailed yet");
+            }
+            let now = now();
+            let (day, hour) = (now / 86_400, now % 86_400 / 3600);
+            if hour >= self.digest_hour && last_digest_day != Some(day) {
+                match self.send_digest(&server).await {
+                    Ok(()) => last_digest_day = Some(day),
+                    Err(error) => warn!(%error, "the daily digest is not mailed yet"),
+                }
+            }
+            tokio::select! {
+                _ = server.urgent_alert.notified() => {}
+                _ = tokio::time::sleep(RETRY) => {}
+                _ = server.stopped() => return,
+            }
+        }
+    }
+
+    async fn send_urgent(&self, server: &Server) -> Result<()> {
+        let (alerts, to) = {
+            let store = server.store();
+            (store.urgent_alerts_to_mail(now().saturating_sub(URGENT_MAIL_WITHIN))?, store.safeguarding_emails()?)
+        };
+        if alerts.is_empty() || to.is_empty() {
+            return Ok(());
+        }
+        for alert in alerts {
+            let subject = format!("{}: {}", server.t("console-mail-urgent-subject"), alert.category);
+            let mut body = format!("{}\n\n", server.t("console-mail-urgent-intro"));
+            describe(server, &alert, &mut body);
+            let _ = write!(body, "\n{}\n", server.t("console-mail-open-console"));
+            self.send(&to, &subject, body).await?;
+            server.store().mark_alerts_emailed(&[alert.id], now())?;
+            info!(alert = alert.id, recipients = to.len(), "urgent alert mailed");
+        }
+        Ok(())
+    }
+
+    async fn send_digest(&self, server: &Server) -> Result<()> {
+        let (alerts, to) = {
+            let store = server.store();
+            (store.review_alerts_to_digest()?, store.safeguarding_emails()?)
+        };
+        if alerts.is_empty() || to.is_empty() {
+            return Ok(());
+        }
+        let subject = format!("{} ({})", server.t("console-mail-digest-subject"), alerts.len());
+        let mut body = format!("{}\n\n", server.t("console-mail-digest-intro"));
+        for alert in &alerts {
+            describe(server, alert, &mut body);
+            body.push('\n');
+        }
+        let _ = write!(body, "{}\n", server.t("console-mail-open-console"));
+        self.send(&to, &subject, body).await?;
+        let ids: Vec<i64> = alerts.iter().map(|alert| alert.id).collect();
+        server.store().mark_alerts_digested(&ids, now())?;
+        info!(alerts = ids.len(), recipients = to.len(), "daily digest mailed");
+        Ok(())
+    }
+
+    async fn send(&self, to: &[String], subject: &str, body: String) -> Result<()> {
+        let mut message = Message::builder().from(self.from.clone()).subject(subject);
+        for address in to {
+            match address.parse::<Mailbox>() {
+                Ok(mailbox) => message = message.to(mailbox),
+                Err(error) => warn!(address, %error, "a safeguarding lead's e-mail address is not usable"),
+            }
+        }
+        let message = message.body(body).context("the e-mail could not be built")?;
+        self.transport.send(message).await.context("the SMTP relay did not take the e-mail")?;
+        Ok(())
+    }
+}
+
+/// An alert in plain words, one fact a line.
+fn describe(server: &Server, alert: &AlertRow, out: &mut String) {
+    let when = super::console::iso_time(alert.at / 1000);
+    let _ = writeln!(out, "{}: {when}", server.t("console-alert-when"));
+    let _ = writeln!(out, "{}: {} · {}", server.t("console-alert-where"), alert.room, alert.machine);
+    let _ = writeln!(out, "{}: {} ({})", server.t("console-alert-category"), alert.category, alert.severity);
+    if alert.reason == "repeated-blocks" {
+        let _ = writeln!(out, "{}: {}", server.t("console-alert-repeated-blocks"), alert.words);
+    } else {
+        let _ = writeln!(out, "{}: {}", server.t("console-alert-words"), alert.words);
+        let _ = writeln!(out, "{}: {}", server.t("console-alert-text"), alert.text);
+    }
+}
