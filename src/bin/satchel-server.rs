@@ -33,6 +33,11 @@ struct Cli {
     /// Serve HTTPS on loopback too.
     #[arg(long)]
     tls: bool,
+    /// Free space (MB) kept on the data directory's disk: below it the oldest screenshots
+    /// are removed (never of a report staff worked on; the reports stay), and new reports
+    /// are stored without theirs.
+    #[arg(long, value_name = "MB", default_value_t = server::disk::DEFAULT_FLOOR_MB)]
+    disk_floor_mb: u64,
     /// The console's language: en-GB or cy.
     #[arg(long, default_value = "en-GB", global = true)]
     locale: String,
@@ -139,7 +144,11 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             if let Some(tls) = &tls {
                 println!("HTTPS certificate fingerprint (kiosks pin it at enrolment): {}", tls.fingerprint);
             }
-            tokio::runtime::Runtime::new()?.block_on(server::serve(server, cli.listen, cli.retention_days, tls))
+            server.set_disk_floor_mb(cli.disk_floor_mb);
+            tokio::runtime::Runtime::new()?.block_on(async {
+                tokio::spawn(std::sync::Arc::clone(&server).keep_disk_floor());
+                server::serve(server, cli.listen, cli.retention_days, tls).await
+            })
         }
     }
 }
