@@ -798,7 +798,7 @@ fn junk_hours() -> u64 {
 
 /// The window junk removal looks at: the `hours` before `until`.
 fn junk_window(hours: u64, until: u64) -> (u64, u64) {
-    (until.saturating_sub(hours.clamp(1, JUNK_HOURS_MOST) * 3600), until)
+    (until.saturating_sub(hours * 3600), until)
 }
 
 /// The computers that sent reports or asks lately, the most first, each a link to remove

@@ -34,7 +34,10 @@ pub fn free_bytes(dir: &Path) -> io::Result<u64> {
         }
         stat.assume_init()
     };
-    Ok(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    // Both are 32 bits wide on some systems.
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize));
+    Ok(free)
 }
 
 impl Server {
