@@ -47,7 +47,8 @@ impl Server {
 
     /// Makes room for `bytes` more above the floor, removing the oldest screenshots that may
     /// go, and says whether there is room. Free space that cannot be measured counts as none:
-    /// a screenshot waits, nothing is removed. Blocking (it deletes files), one at a time.
+    /// no new screenshot is kept, and nothing is removed. Blocking (it deletes files), one at a
+    /// time.
     pub(super) fn make_room(&self, bytes: u64) -> bool {
         let _one_at_a_time = self.disk_guard.lock().unwrap_or_else(|p| p.into_inner());
         let needed = self.disk_floor.load(Ordering::Relaxed).saturating_add(bytes);
@@ -57,7 +58,7 @@ impl Server {
                 Ok(free) if free >= needed => break true,
                 Ok(_) => {}
                 Err(error) => {
-                    warn!(%error, "cannot measure the free disk space: screenshots wait");
+                    warn!(%error, "cannot measure the free disk space: new screenshots are not kept");
                     break false;
                 }
             }
