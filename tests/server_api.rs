@@ -93,13 +93,14 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     assert_eq!(stored, [format!("{id}.png")]);
     let database = server.count("SELECT count(*) FROM reports");
     assert_eq!(database, 1);
-    // Sent again with another picture, by this kiosk or another: the evidence stays as it was.
+    // Sent again with another picture, by this kiosk or another: the evidence stays as it was
+    // (another kiosk's is refused: it could never be stored under that id).
     let screenshot = server.data.path().join("screenshots").join(format!("{id}.png"));
     let evidence = std::fs::read(&screenshot).unwrap();
     let other = server.enrolled();
-    for sender in [&kiosk, &other] {
+    for (sender, status) in [(&kiosk, StatusCode::OK), (&other, StatusCode::CONFLICT)] {
         let response = server.as_kiosk(sender, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(64, 64))).send().unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.status(), status);
     }
     assert_eq!(std::fs::read(&screenshot).unwrap(), evidence, "a resent report does not replace its screenshot");
 
@@ -150,9 +151,14 @@ fn reports_and_unblock_requests_older_than_the_retention_period_are_deleted_with
     // An unblock request, dated (by a kiosk with a wrong clock) far in the future.
     let ask = json!({ "id": "6f8fad5b-d9cb-469f-a165-70867728950e", "url": "https://games.example/", "requested_at": 4_000_000_000u64 });
     assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&ask).send().unwrap().status().is_success());
-    std::thread::sleep(Duration::from_millis(1100));
+    // Two days pass (the server's own dates, moved back), and the server starts again keeping
+    // one day (0, keeping nothing, is refused).
     let data = server.stop();
-    let server = start_in(data, &["--retention-days", "0"]);
+    {
+        let db = rusqlite::Connection::open(data.path().join("satchel.db")).unwrap();
+        db.execute_batch("UPDATE reports SET received_at = received_at - 2 * 86400; UPDATE unblock_requests SET requested_at = requested_at - 2 * 86400;").unwrap();
+    }
+    let server = start_in(data, &["--retention-days", "1"]);
     support::wait_for("the old report to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM reports") == 0);
     assert!(!screenshot.exists(), "its screenshot went too");
     support::wait_for("the old unblock request to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM unblock_requests") == 0);

@@ -174,3 +174,23 @@ console-alert-category = Categori
 console-alert-words = Geiriau a gyfatebodd
 console-alert-text = Wedi chwilio amdano neu ei agor
 console-alert-repeated-blocks = Tudalennau wedi'u rhwystro o fewn pum munud
+
+## Beth y caiff un cyfrifiadur ei anfon, a chael gwared ar sothach (DSL, gweinyddwr)
+
+console-no-screenshot-quota = Dim sgrinlun: roedd y cyfrifiadur hwn eisoes wedi anfon ei gyfran o sgrinluniau (200 MB), felly cafodd yr adroddiad ei gadw hebddo.
+console-no-screenshot-disk = Dim sgrinlun: roedd y gweinydd yn brin o le ar y ddisg, felly cafodd yr adroddiad ei gadw hebddo.
+console-name-too-long = Mae gan enw cyfrif 64 nod ar y mwyaf.
+console-junk = Cael gwared ar sothach
+console-junk-remove = Cael gwared ar sothach…
+console-junk-help = Adroddiadau a cheisiadau a anfonodd pob cyfrifiadur yn ddiweddar. Os anfonodd cyfrifiadur sothach (aeth rhywbeth o'i le, neu defnyddiodd rhywun ei hunaniaeth), edrychwch ar yr hyn a anfonodd a chael gwared arno. Mae adroddiadau y mae rhywun wedi gweithio arnyn nhw bob amser yn aros.
+console-hours = Oriau
+console-junk-asks = Ceisiadau'n aros
+console-retired = wedi'i dynnu o ddefnydd
+console-junk-none = Ni anfonodd unrhyw gyfrifiadur ddim byd yn yr amser hwnnw.
+console-junk-summary = Wedi'u hanfon yn ystod y { $hours } awr ddiwethaf, i gael gwared arnyn nhw: adroddiadau { $reports }, ceisiadau { $asks }.
+console-junk-kept = Mae adroddiadau y mae rhywun wedi gweithio arnyn nhw yn aros: { $kept }.
+console-junk-more = A { $more } arall sydd ddim wedi'u rhestru yma.
+console-junk-nothing = Does dim byd i gael gwared arno.
+console-junk-confirm = Cael gwared ar yr adroddiadau a'r ceisiadau hyn am byth? Does dim modd dadwneud hyn, ac mae'n cael ei ysgrifennu yn y log archwilio.
+console-junk-confirm-button = Cael gwared arnyn nhw
+console-junk-removed = Wedi cael gwared ar: adroddiadau { $reports }, ceisiadau { $asks }.

@@ -173,3 +173,23 @@ console-alert-category = Category
 console-alert-words = Matched words
 console-alert-text = Searched for or opened
 console-alert-repeated-blocks = Pages blocked within five minutes
+
+## What one computer may send, and removing junk (DSL, admin)
+
+console-no-screenshot-quota = No screenshot: this computer had already sent its share of screenshots (200 MB), so the report was kept without it.
+console-no-screenshot-disk = No screenshot: the server was short of disk space, so the report was kept without it.
+console-name-too-long = An account name has at most 64 characters.
+console-junk = Remove junk
+console-junk-remove = Remove junk…
+console-junk-help = Reports and requests each computer sent lately. If a computer sent junk (it went wrong, or someone used its identity), look at what it sent and remove it. Reports that someone has worked on always stay.
+console-hours = Hours
+console-junk-asks = Requests waiting
+console-retired = retired
+console-junk-none = No computer sent anything in that time.
+console-junk-summary = Sent in the last { $hours } hours, to remove: reports { $reports }, requests { $asks }.
+console-junk-kept = Reports that someone has worked on stay: { $kept }.
+console-junk-more = And { $more } more not listed here.
+console-junk-nothing = Nothing to remove.
+console-junk-confirm = Remove these reports and requests for good? This cannot be undone, and it is written in the audit log.
+console-junk-confirm-button = Remove them
+console-junk-removed = Removed: reports { $reports }, requests { $asks }.

@@ -48,6 +48,11 @@ struct Cli {
     /// Serve HTTPS on loopback too.
     #[arg(long)]
     tls: bool,
+    /// Free space (MB) kept on the data directory's disk: below it the oldest screenshots
+    /// are removed (never of a report staff worked on; the reports stay), and new reports
+    /// are stored without theirs.
+    #[arg(long, value_name = "MB", default_value_t = server::disk::DEFAULT_FLOOR_MB)]
+    disk_floor_mb: u64,
     /// The console's language: en-GB or cy.
     #[arg(long, default_value = "en-GB", global = true)]
     locale: String,
@@ -171,7 +176,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 _ => None,
             };
             let retention = server::Retention { reports_days: cli.retention_days, activity_days: cli.activity_retention_days };
+            server.set_disk_floor_mb(cli.disk_floor_mb);
             tokio::runtime::Runtime::new()?.block_on(async move {
+                tokio::spawn(std::sync::Arc::clone(&server).keep_disk_floor());
                 if let Some(mail) = mail {
                     tokio::spawn(mail.run(std::sync::Arc::clone(&server)));
                 }

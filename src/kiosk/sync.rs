@@ -1,7 +1,8 @@
 //! The kiosk's link with its school server, on its own thread: it long-polls for the signed
 //! rules bundle (verified, newer only, cached durably), empties the outbox (reports, unblock
 //! requests, feelings) until the server acknowledges each, and sends heartbeats. With the
-//! server away it keeps the rules in force and retries with backoff and jitter.
+//! server away it keeps the rules in force and retries with backoff and jitter; when the
+//! server limits what this kiosk sends, it waits as long as the server says.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,6 +27,10 @@ const HEARTBEAT: Duration = Duration::from_secs(60);
 /// How often the activity log is checked for events to send: with the log's own one-second
 /// flush, a pupil's search reaches the server within about two seconds.
 const ACTIVITY_EVERY: Duration = Duration::from_secs(1);
+/// The wait when the server limits this kiosk without saying for how long, and the longest
+/// wait it can ask for (then one try an hour is no flood).
+const LIMITED_WAIT: Duration = Duration::from_secs(60);
+const LONGEST_LIMITED_WAIT: Duration = Duration::from_secs(3600);
 
 /// The client for the school server. Over HTTPS it trusts exactly the certificate whose
 /// fingerprint was pinned at enrolment, and nothing else.
@@ -248,7 +253,7 @@ impl Link {
         loop {
             let items = pending(&outbox);
             (callbacks.waiting)(items.iter().filter(|path| is_report(path)).count());
-            let mut delivered_all = true;
+            let mut pass = Pass::Emptied;
             for path in items {
                 match self.deliver(&path).await {
                     Delivery::Done => {
@@ -258,20 +263,32 @@ impl Link {
                     Delivery::Later(why) => {
                         warn!(item = %path.display(), why, "outbox item waits for the server");
                         self.remember_error(&why);
-                        delivered_all = false;
+                        pass = Pass::Later;
+                        break;
+                    }
+                    Delivery::Limited(wait) => {
+                        let why = format!("the server limits what this kiosk sends: next try in {} s", wait.as_secs());
+                        warn!(item = %path.display(), why, "outbox item waits for the server");
+                        self.remember_error(&why);
+                        pass = Pass::Limited(wait);
                         break;
                     }
                 }
             }
             let remaining = pending(&outbox).iter().filter(|path| is_report(path)).count();
             (callbacks.waiting)(remaining);
-            if delivered_all {
-                backoff.reset();
-                let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.outbox_changed.notified()).await;
-            } else {
-                tokio::select! {
-                    _ = backoff.wait() => {}
-                    _ = self.shared.outbox_changed.notified() => {}
+            match pass {
+                Pass::Emptied => {
+                    backoff.reset();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.outbox_changed.notified()).await;
+                }
+                // The server said how long: a new item waits too (it would be refused as well).
+                Pass::Limited(wait) => tokio::time::sleep(wait).await,
+                Pass::Later => {
+                    tokio::select! {
+                        _ = backoff.wait() => {}
+                        _ = self.shared.outbox_changed.notified() => {}
+                    }
                 }
             }
         }
@@ -292,6 +309,9 @@ impl Link {
         let request = self.client.post(format!("{}{endpoint}", self.base)).header("Authorization", &self.authorization).json(&body).timeout(Duration::from_secs(60));
         match request.send().await {
             Ok(response) if response.status().is_success() => Delivery::Done,
+            Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => Delivery::Limited(retry_after(response.headers())),
+            // Another kiosk's item has this id: it can never be stored as it is.
+            Ok(response) if response.status() == StatusCode::CONFLICT => Delivery::Damaged("the server has another kiosk's item with this id".into()),
             // Better the report without its picture than no report: the pupil was thanked.
             Ok(response) if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !item["screenshot"].is_null() => {
                 let mut smaller = item;
@@ -372,7 +392,7 @@ impl Link {
             .map_err(|error| Refusal::Failed(format!("cannot reach the server: {error}")))?;
         match response.status() {
             StatusCode::OK => response.json::<ActivityAck>().await.map(|ack| ack.through).map_err(|e| Refusal::Failed(format!("unreadable answer: {e}"))),
-            StatusCode::TOO_MANY_REQUESTS => Err(Refusal::Wait(retry_after(&response))),
+            StatusCode::TOO_MANY_REQUESTS => Err(Refusal::Wait(retry_after(response.headers()))),
             status => Err(Refusal::Failed(unexpected_answer(status))),
         }
     }
@@ -423,16 +443,29 @@ enum Refusal {
     Failed(String),
 }
 
-/// The wait a 429 asks for (`Retry-After` in seconds), a minute when it does not say.
-fn retry_after(response: &reqwest::Response) -> Duration {
-    let seconds = response.headers().get("Retry-After").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok()).unwrap_or(60);
-    Duration::from_secs(seconds.clamp(1, 3600))
-}
-
 enum Delivery {
     Done,
     Damaged(String),
     Later(String),
+    /// The server limits this kiosk: try again after this long, not sooner.
+    Limited(Duration),
+}
+
+/// How a pass over the outbox ended: every item gone (delivered or set aside), or stopped at
+/// one that waits for the server, with backoff or for as long as the server said.
+enum Pass {
+    Emptied,
+    Later,
+    Limited(Duration),
+}
+
+/// How long a `429` answer asks the kiosk to wait (`Retry-After` in seconds), within reason.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
+        .map_or(LIMITED_WAIT, |seconds| Duration::from_secs(seconds).clamp(Duration::from_secs(1), LONGEST_LIMITED_WAIT))
 }
 
 /// Outbox items: reports first, then the rest (feelings, which need their report there
@@ -503,6 +536,22 @@ mod tests {
             profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: Default::default(), image_search: true, open_web: false, blocked_categories: vec![], tiles: vec![] },
             lesson: None,
         }
+    }
+
+    #[test]
+    fn a_limited_kiosk_waits_as_long_as_the_server_says_within_an_hour() {
+        let headers = |value: Option<&str>| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+            }
+            headers
+        };
+        assert_eq!(retry_after(&headers(Some("120"))), Duration::from_secs(120));
+        assert_eq!(retry_after(&headers(Some("0"))), Duration::from_secs(1), "never straight back");
+        assert_eq!(retry_after(&headers(Some("86400"))), LONGEST_LIMITED_WAIT);
+        assert_eq!(retry_after(&headers(None)), LIMITED_WAIT);
+        assert_eq!(retry_after(&headers(Some("Wed, 21 Oct 2026 07:28:00 GMT"))), LIMITED_WAIT);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The kiosk API (`/api/v1/…`, described in `docs/api.md`): enrolment, the signed rules
-//! bundle with long polling, reports with their screenshots, unblock requests, heartbeats.
+//! bundle with long polling, reports with their screenshots, unblock requests, heartbeats;
+//! each within the limits of [`super::limits`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, State};
-use axum::http::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
+use axum::http::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::{info, warn};
 
-use super::store::{Heartbeat, KioskRow, NewReport};
+use super::limits::{self, Kind};
+use super::store::{Heartbeat, KioskRow, NewReport, Screenshot, Sent};
 use super::{hash, now, random_hex, ConsoleEvent, Server};
 use crate::bundle;
 
@@ -35,24 +37,50 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/api/v1/heartbeat", post(heartbeat))
 }
 
-/// An API failure: a status and one sentence saying what is wrong.
-pub struct ApiError(StatusCode, String);
+/// An API failure: a status and one sentence saying what is wrong, and for `429` how long to
+/// wait.
+pub struct ApiError(StatusCode, String, Option<Duration>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        let mut response = (self.0, Json(json!({ "error": self.1 }))).into_response();
+        if let Some(wait) = self.2 {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(limits::retry_after_seconds(wait)));
+        }
+        response
     }
 }
 
 impl From<rusqlite::Error> for ApiError {
     fn from(error: rusqlite::Error) -> Self {
         warn!(%error, "database error");
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the server's database failed".into())
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the server's database failed".into(), None)
     }
 }
 
 pub(super) fn refuse(status: StatusCode, message: &str) -> ApiError {
-    ApiError(status, message.to_owned())
+    ApiError(status, message.to_owned(), None)
+}
+
+/// `429`: this kiosk has sent its share for now; it may send again after `wait`.
+fn limited(kiosk: &KioskRow, what: &str, wait: Duration) -> ApiError {
+    warn!(kiosk = kiosk.id, name = kiosk.name, what, wait_seconds = wait.as_secs(), "kiosk over its limit");
+    ApiError(StatusCode::TOO_MANY_REQUESTS, format!("this kiosk has sent too many {what} for now: wait and send again"), Some(wait))
+}
+
+/// Counts one `kind` from the kiosk against its limits.
+fn take(server: &Server, kiosk: &KioskRow, kind: Kind, what: &str) -> Result<(), ApiError> {
+    server.limits.take(&kiosk.id, kind, Instant::now()).map_err(|wait| limited(kiosk, what, wait))
+}
+
+/// Whether an id the kiosk made is new (`Ok(true)`), a repeat of its own (`Ok(false)`: answer
+/// as before), or already another kiosk's (`409`: the item can never be stored under it).
+fn is_new(server: &Server, kiosk: &KioskRow, item: Sent, id: &str) -> Result<bool, ApiError> {
+    match server.store().sender(item, id)? {
+        None => Ok(true),
+        Some(sender) if sender == kiosk.id => Ok(false),
+        Some(_) => Err(refuse(StatusCode::CONFLICT, "another kiosk already sent something with this id: make a new one")),
+    }
 }
 
 /// A request from an enrolled kiosk: `Authorization: Bearer <kiosk id>.<token>`.
@@ -79,6 +107,9 @@ async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolReque
     let name = request.name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(refuse(StatusCode::BAD_REQUEST, "a machine name of 1 to 100 characters is needed"));
+    }
+    if request.code.chars().count() > limits::CODE_CHARS {
+        return Err(refuse(StatusCode::BAD_REQUEST, "an enrolment code is 12 letters and digits"));
     }
     let no_randomness = |_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "the server has no randomness");
     let id = crate::outbox::new_uuid().map_err(no_randomness)?;
@@ -140,16 +171,18 @@ struct ReportRequest {
 }
 
 async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(request): Json<ReportRequest>) -> Result<Json<serde_json::Value>, ApiError> {
-    let report = request.report;
+    let mut report = request.report;
     if !is_uuid(&report.id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "a report id is a UUID"));
     }
-    // A report sent again (its answer was lost) changes nothing, its screenshot least of all.
-    let known = server.store().report_exists(&report.id)?;
-    if known {
+    // A report sent again (its answer was lost) changes nothing, its screenshot least of all,
+    // and costs nothing against the limits.
+    if !is_new(&server, &kiosk, Sent::Report, &report.id)? {
         return Ok(Json(json!({ "id": report.id, "stored": true })));
     }
-    let name = match request.screenshot {
+    take(&server, &kiosk, Kind::Report, "reports")?;
+    cap_report(&mut report);
+    let screenshot = match request.screenshot {
         Some(screenshot) => {
             let png = base64::engine::general_purpose::STANDARD
                 .decode(screenshot.as_bytes())
@@ -157,23 +190,59 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(req
             if !is_png(&png) {
                 return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "the screenshot is not a PNG picture"));
             }
-            // The file is named by the UUID checked above, so no name can leave the folder.
-            let name = format!("{}.png", report.id);
-            let path = server.data.join("screenshots").join(&name);
-            let written = tokio::task::spawn_blocking(move || crate::outbox::write_durably(&path, &png)).await;
-            if !matches!(written, Ok(Ok(()))) {
-                return Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "the screenshot could not be stored"));
-            }
-            name
+            keep_screenshot(&server, &kiosk, &report.id, png).await?
         }
-        None => String::new(),
+        None => Screenshot::NotSent,
     };
-    let new = server.store().add_report(&kiosk, &report, &name, now())?;
+    let new = server.store().add_report(&kiosk, &report, &screenshot, now())?;
     if new {
         info!(report = report.id, kiosk = kiosk.name, "report received");
         let _ = server.events.send(ConsoleEvent { kind: "report", id: report.id.clone(), room: kiosk.room_id, safeguarding: false });
     }
-    Ok(Json(json!({ "id": report.id, "stored": true })))
+    let screenshot_kept = matches!(screenshot, Screenshot::Stored { .. });
+    Ok(Json(json!({ "id": report.id, "stored": true, "screenshot_kept": screenshot_kept })))
+}
+
+/// What a report may hold: its page's address and title cut to their caps (never refused: the
+/// report is what matters), names cut, a feeling the console knows or none, and no date in
+/// the future (where it would outlive the retention period).
+fn cap_report(report: &mut NewReport) {
+    limits::cut_bytes(&mut report.url, limits::URL_BYTES);
+    limits::cut_bytes(&mut report.title, limits::TITLE_BYTES);
+    for name in [&mut report.profile, &mut report.lesson].into_iter().flatten() {
+        limits::cut_chars(name, limits::NAME_CHARS);
+    }
+    report.feeling = report.feeling.take().filter(|feeling| is_feeling(feeling));
+    report.happened_at = report.happened_at.min(now());
+}
+
+/// Stores a report's screenshot if the kiosk's quota and the disk floor allow; otherwise the
+/// report goes without it.
+async fn keep_screenshot(server: &Arc<Server>, kiosk: &KioskRow, report_id: &str, png: Vec<u8>) -> Result<Screenshot, ApiError> {
+    let bytes = png.len() as u64;
+    if server.store().screenshot_bytes(&kiosk.id)? + bytes > limits::SCREENSHOT_BYTES {
+        warn!(kiosk = kiosk.id, name = kiosk.name, report = report_id, "screenshot quota used up: the report is kept without its screenshot");
+        return Ok(Screenshot::Refused("quota"));
+    }
+    // The file is named by the UUID checked before, so no name can leave the folder.
+    let name = format!("{report_id}.png");
+    let (server, stored) = (Arc::clone(server), name.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        if !server.make_room(bytes) {
+            return Ok(false);
+        }
+        crate::outbox::write_durably(&server.data.join("screenshots").join(stored), &png).map(|()| true)
+    })
+    .await;
+    match written {
+        Ok(Ok(true)) => Ok(Screenshot::Stored { name, bytes }),
+        Ok(Ok(false)) => Ok(Screenshot::Refused("disk")),
+        _ => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "the screenshot could not be stored")),
+    }
+}
+
+fn is_feeling(feeling: &str) -> bool {
+    matches!(feeling, "scary" | "rude" | "sad" | "other")
 }
 
 #[derive(Deserialize)]
@@ -183,9 +252,13 @@ struct FeelingRequest {
 
 /// The feeling a pupil picked on the thank-you page, after the report went.
 async fn feeling(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, axum::extract::Path(id): axum::extract::Path<String>, Json(request): Json<FeelingRequest>) -> Result<StatusCode, ApiError> {
-    if !matches!(request.feeling.as_str(), "scary" | "rude" | "sad" | "other") {
+    if !is_uuid(&id) {
+        return Err(refuse(StatusCode::BAD_REQUEST, "a report id is a UUID"));
+    }
+    if !is_feeling(&request.feeling) {
         return Err(refuse(StatusCode::BAD_REQUEST, "a feeling is scary, rude, sad or other"));
     }
+    take(&server, &kiosk, Kind::Feeling, "feelings")?;
     if server.store().set_feeling(&kiosk, &id, &request.feeling)? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -201,19 +274,32 @@ struct UnblockRequest {
 }
 
 async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(request): Json<UnblockRequest>) -> Result<Json<serde_json::Value>, ApiError> {
-    if !is_uuid(&request.id) || request.url.len() > 8192 {
+    // Cut, an address would name another page, and a teacher would allow that one.
+    if !is_uuid(&request.id) || request.url.len() > limits::URL_BYTES {
         return Err(refuse(StatusCode::BAD_REQUEST, "an unblock request has a UUID and a URL of at most 8 KB"));
     }
+    if !is_new(&server, &kiosk, Sent::Ask, &request.id)? {
+        return Ok(Json(json!({ "id": request.id, "stored": true })));
+    }
+    if server.store().open_asks(&kiosk.id)? >= limits::OPEN_ASKS {
+        return Err(limited(&kiosk, "requests waiting for a teacher", limits::OPEN_ASKS_WAIT));
+    }
+    take(&server, &kiosk, Kind::Ask, "requests")?;
     // A kiosk's clock may be wrong: no request dated in the future, where it would stay at the
     // top of the list and outlive the retention period.
     let requested_at = request.requested_at.min(now());
-    if server.store().add_unblock_request(&kiosk, &request.id, &request.url, requested_at)? {
+    if server.store().add_unblock_request(&kiosk, &request.id, &request.url, requested_at, now())? {
         let _ = server.events.send(ConsoleEvent { kind: "unblock", id: request.id.clone(), room: kiosk.room_id, safeguarding: false });
     }
     Ok(Json(json!({ "id": request.id, "stored": true })))
 }
 
 async fn heartbeat(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(beat): Json<Heartbeat>) -> Result<StatusCode, ApiError> {
+    let version_chars = beat.satchel_version.as_deref().map_or(0, |version| version.chars().count());
+    if beat.state.chars().count() > limits::STATE_CHARS || version_chars > limits::VERSION_CHARS {
+        return Err(refuse(StatusCode::BAD_REQUEST, "a heartbeat's state is at most 200 characters and its version at most 50"));
+    }
+    take(&server, &kiosk, Kind::Heartbeat, "heartbeats")?;
     server.store().heartbeat(&kiosk, &beat, now())?;
     Ok(StatusCode::NO_CONTENT)
 }

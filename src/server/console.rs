@@ -58,6 +58,8 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/asks/{id}/decline", post(decline_ask))
         .route("/machines", get(machines_page))
         .route("/machines/{id}/retire", post(retire_machine))
+        .route("/junk", get(junk_page))
+        .route("/machines/{id}/junk", get(junk_preview).post(remove_junk))
         .route("/audit", get(audit_page))
         .route("/admin", get(admin_page))
         .route("/admin/rooms", post(add_room))
@@ -207,6 +209,7 @@ impl Server {
         let mut links = String::new();
         if role.sees_every_room() {
             let _ = write!(links, "<a href=\"/audit\">{}</a>", escape(&self.t("console-audit")));
+            let _ = write!(links, "<a href=\"/junk\">{}</a>", escape(&self.t("console-junk")));
         }
         if role == Role::Admin {
             let _ = write!(links, "<a href=\"/admin\">{}</a>", escape(&self.t("console-admin")));
@@ -258,7 +261,7 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
         return Ok(login_form(&server, Some("console-form-expired"), StatusCode::FORBIDDEN));
     }
     // Account names are short; a long one is no account, and is not worth logging whole.
-    let name: String = form.name.trim().chars().take(64).collect();
+    let name: String = form.name.trim().chars().take(super::ACCOUNT_NAME_CHARS).collect();
     let account = server.store().user_login(&name)?;
     let device = cookie(&headers, DEVICE_COOKIE).map(|token| hash(&token));
     let client = match (&account, device) {
@@ -759,8 +762,10 @@ async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): Signed
         let _ = write!(
             body,
             "<tr><td>{name}{warnings}</td><td>{room}</td><td>{seen}</td><td>{rules}</td><td>{state}</td><td>{outbox}</td><td>{version}</td>\
-             <td><form method=\"post\" action=\"/machines/{id}/retire\" data-confirm=\"{confirm}\">{csrf}<button>{retire}</button></form></td></tr>",
+             <td><form method=\"post\" action=\"/machines/{id}/retire\" data-confirm=\"{confirm}\">{csrf}<button>{retire}</button></form>\
+             <a href=\"/machines/{id}/junk?hours={JUNK_HOURS}\">{junk}</a></td></tr>",
             id = escape(&machine.id),
+            junk = t("console-junk-remove"),
             confirm = t("console-retire-confirm"),
             retire = t("console-retire"),
             name = escape(&machine.name),
@@ -773,6 +778,151 @@ async fn machines_page(State(server): State<Arc<Server>>, SignedIn(user): Signed
     }
     body.push_str("</tbody></table>");
     Ok(server.page(Some(&user), "console-machines", &body))
+}
+
+/// How far back junk removal looks unless told otherwise, and at most.
+const JUNK_HOURS: u64 = 24;
+const JUNK_HOURS_MOST: u64 = 30 * 24;
+/// Reports and asks the preview lists of each (its counts are of all).
+const JUNK_SHOWN: usize = 100;
+
+#[derive(Deserialize)]
+struct JunkQuery {
+    #[serde(default = "junk_hours")]
+    hours: u64,
+}
+
+fn junk_hours() -> u64 {
+    JUNK_HOURS
+}
+
+/// The window junk removal looks at: the `hours` before `until`.
+fn junk_window(hours: u64, until: u64) -> (u64, u64) {
+    (until.saturating_sub(hours * 3600), until)
+}
+
+/// The computers that sent reports or asks lately, the most first, each a link to remove
+/// its junk (the DSL and the admin).
+async fn junk_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Query(query): Query<JunkQuery>) -> Result<Html<String>, ConsoleError> {
+    need_role(user.role.sees_every_room())?;
+    Ok(server.page(Some(&user), "console-junk", &junk_html(&server, query.hours.clamp(1, JUNK_HOURS_MOST), "")?))
+}
+
+fn junk_html(server: &Server, hours: u64, notice: &str) -> Result<String, ConsoleError> {
+    let (since, _) = junk_window(hours, now());
+    let machines = server.store().kiosk_activity(since)?;
+    let t = |id: &str| escape(&server.t(id));
+    let mut body = format!(
+        "{notice}<p class=\"help\">{help}</p><form method=\"get\" action=\"/junk\" class=\"inline filter\"><label>{hours_label}\
+         <input name=\"hours\" type=\"number\" min=\"1\" max=\"{JUNK_HOURS_MOST}\" value=\"{hours}\"></label><button>{show}</button></form>",
+        help = t("console-junk-help"),
+        hours_label = t("console-hours"),
+        show = t("console-show"),
+    );
+    if machines.is_empty() {
+        let _ = write!(body, "<p>{}</p>", t("console-junk-none"));
+        return Ok(body);
+    }
+    let _ = write!(
+        body,
+        "<table id=\"junk\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
+        t("console-machine"),
+        t("console-room"),
+        t("console-reports"),
+        t("console-junk-asks"),
+    );
+    for machine in &machines {
+        let _ = write!(
+            body,
+            "<tr><td>{name}{retired}</td><td>{room}</td><td>{reports}</td><td>{asks}</td><td><a href=\"/machines/{id}/junk?hours={hours}\">{preview}</a></td></tr>",
+            name = escape(&machine.name),
+            retired = if machine.retired { format!(" <em>{}</em>", t("console-retired")) } else { String::new() },
+            room = escape(&machine.room),
+            reports = machine.reports,
+            asks = machine.asks,
+            id = escape(&machine.id),
+            preview = t("console-junk-remove"),
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(body)
+}
+
+/// What removing a computer's junk of the last hours would remove, listed, with the button
+/// that removes exactly that (nothing that arrives after this page was made).
+async fn junk_preview(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Query(query): Query<JunkQuery>) -> Result<Html<String>, ConsoleError> {
+    need_role(user.role.sees_every_room())?;
+    let (machine, room) = server.store().kiosk_name(&id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such computer.".into()))?;
+    let hours = query.hours.clamp(1, JUNK_HOURS_MOST);
+    let (since, until) = junk_window(hours, now());
+    let junk = server.store().junk(&id, since, until, JUNK_SHOWN)?;
+    let t = |id: &str| escape(&server.t(id));
+    let count = |id: &str, numbers: &[(&str, u64)]| escape(&server.messages.message_with(id, numbers).unwrap_or_default());
+    let mut body = format!(
+        "<h2>{machine} · {room}</h2><p id=\"junk-summary\">{summary}</p>",
+        machine = escape(&machine),
+        room = escape(&room),
+        summary = count("console-junk-summary", &[("hours", hours), ("reports", junk.report_count as u64), ("asks", junk.ask_count as u64)]),
+    );
+    if junk.kept > 0 {
+        let _ = write!(body, "<p>{}</p>", count("console-junk-kept", &[("kept", junk.kept as u64)]));
+    }
+    for (items, total, heading) in [(&junk.reports, junk.report_count, "console-reports"), (&junk.asks, junk.ask_count, "console-junk-asks")] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = write!(body, "<h3>{}</h3><ul class=\"junk\">", t(heading));
+        for item in items {
+            let title = if item.title.is_empty() { String::new() } else { format!("<bdi class=\"title\">{}</bdi> ", escape(&item.title)) };
+            let _ = write!(body, "<li><time datetime=\"{when}\">{when}</time> {title}<bdi class=\"url\" dir=\"ltr\">{url}</bdi></li>", when = iso_time(item.at), url = escape(&item.url));
+        }
+        body.push_str("</ul>");
+        if total > items.len() {
+            let _ = write!(body, "<p>{}</p>", count("console-junk-more", &[("more", (total - items.len()) as u64)]));
+        }
+    }
+    if junk.report_count + junk.ask_count == 0 {
+        let _ = write!(body, "<p>{}</p>", t("console-junk-nothing"));
+    } else {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/machines/{id}/junk\" data-confirm=\"{confirm}\">{csrf}<input type=\"hidden\" name=\"hours\" value=\"{hours}\">\
+             <input type=\"hidden\" name=\"until\" value=\"{until}\"><button>{remove}</button></form>",
+            id = escape(&id),
+            confirm = t("console-junk-confirm"),
+            csrf = csrf_field(&user),
+            remove = t("console-junk-confirm-button"),
+        );
+    }
+    Ok(server.page(Some(&user), "console-junk", &body))
+}
+
+#[derive(Deserialize)]
+struct JunkForm {
+    csrf: String,
+    hours: u64,
+    /// When the preview was made: what arrived since was not shown, and stays.
+    until: u64,
+}
+
+/// Removes what the preview showed: the computer's reports no one has worked on (with their
+/// screenshots) and its unanswered asks, audited with the counts.
+async fn remove_junk(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>, Form(form): Form<JunkForm>) -> Result<Html<String>, ConsoleError> {
+    check_csrf(&user, &form.csrf)?;
+    need_role(user.role.sees_every_room())?;
+    let (machine, _) = server.store().kiosk_name(&id)?.ok_or_else(|| ConsoleError(StatusCode::NOT_FOUND, "No such computer.".into()))?;
+    let hours = form.hours.clamp(1, JUNK_HOURS_MOST);
+    let (since, until) = junk_window(hours, form.until.min(now()));
+    let (names, asks) = server.store().remove_junk(&id, since, until)?;
+    server.remove_screenshots(&names);
+    let detail = format!("{machine} ({id}): {} reports and {asks} requests received from {} to {}", names.len(), iso_time(since), iso_time(until));
+    info!(user = user.name, detail, "junk removed");
+    server.store().audit(Some(user.id), "remove-junk", &detail, now())?;
+    let notice = format!(
+        "<p class=\"notice\" role=\"status\">{}</p>",
+        escape(&server.messages.message_with("console-junk-removed", &[("reports", names.len() as u64), ("asks", asks as u64)]).unwrap_or_default())
+    );
+    Ok(server.page(Some(&user), "console-junk", &junk_html(&server, hours, &notice)?))
 }
 
 /// Audit entries on one page; older ones are a link away.
@@ -1163,7 +1313,12 @@ fn report_html(server: &Server, user: &User, report: &ReportRow) -> Result<Strin
     let evidence = if report.refer_only {
         format!("<p class=\"refer\">{}</p>", t("console-refer-hidden"))
     } else if report.screenshot.is_empty() {
-        format!("<p>{}</p>", t("console-no-screenshot"))
+        let why = match report.screenshot_missing.as_deref() {
+            Some("quota") => "console-no-screenshot-quota",
+            Some("disk") => "console-no-screenshot-disk",
+            _ => "console-no-screenshot",
+        };
+        format!("<p>{}</p>", t(why))
     } else {
         format!(
             "<form method=\"post\" action=\"/reports/{id}/reveal\" class=\"reveal\">{csrf}<button>{reveal}</button></form>",

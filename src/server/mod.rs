@@ -6,6 +6,8 @@ mod activity;
 mod alerts;
 mod api;
 mod console;
+pub mod disk;
+mod limits;
 mod login;
 pub mod mail;
 pub mod store;
@@ -14,6 +16,7 @@ pub mod tls;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,6 +34,8 @@ pub const DEFAULT_DATA: &str = "/var/lib/satchel";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
 /// How long an enrolment code works unless told otherwise: a technician's afternoon and more.
 pub const ENROL_CODE_MINUTES: u64 = 24 * 60;
+/// The longest account name.
+pub const ACCOUNT_NAME_CHARS: usize = 64;
 
 /// Something new for the consoles: a report or an unblock request, from a room.
 #[derive(Clone, Debug)]
@@ -69,6 +74,11 @@ pub struct Server {
     alert_terms: alerts::Terms,
     /// Activity batches waiting for the one writer (started by the first batch).
     activity_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<activity::Job>>,
+    /// What each kiosk has sent lately, against its limits.
+    limits: limits::KioskLimits,
+    /// The free space kept on the data directory's disk, in bytes (see [`disk`]).
+    disk_floor: AtomicU64,
+    disk_guard: Mutex<()>,
 }
 
 impl Server {
@@ -95,6 +105,9 @@ impl Server {
             activity_queue: std::sync::OnceLock::new(),
             alert_terms: alerts::Terms::default(),
             urgent_alert: Notify::new(),
+            limits: limits::KioskLimits::default(),
+            disk_floor: AtomicU64::new(disk::DEFAULT_FLOOR_MB * 1024 * 1024),
+            disk_guard: Mutex::new(()),
         };
         Ok((Arc::new(server), admin_password))
     }
@@ -150,6 +163,10 @@ impl Server {
     pub fn add_user(&self, name: &str, role: &str, rooms: &[String]) -> Result<String> {
         if store::Role::parse(role).is_none() {
             bail!("no role `{role}`: use teacher, dsl or admin");
+        }
+        // Sign-in reads at most this much of a name: a longer one could never sign in.
+        if name.chars().count() > ACCOUNT_NAME_CHARS {
+            bail!("{}", self.messages.message("console-name-too-long").unwrap_or_default());
         }
         // Hashed first: argon2 takes a while, and the store's lock holds up every request.
         let password = random_code()?;
@@ -244,9 +261,7 @@ impl Server {
             let expired = self.store().expire_reports(cutoff);
             match expired {
                 Ok(names) => {
-                    for name in &names {
-                        let _ = std::fs::remove_file(self.data.join("screenshots").join(name));
-                    }
+                    self.remove_screenshots(&names);
                     if !names.is_empty() {
                         info!(count = names.len(), retention_days, "old reports deleted");
                         let _ = self.store().audit(None, "retention", &format!("{} reports older than {retention_days} days deleted", names.len()), now());

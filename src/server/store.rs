@@ -84,6 +84,15 @@ CREATE INDEX report_edits_report ON report_edits (report_id, id);
 CREATE TABLE known_devices (
     token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, created_at INTEGER NOT NULL);
 CREATE INDEX audit_action ON audit (action, id);
+"#, r#"
+-- What the server keeps of each kiosk's screenshots (its quota), why a report has none, and
+-- when an ask arrived by the server's clock (a kiosk's own date can be anything).
+ALTER TABLE reports ADD COLUMN screenshot_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reports ADD COLUMN screenshot_missing TEXT;
+ALTER TABLE unblock_requests ADD COLUMN received_at INTEGER;
+UPDATE unblock_requests SET received_at = requested_at;
+CREATE INDEX reports_kiosk ON reports (kiosk_id, received_at);
+CREATE INDEX unblock_requests_kiosk ON unblock_requests (kiosk_id, status);
 "#, activity::MIGRATION, alerts::MIGRATION];
 
 pub struct Store {
@@ -129,6 +138,29 @@ pub struct Heartbeat {
     #[serde(default)]
     pub outbox_damaged: Option<u64>,
 }
+
+/// What a kiosk sends under an id of its own making.
+#[derive(Clone, Copy, Debug)]
+pub enum Sent {
+    Report,
+    Ask,
+}
+
+/// What became of the screenshot sent with a report.
+#[derive(Clone, Debug)]
+pub enum Screenshot {
+    /// On disk in `screenshots/` under this name.
+    Stored { name: String, bytes: u64 },
+    /// The kiosk could not take one.
+    NotSent,
+    /// Sent, but not kept: `quota` (the kiosk's share was used up) or `disk` (the disk was
+    /// at its floor).
+    Refused(&'static str),
+}
+
+/// A report staff have worked on (its form saved, or referred): junk removal and the disk
+/// floor leave it whole.
+const WORKED_ON: &str = "(reports.edit_version > 0 OR reports.status != 'new' OR reports.refer_only != 0)";
 
 pub type Result<T> = rusqlite::Result<T>;
 
@@ -332,17 +364,28 @@ impl Store {
         self.db.query_row("SELECT min(ends_at) FROM lesson_runs WHERE ended = 0", [], |row| row.get::<_, Option<i64>>(0)).map(|t| t.map(|t| t as u64))
     }
 
-    /// Stores a report once; a repeat of the same id changes nothing. Returns whether it was
-    /// new.
-    pub fn report_exists(&self, id: &str) -> Result<bool> {
-        Ok(self.db.query_row("SELECT 1 FROM reports WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+    /// The kiosk that sent the report or ask with this id, if one did.
+    pub fn sender(&self, item: Sent, id: &str) -> Result<Option<String>> {
+        let sql = match item {
+            Sent::Report => "SELECT kiosk_id FROM reports WHERE id = ?1",
+            Sent::Ask => "SELECT kiosk_id FROM unblock_requests WHERE id = ?1",
+        };
+        self.db.query_row(sql, [id], |row| row.get(0)).optional()
     }
 
-    pub fn add_report(&self, kiosk: &KioskRow, report: &NewReport, screenshot: &str, now: u64) -> Result<bool> {
+    /// Stores a report once; a repeat of the same id changes nothing. Returns whether it was
+    /// new.
+    pub fn add_report(&self, kiosk: &KioskRow, report: &NewReport, screenshot: &Screenshot, now: u64) -> Result<bool> {
         let room: String = self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [kiosk.room_id], |row| row.get(0))?;
+        let (name, bytes, missing) = match screenshot {
+            Screenshot::Stored { name, bytes } => (name.as_str(), *bytes as i64, None),
+            Screenshot::NotSent => ("", 0, None),
+            Screenshot::Refused(why) => ("", 0, Some(*why)),
+        };
         let inserted = self.db.execute(
-            "INSERT INTO reports (id, kiosk_id, room, machine, happened_at, received_at, url, title, feeling, profile, lesson, rules_version, screenshot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO reports (id, kiosk_id, room, machine, happened_at, received_at, url, title, feeling, profile, lesson, rules_version,
+                screenshot, screenshot_bytes, screenshot_missing)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) DO NOTHING",
             params![
                 report.id,
                 kiosk.id,
@@ -356,10 +399,32 @@ impl Store {
                 report.profile,
                 report.lesson,
                 report.rules_version.map(|v| v as i64),
-                screenshot
+                name,
+                bytes,
+                missing
             ],
         )?;
         Ok(inserted == 1)
+    }
+
+    /// The bytes of screenshot this kiosk has stored (its quota).
+    pub fn screenshot_bytes(&self, kiosk_id: &str) -> Result<u64> {
+        self.db.query_row("SELECT coalesce(sum(screenshot_bytes), 0) FROM reports WHERE kiosk_id = ?1", [kiosk_id], |row| row.get::<_, i64>(0)).map(|n| n as u64)
+    }
+
+    /// Screenshots that may go to keep the disk floor, oldest first: `(report id, file name)`.
+    /// Never one of a report staff have worked on.
+    pub fn oldest_screenshots(&self, count: usize) -> Result<Vec<(String, String)>> {
+        let sql = format!("SELECT id, screenshot FROM reports WHERE screenshot != '' AND NOT {WORKED_ON} ORDER BY received_at, rowid LIMIT ?1");
+        let mut statement = self.db.prepare(&sql)?;
+        let rows = statement.query_map([count as i64], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect()
+    }
+
+    /// Forgets a report's screenshot (its file is deleted next), saying why in the inbox.
+    pub fn drop_screenshot(&self, report_id: &str, why: &str) -> Result<()> {
+        self.db.execute("UPDATE reports SET screenshot = '', screenshot_bytes = 0, screenshot_missing = ?2 WHERE id = ?1", params![report_id, why])?;
+        Ok(())
     }
 
     /// Records a feeling on a report this kiosk sent; false when there is none.
@@ -368,12 +433,17 @@ impl Store {
         Ok(changed == 1)
     }
 
-    pub fn add_unblock_request(&self, kiosk: &KioskRow, id: &str, url: &str, requested_at: u64) -> Result<bool> {
+    pub fn add_unblock_request(&self, kiosk: &KioskRow, id: &str, url: &str, requested_at: u64, now: u64) -> Result<bool> {
         let inserted = self.db.execute(
-            "INSERT INTO unblock_requests (id, kiosk_id, room_id, url, requested_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
-            params![id, kiosk.id, kiosk.room_id, url, requested_at as i64],
+            "INSERT INTO unblock_requests (id, kiosk_id, room_id, url, requested_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+            params![id, kiosk.id, kiosk.room_id, url, requested_at as i64, now as i64],
         )?;
         Ok(inserted == 1)
+    }
+
+    /// Asks from this kiosk no teacher has answered yet.
+    pub fn open_asks(&self, kiosk_id: &str) -> Result<i64> {
+        self.db.query_row("SELECT count(*) FROM unblock_requests WHERE kiosk_id = ?1 AND status = 'new'", [kiosk_id], |row| row.get(0))
     }
 
     pub fn heartbeat(&self, kiosk: &KioskRow, beat: &Heartbeat, now: u64) -> Result<()> {
@@ -466,6 +536,8 @@ pub struct ReportRow {
     pub status: String,
     pub refer_only: bool,
     pub screenshot: String,
+    /// Why a report has no screenshot though one was sent: `quota` or `disk`.
+    pub screenshot_missing: Option<String>,
     /// Counts saves of the incident form: a save made from an older version is refused.
     pub edit_version: i64,
 }
@@ -492,7 +564,7 @@ pub struct ReportEdit {
 
 const REPORT_COLUMNS: &str = "reports.id, reports.room, reports.machine, reports.happened_at, reports.url, reports.title, reports.feeling, reports.lesson,
     coalesce(reports.incident_type, ''), coalesce(reports.details, ''), coalesce(reports.passed_to, ''), coalesce(reports.action_taken, ''),
-    reports.status, reports.refer_only, reports.screenshot, reports.edit_version";
+    reports.status, reports.refer_only, reports.screenshot, reports.edit_version, reports.screenshot_missing";
 
 fn report_row(row: &rusqlite::Row<'_>) -> Result<ReportRow> {
     Ok(ReportRow {
@@ -512,6 +584,7 @@ fn report_row(row: &rusqlite::Row<'_>) -> Result<ReportRow> {
         refer_only: row.get(13)?,
         screenshot: row.get(14)?,
         edit_version: row.get(15)?,
+        screenshot_missing: row.get(16)?,
     })
 }
 
@@ -965,14 +1038,115 @@ impl Store {
     pub fn expire_reports(&mut self, cutoff: u64) -> Result<Vec<String>> {
         let transaction = self.db.transaction()?;
         transaction.execute("DELETE FROM unblock_requests WHERE requested_at < ?1", [cutoff as i64])?;
-        transaction.execute("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE received_at < ?1)", [cutoff as i64])?;
-        let names = transaction
-            .prepare("DELETE FROM reports WHERE received_at < ?1 RETURNING screenshot")?
-            .query_map([cutoff as i64], |row| row.get(0))?
-            .collect::<Result<Vec<String>>>()?;
+        let names = delete_reports(&transaction, "reports.received_at < ?1", &[&(cutoff as i64)])?;
         transaction.commit()?;
         Ok(names)
     }
+
+    /// Every kiosk (retired ones too) that sent reports, or has asks open, received since
+    /// `since`: the most first.
+    pub fn kiosk_activity(&self, since: u64) -> Result<Vec<KioskActivity>> {
+        let mut statement = self.db.prepare(
+            "SELECT * FROM (SELECT k.id, k.name, rooms.name, k.retired_at IS NOT NULL,
+                (SELECT count(*) FROM reports r WHERE r.kiosk_id = k.id AND r.received_at >= ?1) AS sent,
+                (SELECT count(*) FROM unblock_requests u WHERE u.kiosk_id = k.id AND u.status = 'new' AND u.received_at >= ?1) AS asked
+             FROM kiosks k JOIN rooms ON rooms.id = k.room_id) WHERE sent + asked > 0 ORDER BY sent + asked DESC, 3, 2",
+        )?;
+        let rows = statement.query_map([since as i64], |row| {
+            Ok(KioskActivity { id: row.get(0)?, name: row.get(1)?, room: row.get(2)?, retired: row.get(3)?, reports: row.get(4)?, asks: row.get(5)? })
+        })?;
+        rows.collect()
+    }
+
+    /// A kiosk's name and room, retired or not.
+    pub fn kiosk_name(&self, id: &str) -> Result<Option<(String, String)>> {
+        self.db.query_row("SELECT kiosks.name, rooms.name FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.id = ?1", [id], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+    }
+
+    /// What removing junk from a kiosk received between `since` and `until` would remove: its
+    /// reports no one has worked on and its unanswered asks (the first `shown` of each, newest
+    /// first, and how many in all), and how many worked-on reports stay.
+    pub fn junk(&self, kiosk_id: &str, since: u64, until: u64, shown: usize) -> Result<Junk> {
+        let (since, until, shown) = (since as i64, until as i64, shown as i64);
+        let count = |sql: &str| self.db.query_row(sql, params![kiosk_id, since, until], |row| row.get::<_, i64>(0)).map(|n| n as usize);
+        let list = |sql: &str| -> Result<Vec<JunkItem>> {
+            let mut statement = self.db.prepare(sql)?;
+            let rows = statement.query_map(params![kiosk_id, since, until, shown], |row| {
+                Ok(JunkItem { at: row.get::<_, i64>(0)? as u64, title: row.get(1)?, url: row.get(2)? })
+            })?;
+            rows.collect()
+        };
+        let reports = junk_reports();
+        Ok(Junk {
+            reports: list(&format!("SELECT received_at, title, url FROM reports WHERE {reports} ORDER BY received_at DESC, rowid DESC LIMIT ?4"))?,
+            report_count: count(&format!("SELECT count(*) FROM reports WHERE {reports}"))?,
+            asks: list(&format!("SELECT received_at, '', url FROM unblock_requests WHERE {JUNK_ASKS} ORDER BY received_at DESC, rowid DESC LIMIT ?4"))?,
+            ask_count: count(&format!("SELECT count(*) FROM unblock_requests WHERE {JUNK_ASKS}"))?,
+            kept: count(&format!("SELECT count(*) FROM reports WHERE {REPORTS_IN_WINDOW} AND {WORKED_ON}"))?,
+        })
+    }
+
+    /// Removes what [`Store::junk`] previews, with the reports' saved forms and reveals;
+    /// returns the screenshots' file names and how many reports and asks went.
+    pub fn remove_junk(&mut self, kiosk_id: &str, since: u64, until: u64) -> Result<(Vec<String>, usize)> {
+        let (since, until) = (since as i64, until as i64);
+        let window: &[&dyn rusqlite::ToSql] = &[&kiosk_id, &since, &until];
+        let transaction = self.db.transaction()?;
+        let asks = transaction.execute(&format!("DELETE FROM unblock_requests WHERE {JUNK_ASKS}"), window)?;
+        let names = delete_reports(&transaction, &junk_reports(), window)?;
+        transaction.commit()?;
+        Ok((names, asks))
+    }
+}
+
+/// A kiosk's reports received in the window `?2` to `?3` (kiosk `?1`).
+const REPORTS_IN_WINDOW: &str = "reports.kiosk_id = ?1 AND reports.received_at BETWEEN ?2 AND ?3";
+
+/// Of those, the ones junk removal takes: no one has worked on them.
+fn junk_reports() -> String {
+    format!("{REPORTS_IN_WINDOW} AND NOT {WORKED_ON}")
+}
+
+/// A kiosk's unanswered asks received in the window.
+const JUNK_ASKS: &str = "kiosk_id = ?1 AND status = 'new' AND received_at BETWEEN ?2 AND ?3";
+
+/// Deletes the reports `condition` picks, with their reveals (their saved forms go by
+/// cascade); returns their screenshots' file names (empty for those without one).
+fn delete_reports(transaction: &rusqlite::Transaction<'_>, condition: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Vec<String>> {
+    transaction.execute(&format!("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE {condition})"), values)?;
+    let mut statement = transaction.prepare(&format!("DELETE FROM reports WHERE {condition} RETURNING screenshot"))?;
+    let names = statement.query_map(values, |row| row.get(0))?;
+    names.collect()
+}
+
+/// A kiosk as the junk page lists it: what it sent lately.
+#[derive(Clone, Debug)]
+pub struct KioskActivity {
+    pub id: String,
+    pub name: String,
+    pub room: String,
+    pub retired: bool,
+    pub reports: i64,
+    pub asks: i64,
+}
+
+/// One report or ask as the junk preview shows it (an ask has no title).
+#[derive(Clone, Debug)]
+pub struct JunkItem {
+    pub at: u64,
+    pub title: String,
+    pub url: String,
+}
+
+/// What removing junk would remove, and what stays.
+#[derive(Clone, Debug)]
+pub struct Junk {
+    pub reports: Vec<JunkItem>,
+    pub report_count: usize,
+    pub asks: Vec<JunkItem>,
+    pub ask_count: usize,
+    /// Reports in the window that staff worked on: they stay.
+    pub kept: usize,
 }
 
 pub fn search_name(engine: SearchEngine) -> &'static str {

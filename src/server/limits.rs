@@ -1,0 +1,188 @@
+//! What one kiosk may send: rates and quotas per kiosk, and caps on every field, so that one
+//! kiosk's token (stolen, or a kiosk gone wrong) can neither fill the disk, nor swell the
+//! console, nor bury real reports and asks under junk. The limits are generous for a real
+//! classroom (a class of 30 sharing the room's machines; one machine sees one or two pupils at
+//! a time) and far below what a flood needs; `docs/api.md` lists them.
+//!
+//! Rates are counted in memory: a restart forgets them, which at worst grants one more
+//! allowance.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A report's page address, kept to this many bytes (cut, never refused: the report counts).
+pub const URL_BYTES: usize = 8 * 1024;
+/// A report's page title.
+pub const TITLE_BYTES: usize = 1024;
+/// A report's profile and lesson names.
+pub const NAME_CHARS: usize = 200;
+/// A heartbeat's state and Satchel version; longer ones are refused.
+pub const STATE_CHARS: usize = 200;
+pub const VERSION_CHARS: usize = 50;
+/// Asks from one kiosk waiting for a teacher; a teacher's answer makes room.
+pub const OPEN_ASKS: i64 = 100;
+/// How long a kiosk at [`OPEN_ASKS`] is told to wait: a teacher answers within a lesson.
+pub const OPEN_ASKS_WAIT: Duration = Duration::from_secs(600);
+/// Screenshots stored for one kiosk; beyond it its reports are stored without them.
+pub const SCREENSHOT_BYTES: u64 = 200 * 1024 * 1024;
+/// Enrolment codes are 12 letters and digits; anything much longer is no code.
+pub const CODE_CHARS: usize = 64;
+
+/// What a kiosk sends, each counted apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Report,
+    Feeling,
+    Ask,
+    Heartbeat,
+}
+
+/// At most `count` in any `window`.
+struct Rate {
+    count: usize,
+    window: Duration,
+}
+
+const TEN_MINUTES: Duration = Duration::from_secs(600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// A whole class telling about the same page within ten minutes is 30 reports (and 30
+/// feelings); a day of lessons rarely sees a tenth of 200.
+const REPORTS: &[Rate] = &[Rate { count: 30, window: TEN_MINUTES }, Rate { count: 200, window: DAY }];
+/// Asks come more often: a pupil asks for each page a search leads to.
+const ASKS: &[Rate] = &[Rate { count: 60, window: TEN_MINUTES }, Rate { count: 300, window: DAY }];
+/// A kiosk beats once a minute.
+const HEARTBEATS: &[Rate] = &[Rate { count: 1, window: Duration::from_secs(10) }];
+
+impl Kind {
+    fn rates(self) -> &'static [Rate] {
+        match self {
+            Kind::Report | Kind::Feeling => REPORTS,
+            Kind::Ask => ASKS,
+            Kind::Heartbeat => HEARTBEATS,
+        }
+    }
+}
+
+/// When each kiosk last sent each kind, as far back as its longest window.
+#[derive(Default)]
+pub struct KioskLimits(Mutex<HashMap<(String, Kind), VecDeque<Instant>>>);
+
+impl KioskLimits {
+    /// Counts one `kind` from `kiosk`, or, over a limit, counts nothing and says how long until
+    /// it may send again.
+    pub fn take(&self, kiosk: &str, kind: Kind, now: Instant) -> Result<(), Duration> {
+        let mut sent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let times = sent.entry((kiosk.to_owned(), kind)).or_default();
+        let longest = kind.rates().iter().map(|rate| rate.window).max().unwrap_or_default();
+        while times.front().is_some_and(|t| now.saturating_duration_since(*t) >= longest) {
+            times.pop_front();
+        }
+        let wait = kind
+            .rates()
+            .iter()
+            .filter_map(|rate| {
+                let recent = times.iter().rev().take_while(|t| now.saturating_duration_since(**t) < rate.window).count();
+                // Room comes when the oldest of the last `count` leaves the window.
+                (recent >= rate.count).then(|| (times[times.len() - rate.count] + rate.window).saturating_duration_since(now))
+            })
+            .max();
+        match wait {
+            Some(wait) => Err(wait.max(Duration::from_secs(1))),
+            None => {
+                times.push_back(now);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A wait as `Retry-After` gives it: whole seconds, rounded up.
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// Cuts `text` to at most `most` bytes, on a character boundary, ending with `…` so a reader
+/// sees it was cut.
+pub fn cut_bytes(text: &mut String, most: usize) {
+    if text.len() > most {
+        let mut end = most - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
+/// Cuts `text` to at most `most` characters, the last of them `…`.
+pub fn cut_chars(text: &mut String, most: usize) {
+    if text.chars().nth(most).is_some() {
+        let end = text.char_indices().nth(most - 1).map_or(0, |(index, _)| index);
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thirty_reports_in_ten_minutes_then_a_wait_until_the_oldest_leaves_the_window() {
+        let limits = KioskLimits::default();
+        let start = Instant::now();
+        for minute in 0..30 {
+            assert!(limits.take("k1", Kind::Report, start + Duration::from_secs(minute * 10)).is_ok());
+        }
+        let at = start + Duration::from_secs(300);
+        assert_eq!(limits.take("k1", Kind::Report, at), Err(Duration::from_secs(300)), "the first leaves the window at 10 minutes");
+        assert!(limits.take("k2", Kind::Report, at).is_ok(), "another kiosk has its own allowance");
+        assert!(limits.take("k1", Kind::Ask, at).is_ok(), "and each kind its own");
+        assert!(limits.take("k1", Kind::Report, start + TEN_MINUTES).is_ok(), "room again once the first is ten minutes old");
+    }
+
+    #[test]
+    fn two_hundred_reports_a_day_however_they_are_spread() {
+        let limits = KioskLimits::default();
+        let start = Instant::now();
+        // 25 every 20 minutes stays under the ten-minute rate.
+        let mut at = start;
+        for n in 0..200 {
+            at = start + Duration::from_secs((n / 25) * 1200);
+            assert!(limits.take("k1", Kind::Report, at).is_ok(), "report {n}");
+        }
+        let next = at + Duration::from_secs(1200);
+        assert_eq!(limits.take("k1", Kind::Report, next), Err(DAY - (next - start)), "until the day's first is a day old");
+        assert!(limits.take("k1", Kind::Report, start + DAY).is_ok());
+    }
+
+    #[test]
+    fn one_heartbeat_in_ten_seconds() {
+        let limits = KioskLimits::default();
+        let start = Instant::now();
+        assert!(limits.take("k1", Kind::Heartbeat, start).is_ok());
+        assert_eq!(limits.take("k1", Kind::Heartbeat, start + Duration::from_millis(2500)), Err(Duration::from_millis(7500)));
+        assert_eq!(retry_after_seconds(Duration::from_millis(7500)), 8);
+        assert!(limits.take("k1", Kind::Heartbeat, start + Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary_and_marked() {
+        let mut title = "é".repeat(600);
+        cut_bytes(&mut title, TITLE_BYTES);
+        assert!(title.len() <= TITLE_BYTES && title.ends_with('…'), "{}", title.len());
+        let mut short = "Phonics".to_owned();
+        cut_bytes(&mut short, TITLE_BYTES);
+        cut_chars(&mut short, NAME_CHARS);
+        assert_eq!(short, "Phonics");
+        let mut name = "ŵ".repeat(201);
+        cut_chars(&mut name, NAME_CHARS);
+        assert_eq!(name.chars().count(), NAME_CHARS);
+        assert!(name.ends_with("ŵ…"));
+        let mut exact = "a".repeat(NAME_CHARS);
+        cut_chars(&mut exact, NAME_CHARS);
+        assert_eq!(exact.len(), NAME_CHARS, "a name of exactly the cap is kept whole");
+    }
+}
