@@ -52,8 +52,25 @@
   // asked for" list is fetched again when a request arrives.
   var table = document.querySelector("#reports tbody");
   var asks = document.getElementById("asks");
-  if ((table || asks) && window.EventSource) {
+  var alerts = document.querySelector("#alerts tbody");
+  if ((table || asks || alerts) && window.EventSource) {
     var source = new EventSource("/events");
+    // Alerts (the DSL's and admins' streams only): each new one's row goes at the top.
+    source.addEventListener("alert", function (event) {
+      if (!alerts || document.getElementById("alert-" + event.data)) return;
+      fetch("/alerts/" + encodeURIComponent(event.data) + "/row", { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : ""; })
+        .then(function (html) {
+          if (!html) return;
+          alerts.insertAdjacentHTML("afterbegin", html);
+          var row = alerts.firstElementChild;
+          row.classList.add("fresh");
+          localTimes(row);
+          var empty = document.querySelector(".empty");
+          if (empty) empty.hidden = true;
+          chime();
+        });
+    });
     source.addEventListener("unblock", function () {
       if (!asks) return;
       fetch("/asks", { credentials: "same-origin" })
@@ -81,5 +98,19 @@
           chime();
         });
     });
+  }
+
+  // Room now: each computer's page, fetched again every few seconds while the page is open.
+  var roomNow = document.getElementById("room-now");
+  if (roomNow) {
+    setInterval(function () {
+      fetch(roomNow.getAttribute("data-refresh"), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : ""; })
+        .then(function (html) {
+          if (!html) return;
+          roomNow.innerHTML = html;
+          localTimes(roomNow);
+        });
+    }, 5000);
   }
 })();

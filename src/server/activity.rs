@@ -16,7 +16,8 @@ use axum::{Json, Router};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
-use super::api::{refuse, ApiError, Kiosk};
+use super::api::{refuse, take, ApiError, Kiosk};
+use super::limits::Kind;
 use super::store::{ActivityBatchRow, KioskRow};
 use super::alerts::{self, Stored};
 use super::{now, Server};
@@ -43,6 +44,7 @@ pub(super) struct Job {
 }
 
 async fn ingest(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, headers: HeaderMap, body: Bytes) -> Result<Json<ActivityAck>, ApiError> {
+    take(&server, &kiosk, Kind::Activity, "activity batches")?;
     let json = decompress(&headers, &body)?;
     let batch: ActivityBatch = serde_json::from_slice(&json).map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("not an activity batch: {e}")))?;
     if batch.log.is_empty() || batch.log.len() > 64 || !batch.log.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {

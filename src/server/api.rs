@@ -69,7 +69,7 @@ fn limited(kiosk: &KioskRow, what: &str, wait: Duration) -> ApiError {
 }
 
 /// Counts one `kind` from the kiosk against its limits.
-fn take(server: &Server, kiosk: &KioskRow, kind: Kind, what: &str) -> Result<(), ApiError> {
+pub(super) fn take(server: &Server, kiosk: &KioskRow, kind: Kind, what: &str) -> Result<(), ApiError> {
     server.limits.take(&kiosk.id, kind, Instant::now()).map_err(|wait| limited(kiosk, what, wait))
 }
 

@@ -37,6 +37,8 @@ const SESSION_HOURS: u64 = 12;
 const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 10..=256;
 const STATUSES: [&str; 3] = ["new", "in hand", "closed"];
 
+mod monitoring;
+
 pub fn router() -> Router<Arc<Server>> {
     Router::new()
         .route("/", get(|| async { redirect("/lessons") }))
@@ -73,6 +75,7 @@ pub fn router() -> Router<Arc<Server>> {
         .route("/profiles/{id}/list", get(export_profile))
         .route("/static/console.css", get(|| async { static_file("text/css", include_str!("../../assets/console/console.css")) }))
         .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../assets/console/console.js")) }))
+        .merge(monitoring::router())
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -207,7 +210,10 @@ impl Server {
     /// The pages only some roles have.
     fn role_links(&self, role: Role) -> String {
         let mut links = String::new();
+        let _ = write!(links, "<a href=\"/rooms/now\">{}</a>", escape(&self.t("console-room-now")));
         if role.sees_every_room() {
+            let _ = write!(links, "<a href=\"/alerts\">{}</a>", escape(&self.t("console-alerts")));
+            let _ = write!(links, "<a href=\"/activity\">{}</a>", escape(&self.t("console-activity")));
             let _ = write!(links, "<a href=\"/audit\">{}</a>", escape(&self.t("console-audit")));
             let _ = write!(links, "<a href=\"/junk\">{}</a>", escape(&self.t("console-junk")));
         }

@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 mod activity;
 mod alerts;
 
-pub use activity::ActivityBatchRow;
-pub use alerts::{AlertRow, NewAlert, SchoolTerm};
+pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow};
+pub use alerts::{Acknowledgement, AlertRow, NewAlert, SchoolTerm};
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::config::SearchEngine;
 use crate::pages::Tile;

@@ -1,7 +1,7 @@
 //! The activity log on the server: every event each kiosk sent, once per (kiosk, log,
 //! sequence), with a full-text index over its address, title and search words.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{KioskRow, Result, Store};
 use crate::protocol::{ActivityEvent, Happening};
@@ -112,5 +112,157 @@ impl Store {
     /// kiosks and staff are never kept waiting long; returns how many went.
     pub fn expire_activity(&self, cutoff: u64, slice: usize) -> Result<usize> {
         self.db.execute("DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ?1 ORDER BY at LIMIT ?2)", params![cutoff as i64, slice as i64])
+    }
+}
+
+/// What the DSL looks for in the log; every part is optional.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityFilter {
+    /// Words that the address, title or search terms hold (each word, or a word it starts).
+    pub words: Vec<String>,
+    pub room_id: Option<i64>,
+    pub kiosk_id: Option<String>,
+    /// Unix milliseconds: from (inclusive) and until (exclusive).
+    pub from: Option<u64>,
+    pub until: Option<u64>,
+    pub kind: Option<String>,
+    /// Only rows older than this one (the next page).
+    pub before: Option<i64>,
+}
+
+/// One event as the console shows it.
+#[derive(Clone, Debug)]
+pub struct ActivityRow {
+    pub id: i64,
+    pub at: u64,
+    pub room: String,
+    pub machine: String,
+    pub kind: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub terms: Option<String>,
+    pub engine: Option<String>,
+    pub rule: Option<String>,
+    pub category: Option<String>,
+    pub reason: Option<String>,
+    pub host: Option<String>,
+    pub count: Option<i64>,
+    pub session: String,
+    pub lesson: Option<String>,
+    pub item: Option<String>,
+}
+
+const ACTIVITY_COLUMNS: &str = "a.id, a.at, coalesce(r.name, ''), coalesce(k.name, a.kiosk_id), a.kind, a.url, a.title, a.terms, a.engine, a.rule,
+    a.category, a.reason, a.host, a.count, a.session, a.lesson, a.item
+    FROM activity a LEFT JOIN kiosks k ON k.id = a.kiosk_id LEFT JOIN rooms r ON r.id = a.room_id";
+
+fn activity_row(row: &rusqlite::Row<'_>) -> Result<ActivityRow> {
+    Ok(ActivityRow {
+        id: row.get(0)?,
+        at: row.get::<_, i64>(1)?.max(0) as u64,
+        room: row.get(2)?,
+        machine: row.get(3)?,
+        kind: row.get(4)?,
+        url: row.get(5)?,
+        title: row.get(6)?,
+        terms: row.get(7)?,
+        engine: row.get(8)?,
+        rule: row.get(9)?,
+        category: row.get(10)?,
+        reason: row.get(11)?,
+        host: row.get(12)?,
+        count: row.get(13)?,
+        session: row.get(14)?,
+        lesson: row.get(15)?,
+        item: row.get(16)?,
+    })
+}
+
+/// The machine a teacher sees in Room now: where it is and what it shows.
+#[derive(Clone, Debug)]
+pub struct MachineNow {
+    pub machine: String,
+    pub room: String,
+    pub last_seen: Option<u64>,
+    /// The page showing (address, title), or `None` on Satchel's own pages.
+    pub page: Option<(String, Option<String>)>,
+    /// The latest page blocked in this session: address and when (Unix milliseconds).
+    pub blocked: Option<(String, u64)>,
+}
+
+impl Store {
+    /// Events matching `filter`, newest first, at most `limit`.
+    pub fn search_activity(&self, filter: &ActivityFilter, limit: usize) -> Result<Vec<ActivityRow>> {
+        use rusqlite::types::Value;
+        let mut sql = format!("SELECT {ACTIVITY_COLUMNS} WHERE 1");
+        let mut values: Vec<Value> = Vec::new();
+        if !filter.words.is_empty() {
+            // Each word quoted (no FTS syntax from the search box), matching words it starts.
+            let query = filter.words.iter().map(|word| format!("\"{}\"*", word.replace('"', ""))).collect::<Vec<_>>().join(" ");
+            sql.push_str(" AND a.id IN (SELECT rowid FROM activity_text WHERE activity_text MATCH ?)");
+            values.push(Value::Text(query));
+        }
+        let mut condition = |clause: &str, value: Value| {
+            sql.push_str(clause);
+            values.push(value);
+        };
+        if let Some(room) = filter.room_id {
+            condition(" AND a.room_id = ?", Value::Integer(room));
+        }
+        if let Some(kiosk) = &filter.kiosk_id {
+            condition(" AND a.kiosk_id = ?", Value::Text(kiosk.clone()));
+        }
+        if let Some(from) = filter.from {
+            condition(" AND a.at >= ?", Value::Integer(from as i64));
+        }
+        if let Some(until) = filter.until {
+            condition(" AND a.at < ?", Value::Integer(until as i64));
+        }
+        if let Some(kind) = &filter.kind {
+            condition(" AND a.kind = ?", Value::Text(kind.clone()));
+        }
+        if let Some(before) = filter.before {
+            condition(" AND a.id < ?", Value::Integer(before));
+        }
+        sql.push_str(" ORDER BY a.id DESC LIMIT ?");
+        values.push(Value::Integer(limit as i64));
+        let mut statement = self.db.prepare(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values), activity_row)?;
+        rows.collect()
+    }
+
+    /// One pupil's sitting, in order.
+    pub fn session_activity(&self, session: &str) -> Result<Vec<ActivityRow>> {
+        let mut statement = self.db.prepare(&format!("SELECT {ACTIVITY_COLUMNS} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"))?;
+        let rows = statement.query_map(params![session], activity_row)?;
+        rows.collect()
+    }
+
+    /// Each machine in these rooms, with the page it shows and its latest blocked page.
+    pub fn rooms_now(&self, room_ids: &[i64]) -> Result<Vec<MachineNow>> {
+        let mut machines = Vec::new();
+        let mut kiosks = self.db.prepare(
+            "SELECT k.id, k.name, r.name, k.last_seen FROM kiosks k JOIN rooms r ON r.id = k.room_id
+             WHERE k.room_id = ?1 AND k.retired_at IS NULL ORDER BY k.name",
+        )?;
+        let mut showing = self.db.prepare(
+            "SELECT kind, url, title, session FROM activity WHERE kiosk_id = ?1 AND kind IN ('opened', 'titled', 'session-start', 'session-end')
+             ORDER BY at DESC, seq DESC LIMIT 1",
+        )?;
+        let mut blocked = self.db.prepare("SELECT url, at FROM activity WHERE kiosk_id = ?1 AND kind = 'blocked' AND session = ?2 ORDER BY at DESC LIMIT 1")?;
+        for room in room_ids {
+            let rows: Vec<(String, String, String, Option<i64>)> = kiosks.query_map(params![room], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?.collect::<Result<_>>()?;
+            for (id, machine, room, last_seen) in rows {
+                let latest: Option<(String, Option<String>, Option<String>, String)> =
+                    showing.query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))).optional()?;
+                let page = latest.as_ref().and_then(|(kind, url, title, _)| matches!(kind.as_str(), "opened" | "titled").then(|| (url.clone().unwrap_or_default(), title.clone())));
+                let blocked = match &latest {
+                    Some((_, _, _, session)) => blocked.query_row(params![id, session], |row| Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64))).optional()?,
+                    None => None,
+                };
+                machines.push(MachineNow { machine, room, last_seen: last_seen.map(|t| t.max(0) as u64), page, blocked });
+            }
+        }
+        Ok(machines)
     }
 }

@@ -103,9 +103,9 @@ pub struct AlertRow {
     pub session: String,
 }
 
-const ALERT_COLUMNS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coalesce(kiosks.name, alerts.kiosk_id), alerts.reason, alerts.category,
-    alerts.severity, alerts.words, alerts.text, alerts.session
-    FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
+const ALERT_FIELDS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coalesce(kiosks.name, alerts.kiosk_id), alerts.reason, alerts.category,
+    alerts.severity, alerts.words, alerts.text, alerts.session";
+const ALERT_FROM: &str = "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
 
 fn alert_row(row: &rusqlite::Row<'_>) -> Result<AlertRow> {
     Ok(AlertRow {
@@ -125,14 +125,14 @@ fn alert_row(row: &rusqlite::Row<'_>) -> Result<AlertRow> {
 impl Store {
     /// Urgent alerts not yet e-mailed, raised since `since` (Unix seconds), oldest first.
     pub fn urgent_alerts_to_mail(&self, since: u64) -> Result<Vec<AlertRow>> {
-        let mut statement = self.db.prepare(&format!("SELECT {ALERT_COLUMNS} WHERE alerts.severity = 'urgent' AND alerts.emailed_at IS NULL AND alerts.raised_at >= ?1 ORDER BY alerts.id LIMIT 100"))?;
+        let mut statement = self.db.prepare(&format!("SELECT {ALERT_FIELDS} {ALERT_FROM} WHERE alerts.severity = 'urgent' AND alerts.emailed_at IS NULL AND alerts.raised_at >= ?1 ORDER BY alerts.id LIMIT 100"))?;
         let rows = statement.query_map(params![since as i64], alert_row)?;
         rows.collect()
     }
 
     /// Review alerts not yet in a digest, oldest first.
     pub fn review_alerts_to_digest(&self) -> Result<Vec<AlertRow>> {
-        let mut statement = self.db.prepare(&format!("SELECT {ALERT_COLUMNS} WHERE alerts.severity = 'review' AND alerts.digested_at IS NULL ORDER BY alerts.id LIMIT 1000"))?;
+        let mut statement = self.db.prepare(&format!("SELECT {ALERT_FIELDS} {ALERT_FROM} WHERE alerts.severity = 'review' AND alerts.digested_at IS NULL ORDER BY alerts.id LIMIT 1000"))?;
         let rows = statement.query_map([], alert_row)?;
         rows.collect()
     }
@@ -161,5 +161,41 @@ impl Store {
     pub fn set_email(&self, user_id: i64, email: Option<&str>) -> Result<()> {
         self.db.execute("UPDATE users SET email = ?1 WHERE id = ?2", params![email, user_id])?;
         Ok(())
+    }
+}
+
+/// Who acknowledged an alert, when, and what they noted.
+#[derive(Clone, Debug)]
+pub struct Acknowledgement {
+    pub by: String,
+    pub at: u64,
+    pub note: String,
+}
+
+impl Store {
+    /// Alerts newest first (older than `before`, for the next page), each with its
+    /// acknowledgement if it has one.
+    pub fn alerts(&self, before: Option<i64>, limit: usize) -> Result<Vec<(AlertRow, Option<Acknowledgement>)>> {
+        let mut statement = self.db.prepare(&format!(
+            "SELECT {ALERT_FIELDS}, users.name, alerts.acknowledged_at, alerts.note {ALERT_FROM} LEFT JOIN users ON users.id = alerts.acknowledged_by
+             WHERE alerts.id < ?1 ORDER BY alerts.id DESC LIMIT ?2"
+        ))?;
+        let rows = statement.query_map(params![before.unwrap_or(i64::MAX), limit as i64], |row| {
+            let acknowledged = match row.get::<_, Option<i64>>(11)? {
+                Some(at) => Some(Acknowledgement { by: row.get::<_, Option<String>>(10)?.unwrap_or_default(), at: at.max(0) as u64, note: row.get::<_, Option<String>>(12)?.unwrap_or_default() }),
+                None => None,
+            };
+            Ok((alert_row(row)?, acknowledged))
+        })?;
+        rows.collect()
+    }
+
+    /// Marks an alert as seen and dealt with; `false` when it was already (or does not exist).
+    pub fn acknowledge_alert(&self, id: i64, user_id: i64, note: &str, now: u64) -> Result<bool> {
+        let changed = self.db.execute(
+            "UPDATE alerts SET acknowledged_at = ?1, acknowledged_by = ?2, note = ?3 WHERE id = ?4 AND acknowledged_at IS NULL",
+            params![now as i64, user_id, note, id],
+        )?;
+        Ok(changed == 1)
     }
 }
