@@ -232,17 +232,21 @@ fn running_lesson(bundle: Option<&Bundle>, lesson_ends_at: Option<u64>) -> Optio
     bundle.and_then(|bundle| bundle.lesson.as_ref()).filter(|_| lesson_ends_at.is_some()).map(|lesson| lesson.name.clone())
 }
 
-/// Logs the page the main frame now shows: a web page as opened (and as a search, when it is
-/// one), one of Satchel's own pages as no page.
-fn note_page(activity: &ActivityLog, policy: &Policy, address: &str) {
+/// Logs the page the main frame now shows: a web page as opened, one of Satchel's own pages as
+/// no page. `true` when it is a web page not showing before.
+fn note_page(activity: &ActivityLog, address: &str) -> bool {
     if !(address.starts_with("http://") || address.starts_with("https://")) {
         activity.own_page();
-        return;
+        return false;
     }
-    if activity.opened(address) {
-        if let Some((engine, terms)) = policy.search_terms(address) {
-            activity.record(Happening::Searched { engine: engine.name().to_owned(), terms, url: address.to_owned() });
-        }
+    activity.opened(address)
+}
+
+/// Logs a search, when `url` is one: as the navigation is allowed, so a search is logged even
+/// when its results never arrive.
+fn note_search(activity: &ActivityLog, policy: &Policy, url: &str) {
+    if let Some((engine, terms)) = policy.search_terms(url) {
+        activity.record(Happening::Searched { engine: engine.name().to_owned(), terms, url: url.to_owned() });
     }
 }
 
@@ -611,11 +615,17 @@ impl Kiosk {
             .build_gtk(vbox)?;
         content.lock_down(&self.view_settings);
         content.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
-        let (policy, events) = (Arc::clone(&self.policy), self.events.clone());
+        let (policy, events, activity) = (Arc::clone(&self.policy), self.events.clone(), Arc::clone(&self.activity));
         content.gate_navigations(move |request| {
-            let navigate = navigation::decide(&policy.current(), &request.url, request.frame);
+            let policy = policy.current();
+            let navigate = navigation::decide(&policy, &request.url, request.frame);
             match navigate {
-                Navigate::Allow => true,
+                Navigate::Allow => {
+                    if request.frame == Frame::Main {
+                        note_search(&activity, &policy, &request.url);
+                    }
+                    true
+                }
                 Navigate::Action(_) if !request.from.starts_with("satchel://pupil/") => {
                     warn!(url = request.url, from = request.from, "a web page asked for a Satchel action");
                     false
@@ -641,7 +651,9 @@ impl Kiosk {
                     warn!(address, "main frame reached a page the gate took for a frame's; replaced");
                     let _ = events.send_event(KioskEvent::Navigate(navigate));
                 }
-                _ => note_page(&activity, &policy, &address),
+                _ => {
+                    note_page(&activity, &address);
+                }
             }
         });
         let (policy, events, activity) = (Arc::clone(&self.policy), self.events.clone(), Arc::clone(&self.activity));
@@ -654,7 +666,11 @@ impl Kiosk {
                     let _ = events.send_event(KioskEvent::Navigate(navigate));
                 }
                 // A search typed into a page that never reloads (YouTube's) is a search too.
-                _ => note_page(&activity, &policy, &address),
+                _ => {
+                    if note_page(&activity, &address) {
+                        note_search(&activity, &policy, &address);
+                    }
+                }
             }
         });
         let events = self.events.clone();
