@@ -52,10 +52,13 @@ bench-kiosk: toolchain deps
 	$(CARGO) build --release --locked
 	python3 bench/kiosk_startup.py
 
-## fuzz: run the list-parser and decision fuzz targets (needs cargo-fuzz).
+## fuzz: run the list-parser and decision fuzz targets, from their seeds (needs cargo-fuzz).
 fuzz: toolchain
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decide -- -max_total_time=$${FUZZ_SECONDS:-120}
+	cd fuzz && for target in parse_list decide; do \
+		mkdir -p corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target corpus/$$target seeds/$$target -- -max_total_time=$${FUZZ_SECONDS:-120} || exit 1; \
+	done
 
 ## deps: install the kiosk's system packages that are missing.
 deps:

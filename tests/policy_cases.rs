@@ -49,6 +49,7 @@ fn precedence_and_hardening_cases_decide_as_written() {
         let decision = match kind {
             "nav" => policy.decide(url, RequestKind::Navigation),
             "sub" => policy.decide(url, RequestKind::Subresource),
+            "proxy" => policy.decide_subresource_as_proxy(url),
             "connect" => {
                 let (host, port) = url.rsplit_once(':').unwrap();
                 policy.decide_connect(host, port.parse().unwrap())
@@ -124,6 +125,65 @@ fn check_reports_bad_lines_with_file_and_line_and_strict_refuses_them() {
     let (status, _, stderr) = satchel_check(&["--list", "/nonexistent.list", "https://a.example/"], "");
     assert_eq!(status, 2);
     assert!(stderr.contains("/nonexistent.list"), "names the file: {stderr}");
+}
+
+/// A list file in a fresh folder, named for the test.
+fn list_file(test: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("satchel-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("bad.list");
+    std::fs::write(&list, text).unwrap();
+    list
+}
+
+#[test]
+fn a_refused_block_line_blocks_its_whole_host_and_check_says_which_line_and_why() {
+    let list = list_file("refused-block", "[allow]\nexample.com\nexample.com/stories\n[block]\nhttp://example.com:99999/stories/scary\n");
+    let list = list.to_str().unwrap();
+    let (status, stdout, stderr) = satchel_check(&["--explain", "--list", list, "https://example.com/stories/happy", "https://www.example.com/"], "");
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("bad.list:5: `http://example.com:99999/stories/scary`: `99999` is not a port number")
+        && stderr.contains("all of example.com (and its subdomains) is blocked instead"), "{stderr}");
+    let blocks: Vec<&str> = stdout.lines().filter(|l| l.starts_with("BLOCK")).collect();
+    assert_eq!(blocks.len(), 2, "the host and its subdomains, whatever the allow entries say: {stdout}");
+    assert!(stdout.contains("a [block] line that could not be read (`99999` is not a port number (1 to 65535)) blocks its whole host")
+        && stdout.contains("at ") && stdout.contains("bad.list:5"), "which line and why: {stdout}");
+    let (_, json, _) = satchel_check(&["--subresource", "--list", list, "https://example.com/stories/happy"], "");
+    assert!(json.contains("\"verdict\":\"block\"") && json.contains("\"by_host\":true"), "the proxy blocks the host too: {json}");
+}
+
+#[test]
+fn a_block_line_with_no_readable_host_makes_check_refuse_the_lists() {
+    let list = list_file("unusable", "[allow]\nexample.com\n[block]\nexam*ple.com/secret\n");
+    let (status, stdout, stderr) = satchel_check(&["--list", list.to_str().unwrap(), "https://example.com/"], "");
+    assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(stderr.contains("bad.list:4: `exam*ple.com/secret`: `*` can only stand alone") && stderr.contains("the lists cannot be used"), "{stderr}");
+}
+
+#[test]
+fn lines_under_an_unknown_section_are_read_as_block_lines() {
+    let list = list_file("unknown-section", "[allow]\nexample.com\n[blokc]\nexample.com/secret\n");
+    let (status, stdout, stderr) = satchel_check(&["--list", list.to_str().unwrap(), "https://example.com/secret", "https://example.com/"], "");
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("bad.list:3: `[blokc]`: unknown section") && stderr.contains("read as [block] lines"), "{stderr}");
+    let verdicts: Vec<&str> = stdout.lines().map(|l| if l.contains("\"verdict\":\"block\"") { "block" } else { "allow" }).collect();
+    assert_eq!(verdicts, ["block", "allow"], "{stdout}");
+}
+
+#[test]
+fn check_subresource_decides_https_by_host_as_the_kiosks_proxy_does() {
+    let list = list_file("subresource", "[allow]\nexample.com\n[block]\nexample.com/secret\n");
+    let list = list.to_str().unwrap();
+    let urls = ["https://example.com/secret/a.png", "http://example.com/secret/a.png", "https://example.com/secret/"];
+    let (status, stdout, _) = satchel_check(&["--subresource", "--list", list, urls[0], urls[1]], "");
+    assert_eq!(status, 0);
+    let outputs: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((outputs[0]["verdict"].as_str(), outputs[0]["by_host"].as_bool()), (Some("allow"), Some(true)), "CONNECT shows only the host: {stdout}");
+    assert_eq!((outputs[1]["verdict"].as_str(), outputs[1]["by_host"].as_bool()), (Some("block"), None), "plain http is seen whole: {stdout}");
+    let (_, explained, _) = satchel_check(&["--subresource", "--explain", "--list", list, urls[0]], "");
+    assert!(explained.contains("decided by host") && explained.contains("CONNECT"), "{explained}");
+    let (_, page, _) = satchel_check(&["--list", list, urls[2]], "");
+    assert!(page.contains("\"verdict\":\"block\""), "a page at that path is still blocked: {page}");
 }
 
 #[test]

@@ -58,6 +58,40 @@ proptest! {
         let _ = policy.decide_connect(&input, 443);
     }
 
+    /// A `[block]` entry spoiled so that it cannot be read (a bad port, `*.`, text after it, a
+    /// misspelt section) still blocks at least every URL it would have blocked, whatever the
+    /// allow entries: a spoilt block line never fails open.
+    #[test]
+    fn a_spoilt_block_line_blocks_at_least_what_it_would_have(
+        host in "[a-z]{1,5}\\.example",
+        path in "(/[a-z]{1,3}){0,2}",
+        query in "(\\?[ab]=[0-9]{1,2}|\\?a\\*)?",
+        spoil in 0..5usize,
+        allow_path in "(/[a-z]{1,3}){0,3}",
+        url_host in prop_oneof!["", "www\\."],
+        url_path in "(/[a-z]{1,3}){0,3}",
+        url_query in "(\\?[ab0-9=&]{0,8})?",
+    ) {
+        let entry = format!("{host}{path}{query}");
+        let (section, spoilt) = match spoil {
+            0 => ("[block]", format!("{host}:99999{path}{query}")),
+            1 => ("[block]", format!("*.{entry}")),
+            2 => ("[block]", format!("{entry} oops")),
+            3 => ("[block]", format!("{entry} uses: cdn.example")),
+            _ => ("[blokc]", entry.clone()),
+        };
+        let lists = |section: &str, block: &str| {
+            let mut builder = Policy::builder();
+            builder.add_list("l", &format!("[allow]\n{host}\n{host}{allow_path}\n{section}\n{block}\n"));
+            builder.build()
+        };
+        let (intended, written) = (lists("[block]", &entry), lists(section, &spoilt));
+        let url = format!("https://{url_host}{host}{url_path}{url_query}");
+        if !intended.decide(&url, RequestKind::Navigation).allows() {
+            prop_assert!(!written.decide(&url, RequestKind::Navigation).allows(), "{spoilt} under {section} opens {url}");
+        }
+    }
+
     #[test]
     fn list_parsing_never_panics(text in "(\\[?[a-z*.:/?=&#%\\[\\] -]{0,24}\n){0,8}") {
         let mut builder = Policy::builder();

@@ -291,6 +291,9 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     let bad = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\ngithub.io\r\n"), ("search", "kiddle")]);
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().unwrap().contains("line 3: `github.io`"));
+    let bad_block = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\n[block]\r\ncbeebies.com:99999/grownups\r\n"), ("search", "kiddle")]);
+    assert_eq!(bad_block.status(), StatusCode::UNPROCESSABLE_ENTITY, "a block line that cannot be read is never dropped");
+    assert!(bad_block.text().unwrap().contains("line 4: `cbeebies.com:99999/grownups`: `99999` is not a port number"), "which line and why");
     let good = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\n"), ("search", "kiddle")]);
     assert_eq!(good.status(), StatusCode::SEE_OTHER);
     let (_, after, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", before.version)));

@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = p.decide_from(url, kind, "https://a.example/");
     }
     let _ = p.decide_connect(url, 443);
+    let _ = p.decide_subresource_as_proxy(url);
 
     let fast = CanonicalUrl::parse(url).map(|u| u.to_string());
     let reference = CanonicalUrl::parse_reference(url).map(|u| u.to_string());

@@ -107,7 +107,8 @@ struct CheckArgs {
     /// Refuse lists with any invalid line (exit 2) instead of using the valid lines.
     #[arg(long)]
     strict: bool,
-    /// Decide as a subresource (image, script, fetch, WebSocket) instead of a page.
+    /// Decide as a subresource (image, script, fetch, WebSocket) instead of a page, as the
+    /// kiosk's proxy does: https and wss by host alone (it sees only CONNECT host:port).
     #[arg(long)]
     subresource: bool,
     /// Print a line a person can read per URL instead of JSON.
@@ -147,11 +148,10 @@ fn main() -> ExitCode {
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
     let policy = build_policy(&args)?;
-    let kind = if args.subresource { RequestKind::Subresource } else { RequestKind::Navigation };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut decide = |url: &str| -> std::io::Result<()> {
-        let decision = policy.decide(url, kind);
+        let decision = if args.subresource { policy.decide_subresource_as_proxy(url) } else { policy.decide(url, RequestKind::Navigation) };
         if args.explain {
             writeln!(out, "{}", explain(url, &decision))
         } else {
@@ -180,10 +180,17 @@ fn build_policy(args: &CheckArgs) -> anyhow::Result<Policy> {
         builder.add_list(&path.display().to_string(), &lists::read_text(path)?);
     }
     for error in builder.errors() {
-        eprintln!("{error}");
+        if args.strict {
+            eprintln!("{error}");
+        } else {
+            eprintln!("{error}; {}", error.fallback);
+        }
     }
     if args.strict && !builder.errors().is_empty() {
         bail!("{} invalid line(s); --strict refuses the lists", builder.errors().len());
+    }
+    if let Some(error) = builder.unusable() {
+        bail!("{}: a [block] line with no readable host makes the lists unusable", error.source);
     }
     builder.default_action(match args.default {
         DefaultAction::Allow => Action::Allow,
@@ -219,6 +226,9 @@ fn to_json(url: &str, decision: &Decision<'_>) -> String {
     if !decision.headers.is_empty() {
         object["headers"] = decision.headers.iter().map(|(name, value)| (name.to_string(), serde_json::Value::from(*value))).collect::<serde_json::Map<_, _>>().into();
     }
+    if decision.by_host {
+        object["by_host"] = true.into();
+    }
     object.to_string()
 }
 
@@ -236,6 +246,9 @@ fn explain(url: &str, decision: &Decision<'_>) -> String {
     }
     for (name, value) in decision.headers {
         line.push_str(&format!("\n        add header: {name}: {value}"));
+    }
+    if decision.by_host {
+        line.push_str("\n        decided by host: the kiosk's proxy sees an https request only as CONNECT host:port, so path and query entries cannot apply");
     }
     line
 }

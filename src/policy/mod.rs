@@ -6,7 +6,8 @@
 //! that explains itself: a **verdict** (allow, block, or rewrite to a safe-search URL), the
 //! deciding **rule**, a **reason**, and for safe-search hosts the safe address to **connect to**
 //! and any **headers** to add. [`Policy::decide_connect`] is the same decision for a proxy that
-//! sees only a host and port.
+//! sees only a host and port, and [`Policy::decide_subresource_as_proxy`] is what the kiosk's
+//! proxy decides for a subresource: https by host alone.
 //!
 //! Precedence is Chrome's URLBlocklist precedence: among matching rules an exact-host rule beats
 //! a subdomain rule, then the longer host, the longer path, more query conditions; allow wins a
@@ -23,7 +24,7 @@ use crate::categories::{CategoryIndex, CategorySet};
 use crate::hostname::{NameTable, SuffixKeys};
 use crate::safesearch::{Engine, HostFacts, SafeSearch, Special};
 pub use canonical::{CanonicalUrl, HostKind, Scheme, Unusable};
-pub use rules::{Action, HostPattern, ListError, Problem, Rule};
+pub use rules::{Action, Fallback, HostPattern, ListError, Problem, Rule};
 
 /// What the browser is doing with the URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +62,10 @@ pub enum Reason {
     UnenforceableSearch,
     ContentProxy,
     SafeSearchForced,
+    /// A `[block]` line that could not be read blocks its whole host; the rule is that line.
+    RefusedBlockLine(Problem),
+    /// A `[block]` line names no readable host, so nothing is allowed; carries the line.
+    ListsUnusable(String),
 }
 
 impl fmt::Display for Reason {
@@ -81,6 +86,10 @@ impl fmt::Display for Reason {
             Reason::UnenforceableSearch => f.write_str("search engine without enforceable safe search"),
             Reason::ContentProxy => f.write_str("a content proxy that shows other sites through an allowed host"),
             Reason::SafeSearchForced => f.write_str("allowed by the list, with safe search forced"),
+            Reason::RefusedBlockLine(problem) => {
+                write!(f, "blocked: a [block] line that could not be read ({problem}) blocks its whole host")
+            }
+            Reason::ListsUnusable(line) => write!(f, "the lists cannot be used, so nothing opens: {line}"),
         }
     }
 }
@@ -97,11 +106,13 @@ pub struct Decision<'p> {
     pub connect_to: Option<&'static str>,
     /// Headers to add to the request, when they apply (YouTube's restriction header).
     pub headers: &'static [(&'static str, &'static str)],
+    /// Decided on host and port alone, as for a `CONNECT`: path and query entries could not apply.
+    pub by_host: bool,
 }
 
 impl<'p> Decision<'p> {
     fn new(verdict: Verdict, reason: Reason, rule: Option<&'p Rule>) -> Self {
-        Decision { verdict, location: None, rule, reason, connect_to: None, headers: &[] }
+        Decision { verdict, location: None, rule, reason, connect_to: None, headers: &[], by_host: false }
     }
 
     fn block(reason: Reason) -> Self {
@@ -110,9 +121,10 @@ impl<'p> Decision<'p> {
 
     /// The decision a rule makes by its action.
     fn by_rule(rule: &'p Rule) -> Self {
-        match rule.action {
-            Action::Allow => Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(rule)),
-            Action::Block => Decision::new(Verdict::Block, Reason::BlockedByRule, Some(rule)),
+        match (rule.action, &rule.refused) {
+            (Action::Allow, _) => Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(rule)),
+            (Action::Block, None) => Decision::new(Verdict::Block, Reason::BlockedByRule, Some(rule)),
+            (Action::Block, Some(problem)) => Decision::new(Verdict::Block, Reason::RefusedBlockLine(problem.clone()), Some(rule)),
         }
     }
 
@@ -196,12 +208,18 @@ impl Default for PolicyBuilder {
 }
 
 impl PolicyBuilder {
-    /// Adds a list file's rules; its bad lines are kept for [`PolicyBuilder::errors`].
+    /// Adds a list file's rules; its bad lines are kept for [`PolicyBuilder::errors`], and
+    /// what stands in for them ([`Fallback`]) is always the closed choice.
     pub fn add_list(&mut self, file: &str, text: &str) -> &mut Self {
         let (rules, errors) = rules::parse_list(file, text);
         for rule in rules {
             match whole_public_suffix(&rule) {
-                Some(problem) => self.errors.push(ListError { source: rule.source.clone(), text: rule.text.to_string(), problem }),
+                Some(problem) => self.errors.push(ListError {
+                    source: rule.source.clone(),
+                    text: rule.text.to_string(),
+                    problem,
+                    fallback: Fallback::LeftOut,
+                }),
                 None => self.rules.push(rule),
             }
         }
@@ -225,6 +243,12 @@ impl PolicyBuilder {
         &self.errors
     }
 
+    /// The first `[block]` line with no readable host: with it the lists cannot be used at all,
+    /// and a policy built from them allows nothing.
+    pub fn unusable(&self) -> Option<&ListError> {
+        self.errors.iter().find(|error| error.fallback == Fallback::ListsUnusable)
+    }
+
     pub fn build(self) -> Policy {
         let mut hosts: NameTable<HostInfo> = NameTable::default();
         let mut any_host = Vec::new();
@@ -244,6 +268,7 @@ impl PolicyBuilder {
             hosts.entry(&name, false).safe = Some(facts);
         }
         Policy {
+            unusable: self.unusable().map(ToString::to_string),
             rules: self.rules,
             hosts,
             any_host,
@@ -264,6 +289,8 @@ fn whole_public_suffix(rule: &Rule) -> Option<Problem> {
 
 /// A built, immutable policy. Cheap to share behind an `Arc` and swap whole.
 pub struct Policy {
+    /// The unreadable `[block]` line that makes every decision a block.
+    unusable: Option<String>,
     rules: Vec<Rule>,
     hosts: NameTable<HostInfo>,
     any_host: Vec<u32>,
@@ -283,17 +310,16 @@ struct Precedence {
 
 impl Precedence {
     fn of(rule: &Rule) -> Self {
+        // A block standing in for an unreadable line outranks everything on its host the
+        // line's own path and query could have outranked.
+        let unknown_reach = rule.refused.is_some();
         Precedence {
             exact_host: !rule.host.covers_subdomains(),
             host_len: rule.host.key().map_or(0, str::len),
-            path_len: rule.path.len(),
-            conditions: rule.query.len(),
+            path_len: if unknown_reach { usize::MAX } else { rule.path.len() },
+            conditions: if unknown_reach { usize::MAX } else { rule.query.len() },
             allow: rule.action == Action::Allow,
         }
-    }
-
-    fn host_only(self) -> (bool, usize) {
-        (self.exact_host, self.host_len)
     }
 }
 
@@ -304,6 +330,9 @@ impl Policy {
 
     /// Decides one request on its full URL.
     pub fn decide(&self, url: &str, kind: RequestKind) -> Decision<'_> {
+        if let Some(line) = &self.unusable {
+            return Decision::block(Reason::ListsUnusable(line.clone()));
+        }
         let url = match CanonicalUrl::parse(url) {
             Ok(url) => url,
             Err(Unusable::Invalid) => return Decision::block(Reason::NotAUrl),
@@ -358,6 +387,13 @@ impl Policy {
     /// when some allow rule or resource host covers the host and no whole-host block rule
     /// outranks it. Paths are decided again on the full URL by the navigation handler.
     pub fn decide_connect(&self, host: &str, port: u16) -> Decision<'_> {
+        Decision { by_host: true, ..self.decide_host(host, port) }
+    }
+
+    fn decide_host(&self, host: &str, port: u16) -> Decision<'_> {
+        if let Some(line) = &self.unusable {
+            return Decision::block(Reason::ListsUnusable(line.clone()));
+        }
         let Some((host, host_kind)) = canonical::canonical_host(host) else {
             return Decision::block(Reason::NotAUrl);
         };
@@ -378,7 +414,7 @@ impl Policy {
         let whole_host_block = best(&|r| {
             r.action == Action::Block && r.path.is_empty() && r.query.is_empty() && r.host != HostPattern::Any
         });
-        let outranked = |r: &Rule| whole_host_block.is_some_and(|b| Precedence::of(b).host_only() > Precedence::of(r).host_only());
+        let outranked = |r: &Rule| whole_host_block.is_some_and(|b| Precedence::of(b) > Precedence::of(r));
         let allow = best(&|r| r.action == Action::Allow && r.host != HostPattern::Any && !outranked(r));
         let decision = match (allow, whole_host_block, walk.resource) {
             (Some(rule), _, _) | (None, Some(rule), _) => Decision::by_rule(rule),
@@ -386,6 +422,16 @@ impl Policy {
             (None, None, None) => self.decide_unlisted(&host, best(&|r| r.host == HostPattern::Any)),
         };
         decision.through(special.and_then(|s| s.engine))
+    }
+
+    /// Decides a subresource as the kiosk really does: the proxy sees an https or wss request
+    /// only as `CONNECT host:port`, so it is decided by host and port ([`Policy::decide_connect`])
+    /// and path and query entries cannot apply; anything else is decided on its full URL.
+    pub fn decide_subresource_as_proxy(&self, url: &str) -> Decision<'_> {
+        match CanonicalUrl::parse(url) {
+            Ok(parsed) if matches!(parsed.scheme, Scheme::Https | Scheme::Wss) => self.decide_connect(&parsed.host, parsed.port),
+            _ => self.decide(url, RequestKind::Subresource),
+        }
     }
 
     fn decide_other_scheme(&self, url: &str, scheme: &str) -> Decision<'_> {
@@ -449,14 +495,19 @@ fn rule_matches(rule: &Rule, url: &CanonicalUrl<'_>) -> bool {
     rule.scheme.is_none_or(|scheme| scheme == url.scheme)
         && rule.port.is_none_or(|port| port == url.port)
         && url.path.starts_with(&*rule.path)
-        && (rule.query.is_empty() || query_matches(rule, url.query.as_deref().unwrap_or("")))
+        && (rule.query.is_empty() || query_matches(rule, url.query.as_deref()))
 }
 
 /// Chrome's query semantics: an allow rule needs the key present and every occurrence to match
-/// (so `?lang=en&lang=fr` escapes no allow rule for `lang=en`); a block rule needs any.
-fn query_matches(rule: &Rule, query: &str) -> bool {
+/// (so `?lang=en&lang=fr` escapes no allow rule for `lang=en`); a block rule needs any. A key
+/// prefix (`a*`) needs some key starting so, for either; `*` needs a query, even an empty one.
+fn query_matches(rule: &Rule, query: Option<&str>) -> bool {
+    let Some(query) = query else { return false };
     let pairs = || url::form_urlencoded::parse(query.as_bytes());
     rule.query.iter().all(|condition| {
+        if condition.key_prefix {
+            return condition.key.is_empty() || pairs().any(|(key, _)| key.starts_with(&*condition.key));
+        }
         let mut values = pairs().filter(|(key, _)| **key == *condition.key).map(|(_, value)| value);
         match rule.action {
             Action::Allow => {

@@ -6,13 +6,19 @@
 //! - a bare host covers itself and its subdomains on label boundaries; a leading `.` means that
 //!   host only; `*` alone is every host (but never an IP literal);
 //! - no scheme means http, https, ws and wss; no port means any; the path is a prefix;
-//! - `?key=value&…` are query conditions, a trailing `*` making the value a prefix.
+//! - `user:pass@` before the host and a `#fragment` are ignored, as Chrome ignores them;
+//! - `?…&…` are query conditions, Chrome's: `key=value` (a trailing `*` makes the value a
+//!   prefix, so `key=*` is any value), `key` or `key=` (the key with an empty value), `key*`
+//!   (some key starting with `key`) and `*` (any query at all).
 //!
 //! An allow entry may end with `uses: host, host…`: the **resource hosts** the site loads from
 //! (CDNs, video hosts), allowed for subresources only, never as pages.
 //!
 //! Parsing is lenient: every bad line becomes a [`ListError`] naming file, line and what to do,
-//! and the good lines are still returned.
+//! and the good lines are still returned. A bad line never fails open: a bad `[block]` line is
+//! replaced by a block of its whole host (a [`Rule`] with [`Rule::refused`] set), lines under an
+//! unknown section are read as `[block]` lines, and a `[block]` line whose host cannot be read
+//! at all makes the lists unusable ([`Fallback`] says which happened).
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,10 +57,13 @@ impl HostPattern {
     }
 }
 
-/// One `key=value` query condition; the value is a prefix when the entry ended it with `*`.
+/// One query condition. `key_prefix` is Chrome's `key*` (some key starting with `key`, any
+/// value; `*` alone, with an empty key, is any query); otherwise the key is exact and the value
+/// is exact, or a prefix when the entry ended it with `*`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryCondition {
     pub key: Box<str>,
+    pub key_prefix: bool,
     pub value: Box<str>,
     pub prefix: bool,
 }
@@ -96,20 +105,40 @@ pub struct Rule {
     /// The entry as written (without `uses:`), as `satchel check` reports it.
     pub text: Box<str>,
     pub source: SourceLine,
+    /// Set on the whole-host block standing in for a `[block]` line that could not be read:
+    /// why it could not. Such a rule outranks every rule on its host that the line could have
+    /// outranked, so the unreadable line blocks at least what it would have.
+    pub refused: Option<Problem>,
 }
 
-/// A line that could not be used, and why.
+/// A line that could not be used, why, and what is done instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListError {
     pub source: SourceLine,
     pub text: String,
     pub problem: Problem,
+    pub fallback: Fallback,
 }
 
 impl fmt::Display for ListError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: `{}`: {}", self.source, self.text, self.problem)
     }
+}
+
+/// What a policy built despite a bad line does in its place: always the closed choice.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Fallback {
+    #[error("the line is left out, so what it would allow stays blocked")]
+    LeftOut,
+    #[error("the lines under it are read as [block] lines")]
+    ReadAsBlock,
+    #[error("{0} is blocked instead")]
+    HostBlocked(String),
+    #[error("Satchel never opens {0}: addresses, so they stay blocked")]
+    SchemeNeverOpened(String),
+    #[error("no host can be read from this [block] line, so the lists cannot be used")]
+    ListsUnusable,
 }
 
 impl std::error::Error for ListError {}
@@ -128,10 +157,6 @@ pub enum Problem {
     BadHost(String),
     #[error("`{0}` is not a port number (1 to 65535)")]
     BadPort(String),
-    #[error("query conditions are written key=value (key=* accepts any value); `{0}` is not")]
-    BadQueryCondition(String),
-    #[error("a #fragment never reaches the filter; remove `#{0}`")]
-    Fragment(String),
     #[error("unexpected `{0}` after the entry; resource hosts are written `uses: host, host`")]
     TrailingText(String),
     #[error("`uses:` needs at least one host after it")]
@@ -157,23 +182,77 @@ pub fn parse_list(file: &str, text: &str) -> (Vec<Rule>, Vec<ListError>) {
             continue;
         }
         if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            match section.trim().to_ascii_lowercase().as_str() {
-                "allow" => action = Action::Allow,
-                "block" => action = Action::Block,
-                _ => errors.push(ListError { source, text: line.into(), problem: Problem::UnknownSection(section.into()) }),
-            }
+            action = match section.trim().to_ascii_lowercase().as_str() {
+                "allow" => Action::Allow,
+                "block" => Action::Block,
+                // `[blokc]` may have meant either; reading its lines as allow lines would open
+                // what was meant to be blocked.
+                _ => {
+                    let problem = Problem::UnknownSection(section.into());
+                    errors.push(ListError { source, text: line.into(), problem, fallback: Fallback::ReadAsBlock });
+                    Action::Block
+                }
+            };
             continue;
         }
         match parse_line(action, line, source.clone()) {
             Ok(rule) => rules.push(rule),
-            Err(problem) => errors.push(ListError { source, text: line.into(), problem }),
+            Err(problem) => {
+                let (fallback, stand_in) = match action {
+                    Action::Allow => (Fallback::LeftOut, None),
+                    Action::Block => fall_back_to_block(line, &problem, &source),
+                };
+                rules.extend(stand_in);
+                errors.push(ListError { source, text: line.into(), problem, fallback });
+            }
         }
     }
     (rules, errors)
 }
 
+/// What stands in for a `[block]` line that could not be read: a block of the host it names,
+/// read as leniently as possible (any scheme, port or `*.` set aside). A line for a scheme
+/// Satchel never opens needs nothing, and a line with no readable host cannot be replaced.
+fn fall_back_to_block(line: &str, problem: &Problem, source: &SourceLine) -> (Fallback, Option<Rule>) {
+    let entry = line.split(char::is_whitespace).next().unwrap_or(line);
+    if let (Problem::UnsupportedScheme(scheme), true) = (problem, entry.contains("://")) {
+        return (Fallback::SchemeNeverOpened(scheme.clone()), None);
+    }
+    let Some(host) = lenient_host(entry) else { return (Fallback::ListsUnusable, None) };
+    let named = match &host {
+        HostPattern::Any => "every host no other entry names".to_owned(),
+        HostPattern::Domain { host, subdomains: true } => format!("all of {host} (and its subdomains)"),
+        HostPattern::Domain { host, .. } | HostPattern::Ip(host) => format!("all of {host}"),
+    };
+    let rule = Rule {
+        action: Action::Block,
+        scheme: None,
+        host,
+        port: None,
+        path: "".into(),
+        query: Box::new([]),
+        resource_hosts: Box::new([]),
+        text: entry.into(),
+        source: source.clone(),
+        refused: Some(problem.clone()),
+    };
+    (Fallback::HostBlocked(named), Some(rule))
+}
+
+/// The host an entry names, whatever else is wrong with it.
+fn lenient_host(entry: &str) -> Option<HostPattern> {
+    let rest = without_fragment(entry);
+    let rest = rest.split_once("://").map_or(rest, |(_, rest)| rest);
+    let authority = without_user_info(&rest[..host_end(rest)]);
+    let host = match split_port(authority) {
+        Ok((host, _)) => host,
+        Err(_) => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    parse_host(host.strip_prefix("*.").unwrap_or(host)).ok()
+}
+
 /// A `#` starts a comment at the start of a line or after white space; inside an entry it is
-/// a fragment, which [`parse_entry`] reports.
+/// a fragment, which [`parse_entry`] ignores.
 fn strip_comment(line: &str) -> &str {
     let bytes = line.as_bytes();
     let cut = (0..bytes.len()).find(|&i| bytes[i] == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()));
@@ -213,20 +292,17 @@ fn parse_resource_hosts(hosts: &str) -> Result<Vec<HostPattern>, Problem> {
         .collect()
 }
 
-/// Parses one filter, `[scheme://][.]host[:port][/path][?query]`.
+/// Parses one filter, `[scheme://][user:pass@][.]host[:port][/path][?query][#fragment]`.
 pub fn parse_entry(action: Action, entry: &str, source: SourceLine) -> Result<Rule, Problem> {
-    if let Some((_, fragment)) = entry.split_once('#') {
-        return Err(Problem::Fragment(fragment.into()));
-    }
-    let (scheme, rest) = split_scheme(entry)?;
+    let (scheme, rest) = split_scheme(without_fragment(entry))?;
     let host_end = host_end(rest);
-    let (host_and_port, rest) = rest.split_at(host_end);
+    let (authority, rest) = rest.split_at(host_end);
     let (path, query) = match rest.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (rest, None),
     };
 
-    let (host, port) = split_port(host_and_port)?;
+    let (host, port) = split_port(without_user_info(authority))?;
     let host = parse_host(host)?;
     Ok(Rule {
         action,
@@ -234,11 +310,22 @@ pub fn parse_entry(action: Action, entry: &str, source: SourceLine) -> Result<Ru
         host,
         port,
         path: canonical_path(path).into(),
-        query: query.map(parse_query).transpose()?.unwrap_or_default().into(),
+        query: query.map(parse_query).unwrap_or_default().into(),
         resource_hosts: Box::new([]),
         text: entry.into(),
         source,
+        refused: None,
     })
+}
+
+/// A fragment never reaches a server, so Chrome filters without it.
+fn without_fragment(entry: &str) -> &str {
+    entry.split('#').next().unwrap_or(entry)
+}
+
+/// Chrome ignores `user:pass@` in a filter; the host is what follows the last `@`, as in a URL.
+fn without_user_info(authority: &str) -> &str {
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }
 
 fn split_scheme(entry: &str) -> Result<(Option<Scheme>, &str), Problem> {
@@ -317,24 +404,23 @@ fn canonical_path(path: &str) -> String {
     normalise_escapes(&resolved)
 }
 
-fn parse_query(query: &str) -> Result<Vec<QueryCondition>, Problem> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let bad = || Problem::BadQueryCondition(pair.into());
-            let (key, value) = pair.split_once('=').ok_or_else(bad)?;
-            let (value, prefix) = match value.strip_suffix('*') {
-                Some(stem) => (stem, true),
-                None => (value, false),
-            };
-            let key = decode_component(key);
-            if key.is_empty() {
-                return Err(bad());
-            }
-            Ok(QueryCondition { key: key.into(), value: decode_component(value).into(), prefix })
-        })
-        .collect()
+/// Chrome's query grammar. A `*` is a wildcard only as written at the end of a value, or of a
+/// key with no value; `%2A` is always a literal star. Repeated conditions count once, as in
+/// Chrome, so repeating one does not raise an entry's precedence.
+fn parse_query(query: &str) -> Vec<QueryCondition> {
+    let mut conditions = Vec::new();
+    for token in query.split('&').filter(|token| !token.is_empty()) {
+        let (key, value) = token.split_once('=').unwrap_or((token, ""));
+        let condition = match (value.is_empty(), key.strip_suffix('*'), value.strip_suffix('*')) {
+            (true, Some(stem), _) => QueryCondition { key: decode_component(stem).into(), key_prefix: true, value: "".into(), prefix: true },
+            (false, _, Some(stem)) => QueryCondition { key: decode_component(key).into(), key_prefix: false, value: decode_component(stem).into(), prefix: true },
+            _ => QueryCondition { key: decode_component(key).into(), key_prefix: false, value: decode_component(value).into(), prefix: false },
+        };
+        if !conditions.contains(&condition) {
+            conditions.push(condition);
+        }
+    }
+    conditions
 }
 
 /// Decodes a query key or value the way a form would (`+` is a space), so that a condition and
@@ -391,8 +477,6 @@ mod tests {
         assert_eq!(entry("javascript:alert(1)").unwrap_err(), Problem::UnsupportedScheme("javascript".into()));
         assert_eq!(entry("example.com:99999").unwrap_err(), Problem::BadPort("99999".into()));
         assert_eq!(entry("exa mple.com").unwrap_err(), Problem::BadHost("exa mple.com".into()));
-        assert_eq!(entry("example.com/a?lang").unwrap_err(), Problem::BadQueryCondition("lang".into()));
-        assert_eq!(entry("example.com/a#top").unwrap_err(), Problem::Fragment("top".into()));
         assert!(entry("localhost:8080").is_ok());
     }
 
@@ -401,11 +485,60 @@ mod tests {
         let text = "# comment\nfirst.example\n[block]\nbad.example/x  # why\n[nope]\n*.oops.example\n[allow]\nsite.example  uses: cdn.example, .img.example\n";
         let (rules, errors) = parse_list("ks1.list", text);
         let summary: Vec<_> = rules.iter().map(|r| (r.action, &*r.text, r.source.line)).collect();
-        assert_eq!(summary, [(Action::Allow, "first.example", 2), (Action::Block, "bad.example/x", 4), (Action::Allow, "site.example", 8)]);
-        assert_eq!(rules[2].resource_hosts.len(), 2);
+        // Line 6, under the unknown section, is read as a [block] line; as it cannot be read,
+        // a block of its host stands in for it.
+        assert_eq!(summary, [(Action::Allow, "first.example", 2), (Action::Block, "bad.example/x", 4),
+            (Action::Block, "*.oops.example", 6), (Action::Allow, "site.example", 8)]);
+        assert_eq!(rules[3].resource_hosts.len(), 2);
         let lines: Vec<_> = errors.iter().map(|e| e.source.to_string()).collect();
         assert_eq!(lines, ["ks1.list:5", "ks1.list:6"]);
         assert!(errors[1].to_string().starts_with("ks1.list:6: `*.oops.example`: "));
+    }
+
+    fn conditions(text: &str) -> Vec<(String, bool, String, bool)> {
+        entry(text).unwrap().query.iter().map(|c| (c.key.to_string(), c.key_prefix, c.value.to_string(), c.prefix)).collect()
+    }
+
+    #[test]
+    fn every_query_condition_chrome_reads_is_read() {
+        let own = |key: &str, key_prefix, value: &str, prefix| (key.to_owned(), key_prefix, value.to_owned(), prefix);
+        assert_eq!(conditions("a.example/x?v=1&list=*&lang=en*"),
+            [own("v", false, "1", false), own("list", false, "", true), own("lang", false, "en", true)]);
+        assert_eq!(conditions("a.example?flag&empty="), [own("flag", false, "", false), own("empty", false, "", false)]);
+        assert_eq!(conditions("a.example?fo*&*"), [own("fo", true, "", true), own("", true, "", true)]);
+        // A key ending in `*` with an empty value is a key prefix too, as in Chrome; an
+        // escaped star is a letter.
+        assert_eq!(conditions("a.example?ab*="), [own("ab", true, "", true)]);
+        assert_eq!(conditions("a.example?a%2A=&b=%2A"), [own("a*", false, "", false), own("b", false, "*", false)]);
+        assert_eq!(conditions("a.example?a=1&a=1&&"), [own("a", false, "1", false)]);
+    }
+
+    #[test]
+    fn user_info_and_fragments_are_ignored_as_chrome_ignores_them() {
+        let rule = entry("http://user:pass@Google.com:8080/whatever#top").unwrap();
+        assert_eq!((rule.scheme, rule.port, &*rule.path), (Some(Scheme::Http), Some(8080), "/whatever"));
+        assert_eq!(rule.host, HostPattern::Domain { host: "google.com".into(), subdomains: true });
+        assert_eq!(entry("a@b@.www.example.com").unwrap().host, HostPattern::Domain { host: "www.example.com".into(), subdomains: false });
+        assert_eq!(entry("user@").unwrap_err(), Problem::BadHost("".into()));
+    }
+
+    #[test]
+    fn a_bad_block_line_falls_back_to_blocking_its_host_or_the_lists() {
+        let text = "[block]\nhttp://a.example:99999/x\n*.b.example/y\nftp://c.example\njavascript:alert(1)\nex*ample.com\nd.example uses: e.example\n[allow]\nf.example:0\n";
+        let (rules, errors) = parse_list("l", text);
+        let fallbacks: Vec<_> = errors.iter().map(|e| e.fallback.clone()).collect();
+        assert_eq!(fallbacks, [
+            Fallback::HostBlocked("all of a.example (and its subdomains)".into()),
+            Fallback::HostBlocked("all of b.example (and its subdomains)".into()),
+            Fallback::SchemeNeverOpened("ftp".into()),
+            Fallback::HostBlocked("all of javascript (and its subdomains)".into()),
+            Fallback::ListsUnusable,
+            Fallback::HostBlocked("all of d.example (and its subdomains)".into()),
+            Fallback::LeftOut,
+        ]);
+        let stand_ins: Vec<_> = rules.iter().map(|r| (r.host.key().unwrap(), &*r.path, r.query.len(), r.refused.is_some())).collect();
+        assert_eq!(stand_ins, [("a.example", "", 0, true), ("b.example", "", 0, true), ("javascript", "", 0, true), ("d.example", "", 0, true)]);
+        assert!(rules.iter().all(|r| r.action == Action::Block && r.port.is_none() && r.scheme.is_none()));
     }
 
     #[test]

@@ -663,14 +663,16 @@ fn entry_for(address: &str) -> Option<String> {
         return None;
     }
     let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
-    // Kept as the address has them, escapes and all; a `*` is escaped so it stays a letter.
+    // Kept as the address has them, escapes and all; every `*` is escaped so it stays a letter
+    // (a bare `a*` would otherwise be the key prefix `a*=`).
     let query: Vec<String> = url
         .query()
         .unwrap_or("")
         .split('&')
         .filter(|pair| !pair.is_empty())
         .filter(|pair| !TRACKING_KEYS.contains(&pair.split('=').next().unwrap_or("")))
-        .map(|pair| if pair.contains('=') { pair.replace('*', "%2A") } else { format!("{pair}=") })
+        .map(|pair| pair.replace('*', "%2A"))
+        .map(|pair| if pair.contains('=') { pair } else { format!("{pair}=") })
         .collect();
     let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
     let entry = format!(".{host}{port}{}{query}", url.path());
@@ -1582,6 +1584,18 @@ mod tests {
         let errors = parse_sites("cbeebies.com\nco.uk\nhttp://\n").unwrap_err();
         assert!(errors.iter().any(|e| e.starts_with("line 2: `co.uk`")), "{errors:?}");
         assert!(errors.iter().any(|e| e.starts_with("line 3:")), "{errors:?}");
+    }
+
+    #[test]
+    fn an_approval_keeps_every_star_in_the_address_a_letter() {
+        let entry = entry_for("https://www.example.org/page?a*&b=*&c").unwrap();
+        assert_eq!(entry, ".www.example.org/page?a%2A=&b=%2A&c=");
+        let mut builder = Policy::builder();
+        builder.add_list("ask", &format!("[allow]\n{entry}\n"));
+        let policy = builder.build();
+        let verdict = |url| policy.decide(url, crate::policy::RequestKind::Navigation).verdict;
+        assert_eq!(verdict("https://www.example.org/page?a*&b=*&c"), crate::policy::Verdict::Allow);
+        assert_eq!(verdict("https://www.example.org/page?abc&b=*&c"), crate::policy::Verdict::Block, "not every key starting with a");
     }
 
     #[test]
