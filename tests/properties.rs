@@ -1,5 +1,5 @@
 //! Properties of canonicalisation and deciding, over generated input and the real crawl in
-//! `../shared/data/requests.jsonl`.
+//! `requests.jsonl` of the shared test data (`SATCHEL_SHARED_DATA`, or `../shared/data`).
 
 use proptest::prelude::*;
 use satchel::policy::{CanonicalUrl, Policy, RequestKind};
@@ -103,7 +103,8 @@ proptest! {
 
 #[test]
 fn fast_path_agrees_with_the_reference_on_a_real_crawl() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/requests.jsonl");
+    let data = std::env::var_os("SATCHEL_SHARED_DATA").map_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"), std::path::PathBuf::from);
+    let path = data.join("requests.jsonl");
     let crawl = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut checked = 0;
     for line in crawl.lines() {
