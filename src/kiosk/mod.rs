@@ -626,6 +626,13 @@ impl Kiosk {
                     }
                     true
                 }
+                // The pupil's search, about to load again with safe search forced (that load
+                // is the kiosk's own, and not logged again).
+                Navigate::LoadInstead(forced) if request.frame == Frame::Main => {
+                    note_search(&activity, &policy, &request.url);
+                    let _ = events.send_event(KioskEvent::Navigate(Navigate::LoadInstead(forced)));
+                    false
+                }
                 Navigate::Action(_) if !request.from.starts_with("satchel://pupil/") => {
                     warn!(url = request.url, from = request.from, "a web page asked for a Satchel action");
                     false
