@@ -1,12 +1,15 @@
 //! The kiosk: one fullscreen window with two webviews, the toolbar strip (Home, Back, Tell my
 //! teacher) and the content view the pupil browses in. Every navigation of the content view
 //! goes through [`navigation::decide`], every request through the loopback [`proxy`]. Only the
-//! toolbar has an IPC channel; the page can never reach it.
+//! toolbar has an IPC channel; the page can never reach it. [`enrol`] and [`status`] are the
+//! technician's commands for the link with the school server.
 
+pub mod enrol;
 pub mod navigation;
 mod pages_protocol;
 mod platform;
 pub mod proxy;
+pub mod status;
 pub mod sync;
 
 use std::cell::Cell;
