@@ -1,6 +1,6 @@
-//! What the kiosk needs from the webview beyond wry, one small trait per concern, so another
-//! platform (WebView2, WKWebView) implements these and the shell stays as it is. Linux
-//! (WebKitGTK) is the one implementation today.
+//! What the kiosk needs from the webview and its window beyond wry and tao, one small trait
+//! per concern, so another platform (WebView2, WKWebView) implements these and the shell stays
+//! as it is. Linux (WebKitGTK) is the one implementation today.
 
 use wry::{WebView, WebViewBuilder};
 
