@@ -58,9 +58,6 @@ pub enum Reach {
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Only a configuration edited by hand, since loading checks the key.
-    #[error("the server's key in the configuration is damaged: enrol again")]
-    DamagedKey,
     /// No client for the server (an https address without a fingerprint).
     #[error("{0}")]
     Client(String),
@@ -79,8 +76,9 @@ impl Status {
     fn read_at(config: &Path, now: u64) -> Result<Option<Status>, Error> {
         let config = KioskConfig::load(config)?;
         let Some(link) = config.server else { return Ok(None) };
-        let key = crate::bundle::parse_public_key(&link.public_key).ok_or(Error::DamagedKey)?;
-        let rules = sync::load_cached(&config.state_dir, &key).map(|bundle| Rules {
+        // As the kiosk reads them (loading has already refused a configuration with a bad key).
+        let cached = crate::bundle::parse_public_key(&link.public_key).and_then(|key| sync::load_cached(&config.state_dir, &key));
+        let rules = cached.map(|bundle| Rules {
             version: bundle.version,
             room: bundle.room,
             profile: bundle.profile.name,
