@@ -3,51 +3,46 @@
 //! place of the desktop. Each step first checks whether it is already so, so running it
 //! twice changes nothing; `--dry-run` prints the plan and changes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+
+use crate::kiosk::enrol::{self, Request};
 
 /// The configuration the package ships, for a machine that has none.
 const DEFAULT_CONFIG: &str = include_str!("../packaging/kiosk/kiosk.toml");
 const DISPLAY_MANAGERS: [&str; 4] = ["gdm3", "gdm", "lightdm", "sddm"];
 
-pub struct Request {
-    pub server: String,
-    pub code: String,
-    pub fingerprint: Option<String>,
-    pub name: Option<String>,
-    pub config: PathBuf,
-}
-
 /// One thing the setup makes true.
 struct Step {
     what: String,
     done: bool,
-    run: Box<dyn FnOnce() -> Result<()>>,
+    /// Makes it so, and may say what came of it (the room a machine was enrolled in).
+    run: Box<dyn FnOnce() -> Result<Option<String>>>,
 }
 
 /// Runs (or with `dry_run` only prints) the setup; returns the report, a line a step.
-pub fn setup_kiosk(request: Request, dry_run: bool, enrol: impl FnOnce(&Request) -> Result<()> + 'static) -> Result<Vec<String>> {
+pub fn setup_kiosk(request: Request, dry_run: bool) -> Result<Vec<String>> {
     if !dry_run && !running_as_root() {
         bail!("setup-kiosk changes users and services: run it as root (or with --dry-run)");
     }
     let mut report = Vec::new();
-    for step in plan(request, enrol) {
-        let line = match (step.done, dry_run) {
-            (true, _) => format!("already so   {}", step.what),
-            (false, true) => format!("would do     {}", step.what),
+    for step in plan(request) {
+        match (step.done, dry_run) {
+            (true, _) => report.push(format!("already so   {}", step.what)),
+            (false, true) => report.push(format!("would do     {}", step.what)),
             (false, false) => {
-                (step.run)().with_context(|| format!("while trying to {}", step.what))?;
-                format!("done         {}", step.what)
+                let outcome = (step.run)().with_context(|| format!("while trying to {}", step.what))?;
+                report.push(format!("done         {}", step.what));
+                report.extend(outcome.map(|outcome| format!("             {outcome}")));
             }
-        };
-        report.push(line);
+        }
     }
     Ok(report)
 }
 
-fn plan(request: Request, enrol: impl FnOnce(&Request) -> Result<()> + 'static) -> Vec<Step> {
+fn plan(request: Request) -> Vec<Step> {
     let config = request.config.clone();
     let enrolled = std::fs::read_to_string(&config).is_ok_and(|text| text.contains("[server]") && text.contains(&format!("url = \"{}\"", request.server.trim_end_matches('/'))));
     let mut steps = vec![
@@ -59,7 +54,7 @@ fn plan(request: Request, enrol: impl FnOnce(&Request) -> Result<()> + 'static) 
                 for group in ["video", "input", "render"] {
                     let _ = run("adduser", &["satchel", group]);
                 }
-                Ok(())
+                Ok(None)
             }),
         },
         Step {
@@ -67,13 +62,13 @@ fn plan(request: Request, enrol: impl FnOnce(&Request) -> Result<()> + 'static) 
             done: config.exists(),
             run: Box::new({
                 let config = config.clone();
-                move || write_config(&config)
+                move || write_config(&config).map(|()| None)
             }),
         },
         Step {
             what: format!("enrol this machine with {}", request.server),
             done: enrolled,
-            run: Box::new(move || enrol(&request)),
+            run: Box::new(move || Ok(Some(enrol::enrol(&request)?.to_string()))),
         },
     ];
     for manager in DISPLAY_MANAGERS {
@@ -81,19 +76,19 @@ fn plan(request: Request, enrol: impl FnOnce(&Request) -> Result<()> + 'static) 
             steps.push(Step {
                 what: format!("disable the {manager} desktop login"),
                 done: false,
-                run: Box::new(move || run("systemctl", &["disable", &format!("{manager}.service")])),
+                run: Box::new(move || run("systemctl", &["disable", &format!("{manager}.service")]).map(|()| None)),
             });
         }
     }
     steps.push(Step {
         what: "start the kiosk session (satchel-kiosk.service: cage on tty1) at boot".into(),
         done: unit_enabled("satchel-kiosk.service"),
-        run: Box::new(|| run("systemctl", &["enable", "satchel-kiosk.service"])),
+        run: Box::new(|| run("systemctl", &["enable", "satchel-kiosk.service"]).map(|()| None)),
     });
     steps.push(Step {
         what: "boot to the graphical target".into(),
         done: Command::new("systemctl").arg("get-default").stderr(std::process::Stdio::null()).output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "graphical.target"),
-        run: Box::new(|| run("systemctl", &["set-default", "graphical.target"])),
+        run: Box::new(|| run("systemctl", &["set-default", "graphical.target"]).map(|()| None)),
     });
     steps
 }

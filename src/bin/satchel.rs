@@ -265,18 +265,15 @@ fn hash_pin() -> anyhow::Result<()> {
 }
 
 #[cfg(feature = "kiosk")]
+impl From<EnrolArgs> for satchel::kiosk::enrol::Request {
+    fn from(args: EnrolArgs) -> Self {
+        Self { server: args.server, code: args.code, name: args.name, fingerprint: args.fingerprint, config: args.config }
+    }
+}
+
+#[cfg(feature = "kiosk")]
 fn setup_kiosk(args: EnrolArgs, dry_run: bool) -> anyhow::Result<()> {
-    let request = satchel::setup::Request { server: args.server, code: args.code, fingerprint: args.fingerprint, name: args.name, config: args.config };
-    let report = satchel::setup::setup_kiosk(request, dry_run, |request| {
-        enrol(EnrolArgs {
-            server: request.server.clone(),
-            code: request.code.clone(),
-            name: request.name.clone(),
-            fingerprint: request.fingerprint.clone(),
-            config: request.config.clone(),
-        })
-    })?;
-    for line in report {
+    for line in satchel::setup::setup_kiosk(args.into(), dry_run)? {
         println!("{line}");
     }
     if dry_run {
@@ -287,111 +284,37 @@ fn setup_kiosk(args: EnrolArgs, dry_run: bool) -> anyhow::Result<()> {
 
 #[cfg(feature = "kiosk")]
 fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
-    use satchel::config::{with_server_section, ServerLink};
-    let name = match args.name {
-        Some(name) => name,
-        None => std::fs::read_to_string("/etc/hostname").map(|n| n.trim().to_owned()).unwrap_or_else(|_| "kiosk".into()),
-    };
-    let base = args.server.trim_end_matches('/').to_owned();
-    let client = satchel::kiosk::sync::http_client(&base, args.fingerprint.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let answer: serde_json::Value = runtime.block_on(async {
-        let response = client
-            .post(format!("{base}/api/v1/enrol"))
-            .json(&serde_json::json!({ "code": args.code, "name": name }))
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot reach the school server at {base}: {}", error_chain(&e)))?;
-        let status = response.status();
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        if !status.is_success() {
-            bail!("the server refused: {}", body["error"].as_str().unwrap_or(status.as_str()));
-        }
-        Ok(body)
-    })?;
-    let field = |key: &str| answer[key].as_str().map(str::to_owned).with_context(|| format!("the server's answer has no {key}"));
-    let link = ServerLink { url: base, kiosk_id: field("kiosk_id")?, token: field("token")?, public_key: field("public_key")?, fingerprint: args.fingerprint };
-    let existing = std::fs::read_to_string(&args.config).unwrap_or_default();
-    // The package makes the file root:satchel 0640 so the kiosk's own user can read it; the
-    // new file keeps that group and mode (a new file is the owner's alone).
-    let kept = std::fs::metadata(&args.config).ok().map(|m| {
-        use std::os::unix::fs::MetadataExt;
-        (m.gid(), m.mode() & 0o640)
-    });
-    if let Some(dir) = args.config.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    satchel::outbox::write_durably(&args.config, with_server_section(&existing, &link).as_bytes())
-        .with_context(|| format!("cannot write {}", args.config.display()))?;
-    if let Some((gid, mode)) = kept.filter(|(_, mode)| mode & 0o040 != 0) {
-        use std::os::unix::fs::PermissionsExt;
-        std::os::unix::fs::chown(&args.config, None, Some(gid))?;
-        std::fs::set_permissions(&args.config, std::fs::Permissions::from_mode(mode))?;
-    }
-    println!("Enrolled `{name}` in room `{}`; written to {}", field("room")?, args.config.display());
+    println!("{}", satchel::kiosk::enrol::enrol(&args.into())?);
     Ok(())
-}
-
-/// An error and its causes, in one line (reqwest's own message hides the TLS reason).
-#[cfg(feature = "kiosk")]
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(feature = "kiosk")]
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
-    use satchel::kiosk::sync;
-    let config = satchel::config::KioskConfig::load(path)?;
+    use satchel::kiosk::status::{Reach, Status};
+    let status = Status::read(path)?;
     println!("configuration   {}", path.display());
-    let Some(server) = &config.server else {
+    let Some(status) = status else {
         println!("enrolment       not enrolled: the built-in list is in force (satchel enrol --server URL --code CODE)");
         return Ok(());
     };
-    println!("enrolment       kiosk {} with {}", server.kiosk_id, server.url);
-    let key = satchel::bundle::parse_public_key(&server.public_key).context("the server's key in the configuration is damaged: enrol again")?;
-    let cached = sync::load_cached(&config.state_dir, &key);
-    match &cached {
-        Some(bundle) => {
-            let age = sync::unix_now().saturating_sub(bundle.issued_at);
-            let lesson = bundle.lesson.as_ref().map_or("no lesson".to_owned(), |l| format!("lesson `{}`", l.name));
-            println!("rules           version {} for room `{}`, profile `{}`, {lesson}; signed {} minutes ago", bundle.version, bundle.room, bundle.profile.name, age / 60);
+    println!("enrolment       kiosk {} with {}", status.kiosk_id, status.server);
+    match &status.rules {
+        Some(rules) => {
+            let lesson = rules.lesson.as_ref().map_or("no lesson".to_owned(), |name| format!("lesson `{name}`"));
+            println!("rules           version {} for room `{}`, profile `{}`, {lesson}; signed {} minutes ago", rules.version, rules.room, rules.profile, rules.minutes_old);
         }
         None => println!("rules           none cached yet: the built-in list until the server is reached"),
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let held = cached.as_ref().map_or(0, |b| b.version);
-    let client = sync::http_client(&server.url, server.fingerprint.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
-    let reached = runtime.block_on(async {
-        client
-            .get(format!("{}/api/v1/rules", server.url.trim_end_matches('/')))
-            .bearer_auth(format!("{}.{}", server.kiosk_id, server.token))
-            .header("If-None-Match", format!("\"{held}\""))
-            .timeout(std::time::Duration::from_secs(10))
-            .send()
-            .await
-    });
-    match reached {
-        Ok(response) if response.status() == reqwest::StatusCode::NOT_MODIFIED => println!("server          reachable; the rules are up to date"),
-        Ok(response) if response.status().is_success() => println!("server          reachable; newer rules are waiting for the kiosk"),
-        Ok(response) => println!("server          reachable, but it answered {}", response.status()),
-        Err(error) => println!("server          cannot be reached: {}", error_chain(&error)),
+    match status.probe()? {
+        Reach::UpToDate => println!("server          reachable; the rules are up to date"),
+        Reach::Newer => println!("server          reachable; newer rules are waiting for the kiosk"),
+        Reach::Answered(answer) => println!("server          reachable, but it answered {answer}"),
+        Reach::Unreachable(why) => println!("server          cannot be reached: {why}"),
     }
-    let (waiting, damaged) = sync::outbox_counts(&config.state_dir);
-    println!("outbox          {waiting} waiting to be sent, {damaged} set aside as damaged");
-    match std::fs::read_to_string(sync::last_error_path(&config.state_dir)) {
-        Ok(text) => {
-            let (when, what) = text.trim().split_once(' ').unwrap_or(("0", text.trim()));
-            let ago = sync::unix_now().saturating_sub(when.parse().unwrap_or(0)) / 60;
-            println!("last error      {ago} minutes ago: {what}");
-        }
-        Err(_) => println!("last error      none"),
+    println!("outbox          {} waiting to be sent, {} set aside as damaged", status.waiting, status.damaged);
+    match &status.last_error {
+        Some(error) => println!("last error      {} minutes ago: {}", error.minutes_ago, error.what),
+        None => println!("last error      none"),
     }
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! The kiosk: one fullscreen window with two webviews, the toolbar strip (Home, Back, Tell my
 //! teacher) and the content view the pupil browses in. Every navigation of the content view
 //! goes through [`navigation::decide`], every request through the loopback [`proxy`]. Only the
-//! toolbar has an IPC channel; the page can never reach it.
+//! toolbar has an IPC channel; the page can never reach it. [`enrol`] and [`status`] are the
+//! technician's commands for the link with the school server.
 
+pub mod enrol;
 pub mod navigation;
 mod pages_protocol;
 mod platform;
 pub mod proxy;
+pub mod status;
 pub mod sync;
 
 use std::cell::Cell;
@@ -18,10 +21,9 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use tao::event::{Event, StartCause, WindowEvent};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
-use tao::platform::unix::WindowExtUnix;
 use tao::window::{Fullscreen, Window, WindowBuilder};
 use tracing::{debug, info, warn};
-use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix};
+use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, WebViewBuilder};
 
 use crate::activity::{self, ActivityLog};
 use crate::bundle::{self, Bundle};
@@ -32,7 +34,7 @@ use crate::policy::{Policy, RequestKind};
 use crate::protocol::{Happening, SessionEnd};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
-use platform::{Activity, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings};
+use platform::{Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings};
 use proxy::{PolicyCell, Resolver};
 
 /// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
@@ -183,7 +185,7 @@ pub fn run(options: Options) -> Result<()> {
         }
     })?;
     let events = kiosk.events.clone();
-    platform::on_exit_chord(kiosk.window.gtk_window(), move || {
+    kiosk.window.on_exit_chord(move || {
         let _ = events.send_event(KioskEvent::ExitChord);
     });
     // The pupil's page first: its web process starts while the toolbar's is built.
@@ -264,7 +266,7 @@ fn blocked_event(policy: &Policy, url: &str) -> Happening {
 impl Kiosk {
     fn handle(&mut self, event: Event<'_, KioskEvent>, control_flow: &mut ControlFlow) {
         match event {
-            Event::NewEvents(StartCause::Init) => platform::grab_keyboard(self.window.gtk_window()),
+            Event::NewEvents(StartCause::Init) => self.window.grab_keyboard(),
             Event::UserEvent(event) => self.on_kiosk_event(event, control_flow),
             Event::WindowEvent { event: WindowEvent::CloseRequested, .. } => info!("close request ignored"),
             _ => {}
@@ -555,7 +557,6 @@ impl Kiosk {
 
     fn build_toolbar(&self) -> Result<WebView> {
         let events = self.events.clone();
-        let vbox = self.window.default_vbox().context("the window has no GTK box")?;
         let toolbar = WebViewBuilder::new()
             .with_incognito(true)
             .with_devtools(false)
@@ -578,17 +579,15 @@ impl Kiosk {
                     }
                     Err(error) => warn!(%error, "bad toolbar message"),
                 }
-            })
-            .build_gtk(vbox)?;
+            });
+        let toolbar = self.window.add_toolbar(toolbar, TOOLBAR_HEIGHT)?;
         toolbar.lock_down(&ViewSettings { allow_uploads: false, ..self.view_settings });
         toolbar.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
         self.watch_activity(&toolbar);
-        platform::pack_toolbar(vbox, &toolbar, TOOLBAR_HEIGHT);
         Ok(toolbar)
     }
 
     fn build_content(&mut self, url: &str) -> Result<WebView> {
-        let vbox = self.window.default_vbox().context("the window has no GTK box")?;
         let proxy_config = self.proxy_config();
         let handler = self.page_server.handler();
         let open_here = self.events.clone();
@@ -611,8 +610,8 @@ impl Kiosk {
             .with_new_window_req_handler(move |url, _| {
                 let _ = open_here.send_event(KioskEvent::OpenHere(url));
                 NewWindowResponse::Deny
-            })
-            .build_gtk(vbox)?;
+            });
+        let content = self.window.add_content(content)?;
         content.lock_down(&self.view_settings);
         content.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
         let (policy, events, activity) = (Arc::clone(&self.policy), self.events.clone(), Arc::clone(&self.activity));

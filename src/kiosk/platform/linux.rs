@@ -11,9 +11,10 @@ use webkit2gtk::{
     NavigationPolicyDecisionExt, PermissionRequestExt, PolicyDecisionExt, PolicyDecisionType, SettingsExt, URIRequestExt, UserContentInjectedFrames,
     UserContentManagerExt, UserStyleLevel, UserStyleSheet, WebViewExt,
 };
-use wry::WebViewExtUnix;
+use tao::platform::unix::WindowExtUnix;
+use wry::{WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
-use super::{Activity, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, PngEncoder, ProxyCredentials, Snapshot, ViewSettings};
+use super::{Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, PngEncoder, ProxyCredentials, Snapshot, ViewSettings};
 use crate::kiosk::navigation::Frame;
 
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
@@ -205,34 +206,49 @@ impl MainFrameLoads for wry::WebView {
     }
 }
 
-/// Packs the toolbar at a fixed height above the content view, which takes the rest.
-pub fn pack_toolbar(container: &gtk::Box, toolbar: &wry::WebView, height: i32) {
-    let widget = toolbar.webview();
-    container.set_child_packing(&widget, false, false, 0, gtk::PackType::Start);
-    container.reorder_child(&widget, 0);
-    widget.set_size_request(-1, height);
-}
+impl Layout for tao::window::Window {
+    fn add_toolbar(&self, toolbar: WebViewBuilder<'_>, height: i32) -> anyhow::Result<WebView> {
+        let container = window_box(self)?;
+        let toolbar = toolbar.build_gtk(container)?;
+        // GTK does the layout: the strip keeps its height whatever the window's size.
+        let widget = toolbar.webview();
+        container.set_child_packing(&widget, false, false, 0, gtk::PackType::Start);
+        container.reorder_child(&widget, 0);
+        widget.set_size_request(-1, height);
+        Ok(toolbar)
+    }
 
-/// Takes the keyboard for the kiosk window, so the window manager's shortcuts never fire.
-pub fn grab_keyboard(window: &gtk::ApplicationWindow) {
-    let Some(gdk_window) = window.window() else { return };
-    let Some(seat) = gdk_window.display().default_seat() else { return };
-    let status = seat.grab(&gdk_window, gtk::gdk::SeatCapabilities::KEYBOARD, true, None, None, None);
-    if status != gtk::gdk::GrabStatus::Success {
-        tracing::warn!(?status, "could not grab the keyboard");
+    fn add_content(&self, content: WebViewBuilder<'_>) -> anyhow::Result<WebView> {
+        Ok(content.build_gtk(window_box(self)?)?)
     }
 }
 
-/// Calls `pressed` on Ctrl+Alt+Shift+T, seen by the window before any webview.
-pub fn on_exit_chord(window: &gtk::ApplicationWindow, pressed: impl Fn() + 'static) {
-    use gtk::gdk::ModifierType;
-    let chord = ModifierType::CONTROL_MASK | ModifierType::MOD1_MASK | ModifierType::SHIFT_MASK;
-    window.connect_key_press_event(move |_, event| {
-        let key = event.keyval().to_lower();
-        if event.state().contains(chord) && key == gtk::gdk::keys::constants::t {
-            pressed();
-            return glib::Propagation::Stop;
+/// The box tao fills the window with; `build_as_child` would leave the keyboard out of the
+/// page (see the notes).
+fn window_box(window: &tao::window::Window) -> anyhow::Result<&gtk::Box> {
+    window.default_vbox().ok_or_else(|| anyhow::anyhow!("the window has no GTK box"))
+}
+
+impl Keyboard for tao::window::Window {
+    fn grab_keyboard(&self) {
+        let Some(gdk_window) = self.gtk_window().window() else { return };
+        let Some(seat) = gdk_window.display().default_seat() else { return };
+        let status = seat.grab(&gdk_window, gtk::gdk::SeatCapabilities::KEYBOARD, true, None, None, None);
+        if status != gtk::gdk::GrabStatus::Success {
+            tracing::warn!(?status, "could not grab the keyboard");
         }
-        glib::Propagation::Proceed
-    });
+    }
+
+    fn on_exit_chord(&self, pressed: impl Fn() + 'static) {
+        use gtk::gdk::ModifierType;
+        let chord = ModifierType::CONTROL_MASK | ModifierType::MOD1_MASK | ModifierType::SHIFT_MASK;
+        self.gtk_window().connect_key_press_event(move |_, event| {
+            let key = event.keyval().to_lower();
+            if event.state().contains(chord) && key == gtk::gdk::keys::constants::t {
+                pressed();
+                return glib::Propagation::Stop;
+            }
+            glib::Propagation::Proceed
+        });
+    }
 }

@@ -1,13 +1,29 @@
-//! What the kiosk needs from the webview beyond wry, one small trait per concern, so another
-//! platform (WebView2, WKWebView) implements these and the shell stays as it is. Linux
-//! (WebKitGTK) is the one implementation today.
+//! What the kiosk needs from the webview and its window beyond wry and tao, one small trait
+//! per concern, so another platform (WebView2, WKWebView) implements these and the shell stays
+//! as it is. Linux (WebKitGTK) is the one implementation today.
+
+use wry::{WebView, WebViewBuilder};
 
 use super::navigation::Frame;
 
 #[cfg(target_os = "linux")]
 mod linux;
-#[cfg(target_os = "linux")]
-pub use linux::{grab_keyboard, on_exit_chord, pack_toolbar};
+
+/// Where the views go in the kiosk window: the toolbar strip across the top at a fixed height,
+/// the content view below it taking the rest. The strip is one slot, so a native toolbar can
+/// take the toolbar view's place without the content view noticing.
+pub trait Layout {
+    fn add_toolbar(&self, toolbar: WebViewBuilder<'_>, height: i32) -> anyhow::Result<WebView>;
+    /// Also each new pupil session's view, in place of the dropped one.
+    fn add_content(&self, content: WebViewBuilder<'_>) -> anyhow::Result<WebView>;
+}
+
+/// The kiosk window's keyboard: taken from the window manager, so its shortcuts never fire,
+/// and watched for the teacher's exit chord (Ctrl+Alt+Shift+T) before any view sees it.
+pub trait Keyboard {
+    fn grab_keyboard(&self);
+    fn on_exit_chord(&self, pressed: impl Fn() + 'static);
+}
 
 /// A navigation WebKit is about to start, with what the platform knows about it.
 #[derive(Clone, Debug)]
@@ -66,4 +82,40 @@ pub trait MainFrameLoads {
     fn on_main_frame_committed(&self, committed: impl Fn(String) + 'static);
     fn on_address_moved_in_page(&self, moved: impl Fn(String) + 'static);
     fn on_load_failed(&self, failed: impl Fn(String) + 'static);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+
+    /// The seam holds only while nothing reaches round it: another platform would have to
+    /// change every file that names GTK, WebKitGTK, cairo or wry's and tao's Unix extensions.
+    #[test]
+    fn nothing_outside_the_platform_folder_names_gtk_or_webkitgtk() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let platform = src.join("kiosk").join("platform");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut named = Vec::new();
+        for file in files.iter().filter(|file| !file.starts_with(&platform)) {
+            let text = std::fs::read_to_string(file).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                if ["gtk", "vbox", "cairo", "ExtUnix"].iter().any(|word| line.contains(word)) {
+                    named.push(format!("{}:{}: {}", file.display(), number + 1, line.trim()));
+                }
+            }
+        }
+        assert!(named.is_empty(), "platform code outside kiosk/platform/:\n{}", named.join("\n"));
+    }
 }
