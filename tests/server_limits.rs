@@ -176,8 +176,10 @@ fn kiosks_long_polls_are_not_closed_as_strangers_however_many_wait() {
     let kiosk = server.enrolled();
     let version = new_client().get(format!("{}/api/v1/rules", server.base)).header("Authorization", bearer(&kiosk)).send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
     let poll = format!("GET /api/v1/rules?wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\nIf-None-Match: {version}\r\n\r\n", bearer(&kiosk));
-    // Counted as strangers, the first would be closed to make room for the 129th.
     let mut polls: Vec<_> = (0..200).map(|_| sent(&server, None, PATIENT, poll.as_bytes()).unwrap()).collect();
+    // Counted as strangers, the first would be closed to make room for the 129th once it had
+    // waited 2 s.
+    std::thread::sleep(Duration::from_secs(4));
     staff.start_lesson(&server, "Trees", "www.bbc.co.uk/bitesize", 30);
     for (index, poll) in polls.iter_mut().enumerate() {
         let mut head = [0u8; 12];
