@@ -29,7 +29,7 @@ const LONGEST_WAIT: u64 = 60;
 
 pub fn router() -> Router<Arc<Server>> {
     Router::new()
-        .route("/api/v1/enrol", post(enrol))
+        .route("/api/v1/enrol", post(enrol).layer(DefaultBodyLimit::max(super::transport::OPEN_BODY_LIMIT)))
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/reports", post(report).layer(DefaultBodyLimit::max(REPORT_LIMIT)))
         .route("/api/v1/reports/{id}/feeling", post(feeling))
@@ -93,7 +93,9 @@ impl FromRequestParts<Arc<Server>> for Kiosk {
         let unauthorised = || refuse(StatusCode::UNAUTHORIZED, "this needs an enrolled kiosk's token");
         let value = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorised)?;
         let (id, token) = value.strip_prefix("Bearer ").and_then(|t| t.split_once('.')).ok_or_else(unauthorised)?;
-        server.store().kiosk_by_token(id, &hash(token))?.map(Kiosk).ok_or_else(unauthorised)
+        let kiosk = server.store().kiosk_by_token(id, &hash(token))?.map(Kiosk).ok_or_else(unauthorised)?;
+        super::transport::proven(&parts.extensions);
+        Ok(kiosk)
     }
 }
 

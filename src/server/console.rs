@@ -42,7 +42,7 @@ mod monitoring;
 pub fn router() -> Router<Arc<Server>> {
     Router::new()
         .route("/", get(|| async { redirect("/lessons") }))
-        .route("/login", get(login_page).post(login))
+        .route("/login", get(login_page).post(login).layer(axum::extract::DefaultBodyLimit::max(super::transport::OPEN_BODY_LIMIT)))
         .route("/logout", post(logout))
         .route("/password", get(password_page).post(change_password))
         .route("/lessons", get(lessons_page).post(create_lesson))
