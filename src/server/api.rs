@@ -141,7 +141,8 @@ async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(que
     let held: Option<i64> = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse().ok());
     let mut changes = server.watch_room(kiosk.room_id);
     let current = server.store().room_version(kiosk.room_id)?;
-    if held == Some(current) && query.wait > 0 {
+    let holding = server.long_polls.hold(&kiosk.id);
+    if held == Some(current) && query.wait > 0 && holding.is_some() {
         let wait = Duration::from_secs(query.wait.min(LONGEST_WAIT));
         // Only a newer version wakes it: an older one announced late must not answer at once
         // (the kiosk would ask again straight away, and again).

@@ -77,6 +77,8 @@ pub struct Server {
     activity_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<activity::Job>>,
     /// What each kiosk has sent lately, against its limits.
     limits: limits::KioskLimits,
+    /// The long polls each kiosk holds.
+    long_polls: limits::LongPolls,
     /// The free space kept on the data directory's disk, in bytes (see [`disk`]).
     disk_floor: AtomicU64,
     disk_guard: Mutex<()>,
@@ -107,6 +109,7 @@ impl Server {
             alert_terms: alerts::Terms::default(),
             urgent_alert: Notify::new(),
             limits: limits::KioskLimits::default(),
+            long_polls: limits::LongPolls::default(),
             disk_floor: AtomicU64::new(disk::DEFAULT_FLOOR_MB * 1024 * 1024),
             disk_guard: Mutex::new(()),
         };
