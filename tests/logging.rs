@@ -26,13 +26,17 @@ fn kiosk_log(display: &Display, log_level: &str, override_level: Option<&str>) -
         command.env("SATCHEL_LOG", level);
     }
     let mut kiosk = command.stderr(Stdio::piped()).spawn().unwrap();
-    let found = Command::new("xdotool")
-        .env("DISPLAY", &display.name)
-        .args(["search", "--sync", "--onlyvisible", "--name", "^Satchel$"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(found.success(), "the kiosk's window appears");
+    // Looked for again and again: under load the window can take a while, and xdotool's own
+    // wait gives up on a display that is slow to answer.
+    wait_for("the kiosk's window", Duration::from_secs(60), || {
+        Command::new("xdotool")
+            .env("DISPLAY", &display.name)
+            .args(["search", "--onlyvisible", "--name", "^Satchel$"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    });
     // The home page is painted by now; what was to be logged at start-up has been.
     std::thread::sleep(Duration::from_secs(2));
     kiosk.kill().unwrap();

@@ -92,6 +92,7 @@ fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
     for hardening in ["User=satchel-server", "StateDirectory=satchel", "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet="] {
         assert!(unit.contains(hardening), "the service has {hardening}");
     }
+    assert!(unit.contains("LimitNOFILE=65536"), "the service may hold a descriptor for each of thousands of kiosks");
 }
 
 #[test]

@@ -338,3 +338,23 @@ fn the_kiosks_outbox_waits_as_the_server_says_and_sets_aside_an_id_another_kiosk
     let waiting = std::fs::read_dir(state.path().join("outbox")).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count();
     assert_eq!(waiting, 1, "the refused report waits in the outbox, not set aside");
 }
+
+#[test]
+fn a_copied_kiosk_token_cannot_hold_more_than_a_few_long_polls() {
+    let server = start();
+    let kiosk = server.enrolled();
+    // The version the kiosk holds, from a plain request.
+    let held = server.as_kiosk(&kiosk, Method::GET, "/api/v1/rules").send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    let (sender, answered) = std::sync::mpsc::channel();
+    for _ in 0..4 {
+        let (client, base, id, token, held, sender) = (server.client.clone(), server.base.clone(), kiosk.id.clone(), kiosk.token.clone(), held.clone(), sender.clone());
+        std::thread::spawn(move || {
+            let _ = sender.send(Running::kiosk_request(&client, &base, &id, &token, &held).0);
+        });
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(answered.try_recv().is_err(), "four long polls wait for a change");
+    let (status, _) = Running::kiosk_request(&server.client, &server.base, &kiosk.id, &kiosk.token, &held);
+    assert_eq!(status, StatusCode::NOT_MODIFIED, "the fifth is answered at once");
+    assert!(answered.try_recv().is_err(), "while the four still wait");
+}

@@ -8,6 +8,7 @@ console-nav = Consol
 console-lessons = Gwersi
 console-reports = Adroddiadau
 console-logout = Allgofnodi
+console-request-too-slow = Cymerodd yr hyn a anfonodd eich porwr ormod o amser i gyrraedd, felly chafodd dim byd ei gadw. Gwiriwch y cysylltiad â'r rhwydwaith a rhowch gynnig arall arni.
 
 ## Logging in
 

@@ -7,6 +7,7 @@ console-nav = Console
 console-lessons = Lessons
 console-reports = Reports
 console-logout = Log out
+console-request-too-slow = What your browser sent took too long to arrive, so nothing was saved. Check the network connection and try again.
 
 ## Logging in
 

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::api::{refuse, take, ApiError, Kiosk};
-use super::limits::Kind;
+use super::limits::{cut_bytes as cut, Kind};
 use super::store::{ActivityBatchRow, KioskRow};
 use super::alerts::{self, Stored};
 use super::{now, Server};
@@ -126,13 +126,6 @@ fn capped(mut event: ActivityEvent, latest: u64) -> ActivityEvent {
         }
     }
     event
-}
-
-fn cut(text: &mut String, most: usize) {
-    if text.len() > most {
-        let end = (0..=most).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-        text.truncate(end);
-    }
 }
 
 fn start_writer(server: Arc<Server>) -> mpsc::Sender<Job> {

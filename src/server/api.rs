@@ -29,7 +29,7 @@ const LONGEST_WAIT: u64 = 60;
 
 pub fn router() -> Router<Arc<Server>> {
     Router::new()
-        .route("/api/v1/enrol", post(enrol))
+        .route("/api/v1/enrol", post(enrol).layer(DefaultBodyLimit::max(super::transport::OPEN_BODY_LIMIT)))
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/reports", post(report).layer(DefaultBodyLimit::max(REPORT_LIMIT)))
         .route("/api/v1/reports/{id}/feeling", post(feeling))
@@ -93,7 +93,9 @@ impl FromRequestParts<Arc<Server>> for Kiosk {
         let unauthorised = || refuse(StatusCode::UNAUTHORIZED, "this needs an enrolled kiosk's token");
         let value = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorised)?;
         let (id, token) = value.strip_prefix("Bearer ").and_then(|t| t.split_once('.')).ok_or_else(unauthorised)?;
-        server.store().kiosk_by_token(id, &hash(token))?.map(Kiosk).ok_or_else(unauthorised)
+        let kiosk = server.store().kiosk_by_token(id, &hash(token))?.map(Kiosk).ok_or_else(unauthorised)?;
+        super::transport::proven(&parts.extensions);
+        Ok(kiosk)
     }
 }
 
@@ -139,7 +141,8 @@ async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(que
     let held: Option<i64> = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse().ok());
     let mut changes = server.watch_room(kiosk.room_id);
     let current = server.store().room_version(kiosk.room_id)?;
-    if held == Some(current) && query.wait > 0 {
+    let holding = server.long_polls.hold(&kiosk.id);
+    if held == Some(current) && query.wait > 0 && holding.is_some() {
         let wait = Duration::from_secs(query.wait.min(LONGEST_WAIT));
         // Only a newer version wakes it: an older one announced late must not answer at once
         // (the kiosk would ask again straight away, and again).

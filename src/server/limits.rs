@@ -105,6 +105,45 @@ impl KioskLimits {
     }
 }
 
+/// Long polls one kiosk may hold at once: a kiosk holds one, a restart briefly two. Beyond
+/// it the rules are answered at once, so a copied token cannot hold the server's descriptors.
+pub const LONG_POLLS: usize = 4;
+
+/// The long polls each kiosk holds now.
+#[derive(Default)]
+pub struct LongPolls(Mutex<HashMap<String, usize>>);
+
+/// One long poll held; let go when dropped.
+pub struct Held<'a> {
+    polls: &'a LongPolls,
+    kiosk: String,
+}
+
+impl LongPolls {
+    /// Holds one more of the kiosk's long polls, or `None` when it holds [`LONG_POLLS`].
+    pub fn hold(&self, kiosk: &str) -> Option<Held<'_>> {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = held.entry(kiosk.to_owned()).or_default();
+        if *count >= LONG_POLLS {
+            return None;
+        }
+        *count += 1;
+        Some(Held { polls: self, kiosk: kiosk.to_owned() })
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut held = self.polls.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = held.get_mut(&self.kiosk) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.kiosk);
+            }
+        }
+    }
+}
+
 /// A wait as `Retry-After` gives it: whole seconds, rounded up.
 pub fn retry_after_seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
@@ -135,6 +174,17 @@ pub fn cut_chars(text: &mut String, most: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kiosk_holds_a_few_long_polls_and_one_let_go_makes_room() {
+        let polls = LongPolls::default();
+        let held: Vec<_> = (0..LONG_POLLS).map(|_| polls.hold("k1").expect("within the limit")).collect();
+        assert!(polls.hold("k1").is_none(), "one too many");
+        assert!(polls.hold("k2").is_some(), "another kiosk has its own");
+        drop(held);
+        assert!(polls.hold("k1").is_some());
+        assert!(polls.0.lock().unwrap().get("k2").is_none(), "nothing kept for a kiosk holding none");
+    }
 
     #[test]
     fn thirty_reports_in_ten_minutes_then_a_wait_until_the_oldest_leaves_the_window() {

@@ -13,6 +13,7 @@ mod login;
 pub mod mail;
 pub mod store;
 pub mod tls;
+mod transport;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -77,6 +78,8 @@ pub struct Server {
     activity_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<activity::Job>>,
     /// What each kiosk has sent lately, against its limits.
     limits: limits::KioskLimits,
+    /// The long polls each kiosk holds.
+    long_polls: limits::LongPolls,
     /// The free space kept on the data directory's disk, in bytes (see [`disk`]).
     disk_floor: AtomicU64,
     disk_guard: Mutex<()>,
@@ -107,6 +110,7 @@ impl Server {
             alert_terms: alerts::Terms::default(),
             urgent_alert: Notify::new(),
             limits: limits::KioskLimits::default(),
+            long_polls: limits::LongPolls::default(),
             disk_floor: AtomicU64::new(disk::DEFAULT_FLOOR_MB * 1024 * 1024),
             disk_guard: Mutex::new(()),
         };
@@ -314,66 +318,27 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention: Retention
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
     tokio::spawn(Arc::clone(&server).expire_reports(retention.reports_days));
     tokio::spawn(activity::expire(Arc::clone(&server), retention.activity_days));
-    if let Some(tls) = &tls {
-        // Shown with each enrolment code made in the console.
-        let _ = server.fingerprint.set(tls.fingerprint.clone());
+    match &tls {
+        None => info!(address = %listener.local_addr()?, "satchel-server listening (HTTP)"),
+        Some(tls) => {
+            info!(address = %listener.local_addr()?, fingerprint = tls.fingerprint, "satchel-server listening (HTTPS)");
+            // Shown with each enrolment code made in the console.
+            let _ = server.fingerprint.set(tls.fingerprint.clone());
+        }
     }
-    let app = api::router().merge(activity::router()).merge(console::router()).with_state(Arc::clone(&server));
+    let app = api::router()
+        .merge(activity::router())
+        .merge(console::router())
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&server), transport::bound_body))
+        .with_state(Arc::clone(&server));
     let stop = async move {
         shutdown_signal().await;
         info!("stopping: finishing the requests in flight");
         server.stopping.send_replace(true);
     };
-    match tls {
-        None => {
-            info!(address = %listener.local_addr()?, "satchel-server listening (HTTP)");
-            axum::serve(listener, app).with_graceful_shutdown(stop).await?;
-        }
-        Some(tls) => {
-            info!(address = %listener.local_addr()?, fingerprint = tls.fingerprint, "satchel-server listening (HTTPS)");
-            serve_tls(listener, app, tls, stop).await;
-        }
-    }
+    transport::serve(listener, app, tls.map(|tls| tls.config), stop).await;
     info!("stopped");
     Ok(())
-}
-
-/// How long a connection may take over its TLS handshake, then over a request's headers:
-/// connections held open doing nothing would use up the server's file descriptors.
-const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
-const HEADERS_LIMIT: Duration = Duration::from_secs(30);
-
-/// How long stopping waits for requests in flight (a report still uploading) before cutting
-/// them; systemd's own limit is 90 s.
-const DRAIN_LIMIT: Duration = Duration::from_secs(30);
-
-/// HTTPS, one task a connection. Once `stop` resolves the server accepts nothing new, lets
-/// the requests in flight finish (a report being uploaded is stored and acknowledged) and
-/// closes idle connections.
-async fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router, tls: tls::Tls, stop: impl std::future::Future<Output = ()>) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
-    let connections = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut stop = std::pin::pin!(stop);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = &mut stop => break,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let (acceptor, app, watcher) = (acceptor.clone(), app.clone(), connections.watcher());
-        tokio::spawn(async move {
-            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream)).await else { return };
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADERS_LIMIT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            let _ = watcher.watch(connection).await;
-        });
-    }
-    if tokio::time::timeout(DRAIN_LIMIT, connections.shutdown()).await.is_err() {
-        warn!(limit = ?DRAIN_LIMIT, "requests still in flight were cut off");
-    }
 }
 
 async fn shutdown_signal() {

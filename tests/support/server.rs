@@ -48,14 +48,25 @@ pub fn start_in(data: TempDir, options: &[&str]) -> Running {
 
 /// Starts the server on an existing data directory and a given port (a restart).
 pub fn start_at(data: TempDir, port: u16, options: &[&str]) -> Running {
-    let child = Command::new(SERVER)
-        .arg("--data")
-        .arg(data.path())
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(options)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    launch(data, port, options, Command::new(SERVER))
+}
+
+/// Starts the server with at most `open_files` descriptors (soft and hard limit alike, so that
+/// it cannot raise them).
+pub fn start_with_open_files(data: TempDir, options: &[&str], open_files: u64) -> Running {
+    use std::os::unix::process::CommandExt;
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut command = Command::new(SERVER);
+    let limit = libc::rlimit { rlim_cur: open_files, rlim_max: open_files };
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        command.pre_exec(move || if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
+    }
+    launch(data, port, options, command)
+}
+
+fn launch(data: TempDir, port: u16, options: &[&str], mut command: Command) -> Running {
+    let child = command.arg("--data").arg(data.path()).args(["--listen", &format!("127.0.0.1:{port}")]).args(options).stdout(Stdio::null()).spawn().unwrap();
     let scheme = if options.contains(&"--tls") { "https" } else { "http" };
     let base = format!("{scheme}://127.0.0.1:{port}");
     // The self-signed certificate is not checked here; the kiosk's pinning has tests of its own.
@@ -86,6 +97,11 @@ impl Running {
     /// Sends SIGTERM, as systemd does to stop the service.
     pub fn terminate(&self) {
         assert!(Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap().success());
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits for the server to exit; whether it exited cleanly.

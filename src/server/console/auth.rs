@@ -29,7 +29,7 @@ const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 10..=256;
 
 pub(super) fn router() -> Router<Arc<Server>> {
     Router::new()
-        .route("/login", get(login_page).post(login))
+        .route("/login", get(login_page).post(login).layer(axum::extract::DefaultBodyLimit::max(crate::server::transport::OPEN_BODY_LIMIT)))
         .route("/logout", post(logout))
         .route("/password", get(password_page).post(change_password))
 }
