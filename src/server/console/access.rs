@@ -139,3 +139,48 @@ fn same(expected: &str, presented: &str) -> bool {
     let (a, b) = (expected.as_bytes(), presented.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::routing::post;
+    use axum::Router;
+    use reqwest::StatusCode;
+
+    use super::*;
+
+    /// Handlers as a forgetful one might write them, served over real HTTP on loopback.
+    #[test]
+    fn a_form_reaches_its_handler_only_with_the_sessions_token_and_the_right_role() {
+        let data = std::env::temp_dir().join(format!("satchel-console-access-{}", std::process::id()));
+        let (server, _) = Server::open(&data, "en-GB").unwrap();
+        server.add_user("mr.jones", "teacher", &[]).unwrap();
+        let (id, _) = server.store().user_login("mr.jones").unwrap().unwrap();
+        server.store().set_password(id, &crate::secrets::hash("chosen by its owner").unwrap(), false, None).unwrap();
+        server.store().add_session(&hash("the-session"), id, "the-token", now(), now() + 3600).unwrap();
+        let app = Router::new()
+            .route("/page-extractor", post(|SignedIn(user): SignedIn| async move { user.name }))
+            .route("/form", post(|Posted(SignedIn(user), _): Posted<SignedIn>| async move { user.name }))
+            .route("/admin-form", post(|Posted(Admin(user), _): Posted<Admin>| async move { user.name }))
+            .with_state(server);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap();
+        let post = |path: &str, session: bool, form: &[(&str, &str)]| {
+            let request = client.post(format!("{base}{path}")).form(form);
+            let response = if session { request.header("Cookie", "satchel_session=the-session") } else { request }.send().unwrap();
+            (response.status(), response.text().unwrap())
+        };
+        assert_eq!(post("/page-extractor", true, &[("csrf", "the-token")]).0, StatusCode::FORBIDDEN, "a page's extractor never admits a post");
+        assert_eq!(post("/form", true, &[]).0, StatusCode::UNPROCESSABLE_ENTITY, "no token");
+        assert_eq!(post("/form", true, &[("csrf", "another-token")]).0, StatusCode::FORBIDDEN, "another session's token");
+        assert_eq!(post("/form", false, &[("csrf", "the-token")]).0, StatusCode::SEE_OTHER, "no session: to the login page");
+        assert_eq!(post("/form", true, &[("csrf", "the-token")]), (StatusCode::OK, "mr.jones".to_owned()));
+        assert_eq!(post("/admin-form", true, &[("csrf", "the-token")]).0, StatusCode::FORBIDDEN, "a teacher is not the admin");
+        drop(runtime);
+        std::fs::remove_dir_all(data).unwrap();
+    }
+}
