@@ -56,21 +56,35 @@ fn form_expired() -> ConsoleError {
     ConsoleError(StatusCode::FORBIDDEN, "This form has expired: go back, reload the page and try again.".into())
 }
 
-/// The session's user, or the way to the login page (or, with a one-time password, to
-/// choosing one's own: the only page until it is done).
-fn session_user(parts: &Parts, server: &Server) -> Result<User, Response> {
-    let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| redirect("/login"))?;
+/// Why a request has no user: no live session (to the login page), a one-time password not
+/// yet changed (to choosing one's own: the only page until it is done), or a failure.
+enum NoUser {
+    GoTo(&'static str),
+    Failed(ConsoleError),
+}
+
+impl IntoResponse for NoUser {
+    fn into_response(self) -> Response {
+        match self {
+            NoUser::GoTo(to) => redirect(to),
+            NoUser::Failed(error) => error.into_response(),
+        }
+    }
+}
+
+fn session_user(parts: &Parts, server: &Server) -> Result<User, NoUser> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(NoUser::GoTo("/login"))?;
     match server.store().session(&hash(&token), now()) {
-        Ok(Some(user)) if user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") => Err(redirect("/password")),
+        Ok(Some(user)) if user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") => Err(NoUser::GoTo("/password")),
         Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(redirect("/login")),
-        Err(error) => Err(ConsoleError::from(error).into_response()),
+        Ok(None) => Err(NoUser::GoTo("/login")),
+        Err(error) => Err(NoUser::Failed(error.into())),
     }
 }
 
 /// For pages (GET and HEAD): a handler of anything else must take [`Posted`].
 async fn page_user<A: Access>(parts: &Parts, server: &Server) -> Result<A, Response> {
-    let user = session_user(parts, server)?;
+    let user = session_user(parts, server).map_err(IntoResponse::into_response)?;
     if !matches!(parts.method, Method::GET | Method::HEAD) {
         return Err(form_expired().into_response());
     }
@@ -121,7 +135,7 @@ impl<A: Access, F: DeserializeOwned> FromRequest<Arc<Server>> for Posted<A, F> {
 
     async fn from_request(request: Request, server: &Arc<Server>) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
-        let user = session_user(&parts, server)?;
+        let user = session_user(&parts, server).map_err(IntoResponse::into_response)?;
         let RawForm(bytes) = RawForm::from_request(Request::from_parts(parts, body), server).await.map_err(IntoResponse::into_response)?;
         // Read as axum's `Form` reads it; the handler's fields ignore the token.
         let malformed = |error: serde_urlencoded::de::Error| (StatusCode::UNPROCESSABLE_ENTITY, format!("Failed to deserialize form body: {error}")).into_response();
