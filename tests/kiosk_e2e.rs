@@ -414,3 +414,26 @@ fn a_page_moving_its_own_address_to_a_blocked_one_gets_the_block_page() {
     driver.wait_for_url(&blocked_page_for("http://allowed.test/secret?id=7"));
     assert!(!lab.allowed.paths().iter().any(|path| path.starts_with("/secret")), "nothing was fetched");
 }
+
+#[test]
+fn a_listed_name_that_resolves_to_loopback_reaches_nothing_on_the_kiosk() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    // `localhost` is on the list, but here not in the hosts table: the system resolver gives
+    // 127.0.0.1, as a listed site's DNS could for one of its names.
+    let config = std::fs::read_to_string(lab.config()).unwrap();
+    let unmapped: String = config.lines().filter(|line| !line.starts_with("\"localhost\"")).map(|line| format!("{line}\n")).collect();
+    std::fs::write(lab.config(), unmapped).unwrap();
+    let driver = lab.driver();
+    let port = lab.unlisted.address().rsplit(':').next().unwrap().to_owned();
+    for path in ["page", "image"] {
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             fetch('http://localhost:{port}/{path}', {{ mode: 'no-cors' }}).then(() => done('answered'), () => done('failed'));"
+        );
+        driver.run_async(&script);
+    }
+    driver.run(&format!("location.href = 'http://localhost:{port}/as-a-page';"));
+    std::thread::sleep(Duration::from_secs(3));
+    lab.assert_unlisted_never_reached();
+}
