@@ -437,3 +437,20 @@ fn a_listed_name_that_resolves_to_loopback_reaches_nothing_on_the_kiosk() {
     std::thread::sleep(Duration::from_secs(3));
     lab.assert_unlisted_never_reached();
 }
+
+#[test]
+fn home_shows_only_tiles_that_open_web_pages() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    std::fs::write(
+        lab.dir.path().join("tiles.toml"),
+        "[[tile]]\ntitle = \"Owls\"\nurl = \"http://allowed.test/\"\nicon = \"🦉\"\n\
+         [[tile]]\ntitle = \"Trick\"\nurl = \"javascript:location='http://unlisted.test/'\"\nicon = \"🎩\"\n\
+         [[tile]]\ntitle = \"Files\"\nurl = \"file:///etc/passwd\"\nicon = \"📁\"\n",
+    )
+    .unwrap();
+    let driver = WebDriver::start(&lab.display, &lab.config());
+    driver.wait_for_url("satchel://pupil/home.html");
+    let titles = driver.run("return [...document.querySelectorAll('#tiles .tile-title')].map(t => t.textContent)");
+    assert_eq!(titles, serde_json::json!(["Owls"]));
+}
