@@ -54,6 +54,10 @@ fn allowed_site(seen: &Seen) -> Reply {
               }
             </script>"#,
         ),
+        // Moves its own address to a blocked path while it is still loading.
+        "/moves-while-loading" => Reply::html(
+            r#"<!doctype html><title>moving</title><script>history.pushState({}, '', '/secret?during=load');</script><p>still loading</p>"#,
+        ),
         "/redirect-out" => Reply::redirect("http://unlisted.test/redirected"),
         "/redirect-search" => Reply::redirect("http://www.google.co.uk/search?q=cats&safe=off"),
         "/download" => Reply::typed("application/octet-stream", b"not for pupils").with("Content-Disposition", "attachment; filename=\"x.bin\""),
@@ -453,4 +457,14 @@ fn home_shows_only_tiles_that_open_web_pages() {
     driver.wait_for_url("satchel://pupil/home.html");
     let titles = driver.run("return [...document.querySelectorAll('#tiles .tile-title')].map(t => t.textContent)");
     assert_eq!(titles, serde_json::json!(["Owls"]));
+}
+
+#[test]
+fn a_page_moving_its_address_while_it_loads_gets_the_block_page_when_the_load_ends() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.wait_for_url("http://allowed.test/");
+    driver.run("location.href = '/moves-while-loading';");
+    driver.wait_for_url(&blocked_page_for("http://allowed.test/secret?during=load"));
 }
