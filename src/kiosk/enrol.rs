@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::sync;
 use crate::config::{with_server_section, ServerLink};
-use crate::outbox::write_durably;
+use crate::durable::write_durably;
 
 /// What the technician asked for.
 #[derive(Clone, Debug)]
@@ -158,7 +158,7 @@ mod tests {
     }
 
     fn link(url: &str) -> ServerLink {
-        let public_key = crate::bundle::public_key_text(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
+        let public_key = crate::keys::public_key_text(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
         ServerLink { url: url.into(), kiosk_id: "k1".into(), token: "t1".into(), public_key, fingerprint: None }
     }
 

@@ -28,6 +28,7 @@ use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, We
 use crate::activity::{self, ActivityLog};
 use crate::bundle::{self, Bundle};
 use crate::config::KioskConfig;
+use crate::durable::unix_now;
 use crate::outbox::Outbox;
 use crate::pages::{page_url, Page, Pages};
 use crate::policy::{Policy, RequestKind};
@@ -97,13 +98,13 @@ pub fn run(options: Options) -> Result<()> {
     let pages = Arc::new(Pages::new(&config.locale)?);
     // An enrolled kiosk enforces its last good bundle before any network traffic; without
     // one, the configured (or built-in) list.
-    let key = config.server.as_ref().and_then(|server| bundle::parse_public_key(&server.public_key));
+    let key = config.server.as_ref().and_then(|server| crate::keys::parse_public_key(&server.public_key));
     let cached = key.as_ref().and_then(|key| sync::load_cached(&config.state_dir, key));
     let categories = match &config.categories {
         Some(dir) => Some(Arc::new(crate::lists::load_categories(dir)?)),
         None => None,
     };
-    let now = sync::unix_now();
+    let now = unix_now();
     let enforced = cached.as_ref().and_then(|bundle| match bundle::enforce(bundle, now, categories.as_ref()) {
         Ok(enforced) => Some(enforced),
         Err(error) => {
@@ -388,7 +389,7 @@ impl Kiosk {
     /// The server's clock, as far as the last bundle told us.
     fn server_now(&self) -> u64 {
         let offset = self.rules.as_ref().map_or(0, |(_, offset)| *offset);
-        (sync::unix_now() as i64 + offset).max(0) as u64
+        (unix_now() as i64 + offset).max(0) as u64
     }
 
     /// Puts the bundle in force as of now (the lesson only until it ends): the policy for new
@@ -452,7 +453,7 @@ impl Kiosk {
             None => ("built-in".to_owned(), None, None),
         };
         let report = serde_json::json!({
-            "happened_at": sync::unix_now(),
+            "happened_at": unix_now(),
             "url": url,
             "title": title,
             "profile": profile,

@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use crate::activity::ActivityLog;
 use crate::bundle::{self, Bundle, Signed};
 use crate::config::ServerLink;
-use crate::outbox::write_durably;
+use crate::durable::{unix_now, write_durably};
 use crate::protocol::{ActivityAck, ActivityBatch, ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH};
 
 const LONG_POLL_SECONDS: u64 = 30;
@@ -40,7 +40,7 @@ pub fn http_client(url: &str, fingerprint: Option<&str>) -> Result<reqwest::Clie
         (false, _) => builder,
         (true, None) => return Err("an https server needs its certificate fingerprint (satchel enrol --fingerprint)".into()),
         (true, Some(text)) => {
-            let pinned = bundle::parse_fingerprint(text).ok_or("the fingerprint is not 64 hexadecimal digits")?;
+            let pinned = crate::keys::parse_fingerprint(text).ok_or("the fingerprint is not 64 hexadecimal digits")?;
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
                 .with_safe_default_protocol_versions()
@@ -181,7 +181,7 @@ impl Link {
             base: server.url.trim_end_matches('/').to_owned(),
             authorization: format!("Bearer {}.{}", server.kiosk_id, server.token),
             kiosk_id: server.kiosk_id.clone(),
-            key: bundle::parse_public_key(&server.public_key)?,
+            key: crate::keys::parse_public_key(&server.public_key)?,
             client: http_client(&server.url, server.fingerprint.as_deref()).ok()?,
             state_dir: state_dir.to_owned(),
             shared,
@@ -494,10 +494,6 @@ fn set_aside(outbox: &Path, path: &Path, why: &str) {
     let target = damaged.join(path.file_name().unwrap_or_default());
     let moved = std::fs::create_dir_all(&damaged).and_then(|_| std::fs::rename(path, &target));
     warn!(item = %path.display(), why, moved = moved.is_ok(), "outbox item set aside");
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Waits that double up to a minute, with jitter so a room's kiosks do not return together.

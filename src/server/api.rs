@@ -112,7 +112,7 @@ async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolReque
         return Err(refuse(StatusCode::BAD_REQUEST, "an enrolment code is 12 letters and digits"));
     }
     let no_randomness = |_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "the server has no randomness");
-    let id = crate::outbox::new_uuid().map_err(no_randomness)?;
+    let id = crate::durable::new_uuid().map_err(no_randomness)?;
     let token = random_hex(32).map_err(no_randomness)?;
     let kiosk = KioskRow { id: id.clone(), name: name.to_owned(), room_id: 0 };
     let code = request.code.trim().to_ascii_uppercase();
@@ -231,7 +231,7 @@ async fn keep_screenshot(server: &Arc<Server>, kiosk: &KioskRow, report_id: &str
         if !server.make_room(bytes) {
             return Ok(false);
         }
-        crate::outbox::write_durably(&server.data.join("screenshots").join(stored), &png).map(|()| true)
+        crate::durable::write_durably(&server.data.join("screenshots").join(stored), &png).map(|()| true)
     })
     .await;
     match written {

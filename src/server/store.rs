@@ -11,7 +11,7 @@ mod alerts;
 pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow};
 pub use alerts::{Acknowledgement, AlertRow, NewAlert, SchoolTerm};
 use crate::bundle::{Bundle, Lesson, Profile};
-use crate::config::SearchEngine;
+use crate::safesearch::SearchEngine;
 use crate::pages::Tile;
 
 /// Each migration moves the database one `user_version` up; they run once, in order.
@@ -1150,17 +1150,10 @@ pub struct Junk {
 }
 
 pub fn search_name(engine: SearchEngine) -> &'static str {
-    match engine {
-        SearchEngine::Google => "google",
-        SearchEngine::Kiddle => "kiddle",
-        SearchEngine::Swiggle => "swiggle",
-    }
+    engine.name()
 }
 
+/// A stored or submitted engine name; one no kiosk knows is the default engine.
 pub fn parse_search(name: &str) -> SearchEngine {
-    match name {
-        "kiddle" => SearchEngine::Kiddle,
-        "swiggle" => SearchEngine::Swiggle,
-        _ => SearchEngine::Google,
-    }
+    SearchEngine::from_name(name).unwrap_or_default()
 }
