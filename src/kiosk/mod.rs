@@ -32,7 +32,7 @@ use crate::durable::unix_now;
 use crate::outbox::Outbox;
 use crate::pages::{page_url, Page, Pages};
 use crate::policy::{Policy, RequestKind};
-use crate::protocol::{Happening, SessionEnd};
+use crate::protocol::{Happening, Outgoing, ReportContent, SessionEnd};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
 use platform::{Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings};
@@ -338,7 +338,7 @@ impl Kiosk {
             PupilAction::Back => self.go_back(),
             PupilAction::Home => self.new_session(&page_url(Page::Home, None), SessionEnd::Home),
             PupilAction::AskTeacher(address) => {
-                match self.outbox.put("unblock", serde_json::json!({ "url": address })) {
+                match self.outbox.put(Outgoing::Unblock { url: address.clone() }) {
                     Ok(id) => {
                         info!(address, id, "unblock request recorded");
                         self.activity.record(Happening::Asked { url: address.clone(), ask: id });
@@ -350,7 +350,7 @@ impl Kiosk {
             }
             PupilAction::Feeling(feeling) => {
                 let Some(report) = self.last_report.clone() else { return };
-                match self.outbox.put("feeling", serde_json::json!({ "report": report, "feeling": feeling.name() })) {
+                match self.outbox.put(Outgoing::Feeling { report, feeling: feeling.name().to_owned() }) {
                     Ok(_) => {
                         info!(feeling = feeling.name(), "feeling added to the report");
                         self.shared.outbox_changed.notify_one();
@@ -452,21 +452,20 @@ impl Kiosk {
             Some((bundle, _)) => (bundle.profile.name.clone(), bundle.lesson.as_ref().filter(|_| self.lesson_ends_at.is_some()).map(|l| l.name.clone()), Some(bundle.version)),
             None => ("built-in".to_owned(), None, None),
         };
-        let report = serde_json::json!({
-            "happened_at": unix_now(),
-            "url": url,
-            "title": title,
-            "profile": profile,
-            "lesson": lesson,
-            "rules_version": version,
-            "screenshot": png.map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
-        });
+        let report = ReportContent {
+            happened_at: unix_now(),
+            url: url.clone(),
+            title,
+            feeling: None,
+            profile: Some(profile),
+            lesson,
+            rules_version: version,
+            screenshot: png.map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
+        };
         // A disk too full for the screenshot may still take the report without it.
-        let stored = self.outbox.put("report", report.clone()).or_else(|error| {
+        let stored = self.outbox.put(Outgoing::Report(report.clone())).or_else(|error| {
             warn!(%error, url, "the report could not be stored with its screenshot; storing it without");
-            let mut smaller = report;
-            smaller["screenshot"] = serde_json::Value::Null;
-            self.outbox.put("report", smaller)
+            self.outbox.put(Outgoing::Report(ReportContent { screenshot: None, ..report }))
         });
         match stored {
             Ok(id) => {
