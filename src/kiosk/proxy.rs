@@ -166,7 +166,7 @@ type Body = BoxBody<Bytes, hyper::Error>;
 /// Starts the proxy on a random loopback port, on its own thread with its own runtime.
 pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, blocked: Blocked) -> io::Result<Proxy> {
     // A random UUID: 122 random bits, more than enough for a token that lives one run.
-    let token = crate::outbox::new_uuid()?;
+    let token = crate::durable::new_uuid()?;
     let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     std_listener.set_nonblocking(true)?;
     let address = std_listener.local_addr()?;
