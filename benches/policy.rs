@@ -69,7 +69,7 @@ fn main() {
     });
     // What the parts cost: canonicalising alone, and deciding without the category index.
     let parse_times = time_each(&requests, |r| {
-        std::hint::black_box(satchel::policy::CanonicalUrl::parse(&r.url).is_ok());
+        std::hint::black_box(satchel::canonical::CanonicalUrl::parse(&r.url).is_ok());
     });
     let mut list_only = Policy::builder();
     list_only.add_list("bench.list", &list).default_action(satchel::policy::Action::Allow);

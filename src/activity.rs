@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tracing::warn;
 
-use crate::outbox::{new_uuid, write_durably};
+use crate::durable::{new_uuid, write_durably};
 use crate::protocol::{ActivityEvent, Happening, SessionEnd};
 
 /// How often recorded events reach the disk.

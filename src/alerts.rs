@@ -232,7 +232,7 @@ fn fold(c: char) -> Option<char> {
 /// An address as words: escapes decoded, `+` read as a space (the matcher reads the
 /// punctuation between words as spaces).
 pub fn decoded_url(url: &str) -> String {
-    crate::policy::rules::decode_component(&url.replace('+', " "))
+    crate::canonical::decode_component(&url.replace('+', " "))
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::categories::{CategoryIndex, CategorySet};
-use crate::config::SearchEngine;
 use crate::pages::Tile;
+use crate::policy::ListError;
+use crate::safesearch::SearchEngine;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +81,9 @@ pub enum BundleError {
     Signature,
     #[error("the signed bundle does not parse: {0}")]
     Parse(String),
+    /// A line of the bundle's lists that the kiosk's parser refuses.
+    #[error("{0}")]
+    List(ListError),
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -110,7 +114,7 @@ pub struct Enforced {
 
 /// Builds what to enforce from a verified bundle; a list line the kiosk's parser refuses makes
 /// the whole bundle unusable (fail closed: the rules in force stay).
-pub fn enforce(bundle: &Bundle, server_now: u64, categories: Option<&Arc<CategoryIndex>>) -> Result<Enforced, crate::config::ConfigError> {
+pub fn enforce(bundle: &Bundle, server_now: u64, categories: Option<&Arc<CategoryIndex>>) -> Result<Enforced, BundleError> {
     let mut builder = crate::policy::Policy::builder();
     if let (true, Some(index)) = (bundle.profile.open_web, categories) {
         // A category the data does not have blocks nothing; the others are blocked.
@@ -128,42 +132,13 @@ pub fn enforce(bundle: &Bundle, server_now: u64, categories: Option<&Arc<Categor
         builder.add_list(NO_IMAGE_SEARCH.0, NO_IMAGE_SEARCH.1);
     }
     if let Some(error) = builder.errors().first() {
-        return Err(crate::config::ConfigError { file: error.source.file.to_string(), line: error.source.line as usize, message: format!("`{}`: {}", error.text, error.problem) });
+        return Err(BundleError::List(error.clone()));
     }
     let tiles = match lesson {
         Some(lesson) if !lesson.tiles.is_empty() => lesson.tiles.clone(),
         _ => bundle.profile.tiles.clone(),
     };
     Ok(Enforced { policy: builder.build(), tiles, search: bundle.profile.search, lesson_ends_at: lesson.map(|l| l.ends_at) })
-}
-
-/// A verifying key written as base64, as the server hands it out at enrolment.
-pub fn parse_public_key(text: &str) -> Option<VerifyingKey> {
-    let bytes: [u8; 32] = B64.decode(text.trim()).ok()?.try_into().ok()?;
-    VerifyingKey::from_bytes(&bytes).ok()
-}
-
-/// A certificate's SHA-256 fingerprint as people compare it: `AB:CD:…`.
-pub fn fingerprint(der: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
-}
-
-/// A fingerprint as typed (any case, with or without colons or spaces), as 32 bytes.
-pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
-    let hex: String = text.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(bytes)
-}
-
-pub fn public_key_text(key: &VerifyingKey) -> String {
-    B64.encode(key.as_bytes())
 }
 
 #[cfg(test)]
@@ -189,8 +164,6 @@ mod tests {
     fn a_signed_bundle_verifies_with_the_server_key_and_reads_back_the_same() {
         let signed = sign(&bundle(), &key(1));
         assert_eq!(verify(&signed, &key(1).verifying_key()), Ok(bundle()));
-        let text = public_key_text(&key(1).verifying_key());
-        assert_eq!(parse_public_key(&text), Some(key(1).verifying_key()));
     }
 
     #[test]

@@ -9,9 +9,8 @@
 //! its subdomains. Two different names sharing a 64-bit hash is possible but vanishingly rare
 //! (about one chance in 10^13 per lookup against a million names).
 
+use crate::canonical::{canonical_host, HostKind};
 use crate::hostname::{self, SuffixKeys};
-use crate::policy::canonical::canonical_host;
-use crate::policy::HostKind;
 
 /// At most 128 categories (UT1 has 66), as bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

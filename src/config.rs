@@ -11,6 +11,7 @@ use toml::Spanned;
 
 use crate::pages::{self, line_of, Tile};
 use crate::policy::{Policy, PolicyBuilder};
+use crate::safesearch::SearchEngine;
 
 /// Where the kiosk looks for its configuration when given none.
 pub const DEFAULT_PATH: &str = "/etc/satchel/kiosk.toml";
@@ -32,39 +33,6 @@ pub struct ConfigError {
 impl ConfigError {
     fn at(file: &str, text: &str, offset: usize, message: impl Into<String>) -> ConfigError {
         ConfigError { file: file.to_owned(), line: line_of(text, offset), message: message.into() }
-    }
-}
-
-/// The safe search engine behind the Home page's search box.
-#[derive(Clone, Copy, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SearchEngine {
-    /// Google with safe search forced (`safe=active`, `forcesafesearch.google.com`).
-    #[default]
-    Google,
-    /// Kiddle: a children's search with safe search always on.
-    Kiddle,
-    /// Swiggle: a UK children's search with safe search always on.
-    Swiggle,
-}
-
-impl SearchEngine {
-    /// The search form's action and its query parameter.
-    pub fn form(self) -> (&'static str, &'static str) {
-        match self {
-            SearchEngine::Google => ("https://www.google.co.uk/search", "q"),
-            SearchEngine::Kiddle => ("https://www.kiddle.co/s.php", "q"),
-            SearchEngine::Swiggle => ("https://swiggle.org.uk/results", "q"),
-        }
-    }
-
-    /// The list entries that let the results page and its resources load.
-    pub(crate) fn list(self) -> (&'static str, &'static str) {
-        match self {
-            SearchEngine::Google => ("allowlists/search/google.list", include_str!("../allowlists/search/google.list")),
-            SearchEngine::Kiddle => ("allowlists/search/kiddle.list", include_str!("../allowlists/search/kiddle.list")),
-            SearchEngine::Swiggle => ("allowlists/search/swiggle.list", include_str!("../allowlists/search/swiggle.list")),
-        }
     }
 }
 
@@ -251,7 +219,7 @@ impl KioskConfig {
         }
         config.categories = file.categories.map(|dir| base.join(dir));
         if let Some(link) = file.server {
-            if crate::bundle::parse_public_key(&link.public_key).is_none() {
+            if crate::keys::parse_public_key(&link.public_key).is_none() {
                 return Err(ConfigError::at(name, text, text.find("public_key").unwrap_or(0), "server.public_key is not an ed25519 key: enrol again"));
             }
             config.server = Some(link);

@@ -1,13 +1,14 @@
 //! The kiosk's outbox: what must reach the school server (a pupil's report, an unblock
-//! request), one file per item, written durably (temporary file, fsync, rename, fsync of the
-//! directory) before the pupil is told anything, so a power cut loses nothing once they are.
+//! request, a feeling), one file per item ([`OutboxItem`]), written durably (temporary file,
+//! fsync, rename, fsync of the directory) before the pupil is told anything, so a power cut
+//! loses nothing once they are.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Value};
+use crate::durable::{new_uuid, unix_now, write_durably};
+use crate::protocol::{OutboxItem, Outgoing};
 
 pub struct Outbox {
     dir: PathBuf,
@@ -18,56 +19,18 @@ impl Outbox {
         Outbox { dir: dir.into() }
     }
 
-    /// Stores one item of `kind` and returns its id, a UUID the server uses to recognise a
-    /// repeat. When this returns, the item survives a crash.
-    pub fn put(&self, kind: &str, fields: Value) -> io::Result<String> {
+    /// Stores one item and returns its id, a UUID the server uses to recognise a repeat. When
+    /// this returns, the item survives a crash.
+    pub fn put(&self, what: Outgoing) -> io::Result<String> {
         fs::create_dir_all(&self.dir)?;
-        let id = new_uuid()?;
-        let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let mut item = json!({ "id": id, "kind": kind, "created": created });
-        if let (Some(item), Value::Object(fields)) = (item.as_object_mut(), fields) {
-            item.extend(fields);
-        }
-        write_durably(&self.dir.join(format!("{kind}-{id}.json")), item.to_string().as_bytes())?;
-        Ok(id)
+        let item = OutboxItem { id: new_uuid()?, created: unix_now(), what };
+        write_durably(&self.dir.join(format!("{}-{}.json", item.what.kind(), item.id)), &serde_json::to_vec(&item)?)?;
+        Ok(item.id)
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
-}
-
-/// Writes a file so that after a crash it is either absent or whole: a temporary file beside
-/// it (hidden, so a reader listing the folder never takes it for an item), fsync, rename,
-/// fsync of the folder. Readable by its owner only: these are pupils' screenshots, tokens.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    // Its own temporary name, so that two writers of one file never share one.
-    let temporary = dir.join(format!(".{name}.{}.tmp", new_uuid()?));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)
-    })();
-    if written.is_err() {
-        // A full disk must not fill up further with half-written copies.
-        let _ = fs::remove_file(&temporary);
-    }
-    written?;
-    File::open(dir)?.sync_all()
-}
-
-/// A random (version 4) UUID.
-pub fn new_uuid() -> io::Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(io::Error::other)?;
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
 }
 
 #[cfg(test)]
@@ -78,33 +41,13 @@ mod tests {
     fn an_item_is_one_complete_file_named_by_kind_and_id() {
         let dir = std::env::temp_dir().join(format!("satchel-outbox-{}", std::process::id()));
         let outbox = Outbox::new(&dir);
-        let id = outbox.put("unblock", json!({ "url": "http://a.test/?x=1&y=2" })).unwrap();
+        let id = outbox.put(Outgoing::Unblock { url: "http://a.test/?x=1&y=2".into() }).unwrap();
         let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert_eq!(names, vec![format!("unblock-{id}.json")], "no temporary file is left behind");
-        let item: Value = serde_json::from_slice(&fs::read(dir.join(&names[0])).unwrap()).unwrap();
+        let item: serde_json::Value = serde_json::from_slice(&fs::read(dir.join(&names[0])).unwrap()).unwrap();
         assert_eq!(item["kind"], "unblock");
         assert_eq!(item["id"], id.as_str());
         assert_eq!(item["url"], "http://a.test/?x=1&y=2");
         fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_write_that_fails_leaves_no_half_written_copy() {
-        let dir = std::env::temp_dir().join(format!("satchel-outbox-failed-{}", std::process::id()));
-        // A folder where the file should go: the rename fails after the data was written.
-        fs::create_dir_all(dir.join("taken")).unwrap();
-        assert!(write_durably(&dir.join("taken"), b"a screenshot").is_err());
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-        assert_eq!(names, vec!["taken".to_owned()], "no temporary file is left behind");
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn ids_are_version_4_uuids_and_differ() {
-        let (a, b) = (new_uuid().unwrap(), new_uuid().unwrap());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4");
-        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
     }
 }

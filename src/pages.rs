@@ -208,9 +208,10 @@ impl Pages {
 }
 
 /// One `<li>` per tile, every title, URL and colour escaped; nothing at all for no tiles, so
-/// the page's empty message shows.
+/// the page's empty message shows. Only web addresses make tiles: a `javascript:` or `file:`
+/// tile (from a bundle or a configuration) is never shown, whatever sent it.
 fn tiles_html(out: &mut String, tiles: &[Tile]) {
-    for tile in tiles {
+    for tile in tiles.iter().filter(|tile| opens_on_the_web(&tile.url)) {
         out.push_str("<li><a class=\"tile\" href=\"");
         escape_into(out, &tile.url);
         out.push('"');
@@ -225,6 +226,10 @@ fn tiles_html(out: &mut String, tiles: &[Tile]) {
         escape_into(out, &tile.title);
         out.push_str("</span></a></li>");
     }
+}
+
+fn opens_on_the_web(address: &str) -> bool {
+    url::Url::parse(address).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
 }
 
 fn escape_into(out: &mut String, text: &str) {
@@ -307,6 +312,18 @@ mod tests {
         let blocked = pages.render(Page::Blocked, &values(&tiles)).unwrap();
         assert!(blocked.contains("http://x.test/?a=1&amp;b=&lt;2&gt;"));
         assert!(!blocked.contains("<2>"));
+    }
+
+    #[test]
+    fn only_web_addresses_make_tiles() {
+        let pages = Pages::new("en-GB").unwrap();
+        let tile = |url: &str| Tile { title: url.into(), url: url.into(), icon: "🦉".into(), colour: None };
+        let tiles = [tile("javascript:alert(1)"), tile("https://owl.test/"), tile("file:///etc/passwd"), tile("JavaScript:alert(2)"), tile("not a url"), tile("http://fox.test/")];
+        let home = pages.render(Page::Home, &values(&tiles)).unwrap();
+        let list = &home[home.rfind("<ul id=\"tiles\">").unwrap()..];
+        let list = &list[..list.find("</ul>").unwrap()];
+        assert_eq!(list.matches("<li>").count(), 2, "{list}");
+        assert!(!list.contains("javascript:") && !list.contains("JavaScript:") && !list.contains("file:"));
     }
 
     #[test]

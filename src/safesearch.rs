@@ -7,12 +7,63 @@
 //! host (`forcesafesearch.google.com`, …) and request **headers** (`YouTube-Restrict: Strict`).
 //! Safe search only ever applies to a host the policy already allows: it never turns a block
 //! into an allow. The host data lives in `allowlists/search-engines.txt`.
+//!
+//! [`SearchEngine`] is the other side: the children's search a kiosk's Home page offers, with
+//! the list entries its results need.
 
+use crate::canonical::{decode_component, CanonicalUrl};
 use crate::hostname::{self, NameTable, SuffixKeys};
-use crate::policy::rules::decode_component;
-use crate::policy::{CanonicalUrl, Reason};
 
 const ENGINE_DATA: &str = include_str!("../allowlists/search-engines.txt");
+
+/// The safe search engine behind the Home page's search box.
+#[derive(Clone, Copy, Debug, Default, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchEngine {
+    /// Google with safe search forced (`safe=active`, `forcesafesearch.google.com`).
+    #[default]
+    Google,
+    /// Kiddle: a children's search with safe search always on.
+    Kiddle,
+    /// Swiggle: a UK children's search with safe search always on.
+    Swiggle,
+}
+
+impl SearchEngine {
+    /// Every engine a kiosk's Home page can search with, for a choice offered to staff.
+    pub const ALL: [SearchEngine; 3] = [SearchEngine::Google, SearchEngine::Kiddle, SearchEngine::Swiggle];
+
+    /// The engine's name in the configuration, the bundle and the server's database.
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchEngine::Google => "google",
+            SearchEngine::Kiddle => "kiddle",
+            SearchEngine::Swiggle => "swiggle",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SearchEngine> {
+        SearchEngine::ALL.into_iter().find(|engine| engine.name() == name)
+    }
+
+    /// The search form's action and its query parameter.
+    pub fn form(self) -> (&'static str, &'static str) {
+        match self {
+            SearchEngine::Google => ("https://www.google.co.uk/search", "q"),
+            SearchEngine::Kiddle => ("https://www.kiddle.co/s.php", "q"),
+            SearchEngine::Swiggle => ("https://swiggle.org.uk/results", "q"),
+        }
+    }
+
+    /// The list entries that let the results page and its resources load.
+    pub(crate) fn list(self) -> (&'static str, &'static str) {
+        match self {
+            SearchEngine::Google => ("allowlists/search/google.list", include_str!("../allowlists/search/google.list")),
+            SearchEngine::Kiddle => ("allowlists/search/kiddle.list", include_str!("../allowlists/search/kiddle.list")),
+            SearchEngine::Swiggle => ("allowlists/search/swiggle.list", include_str!("../allowlists/search/swiggle.list")),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -22,6 +73,15 @@ pub enum Engine {
     DuckDuckGo,
     Ecosia,
     Pixabay,
+}
+
+/// Why safe search blocks a host (or a path on it) even where a list allows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// A search engine whose safe search cannot be forced.
+    UnenforceableSearch,
+    /// A content proxy: it would show any site through an allowed host.
+    ContentProxy,
 }
 
 const YOUTUBE_RESTRICT: &[(&str, &str)] = &[("YouTube-Restrict", "Strict")];
@@ -152,7 +212,7 @@ pub struct HostFacts {
     /// An engine on exactly this host.
     engine: Option<Engine>,
     /// Blocked with its subdomains, and why.
-    blocked: Option<Reason>,
+    blocked: Option<Blocked>,
     /// Content-proxy path prefixes on this host and its subdomains (whole segments).
     proxy_paths: Vec<Box<str>>,
 }
@@ -162,7 +222,7 @@ impl HostFacts {
     pub fn at_depth(&self, depth: usize) -> Special<'_> {
         Special {
             engine: self.engine.filter(|_| depth == 0),
-            blocked: self.blocked.as_ref(),
+            blocked: self.blocked,
             proxy_paths: &self.proxy_paths,
         }
     }
@@ -172,23 +232,23 @@ impl HostFacts {
 #[derive(Clone, Copy, Debug)]
 pub struct Special<'s> {
     pub engine: Option<Engine>,
-    blocked: Option<&'s Reason>,
+    blocked: Option<Blocked>,
     proxy_paths: &'s [Box<str>],
 }
 
 impl Special<'_> {
     /// Why every request to this host is blocked, if it is.
-    pub fn blocks_host(&self) -> Option<Reason> {
-        self.blocked.cloned()
+    pub fn blocks_host(&self) -> Option<Blocked> {
+        self.blocked
     }
 
     /// Why a request for this path on this host is blocked, if it is.
-    pub fn blocks_path(&self, path: &str) -> Option<Reason> {
+    pub fn blocks_path(&self, path: &str) -> Option<Blocked> {
         self.blocks_host().or_else(|| {
             self.proxy_paths
                 .iter()
                 .any(|prefix| path.strip_prefix(&**prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
-                .then_some(Reason::ContentProxy)
+                .then_some(Blocked::ContentProxy)
         })
     }
 }
@@ -219,7 +279,7 @@ impl SafeSearch {
             }
         }
         for host in data_lines("unenforceable").chain(UNFORCED_FRONT_ENDS.iter().copied()) {
-            hosts.entry(host, false).blocked = Some(Reason::UnenforceableSearch);
+            hosts.entry(host, false).blocked = Some(Blocked::UnenforceableSearch);
         }
         for pattern in data_lines("content-proxy") {
             let (host, path) = pattern.split_once('/').map_or((pattern, ""), |(h, p)| (h, p));
@@ -230,7 +290,7 @@ impl SafeSearch {
             for host in expanded {
                 let facts = hosts.entry(&host, false);
                 if path.is_empty() {
-                    facts.blocked = Some(Reason::ContentProxy);
+                    facts.blocked = Some(Blocked::ContentProxy);
                 } else {
                     facts.proxy_paths.push(format!("/{path}").into());
                 }
@@ -339,13 +399,22 @@ mod tests {
         assert_eq!(table.classify("google.de").unwrap().engine, Some(Engine::Google));
         // A subdomain of an engine host is not the engine.
         assert!(table.classify("mail.google.com").is_none_or(|s| s.engine.is_none()));
-        assert_eq!(table.classify("uk.search.yahoo.com").unwrap().blocks_host(), Some(Reason::UnenforceableSearch));
-        assert_eq!(table.classify("cn.bing.com").unwrap().blocks_host(), Some(Reason::UnenforceableSearch));
-        assert_eq!(table.classify("example-com.translate.goog").unwrap().blocks_host(), Some(Reason::ContentProxy));
+        assert_eq!(table.classify("uk.search.yahoo.com").unwrap().blocks_host(), Some(Blocked::UnenforceableSearch));
+        assert_eq!(table.classify("cn.bing.com").unwrap().blocks_host(), Some(Blocked::UnenforceableSearch));
+        assert_eq!(table.classify("example-com.translate.goog").unwrap().blocks_host(), Some(Blocked::ContentProxy));
         let translate = table.classify("translate.google.co.uk").unwrap();
-        assert_eq!(translate.blocks_path("/translate"), Some(Reason::ContentProxy));
+        assert_eq!(translate.blocks_path("/translate"), Some(Blocked::ContentProxy));
         assert_eq!(translate.blocks_path("/translate_tts"), None);
-        assert_eq!(table.classify("www.google.co.uk").unwrap().blocks_path("/amp/s/example.net"), Some(Reason::ContentProxy));
+        assert_eq!(table.classify("www.google.co.uk").unwrap().blocks_path("/amp/s/example.net"), Some(Blocked::ContentProxy));
         assert!(table.classify("www.cbeebies.com").is_none());
+    }
+
+    #[test]
+    fn every_home_search_engine_is_named_once_the_same_everywhere() {
+        for engine in SearchEngine::ALL {
+            assert_eq!(serde_json::to_value(engine).unwrap(), engine.name(), "the configuration and the bundle");
+            assert_eq!(SearchEngine::from_name(engine.name()), Some(engine));
+        }
+        assert_eq!(SearchEngine::from_name("bing"), None);
     }
 }

@@ -94,7 +94,7 @@ fn plan(request: Request) -> Vec<Step> {
 }
 
 fn write_config(path: &Path) -> Result<()> {
-    crate::outbox::write_durably(path, DEFAULT_CONFIG.as_bytes())?;
+    crate::durable::write_durably(path, DEFAULT_CONFIG.as_bytes())?;
     run("chown", &["root:satchel", &path.to_string_lossy()])?;
     run("chmod", &["0640", &path.to_string_lossy()])
 }

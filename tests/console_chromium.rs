@@ -78,7 +78,7 @@ fn a_teacher_runs_a_lesson_and_handles_a_report_in_chromium() {
     driver.click("form.start button");
     wait_for("the lesson to run", Duration::from_secs(10), || driver.run("return document.querySelector('#rooms').innerText").as_str().unwrap_or("").contains("Counting"));
     let rules = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().json::<satchel::bundle::Signed>().unwrap();
-    let bundle = satchel::bundle::verify(&rules, &satchel::bundle::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
+    let bundle = satchel::bundle::verify(&rules, &satchel::keys::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
     assert_eq!(bundle.lesson.map(|l| l.name).as_deref(), Some("Counting"), "the kiosk's bundle has the lesson");
 
     driver.navigate(&format!("{}/reports", server.base));

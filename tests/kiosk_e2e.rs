@@ -54,6 +54,10 @@ fn allowed_site(seen: &Seen) -> Reply {
               }
             </script>"#,
         ),
+        // Moves its own address to a blocked path while it is still loading.
+        "/moves-while-loading" => Reply::html(
+            r#"<!doctype html><title>moving</title><script>history.pushState({}, '', '/secret?during=load');</script><p>still loading</p>"#,
+        ),
         "/redirect-out" => Reply::redirect("http://unlisted.test/redirected"),
         "/redirect-search" => Reply::redirect("http://www.google.co.uk/search?q=cats&safe=off"),
         "/download" => Reply::typed("application/octet-stream", b"not for pupils").with("Content-Disposition", "attachment; filename=\"x.bin\""),
@@ -413,4 +417,54 @@ fn a_page_moving_its_own_address_to_a_blocked_one_gets_the_block_page() {
     driver.run("history.pushState({}, '', '/secret?id=7')");
     driver.wait_for_url(&blocked_page_for("http://allowed.test/secret?id=7"));
     assert!(!lab.allowed.paths().iter().any(|path| path.starts_with("/secret")), "nothing was fetched");
+}
+
+#[test]
+fn a_listed_name_that_resolves_to_loopback_reaches_nothing_on_the_kiosk() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    // `localhost` is on the list, but here not in the hosts table: the system resolver gives
+    // 127.0.0.1, as a listed site's DNS could for one of its names.
+    let config = std::fs::read_to_string(lab.config()).unwrap();
+    let unmapped: String = config.lines().filter(|line| !line.starts_with("\"localhost\"")).map(|line| format!("{line}\n")).collect();
+    std::fs::write(lab.config(), unmapped).unwrap();
+    let driver = lab.driver();
+    let port = lab.unlisted.address().rsplit(':').next().unwrap().to_owned();
+    for path in ["page", "image"] {
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             fetch('http://localhost:{port}/{path}', {{ mode: 'no-cors' }}).then(() => done('answered'), () => done('failed'));"
+        );
+        driver.run_async(&script);
+    }
+    driver.run(&format!("location.href = 'http://localhost:{port}/as-a-page';"));
+    std::thread::sleep(Duration::from_secs(3));
+    lab.assert_unlisted_never_reached();
+}
+
+#[test]
+fn home_shows_only_tiles_that_open_web_pages() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    std::fs::write(
+        lab.dir.path().join("tiles.toml"),
+        "[[tile]]\ntitle = \"Owls\"\nurl = \"http://allowed.test/\"\nicon = \"🦉\"\n\
+         [[tile]]\ntitle = \"Trick\"\nurl = \"javascript:location='http://unlisted.test/'\"\nicon = \"🎩\"\n\
+         [[tile]]\ntitle = \"Files\"\nurl = \"file:///etc/passwd\"\nicon = \"📁\"\n",
+    )
+    .unwrap();
+    let driver = WebDriver::start(&lab.display, &lab.config());
+    driver.wait_for_url("satchel://pupil/home.html");
+    let titles = driver.run("return [...document.querySelectorAll('#tiles .tile-title')].map(t => t.textContent)");
+    assert_eq!(titles, serde_json::json!(["Owls"]));
+}
+
+#[test]
+fn a_page_moving_its_address_while_it_loads_gets_the_block_page_when_the_load_ends() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.wait_for_url("http://allowed.test/");
+    driver.run("location.href = '/moves-while-loading';");
+    driver.wait_for_url(&blocked_page_for("http://allowed.test/secret?during=load"));
 }

@@ -2,7 +2,8 @@
 //! `requests.jsonl` of the shared test data (`SATCHEL_SHARED_DATA`, or `../shared/data`).
 
 use proptest::prelude::*;
-use satchel::policy::{CanonicalUrl, Policy, RequestKind};
+use satchel::canonical::CanonicalUrl;
+use satchel::policy::{Policy, RequestKind};
 
 fn url_like() -> impl Strategy<Value = String> {
     let scheme = prop_oneof!["http", "https", "ws", "wss", "HTTP", "javascript", "ftp", "blob:https"];

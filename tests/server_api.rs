@@ -50,7 +50,7 @@ fn the_rules_bundle_is_signed_with_the_key_given_at_enrolment_and_304_when_uncha
     assert_eq!(response.status(), StatusCode::OK);
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     let signed: satchel::bundle::Signed = response.json().unwrap();
-    let key = satchel::bundle::parse_public_key(&kiosk.public_key).unwrap();
+    let key = satchel::keys::parse_public_key(&kiosk.public_key).unwrap();
     let bundle = satchel::bundle::verify(&signed, &key).unwrap();
     assert_eq!(bundle.room, "Class 1");
     assert_eq!(bundle.kiosk_id, kiosk.id);

@@ -28,7 +28,7 @@ fn bundle(server: &Running, kiosk: &Enrolled, etag: Option<&str>) -> (StatusCode
         return (status, None, etag);
     }
     let signed: satchel::bundle::Signed = response.json().unwrap();
-    let key = satchel::bundle::parse_public_key(&kiosk.public_key).unwrap();
+    let key = satchel::keys::parse_public_key(&kiosk.public_key).unwrap();
     (status, Some(satchel::bundle::verify(&signed, &key).unwrap()), etag)
 }
 
@@ -101,7 +101,7 @@ fn a_lesson_started_in_the_console_wakes_the_waiting_kiosk_and_extending_and_end
     let ((status, body), key) = waiting.join().unwrap();
     assert_eq!(status, StatusCode::OK);
     let signed: satchel::bundle::Signed = serde_json::from_str(&body).unwrap();
-    let with_lesson = satchel::bundle::verify(&signed, &satchel::bundle::parse_public_key(&key).unwrap()).unwrap();
+    let with_lesson = satchel::bundle::verify(&signed, &satchel::keys::parse_public_key(&key).unwrap()).unwrap();
     let lesson = with_lesson.lesson.clone().expect("the lesson is in the bundle");
     assert_eq!(lesson.name, "Phonics");
     assert!(lesson.list.contains("www.phonicsplay.co.uk\n") && lesson.list.contains("www.topmarks.co.uk/maths-games\n"));
@@ -300,7 +300,7 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     let (_, after, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", before.version)));
     let after = after.unwrap();
     assert_eq!(after.profile.list, "[allow]\ncbeebies.com\n");
-    assert_eq!(after.profile.search, satchel::config::SearchEngine::Kiddle);
+    assert_eq!(after.profile.search, satchel::safesearch::SearchEngine::Kiddle);
     assert!(!after.profile.image_search, "the box was not ticked");
     assert!(!after.profile.open_web);
 

@@ -27,7 +27,7 @@ fn ask(server: &Running, kiosk: &Enrolled, id: &str, url: &str) {
 /// The running lesson's list as the kiosk gets it.
 fn lesson_list(server: &Running, kiosk: &Enrolled) -> String {
     let signed: satchel::bundle::Signed = server.as_kiosk(kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().json().unwrap();
-    let bundle = satchel::bundle::verify(&signed, &satchel::bundle::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
+    let bundle = satchel::bundle::verify(&signed, &satchel::keys::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
     bundle.lesson.map(|lesson| lesson.list).unwrap_or_default()
 }
 

@@ -310,7 +310,8 @@ fn the_kiosks_outbox_waits_as_the_server_says_and_sets_aside_an_id_another_kiosk
     let state = support::TempDir::new("limited-kiosk");
     let outbox = satchel::outbox::Outbox::new(state.path().join("outbox"));
     for _ in 0..31 {
-        outbox.put("report", json!({ "happened_at": 1_795_000_000u64, "url": "http://a.test/", "title": "a page", "screenshot": null })).unwrap();
+        let item = json!({ "kind": "report", "happened_at": 1_795_000_000u64, "url": "http://a.test/", "title": "a page", "screenshot": null });
+        outbox.put(serde_json::from_value(item).unwrap()).unwrap();
     }
     // The oldest item, so it is sent before the limit is reached.
     let taken = json!({ "id": id(99), "kind": "report", "created": 1_795_000_000u64, "happened_at": 1_795_000_000u64, "url": "http://b.test/", "title": "b", "screenshot": null });

@@ -5,7 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use satchel::policy::{CanonicalUrl, Policy, RequestKind};
+use satchel::canonical::CanonicalUrl;
+use satchel::policy::{Policy, RequestKind};
 
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);

@@ -7,11 +7,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::sync;
 use crate::config::{with_server_section, ServerLink};
-use crate::outbox::write_durably;
+use crate::durable::write_durably;
+use crate::protocol::{EnrolRequest, Enrolment, ErrorBody, ENROL_PATH};
 
 /// What the technician asked for.
 #[derive(Clone, Debug)]
@@ -53,8 +54,9 @@ pub enum Error {
     /// The server's own words (an unknown, used or expired code; a bad name).
     #[error("the server refused: {0}")]
     Refused(String),
-    #[error("the server's answer has no {0}")]
-    Incomplete(&'static str),
+    /// The answer is not a whole link (serde's words: which field is missing).
+    #[error("the server's answer is not a whole enrolment: {0}")]
+    Incomplete(String),
     #[error("cannot write {}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
     /// No runtime for the request (no threads or file descriptors left).
@@ -71,14 +73,14 @@ pub fn enrol(request: &Request) -> Result<Enrolled, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let answer = runtime.block_on(async {
         let response = client
-            .post(format!("{server}/api/v1/enrol"))
-            .json(&request_body(&request.code, &name))
+            .post(format!("{server}{ENROL_PATH}"))
+            .json(&EnrolRequest { code: request.code.clone(), name: name.clone() })
             .send()
             .await
             .map_err(|error| Error::Unreachable { server: server.clone(), why: error_chain(&error) })?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or_default();
-        read_answer(status, &body)
+        read_answer(status, body)
     })?;
     let link = ServerLink { url: server, kiosk_id: answer.kiosk_id, token: answer.token, public_key: answer.public_key, fingerprint: request.fingerprint.clone() };
     write_link(&request.config, &link)?;
@@ -90,26 +92,12 @@ fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname").map(|name| name.trim().to_owned()).unwrap_or_else(|_| "kiosk".into())
 }
 
-/// `POST /api/v1/enrol`'s body.
-fn request_body(code: &str, name: &str) -> Value {
-    json!({ "code": code, "name": name })
-}
-
-/// What the server gives a kiosk for a good code.
-#[derive(Debug, PartialEq, Eq)]
-struct Answer {
-    kiosk_id: String,
-    token: String,
-    public_key: String,
-    room: String,
-}
-
-fn read_answer(status: StatusCode, body: &Value) -> Result<Answer, Error> {
+fn read_answer(status: StatusCode, body: Value) -> Result<Enrolment, Error> {
     if !status.is_success() {
-        return Err(Error::Refused(body["error"].as_str().unwrap_or(status.as_str()).to_owned()));
+        let words = serde_json::from_value::<ErrorBody>(body).map_or_else(|_| status.as_str().to_owned(), |body| body.error);
+        return Err(Error::Refused(words));
     }
-    let field = |key: &'static str| body[key].as_str().map(str::to_owned).ok_or(Error::Incomplete(key));
-    Ok(Answer { kiosk_id: field("kiosk_id")?, token: field("token")?, public_key: field("public_key")?, room: field("room")? })
+    serde_json::from_value(body).map_err(|error| Error::Incomplete(error.to_string()))
 }
 
 /// Writes `link` as the `[server]` section of the configuration at `path`, keeping the rest.
@@ -147,6 +135,8 @@ pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
+    use serde_json::json;
+
     use super::*;
     use crate::config::KioskConfig;
 
@@ -158,7 +148,7 @@ mod tests {
     }
 
     fn link(url: &str) -> ServerLink {
-        let public_key = crate::bundle::public_key_text(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
+        let public_key = crate::keys::public_key_text(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
         ServerLink { url: url.into(), kiosk_id: "k1".into(), token: "t1".into(), public_key, fingerprint: None }
     }
 
@@ -172,25 +162,20 @@ mod tests {
     }
 
     #[test]
-    fn the_request_names_the_code_and_the_machine() {
-        assert_eq!(request_body("ABCD2345EFGH", "PC-01"), json!({ "code": "ABCD2345EFGH", "name": "PC-01" }));
-    }
-
-    #[test]
     fn a_refusal_is_told_in_the_servers_own_words_or_by_its_status() {
         let used = json!({ "error": "this enrolment code is unknown, already used or expired: ask for a new one" });
-        let refused = read_answer(StatusCode::FORBIDDEN, &used).unwrap_err();
+        let refused = read_answer(StatusCode::FORBIDDEN, used).unwrap_err();
         assert_eq!(refused.to_string(), "the server refused: this enrolment code is unknown, already used or expired: ask for a new one");
-        assert!(matches!(read_answer(StatusCode::BAD_GATEWAY, &Value::Null), Err(Error::Refused(status)) if status == "502"));
+        assert!(matches!(read_answer(StatusCode::BAD_GATEWAY, Value::Null), Err(Error::Refused(status)) if status == "502"));
     }
 
     #[test]
     fn an_answer_missing_part_of_the_link_is_refused() {
         let mut answer = json!({ "kiosk_id": "k1", "token": "t1", "public_key": "key", "room": "Class 1" });
-        let read = read_answer(StatusCode::OK, &answer).unwrap();
-        assert_eq!(read, Answer { kiosk_id: "k1".into(), token: "t1".into(), public_key: "key".into(), room: "Class 1".into() });
+        let read = read_answer(StatusCode::OK, answer.clone()).unwrap();
+        assert_eq!(read, Enrolment { kiosk_id: "k1".into(), token: "t1".into(), public_key: "key".into(), room: "Class 1".into() });
         answer.as_object_mut().unwrap().remove("token");
-        assert!(matches!(read_answer(StatusCode::OK, &answer), Err(Error::Incomplete("token"))));
+        assert!(matches!(read_answer(StatusCode::OK, answer), Err(Error::Incomplete(why)) if why.contains("`token`")));
     }
 
     #[test]

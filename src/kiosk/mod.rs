@@ -28,10 +28,11 @@ use wry::{NewWindowResponse, ProxyConfig, ProxyEndpoint, WebContext, WebView, We
 use crate::activity::{self, ActivityLog};
 use crate::bundle::{self, Bundle};
 use crate::config::KioskConfig;
+use crate::durable::unix_now;
 use crate::outbox::Outbox;
 use crate::pages::{page_url, Page, Pages};
 use crate::policy::{Policy, RequestKind};
-use crate::protocol::{Happening, SessionEnd};
+use crate::protocol::{Happening, Outgoing, ReportContent, SessionEnd};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
 use platform::{Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings};
@@ -97,13 +98,13 @@ pub fn run(options: Options) -> Result<()> {
     let pages = Arc::new(Pages::new(&config.locale)?);
     // An enrolled kiosk enforces its last good bundle before any network traffic; without
     // one, the configured (or built-in) list.
-    let key = config.server.as_ref().and_then(|server| bundle::parse_public_key(&server.public_key));
+    let key = config.server.as_ref().and_then(|server| crate::keys::parse_public_key(&server.public_key));
     let cached = key.as_ref().and_then(|key| sync::load_cached(&config.state_dir, key));
     let categories = match &config.categories {
         Some(dir) => Some(Arc::new(crate::lists::load_categories(dir)?)),
         None => None,
     };
-    let now = sync::unix_now();
+    let now = unix_now();
     let enforced = cached.as_ref().and_then(|bundle| match bundle::enforce(bundle, now, categories.as_ref()) {
         Ok(enforced) => Some(enforced),
         Err(error) => {
@@ -337,7 +338,7 @@ impl Kiosk {
             PupilAction::Back => self.go_back(),
             PupilAction::Home => self.new_session(&page_url(Page::Home, None), SessionEnd::Home),
             PupilAction::AskTeacher(address) => {
-                match self.outbox.put("unblock", serde_json::json!({ "url": address })) {
+                match self.outbox.put(Outgoing::Unblock { url: address.clone() }) {
                     Ok(id) => {
                         info!(address, id, "unblock request recorded");
                         self.activity.record(Happening::Asked { url: address.clone(), ask: id });
@@ -349,7 +350,7 @@ impl Kiosk {
             }
             PupilAction::Feeling(feeling) => {
                 let Some(report) = self.last_report.clone() else { return };
-                match self.outbox.put("feeling", serde_json::json!({ "report": report, "feeling": feeling.name() })) {
+                match self.outbox.put(Outgoing::Feeling { report, feeling: feeling.name().to_owned() }) {
                     Ok(_) => {
                         info!(feeling = feeling.name(), "feeling added to the report");
                         self.shared.outbox_changed.notify_one();
@@ -388,7 +389,7 @@ impl Kiosk {
     /// The server's clock, as far as the last bundle told us.
     fn server_now(&self) -> u64 {
         let offset = self.rules.as_ref().map_or(0, |(_, offset)| *offset);
-        (sync::unix_now() as i64 + offset).max(0) as u64
+        (unix_now() as i64 + offset).max(0) as u64
     }
 
     /// Puts the bundle in force as of now (the lesson only until it ends): the policy for new
@@ -451,21 +452,20 @@ impl Kiosk {
             Some((bundle, _)) => (bundle.profile.name.clone(), bundle.lesson.as_ref().filter(|_| self.lesson_ends_at.is_some()).map(|l| l.name.clone()), Some(bundle.version)),
             None => ("built-in".to_owned(), None, None),
         };
-        let report = serde_json::json!({
-            "happened_at": sync::unix_now(),
-            "url": url,
-            "title": title,
-            "profile": profile,
-            "lesson": lesson,
-            "rules_version": version,
-            "screenshot": png.map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
-        });
+        let report = ReportContent {
+            happened_at: unix_now(),
+            url: url.clone(),
+            title,
+            feeling: None,
+            profile: Some(profile),
+            lesson,
+            rules_version: version,
+            screenshot: png.map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
+        };
         // A disk too full for the screenshot may still take the report without it.
-        let stored = self.outbox.put("report", report.clone()).or_else(|error| {
+        let stored = self.outbox.put(Outgoing::Report(report.clone())).or_else(|error| {
             warn!(%error, url, "the report could not be stored with its screenshot; storing it without");
-            let mut smaller = report;
-            smaller["screenshot"] = serde_json::Value::Null;
-            self.outbox.put("report", smaller)
+            self.outbox.put(Outgoing::Report(ReportContent { screenshot: None, ..report }))
         });
         match stored {
             Ok(id) => {

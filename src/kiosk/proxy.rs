@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -45,27 +47,101 @@ impl PolicyCell {
     }
 }
 
-/// Connects to names, with the configuration's `hosts` table first.
-#[derive(Clone, Debug, Default)]
+/// Looks a name up in DNS: the system's resolver, or a test's.
+pub type Lookup = Arc<dyn Fn(String, u16) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send>> + Send + Sync>;
+
+/// Connects to names, with the configuration's `hosts` table first. A name DNS resolves may
+/// lead only to public addresses: a listed site must not point one of its names at the
+/// kiosk itself or the school's network (the router, a printer, the school server), unless the
+/// `hosts` table names it or an IP rule allows that address.
+#[derive(Clone)]
 pub struct Resolver {
     hosts: BTreeMap<String, HostAddress>,
+    lookup: Lookup,
 }
 
 impl Resolver {
     pub fn new(hosts: BTreeMap<String, HostAddress>) -> Resolver {
-        Resolver { hosts }
+        Resolver::with_lookup(hosts, Arc::new(|host, port| Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) })))
     }
 
-    async fn connect(&self, host: &str, port: u16) -> io::Result<TcpStream> {
+    pub fn with_lookup(hosts: BTreeMap<String, HostAddress>, lookup: Lookup) -> Resolver {
+        Resolver { hosts, lookup }
+    }
+
+    /// Connects to `host`; `ip_allowed` says whether an IP rule allows a local or private
+    /// address DNS gave.
+    pub async fn connect(&self, host: &str, port: u16, ip_allowed: impl Fn(IpAddr) -> bool) -> io::Result<TcpStream> {
         let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.');
         let attempt = async {
-            match self.hosts.get(&host.to_ascii_lowercase()) {
-                Some(address) => TcpStream::connect((address.ip, address.port.unwrap_or(port))).await,
-                None => TcpStream::connect((host, port)).await,
+            if let Some(address) = self.hosts.get(&host.to_ascii_lowercase()) {
+                return TcpStream::connect((address.ip, address.port.unwrap_or(port))).await;
             }
+            // An address in the request itself: the policy let it through only by an IP rule.
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                return TcpStream::connect((ip, port)).await;
+            }
+            let found = (self.lookup)(host.to_owned(), port).await?;
+            let (usable, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found.into_iter().partition(|address| is_public(address.ip()) || ip_allowed(address.ip()));
+            if usable.is_empty() {
+                let refused: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
+                return Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("{host} resolves only to local or private addresses ({})", refused.join(", "))));
+            }
+            let mut last = None;
+            for address in usable {
+                match TcpStream::connect(address).await {
+                    Ok(stream) => return Ok(stream),
+                    Err(error) => last = Some(error),
+                }
+            }
+            Err(last.unwrap_or_else(|| io::Error::other("no address")))
         };
         tokio::time::timeout(CONNECT_TIMEOUT, attempt).await.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
     }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local, shared
+/// (CGNAT), unique-local, multicast, unspecified or reserved, in any IPv4 or IPv6 form.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96)
+            // addresses reach the IPv4 address inside.
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            if segments[..6] == [0, 0, 0, 0, 0, 0] || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [a, b] = segments[6].to_be_bytes();
+                let [c, d] = segments[7].to_be_bytes();
+                return is_public_v4(std::net::Ipv4Addr::new(a, b, c, d));
+            }
+            let first = segments[0];
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || first & 0xfe00 == 0xfc00 // unique-local fc00::/7
+                || first & 0xffc0 == 0xfe80 // link-local fe80::/10
+                || first & 0xffc0 == 0xfec0 // site-local fec0::/10 (deprecated)
+                || (first == 0x2001 && segments[1] == 0x0db8)) // documentation
+        }
+    }
+}
+
+fn is_public_v4(v4: std::net::Ipv4Addr) -> bool {
+    let [a, b, ..] = v4.octets();
+    !(v4.is_unspecified()
+        || a == 0 // "this network"
+        || v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || v4.is_multicast()
+        || a >= 240 // reserved, and broadcast
+        || v4.is_documentation())
 }
 
 struct State {
@@ -90,7 +166,7 @@ type Body = BoxBody<Bytes, hyper::Error>;
 /// Starts the proxy on a random loopback port, on its own thread with its own runtime.
 pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, blocked: Blocked) -> io::Result<Proxy> {
     // A random UUID: 122 random bits, more than enough for a token that lives one run.
-    let token = crate::outbox::new_uuid()?;
+    let token = crate::durable::new_uuid()?;
     let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     std_listener.set_nonblocking(true)?;
     let address = std_listener.local_addr()?;
@@ -185,7 +261,7 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body>
         return small(StatusCode::FORBIDDEN, "not on today's list");
     }
     let target = decision.connect_to.unwrap_or(&host);
-    let upstream = match state.resolver.connect(target, port).await {
+    let upstream = match state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await {
         Ok(stream) => stream,
         Err(error) => {
             info!(host, target, %error, "CONNECT upstream unreachable");
@@ -233,7 +309,7 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Re
         Verdict::Allow => {}
     }
     let target = decision.connect_to.unwrap_or(&host);
-    let upstream = state.resolver.connect(target, port).await.map_err(|error| {
+    let upstream = state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await.map_err(|error| {
         info!(url, %error, "upstream unreachable");
         Unreachable { url: url.clone(), source: error.into() }
     })?;
@@ -255,6 +331,16 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Re
         info!(url, %error, "upstream failed");
         Unreachable { url, source: error.into() }
     })
+}
+
+/// Whether the lists allow this address by an IP rule (a name's DNS answer that is local or
+/// private is used only then).
+fn ip_rule_allows(policy: &Policy, ip: IpAddr, port: u16) -> bool {
+    let host = match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    policy.decide_connect(&host, port).allows()
 }
 
 async fn send_upstream(upstream: TcpStream, mut request: Request<Incoming>) -> Result<Response<Body>, hyper::Error> {
@@ -292,4 +378,51 @@ fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Respons
     *response.status_mut() = status;
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_count_as_public_in_every_form() {
+        let local = [
+            "127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.254",
+            "0.0.0.0", "0.1.2.3", "224.0.0.1", "239.255.255.250", "255.255.255.255", "240.0.0.1", "192.0.0.8", "198.18.0.1",
+            "::", "::1", "fc00::1", "fd12:3456::1", "fe80::1", "febf::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:192.168.0.1",
+            "::127.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a00:1", "2001:db8::1",
+        ];
+        for address in local {
+            assert!(!is_public(address.parse().unwrap()), "{address} is not public");
+        }
+        for address in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2a00:1450:4009:81f::200e", "::ffff:93.184.216.34", "64:ff9b::5db8:d822"] {
+            assert!(is_public(address.parse().unwrap()), "{address} is public");
+        }
+    }
+
+    /// A resolver whose DNS answers every name with `addresses`.
+    fn resolving_to(hosts: BTreeMap<String, HostAddress>, addresses: &'static [&'static str]) -> Resolver {
+        Resolver::with_lookup(
+            hosts,
+            Arc::new(move |_, port| Box::pin(async move { Ok(addresses.iter().map(|ip| SocketAddr::new(ip.parse().unwrap(), port)).collect()) })),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_listed_name_that_resolves_to_a_local_address_is_not_connected_to() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let rebinding = resolving_to(BTreeMap::new(), &["127.0.0.1"]);
+        let refused = rebinding.connect("cdn.listed.example", port, |_| false).await.unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::PermissionDenied);
+        assert!(refused.to_string().contains("resolves only to local or private addresses (127.0.0.1)"), "{refused}");
+        let mixed = resolving_to(BTreeMap::new(), &["10.0.0.1", "::ffff:192.168.1.1", "fe80::1"]);
+        assert!(mixed.connect("printer.listed.example", port, |_| false).await.is_err());
+
+        // An IP rule naming the address, or the hosts table naming the name, allows it.
+        assert!(rebinding.connect("cdn.listed.example", port, |ip| ip == IpAddr::from([127, 0, 0, 1])).await.is_ok());
+        let mut hosts = BTreeMap::new();
+        hosts.insert("intranet.school".to_owned(), HostAddress { ip: "127.0.0.1".parse().unwrap(), port: Some(port) });
+        assert!(resolving_to(hosts, &["127.0.0.1"]).connect("intranet.school", 80, |_| false).await.is_ok());
+    }
 }

@@ -70,14 +70,14 @@ impl Status {
     /// The kiosk configured at `config`; `None` when it is not enrolled (the built-in list is
     /// in force). Damaged cached rules are set aside, as the kiosk itself would.
     pub fn read(config: &Path) -> Result<Option<Status>, Error> {
-        Status::read_at(config, sync::unix_now())
+        Status::read_at(config, crate::durable::unix_now())
     }
 
     fn read_at(config: &Path, now: u64) -> Result<Option<Status>, Error> {
         let config = KioskConfig::load(config)?;
         let Some(link) = config.server else { return Ok(None) };
         // As the kiosk reads them (loading has already refused a configuration with a bad key).
-        let cached = crate::bundle::parse_public_key(&link.public_key).and_then(|key| sync::load_cached(&config.state_dir, &key));
+        let cached = crate::keys::parse_public_key(&link.public_key).and_then(|key| sync::load_cached(&config.state_dir, &key));
         let rules = cached.map(|bundle| Rules {
             version: bundle.version,
             room: bundle.room,
@@ -127,7 +127,7 @@ mod tests {
 
     use super::*;
     use crate::bundle::{sign, Bundle, Lesson, Profile};
-    use crate::outbox::write_durably;
+    use crate::durable::write_durably;
 
     const NOW: u64 = 1_795_000_000;
 
@@ -138,7 +138,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("state")).unwrap();
         let mut config = "state_dir = \"state\"\n".to_owned();
         if let Some(url) = server {
-            let link = ServerLink { url: url.into(), kiosk_id: "k1".into(), token: "t1".into(), public_key: crate::bundle::public_key_text(&key().verifying_key()), fingerprint: None };
+            let link = ServerLink { url: url.into(), kiosk_id: "k1".into(), token: "t1".into(), public_key: crate::keys::public_key_text(&key().verifying_key()), fingerprint: None };
             config = crate::config::with_server_section(&config, &link);
         }
         std::fs::write(dir.join("kiosk.toml"), config).unwrap();

@@ -11,15 +11,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::VerifyingKey;
 use reqwest::StatusCode;
-use serde_json::Value;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::activity::ActivityLog;
 use crate::bundle::{self, Bundle, Signed};
 use crate::config::ServerLink;
-use crate::outbox::write_durably;
-use crate::protocol::{ActivityAck, ActivityBatch, ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH};
+use crate::durable::{unix_now, write_durably};
+use crate::protocol::{
+    feeling_path, ActivityAck, ActivityBatch, FeelingRequest, Heartbeat, OutboxItem, Outgoing, Report, ReportContent, RulesQuery, UnblockRequest,
+    ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH, HEARTBEAT_PATH, REPORTS_PATH, RULES_PATH, UNBLOCK_PATH,
+};
 
 const LONG_POLL_SECONDS: u64 = 30;
 const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
@@ -40,7 +42,7 @@ pub fn http_client(url: &str, fingerprint: Option<&str>) -> Result<reqwest::Clie
         (false, _) => builder,
         (true, None) => return Err("an https server needs its certificate fingerprint (satchel enrol --fingerprint)".into()),
         (true, Some(text)) => {
-            let pinned = bundle::parse_fingerprint(text).ok_or("the fingerprint is not 64 hexadecimal digits")?;
+            let pinned = crate::keys::parse_fingerprint(text).ok_or("the fingerprint is not 64 hexadecimal digits")?;
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
                 .with_safe_default_protocol_versions()
@@ -181,7 +183,7 @@ impl Link {
             base: server.url.trim_end_matches('/').to_owned(),
             authorization: format!("Bearer {}.{}", server.kiosk_id, server.token),
             kiosk_id: server.kiosk_id.clone(),
-            key: bundle::parse_public_key(&server.public_key)?,
+            key: crate::keys::parse_public_key(&server.public_key)?,
             client: http_client(&server.url, server.fingerprint.as_deref()).ok()?,
             state_dir: state_dir.to_owned(),
             shared,
@@ -206,7 +208,8 @@ impl Link {
             let held = self.shared.version.load(Ordering::Relaxed);
             let request = self
                 .client
-                .get(format!("{}/api/v1/rules?wait={LONG_POLL_SECONDS}", self.base))
+                .get(format!("{}{RULES_PATH}", self.base))
+                .query(&RulesQuery { wait: LONG_POLL_SECONDS })
                 .header("Authorization", &self.authorization)
                 .header("If-None-Match", format!("\"{held}\""))
                 .timeout(Duration::from_secs(LONG_POLL_SECONDS + 15));
@@ -296,34 +299,35 @@ impl Link {
 
     async fn deliver(&self, path: &Path) -> Delivery {
         let Ok(bytes) = std::fs::read(path) else { return Delivery::Later("unreadable just now".into()) };
-        let Ok(item) = serde_json::from_slice::<Value>(&bytes) else { return Delivery::Damaged("not JSON".into()) };
-        let (endpoint, body) = match item["kind"].as_str() {
-            Some("report") => ("/api/v1/reports".to_owned(), item.clone()),
-            Some("unblock") => ("/api/v1/unblock".to_owned(), serde_json::json!({ "id": item["id"], "url": item["url"], "requested_at": item["created"] })),
-            Some("feeling") => match item["report"].as_str() {
-                Some(report) => (format!("/api/v1/reports/{report}/feeling"), serde_json::json!({ "feeling": item["feeling"] })),
-                None => return Delivery::Damaged("a feeling without its report".into()),
-            },
-            _ => return Delivery::Damaged("unknown kind".into()),
+        let item = match serde_json::from_slice::<OutboxItem>(&bytes) {
+            Ok(item) => item,
+            // Not JSON, a kind this kiosk does not know, a field missing: no send can mend it.
+            Err(error) => return Delivery::Damaged(format!("not an outbox item: {error}")),
         };
-        let request = self.client.post(format!("{}{endpoint}", self.base)).header("Authorization", &self.authorization).json(&body).timeout(Duration::from_secs(60));
-        match request.send().await {
+        let request = match &item.what {
+            Outgoing::Report(content) => self.post(REPORTS_PATH, &Report { id: item.id.clone(), content: content.clone() }),
+            Outgoing::Unblock { url } => self.post(UNBLOCK_PATH, &UnblockRequest { id: item.id.clone(), url: url.clone(), requested_at: item.created }),
+            Outgoing::Feeling { report, feeling } => self.post(&feeling_path(report), &FeelingRequest { feeling: feeling.clone() }),
+        };
+        match request.timeout(Duration::from_secs(60)).send().await {
             Ok(response) if response.status().is_success() => Delivery::Done,
             Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => Delivery::Limited(retry_after(response.headers())),
             // Another kiosk's item has this id: it can never be stored as it is.
             Ok(response) if response.status() == StatusCode::CONFLICT => Delivery::Damaged("the server has another kiosk's item with this id".into()),
             // Better the report without its picture than no report: the pupil was thanked.
-            Ok(response) if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !item["screenshot"].is_null() => {
+            Ok(response) if response.status() == StatusCode::PAYLOAD_TOO_LARGE && matches!(&item.what, Outgoing::Report(ReportContent { screenshot: Some(_), .. })) => {
                 let mut smaller = item;
-                smaller["screenshot"] = Value::Null;
-                match write_durably(path, &serde_json::to_vec(&smaller).expect("JSON serialises")) {
+                if let Outgoing::Report(content) = &mut smaller.what {
+                    content.screenshot = None;
+                }
+                match write_durably(path, &serde_json::to_vec(&smaller).expect("an outbox item serialises")) {
                     Ok(()) => Delivery::Later("the screenshot was too large for the server: the report goes without it".into()),
                     Err(error) => Delivery::Later(format!("cannot rewrite the report without its screenshot: {error}")),
                 }
             }
             // Its report never reached the server (set aside, or sent by an earlier
             // enrolment): the feeling has nothing to join.
-            Ok(response) if response.status() == StatusCode::NOT_FOUND && item["kind"] == "feeling" => {
+            Ok(response) if response.status() == StatusCode::NOT_FOUND && matches!(item.what, Outgoing::Feeling { .. }) => {
                 Delivery::Damaged("the server has no such report".into())
             }
             // The server will never take it as it is: keep it, aside, for a person.
@@ -334,6 +338,10 @@ impl Link {
             Ok(response) => Delivery::Later(unexpected_answer(response.status())),
             Err(error) => Delivery::Later(format!("cannot reach the server: {error}")),
         }
+    }
+
+    fn post(&self, endpoint: &str, body: &impl serde::Serialize) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}{endpoint}", self.base)).header("Authorization", &self.authorization).json(body)
     }
 
     /// Sends the activity log's events in batches until the server has them all, and then
@@ -407,15 +415,15 @@ impl Link {
             // What waits in the outbox, and what was set aside, for the Machines page.
             let (waiting, damaged) = outbox_counts(&self.state_dir);
             let last_sync = self.shared.last_sync.load(Ordering::Relaxed);
-            let beat = serde_json::json!({
-                "rules_version": self.shared.version.load(Ordering::Relaxed),
-                "last_sync": (last_sync > 0).then_some(last_sync),
-                "outbox_waiting": waiting,
-                "outbox_damaged": damaged,
-                "state": if self.shared.active.load(Ordering::Relaxed) { "active" } else { "idle" },
-                "satchel_version": env!("CARGO_PKG_VERSION"),
-            });
-            let sent = self.client.post(format!("{}/api/v1/heartbeat", self.base)).header("Authorization", &self.authorization).json(&beat).timeout(Duration::from_secs(20)).send().await;
+            let beat = Heartbeat {
+                rules_version: self.shared.version.load(Ordering::Relaxed),
+                last_sync: (last_sync > 0).then_some(last_sync),
+                outbox_waiting: Some(waiting as u64),
+                outbox_damaged: Some(damaged as u64),
+                state: if self.shared.active.load(Ordering::Relaxed) { "active" } else { "idle" }.to_owned(),
+                satchel_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            };
+            let sent = self.post(HEARTBEAT_PATH, &beat).timeout(Duration::from_secs(20)).send().await;
             if let Err(error) = sent {
                 warn!(%error, "heartbeat not sent");
             }
@@ -494,10 +502,6 @@ fn set_aside(outbox: &Path, path: &Path, why: &str) {
     let target = damaged.join(path.file_name().unwrap_or_default());
     let moved = std::fs::create_dir_all(&damaged).and_then(|_| std::fs::rename(path, &target));
     warn!(item = %path.display(), why, moved = moved.is_ok(), "outbox item set aside");
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Waits that double up to a minute, with jitter so a room's kiosks do not return together.

@@ -14,16 +14,15 @@
 //! full tie. With no match the default applies, **block** unless a profile opts into the open
 //! web. Pure: no I/O, no clock, no globals; deciding never fails.
 
-pub mod canonical;
 pub mod rules;
 
 use std::fmt;
 use std::sync::Arc;
 
+use crate::canonical::{self, CanonicalUrl, HostKind, Scheme, Unusable};
 use crate::categories::{CategoryIndex, CategorySet};
 use crate::hostname::{NameTable, SuffixKeys};
-use crate::safesearch::{Engine, HostFacts, SafeSearch, Special};
-pub use canonical::{CanonicalUrl, HostKind, Scheme, Unusable};
+use crate::safesearch::{self, Engine, HostFacts, SafeSearch, Special};
 pub use rules::{Action, Fallback, HostPattern, ListError, Problem, Rule};
 
 /// What the browser is doing with the URL.
@@ -66,6 +65,15 @@ pub enum Reason {
     RefusedBlockLine(Problem),
     /// A `[block]` line names no readable host, so nothing is allowed; carries the line.
     ListsUnusable(String),
+}
+
+impl From<safesearch::Blocked> for Reason {
+    fn from(blocked: safesearch::Blocked) -> Reason {
+        match blocked {
+            safesearch::Blocked::UnenforceableSearch => Reason::UnenforceableSearch,
+            safesearch::Blocked::ContentProxy => Reason::ContentProxy,
+        }
+    }
 }
 
 impl fmt::Display for Reason {
@@ -350,7 +358,7 @@ impl Policy {
         });
         let special = walk.special;
         if let Some(blocked) = special.and_then(|s| s.blocks_path(&url.path)) {
-            return Decision::block(blocked);
+            return Decision::block(blocked.into());
         }
         let engine = special.and_then(|s| s.engine);
         let mut decision = match best {
@@ -406,7 +414,7 @@ impl Policy {
         });
         let special = walk.special;
         if let Some(blocked) = special.as_ref().and_then(Special::blocks_host) {
-            return Decision::block(blocked);
+            return Decision::block(blocked.into());
         }
         let best = |keep: &dyn Fn(&Rule) -> bool| {
             candidates.iter().copied().filter(|r| keep(r)).max_by_key(|r| Precedence::of(r))

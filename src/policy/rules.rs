@@ -23,7 +23,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::canonical::{canonical_host, normalise_escapes, HostKind, Scheme};
+use crate::canonical::{canonical_host, decode_component, normalise_escapes, HostKind, Scheme};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -421,15 +421,6 @@ fn parse_query(query: &str) -> Vec<QueryCondition> {
         }
     }
     conditions
-}
-
-/// Decodes a query key or value the way a form would (`+` is a space), so that a condition and
-/// a URL compare equal however either was escaped.
-pub fn decode_component(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={text}").as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

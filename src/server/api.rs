@@ -13,14 +13,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::json;
 use tracing::{info, warn};
 
 use super::limits::{self, Kind};
-use super::store::{Heartbeat, KioskRow, NewReport, Screenshot, Sent};
+use super::store::{KioskRow, Screenshot, Sent};
 use super::{hash, now, random_hex, ConsoleEvent, Server};
 use crate::bundle;
+use crate::protocol::{
+    EnrolRequest, Enrolment, ErrorBody, FeelingRequest, Heartbeat, Received, Report, ReportContent, RulesQuery, UnblockRequest, ENROL_PATH,
+    FEELING_PATH, HEARTBEAT_PATH, REPORTS_PATH, RULES_PATH, UNBLOCK_PATH,
+};
 
 /// A report's body: its fields and the base64 PNG (at most 4 MB of picture).
 /// A 4K screen's screenshot of a page full of photographs, as PNG in base64, fits.
@@ -29,12 +31,12 @@ const LONGEST_WAIT: u64 = 60;
 
 pub fn router() -> Router<Arc<Server>> {
     Router::new()
-        .route("/api/v1/enrol", post(enrol).layer(DefaultBodyLimit::max(super::transport::OPEN_BODY_LIMIT)))
-        .route("/api/v1/rules", get(rules))
-        .route("/api/v1/reports", post(report).layer(DefaultBodyLimit::max(REPORT_LIMIT)))
-        .route("/api/v1/reports/{id}/feeling", post(feeling))
-        .route("/api/v1/unblock", post(unblock))
-        .route("/api/v1/heartbeat", post(heartbeat))
+        .route(ENROL_PATH, post(enrol).layer(DefaultBodyLimit::max(super::transport::OPEN_BODY_LIMIT)))
+        .route(RULES_PATH, get(rules))
+        .route(REPORTS_PATH, post(report).layer(DefaultBodyLimit::max(REPORT_LIMIT)))
+        .route(FEELING_PATH, post(feeling))
+        .route(UNBLOCK_PATH, post(unblock))
+        .route(HEARTBEAT_PATH, post(heartbeat))
 }
 
 /// An API failure: a status and one sentence saying what is wrong, and for `429` how long to
@@ -43,7 +45,7 @@ pub struct ApiError(StatusCode, String, Option<Duration>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.0, Json(json!({ "error": self.1 }))).into_response();
+        let mut response = (self.0, Json(ErrorBody { error: self.1 })).into_response();
         if let Some(wait) = self.2 {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(limits::retry_after_seconds(wait)));
         }
@@ -99,13 +101,7 @@ impl FromRequestParts<Arc<Server>> for Kiosk {
     }
 }
 
-#[derive(Deserialize)]
-struct EnrolRequest {
-    code: String,
-    name: String,
-}
-
-async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolRequest>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolRequest>) -> Result<Json<Enrolment>, ApiError> {
     let name = request.name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(refuse(StatusCode::BAD_REQUEST, "a machine name of 1 to 100 characters is needed"));
@@ -114,7 +110,7 @@ async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolReque
         return Err(refuse(StatusCode::BAD_REQUEST, "an enrolment code is 12 letters and digits"));
     }
     let no_randomness = |_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "the server has no randomness");
-    let id = crate::outbox::new_uuid().map_err(no_randomness)?;
+    let id = crate::durable::new_uuid().map_err(no_randomness)?;
     let token = random_hex(32).map_err(no_randomness)?;
     let kiosk = KioskRow { id: id.clone(), name: name.to_owned(), room_id: 0 };
     let code = request.code.trim().to_ascii_uppercase();
@@ -126,13 +122,7 @@ async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolReque
     store.audit(None, "enrol", &format!("{name} ({id}) in room {room_id}"), now())?;
     let bundle = store.bundle(&KioskRow { room_id, ..kiosk }, now())?;
     info!(kiosk = id, name, room = bundle.room, "kiosk enrolled");
-    Ok(Json(json!({ "kiosk_id": id, "token": token, "public_key": server.public_key(), "room": bundle.room })))
-}
-
-#[derive(Deserialize)]
-struct RulesQuery {
-    #[serde(default)]
-    wait: u64,
+    Ok(Json(Enrolment { kiosk_id: id, token, public_key: server.public_key(), room: bundle.room }))
 }
 
 /// The kiosk's signed bundle. With `If-None-Match` naming the version it has, `304` when
@@ -164,28 +154,18 @@ async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(que
     Ok(([(ETAG, etag)], Json(signed)).into_response())
 }
 
-#[derive(Deserialize)]
-struct ReportRequest {
-    #[serde(flatten)]
-    report: NewReport,
-    /// The screenshot, a PNG, base64; `null` when the kiosk could not take one (the report
-    /// still counts).
-    screenshot: Option<String>,
-}
-
-async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(request): Json<ReportRequest>) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut report = request.report;
+async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(mut report): Json<Report>) -> Result<Json<Received>, ApiError> {
     if !is_uuid(&report.id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "a report id is a UUID"));
     }
     // A report sent again (its answer was lost) changes nothing, its screenshot least of all,
     // and costs nothing against the limits.
     if !is_new(&server, &kiosk, Sent::Report, &report.id)? {
-        return Ok(Json(json!({ "id": report.id, "stored": true })));
+        return Ok(Json(Received { id: report.id, stored: true, screenshot_kept: None }));
     }
     take(&server, &kiosk, Kind::Report, "reports")?;
-    cap_report(&mut report);
-    let screenshot = match request.screenshot {
+    cap_report(&mut report.content);
+    let screenshot = match report.content.screenshot.take() {
         Some(screenshot) => {
             let png = base64::engine::general_purpose::STANDARD
                 .decode(screenshot.as_bytes())
@@ -203,13 +183,13 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(req
         let _ = server.events.send(ConsoleEvent { kind: "report", id: report.id.clone(), room: kiosk.room_id, safeguarding: false });
     }
     let screenshot_kept = matches!(screenshot, Screenshot::Stored { .. });
-    Ok(Json(json!({ "id": report.id, "stored": true, "screenshot_kept": screenshot_kept })))
+    Ok(Json(Received { id: report.id, stored: true, screenshot_kept: Some(screenshot_kept) }))
 }
 
 /// What a report may hold: its page's address and title cut to their caps (never refused: the
 /// report is what matters), names cut, a feeling the console knows or none, and no date in
 /// the future (where it would outlive the retention period).
-fn cap_report(report: &mut NewReport) {
+fn cap_report(report: &mut ReportContent) {
     limits::cut_bytes(&mut report.url, limits::URL_BYTES);
     limits::cut_bytes(&mut report.title, limits::TITLE_BYTES);
     for name in [&mut report.profile, &mut report.lesson].into_iter().flatten() {
@@ -234,7 +214,7 @@ async fn keep_screenshot(server: &Arc<Server>, kiosk: &KioskRow, report_id: &str
         if !server.make_room(bytes) {
             return Ok(false);
         }
-        crate::outbox::write_durably(&server.data.join("screenshots").join(stored), &png).map(|()| true)
+        crate::durable::write_durably(&server.data.join("screenshots").join(stored), &png).map(|()| true)
     })
     .await;
     match written {
@@ -246,11 +226,6 @@ async fn keep_screenshot(server: &Arc<Server>, kiosk: &KioskRow, report_id: &str
 
 fn is_feeling(feeling: &str) -> bool {
     matches!(feeling, "scary" | "rude" | "sad" | "other")
-}
-
-#[derive(Deserialize)]
-struct FeelingRequest {
-    feeling: String,
 }
 
 /// The feeling a pupil picked on the thank-you page, after the report went.
@@ -269,20 +244,13 @@ async fn feeling(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, axum::e
     }
 }
 
-#[derive(Deserialize)]
-struct UnblockRequest {
-    id: String,
-    url: String,
-    requested_at: u64,
-}
-
-async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(request): Json<UnblockRequest>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(request): Json<UnblockRequest>) -> Result<Json<Received>, ApiError> {
     // Cut, an address would name another page, and a teacher would allow that one.
     if !is_uuid(&request.id) || request.url.len() > limits::URL_BYTES {
         return Err(refuse(StatusCode::BAD_REQUEST, "an unblock request has a UUID and a URL of at most 8 KB"));
     }
     if !is_new(&server, &kiosk, Sent::Ask, &request.id)? {
-        return Ok(Json(json!({ "id": request.id, "stored": true })));
+        return Ok(Json(Received { id: request.id, stored: true, screenshot_kept: None }));
     }
     if server.store().open_asks(&kiosk.id)? >= limits::OPEN_ASKS {
         return Err(limited(&kiosk, "requests waiting for a teacher", limits::OPEN_ASKS_WAIT));
@@ -294,7 +262,7 @@ async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(re
     if server.store().add_unblock_request(&kiosk, &request.id, &request.url, requested_at, now())? {
         let _ = server.events.send(ConsoleEvent { kind: "unblock", id: request.id.clone(), room: kiosk.room_id, safeguarding: false });
     }
-    Ok(Json(json!({ "id": request.id, "stored": true })))
+    Ok(Json(Received { id: request.id, stored: true, screenshot_kept: None }))
 }
 
 async fn heartbeat(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(beat): Json<Heartbeat>) -> Result<StatusCode, ApiError> {

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
@@ -122,7 +122,7 @@ impl Server {
     }
 
     pub fn public_key(&self) -> String {
-        crate::bundle::public_key_text(&self.key.verifying_key())
+        crate::keys::public_key_text(&self.key.verifying_key())
     }
 
     /// Tells the kiosks waiting on a room that its rules are now at `version`. Two changes
@@ -388,9 +388,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
+/// The server's clock, as every stored time uses it.
+pub use crate::durable::unix_now as now;
 
 /// SHA-256 of a long random secret (tokens, codes): enough, as they cannot be guessed.
 pub fn hash(secret: &str) -> String {

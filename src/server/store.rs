@@ -11,8 +11,9 @@ mod alerts;
 pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow};
 pub use alerts::{Acknowledgement, AlertRow, NewAlert, SchoolTerm};
 use crate::bundle::{Bundle, Lesson, Profile};
-use crate::config::SearchEngine;
+use crate::safesearch::SearchEngine;
 use crate::pages::Tile;
+use crate::protocol::{Heartbeat, Report};
 
 /// Each migration moves the database one `user_version` up; they run once, in order.
 const MIGRATIONS: &[&str] = &[r#"
@@ -105,38 +106,6 @@ pub struct KioskRow {
     pub id: String,
     pub name: String,
     pub room_id: i64,
-}
-
-/// A report as the kiosk sends it (the screenshot is stored beside the database).
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
-pub struct NewReport {
-    pub id: String,
-    pub happened_at: u64,
-    pub url: String,
-    pub title: String,
-    #[serde(default)]
-    pub feeling: Option<String>,
-    #[serde(default)]
-    pub profile: Option<String>,
-    #[serde(default)]
-    pub lesson: Option<String>,
-    #[serde(default)]
-    pub rules_version: Option<u64>,
-}
-
-/// Heartbeat fields a kiosk reports.
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
-pub struct Heartbeat {
-    pub rules_version: u64,
-    pub last_sync: Option<u64>,
-    pub state: String,
-    #[serde(default)]
-    pub satchel_version: Option<String>,
-    /// Items waiting in the kiosk's outbox, and items it set aside as undeliverable.
-    #[serde(default)]
-    pub outbox_waiting: Option<u64>,
-    #[serde(default)]
-    pub outbox_damaged: Option<u64>,
 }
 
 /// What a kiosk sends under an id of its own making.
@@ -375,7 +344,9 @@ impl Store {
 
     /// Stores a report once; a repeat of the same id changes nothing. Returns whether it was
     /// new.
-    pub fn add_report(&self, kiosk: &KioskRow, report: &NewReport, screenshot: &Screenshot, now: u64) -> Result<bool> {
+    /// Stores a report (its screenshot, if any, is already beside the database: `screenshot`).
+    pub fn add_report(&self, kiosk: &KioskRow, report: &Report, screenshot: &Screenshot, now: u64) -> Result<bool> {
+        let Report { id, content: report } = report;
         let room: String = self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [kiosk.room_id], |row| row.get(0))?;
         let (name, bytes, missing) = match screenshot {
             Screenshot::Stored { name, bytes } => (name.as_str(), *bytes as i64, None),
@@ -387,7 +358,7 @@ impl Store {
                 screenshot, screenshot_bytes, screenshot_missing)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) DO NOTHING",
             params![
-                report.id,
+                id,
                 kiosk.id,
                 room,
                 kiosk.name,
@@ -1150,17 +1121,10 @@ pub struct Junk {
 }
 
 pub fn search_name(engine: SearchEngine) -> &'static str {
-    match engine {
-        SearchEngine::Google => "google",
-        SearchEngine::Kiddle => "kiddle",
-        SearchEngine::Swiggle => "swiggle",
-    }
+    engine.name()
 }
 
+/// A stored or submitted engine name; one no kiosk knows is the default engine.
 pub fn parse_search(name: &str) -> SearchEngine {
-    match name {
-        "kiddle" => SearchEngine::Kiddle,
-        "swiggle" => SearchEngine::Swiggle,
-        _ => SearchEngine::Google,
-    }
+    SearchEngine::from_name(name).unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::outbox::write_durably;
+use crate::durable::write_durably;
 
 pub struct Tls {
     pub config: Arc<rustls::ServerConfig>,
@@ -38,7 +38,7 @@ pub fn load(data: &Path, given: Option<(&Path, &Path)>) -> Result<Tls> {
         .and_then(|certs| certs.collect())
         .with_context(|| format!("{}: not a PEM certificate", cert_path.display()))?;
     let first = certs.first().with_context(|| format!("{}: no certificate in it", cert_path.display()))?;
-    let fingerprint = crate::bundle::fingerprint(first.as_ref());
+    let fingerprint = crate::keys::fingerprint(first.as_ref());
     let key = PrivateKeyDer::from_pem_file(&key_path).with_context(|| format!("{}: not a PEM private key", key_path.display()))?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()?

@@ -181,9 +181,17 @@ impl MainFrameLoads for wry::WebView {
     }
 
     fn on_address_moved_in_page(&self, moved: impl Fn(String) + 'static) {
-        // During a load the address changes too; the gate and the commit check see those.
+        let moved = Rc::new(moved);
+        let at_rest = Rc::clone(&moved);
+        // During a load the address changes too; the gate and the commit check see those, and
+        // the end of the load sees where a page moved its address while it was loading.
         self.webview().connect_uri_notify(move |view| {
             if !view.is_loading() {
+                at_rest(view.uri().map(|u| u.to_string()).unwrap_or_default());
+            }
+        });
+        self.webview().connect_load_changed(move |view, event| {
+            if event == LoadEvent::Finished {
                 moved(view.uri().map(|u| u.to_string()).unwrap_or_default());
             }
         });

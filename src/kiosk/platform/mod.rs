@@ -76,8 +76,8 @@ pub trait Activity {
 
 /// Main-frame loads as they happen: the address of each page the main frame commits to
 /// (checked again, whatever the gate thought), each address a page moves to without loading
-/// (`history.pushState`, which no navigation gate sees), and each page that could not be
-/// loaded.
+/// (`history.pushState`, which no navigation gate sees) and the address at the end of each
+/// load (a page may move it while still loading), and each page that could not be loaded.
 pub trait MainFrameLoads {
     fn on_main_frame_committed(&self, committed: impl Fn(String) + 'static);
     fn on_address_moved_in_page(&self, moved: impl Fn(String) + 'static);

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{redirect, render, Admin, ConsoleError, Posted, Words};
 use crate::policy::Policy;
+use crate::safesearch::SearchEngine;
 use crate::server::store::{self, ProfileRow, User};
 use crate::server::{now, Server};
 
@@ -154,9 +155,6 @@ async fn reset_user_password(State(server): State<Arc<Server>>, Path(id): Path<i
     admin_html(&server, &user, Some(notice))
 }
 
-/// The search engines a profile may choose, as the form names them.
-const ENGINES: [&str; 3] = ["google", "kiddle", "swiggle"];
-
 struct ProfileForm<'a> {
     row: &'a ProfileRow,
     engine: &'static str,
@@ -168,7 +166,8 @@ struct ProfilesPage<'a> {
     t: Words<'a>,
     user: &'a User,
     profiles: Vec<ProfileForm<'a>>,
-    engines: [&'static str; 3],
+    /// The search engines a profile may choose, as the form names them.
+    engines: [&'static str; SearchEngine::ALL.len()],
     errors: &'a [String],
 }
 
@@ -179,8 +178,8 @@ async fn profiles_page(State(server): State<Arc<Server>>, Admin(user): Admin) ->
 
 /// Profiles' forms; `errors` are the list's, when one profile is shown back after a mistake.
 fn profiles_html(server: &Server, user: &User, profiles: &[ProfileRow], errors: &[String]) -> Result<Html<String>, ConsoleError> {
-    let profiles = profiles.iter().map(|row| ProfileForm { row, engine: store::search_name(row.search) }).collect();
-    let body = render(&ProfilesPage { t: server.words(), user, profiles, engines: ENGINES, errors })?;
+    let profiles = profiles.iter().map(|row| ProfileForm { row, engine: row.search.name() }).collect();
+    let body = render(&ProfilesPage { t: server.words(), user, profiles, engines: SearchEngine::ALL.map(SearchEngine::name), errors })?;
     server.page(Some(user), "console-profiles", body)
 }
 

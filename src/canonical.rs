@@ -309,6 +309,15 @@ pub fn canonical_host(host: &str) -> Option<(String, HostKind)> {
     }
 }
 
+/// Decodes a query key or value the way a form would (`+` is a space), so that a condition and
+/// a URL compare equal however either was escaped.
+pub fn decode_component(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
