@@ -82,7 +82,8 @@ fn an_event_the_server_does_not_understand_does_not_hold_back_the_others() {
     let (status, answer) = send(&server, &kiosk, &events);
     assert_eq!((status, answer["through"].as_u64()), (StatusCode::OK, Some(3)));
     assert_eq!(server.count("SELECT count(*) FROM activity"), 2);
-    assert_eq!(server.count("SELECT max(length(url)) FROM activity"), 8192, "cut to the cap");
+    assert_eq!(server.count("SELECT max(length(CAST(url AS BLOB))) FROM activity"), 8192, "cut to the cap, in bytes");
+    assert_eq!(server.count("SELECT count(*) FROM activity WHERE url LIKE '%…'"), 1, "and marked as cut");
 }
 
 #[test]

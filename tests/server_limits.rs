@@ -173,10 +173,24 @@ fn kiosks_long_polls_are_not_closed_as_strangers_however_many_wait() {
     // 256 descriptors: at most 128 connections that have not shown who they are.
     let server = start_with_open_files(data(), &[], 256);
     let staff = admin_session(&server, "it.tech");
-    let kiosk = server.enrolled();
-    let version = new_client().get(format!("{}/api/v1/rules", server.base)).header("Authorization", bearer(&kiosk)).send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
-    let poll = format!("GET /api/v1/rules?wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\nIf-None-Match: {version}\r\n\r\n", bearer(&kiosk));
-    let mut polls: Vec<_> = (0..200).map(|_| sent(&server, None, PATIENT, poll.as_bytes()).unwrap()).collect();
+    // 200 kiosks, one long poll each (a kiosk may hold only a few at once).
+    let codes = admin(server.data.path(), &["enrol-code", "--room", "Class 1", "--count", "200"]);
+    let kiosks: Vec<Enrolled> = codes
+        .lines()
+        .map(|code| {
+            let (status, body) = server.enrol(code.trim());
+            assert_eq!(status, StatusCode::OK, "{body}");
+            Enrolled { id: body["kiosk_id"].as_str().unwrap().into(), token: body["token"].as_str().unwrap().into(), public_key: String::new() }
+        })
+        .collect();
+    let version = new_client().get(format!("{}/api/v1/rules", server.base)).header("Authorization", bearer(&kiosks[0])).send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    let mut polls: Vec<_> = kiosks
+        .iter()
+        .map(|kiosk| {
+            let poll = format!("GET /api/v1/rules?wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\nIf-None-Match: {version}\r\n\r\n", bearer(kiosk));
+            sent(&server, None, PATIENT, poll.as_bytes()).unwrap()
+        })
+        .collect();
     // Counted as strangers, the first would be closed to make room for the 129th once it had
     // waited 2 s.
     std::thread::sleep(Duration::from_secs(4));

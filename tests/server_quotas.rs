@@ -161,8 +161,9 @@ fn oversized_fields_are_cut_or_refused_and_an_unknown_feeling_is_not_stored() {
     assert_eq!(send(&server, &kiosk, "/api/v1/unblock", &long_ask).status(), StatusCode::BAD_REQUEST);
     assert_eq!(send(&server, &kiosk, "/api/v1/reports/not-a-uuid/feeling", &json!({ "feeling": "sad" })).status(), StatusCode::BAD_REQUEST);
     assert_eq!(send(&server, &kiosk, &format!("/api/v1/reports/{}/feeling", id(1)), &json!({ "feeling": "evil" })).status(), StatusCode::BAD_REQUEST);
-    let enrol = server.client.post(format!("{}/api/v1/enrol", server.base)).json(&json!({ "code": "C".repeat(100_000), "name": "PC-02" })).send().unwrap();
-    assert_eq!(enrol.status(), StatusCode::BAD_REQUEST);
+    let enrol = |code: String| server.client.post(format!("{}/api/v1/enrol", server.base)).json(&json!({ "code": code, "name": "PC-02" })).send().unwrap().status();
+    assert_eq!(enrol("C".repeat(100)), StatusCode::BAD_REQUEST, "no code is that long");
+    assert_eq!(enrol("C".repeat(100_000)), StatusCode::PAYLOAD_TOO_LARGE, "nor a body that big");
 }
 
 #[test]
