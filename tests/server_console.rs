@@ -166,8 +166,9 @@ fn reports_show_as_text_only_to_staff_of_that_room_and_screenshots_only_when_rev
 
     let mine = teacher(&server, "mr.jones", "Class 1");
     let inbox = mine.get("/reports").text().unwrap();
-    assert!(inbox.contains("&lt;img src=x onerror=alert(1)&gt;") && !inbox.contains("<img src=x"));
-    assert!(inbox.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !inbox.contains("<script>alert"));
+    // Escaped as the templates escape (numeric character references): text, never markup.
+    assert!(inbox.contains("&#60;img src=x onerror=alert(1)&#62;") && !inbox.contains("<img src=x"));
+    assert!(inbox.contains("&#60;script&#62;alert(1)&#60;/script&#62;") && !inbox.contains("<script>alert"));
     assert!(!inbox.contains("/screenshots/"), "no picture before a reveal");
 
     let other = teacher(&server, "ms.patel", "Class 2");

@@ -6,6 +6,7 @@ mod activity;
 mod alerts;
 mod api;
 mod console;
+mod lessons;
 pub mod disk;
 mod limits;
 mod login;
@@ -239,7 +240,7 @@ impl Server {
 
     /// Adds a lesson site list (the console's format: `address | title | picture` a line).
     pub fn add_lesson(&self, name: &str, sites: &str) -> std::result::Result<(), Vec<String>> {
-        let (list, tiles) = console::parse_sites(sites)?;
+        let (list, tiles) = lessons::parse_sites(sites)?;
         let store = self.store();
         store.add_lesson(name, &list, &tiles, None).map_err(|e| vec![e.to_string()])?;
         let _ = store.audit(None, "add-lesson", name, now());
