@@ -37,10 +37,12 @@ check-demo: toolchain
 test: toolchain deps
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --no-fail-fast --features automation
 
-## bench: the policy decisions against Brave's adblock engine, and the server under load.
+## bench: the policy decisions against Brave's adblock engine, the server under load, and
+## monitoring (activity ingest and search; its 10-million-event log is built once under target/).
 bench: toolchain
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) $(CARGO) bench --locked --bench policy
 	$(CARGO) bench --locked --bench server_load
+	$(CARGO) bench --locked --bench monitoring
 
 ## deb: the Debian packages satchel (the kiosk) and satchel-server, in target/debian/.
 deb: toolchain deps

@@ -136,3 +136,29 @@ fn room_now_shows_a_teacher_each_machine_and_its_page() {
     };
     assert!(!elsewhere.get("/rooms/now/machines").text().unwrap().contains("PC-01"), "another room's teacher sees none of it");
 }
+
+#[test]
+fn a_word_search_pages_newest_first_and_its_next_page_goes_on_from_the_last_row() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let events: Vec<Value> = (0..150)
+        .flat_map(|n| {
+            [
+                json!({ "kind": "searched", "engine": "google", "terms": format!("fox {n:03}"), "url": format!("https://www.google.co.uk/search?q=fox+{n:03}") }),
+                json!({ "kind": "opened", "url": format!("https://www.bbc.co.uk/bitesize/owls-{n:03}") }),
+            ]
+        })
+        .collect();
+    send(&server, &kiosk, 1, &events);
+    let dsl = staff(&server, "mrs.khan", "dsl");
+    let shown = |page: &str| -> Vec<String> { page.match_indices("<q>fox ").map(|(at, _)| page[at + 7..at + 10].to_owned()).collect() };
+    let first = dsl.get("/activity?q=fox").text().unwrap();
+    let expected: Vec<String> = (50..150).rev().map(|n| format!("{n:03}")).collect();
+    assert_eq!(shown(&first), expected, "the newest hundred, newest first");
+    assert!(!first.contains("bitesize/owls"), "only the matching events");
+    let at = first.rfind("href=\"/activity?").expect("a link to older entries");
+    let next = first[at + 6..].split('"').next().unwrap().replace("&amp;", "&");
+    let second = dsl.get(&next).text().unwrap();
+    let expected: Vec<String> = (0..50).rev().map(|n| format!("{n:03}")).collect();
+    assert_eq!(shown(&second), expected, "the rest, from where the first page stopped");
+}

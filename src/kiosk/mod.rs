@@ -237,7 +237,7 @@ fn running_lesson(bundle: Option<&Bundle>, lesson_ends_at: Option<u64>) -> Optio
 
 /// Logs the page the main frame now shows: a web page as opened, one of Satchel's own pages as
 /// no page. `true` when it is a web page not showing before.
-fn note_page(activity: &ActivityLog, address: &str) -> bool {
+pub fn note_page(activity: &ActivityLog, address: &str) -> bool {
     if !(address.starts_with("http://") || address.starts_with("https://")) {
         activity.own_page();
         return false;
@@ -247,7 +247,7 @@ fn note_page(activity: &ActivityLog, address: &str) -> bool {
 
 /// Logs a search, when `url` is one: as the navigation is allowed, so a search is logged even
 /// when its results never arrive.
-fn note_search(activity: &ActivityLog, policy: &Policy, url: &str) {
+pub fn note_search(activity: &ActivityLog, policy: &Policy, url: &str) {
     if let Some((engine, terms)) = policy.search_terms(url) {
         activity.record(Happening::Searched { engine: engine.name().to_owned(), terms, url: url.to_owned() });
     }

@@ -26,6 +26,11 @@ CREATE TRIGGER activity_text_remove AFTER DELETE ON activity BEGIN
 END;
 "#;
 
+/// Each machine's blocked pages by time, apart from its other rows: the repeated-blocks alert
+/// counts them at every batch, and a busy machine's thousands of other rows must not be read
+/// to do it (the ingest benchmark found that count the writer's main cost).
+pub(super) const BLOCKS_MIGRATION: &str = "CREATE INDEX activity_blocks ON activity (kiosk_id, at) WHERE kind = 'blocked';";
+
 /// One kiosk's batch, checked and ready to store.
 pub struct ActivityBatchRow<'a> {
     pub kiosk: &'a KioskRow,
@@ -153,8 +158,9 @@ pub struct ActivityRow {
 }
 
 const ACTIVITY_COLUMNS: &str = "a.id, a.at, coalesce(r.name, ''), coalesce(k.name, a.kiosk_id), a.kind, a.url, a.title, a.terms, a.engine, a.rule,
-    a.category, a.reason, a.host, a.count, a.session, a.lesson, a.item
-    FROM activity a LEFT JOIN kiosks k ON k.id = a.kiosk_id LEFT JOIN rooms r ON r.id = a.room_id";
+    a.category, a.reason, a.host, a.count, a.session, a.lesson, a.item";
+/// Where an event's room and machine names come from.
+const NAMES: &str = "LEFT JOIN kiosks k ON k.id = a.kiosk_id LEFT JOIN rooms r ON r.id = a.room_id";
 
 fn activity_row(row: &rusqlite::Row<'_>) -> Result<ActivityRow> {
     Ok(ActivityRow {
@@ -194,14 +200,17 @@ impl Store {
     /// Events matching `filter`, newest first, at most `limit`.
     pub fn search_activity(&self, filter: &ActivityFilter, limit: usize) -> Result<Vec<ActivityRow>> {
         use rusqlite::types::Value;
-        let mut sql = format!("SELECT {ACTIVITY_COLUMNS} WHERE 1");
-        let mut values: Vec<Value> = Vec::new();
-        if !filter.words.is_empty() {
+        let (mut sql, mut values, newest) = if filter.words.is_empty() {
+            (format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE 1"), Vec::new(), "a.id")
+        } else {
             // Each word quoted (no FTS syntax from the search box), matching words it starts.
             let query = filter.words.iter().map(|word| format!("\"{}\"*", word.replace('"', ""))).collect::<Vec<_>>().join(" ");
-            sql.push_str(" AND a.id IN (SELECT rowid FROM activity_text WHERE activity_text MATCH ?)");
-            values.push(Value::Text(query));
-        }
+            // The full-text index leads (CROSS JOIN keeps it first) and hands over its matches
+            // newest first, so a page of a common word stops at the page's end instead of
+            // gathering a year's matches to sort them.
+            let sql = format!("SELECT {ACTIVITY_COLUMNS} FROM activity_text t CROSS JOIN activity a ON a.id = t.rowid {NAMES} WHERE activity_text MATCH ?");
+            (sql, vec![Value::Text(query)], "t.rowid")
+        };
         let mut condition = |clause: &str, value: Value| {
             sql.push_str(clause);
             values.push(value);
@@ -222,9 +231,9 @@ impl Store {
             condition(" AND a.kind = ?", Value::Text(kind.clone()));
         }
         if let Some(before) = filter.before {
-            condition(" AND a.id < ?", Value::Integer(before));
+            condition(&format!(" AND {newest} < ?"), Value::Integer(before));
         }
-        sql.push_str(" ORDER BY a.id DESC LIMIT ?");
+        sql.push_str(&format!(" ORDER BY {newest} DESC LIMIT ?"));
         values.push(Value::Integer(limit as i64));
         let mut statement = self.db.prepare(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values), activity_row)?;
@@ -233,7 +242,7 @@ impl Store {
 
     /// One pupil's sitting, in order.
     pub fn session_activity(&self, session: &str) -> Result<Vec<ActivityRow>> {
-        let mut statement = self.db.prepare(&format!("SELECT {ACTIVITY_COLUMNS} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"))?;
+        let mut statement = self.db.prepare(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"))?;
         let rows = statement.query_map(params![session], activity_row)?;
         rows.collect()
     }
