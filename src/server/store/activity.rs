@@ -27,8 +27,8 @@ END;
 "#;
 
 /// Each machine's blocked pages by time, apart from its other rows: the repeated-blocks alert
-/// counts them at every batch, and a busy machine's thousands of other rows must not be read
-/// to do it (the ingest benchmark found that count the writer's main cost).
+/// counts them at every batch, and a busy machine's other rows (thousands in five minutes at
+/// the ingest benchmark's rate) need not be read to do it.
 pub(super) const BLOCKS_MIGRATION: &str = "CREATE INDEX activity_blocks ON activity (kiosk_id, at) WHERE kind = 'blocked';";
 
 /// One kiosk's batch, checked and ready to store.
