@@ -12,10 +12,13 @@ use fluent_bundle::FluentResource;
 use serde::Deserialize;
 use unic_langid::LanguageIdentifier;
 
+/// A Fluent file's path and its text, compiled in.
+type FluentFile = (&'static str, &'static str);
+
 /// The shipped locales: tag, right-to-left, and each Fluent file. `en-GB` is the reference
 /// every other locale falls back to for a message it does not have (the teacher-only
 /// `kiosk.ftl` exists in en-GB and cy only).
-const LOCALES: &[(&str, bool, &[(&str, &str)])] = &[
+const LOCALES: &[(&str, bool, &[FluentFile])] = &[
     ("en-GB", false, &[
         ("locales/en-GB/pupil.ftl", include_str!("../locales/en-GB/pupil.ftl")),
         ("locales/en-GB/kiosk.ftl", include_str!("../locales/en-GB/kiosk.ftl")),

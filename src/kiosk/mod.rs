@@ -62,7 +62,7 @@ enum KioskEvent {
     /// Once a second, for the idle timeout: tao's `WaitUntil` does not wake a GTK loop.
     Tick,
     /// A verified, newer rules bundle from the server, and the server clock's lead.
-    Rules(Bundle, i64),
+    Rules(Box<Bundle>, i64),
     /// How many reports wait to be sent.
     Waiting(usize),
     /// The content view has been captured for a report: cover the page now.
@@ -172,7 +172,7 @@ pub fn run(options: Options) -> Result<()> {
         let (rules, waiting) = (kiosk.events.clone(), kiosk.events.clone());
         link.start(activity, sync::Callbacks {
             rules: Box::new(move |bundle, offset| {
-                let _ = rules.send_event(KioskEvent::Rules(bundle, offset));
+                let _ = rules.send_event(KioskEvent::Rules(Box::new(bundle), offset));
             }),
             waiting: Box::new(move |count| {
                 let _ = waiting.send_event(KioskEvent::Waiting(count));
@@ -308,7 +308,7 @@ impl Kiosk {
                 self.shared.active.store(self.active_since_reset.get(), std::sync::atomic::Ordering::Relaxed);
             }
             KioskEvent::Rules(bundle, offset) => {
-                self.rules = Some((bundle, offset));
+                self.rules = Some((*bundle, offset));
                 self.apply_rules();
             }
             KioskEvent::Waiting(count) => {

@@ -94,7 +94,7 @@ impl Mail {
             describe(server, alert, &mut body);
             body.push('\n');
         }
-        let _ = write!(body, "{}\n", server.t("console-mail-open-console"));
+        let _ = writeln!(body, "{}", server.t("console-mail-open-console"));
         self.send(&to, &subject, body).await?;
         let ids: Vec<i64> = alerts.iter().map(|alert| alert.id).collect();
         server.store().mark_alerts_digested(&ids, now())?;
