@@ -12,13 +12,14 @@
 //! Run with `cargo bench --locked --bench monitoring`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod support;
+
+use support::{admin, Server};
 use satchel::protocol::{ActivityBatch, ActivityEvent, Happening, ACTIVITY_PATH};
 
-const SERVER: &str = env!("CARGO_BIN_EXE_satchel-server");
 const KIOSKS: usize = 1_000;
 /// Events in each kiosk's batch, one batch a second: 60,000 events/s offered in all.
 const BATCH_EVENTS: usize = 60;
@@ -183,43 +184,11 @@ fn events(rng: &mut Rng, session: &mut String, first_seq: u64, count: usize, fir
 
 // ---- The server and its clients. ----
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn admin(data: &Path, args: &[&str]) -> String {
-    let output = Command::new(SERVER).arg("--data").arg(data).args(args).output().unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
-
 fn start_server(data: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(SERVER)
-        .arg("--data")
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SATCHEL_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, base: format!("http://127.0.0.1:{port}") }
+    // The search bench's database is built once and used again.
+    Server::start(data, "error", true)
 }
 
-/// One client for all the kiosks: a connection each, kept alive as the kiosk's own is.
 fn kiosk_client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap()
 }
@@ -268,7 +237,7 @@ impl Staff {
         args.extend_from_slice(role_and_rooms);
         let password = admin(data, &args).trim().to_owned();
         let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let base = server.base.clone();
+        let base = server.base();
         let page = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
         let form = [("csrf", csrf_of(&page)), ("name", name.into()), ("password", password.clone())];
         assert_eq!(client.post(format!("{base}/login")).form(&form).send().await.unwrap().status(), 303);
@@ -374,7 +343,7 @@ async fn ingest() -> Ingest {
     let server = start_server(&data);
     let codes = admin(&data, &["enrol-code", "--room", "Lab", "--count", &KIOSKS.to_string()]);
     let client = kiosk_client();
-    let base = server.base.clone();
+    let base = server.base();
     let kiosks = enrol(&client, &base, &codes).await;
     let teacher = Staff::sign_in(&server, &data, "teacher", &["teacher", "--room", "Lab"]).await;
     teacher.post("/lessons", &[("name", "Counting"), ("sites", "www.topmarks.co.uk | Topmarks | 🔢")]).await;
@@ -527,7 +496,7 @@ fn search_data(events: u64) -> (PathBuf, bool, f64) {
     {
         let server = start_server(&data);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(enrol(&kiosk_client(), &server.base, &codes));
+        runtime.block_on(enrol(&kiosk_client(), &server.base(), &codes));
     }
     let mut store = satchel::server::store::Store::open(&data.join("satchel.db")).unwrap();
     let kiosks: Vec<satchel::server::store::KioskRow> = {

@@ -6,59 +6,28 @@
 //! N = 100 and 500 headless kiosks running the real sync code; and report ingest with 100 KB
 //! screenshots. Run with `cargo bench --bench server_load` (or `make bench`).
 
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use support::{admin, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const SERVER: &str = env!("CARGO_BIN_EXE_satchel-server");
 const REPORTS: usize = 1_000;
 const REPORT_CONCURRENCY: usize = 16;
+/// Kiosks the reports come from: 25 each, within a kiosk's 30 in any ten minutes.
+const INGEST_KIOSKS: usize = 40;
 /// Console pages timed while the kiosks wait, one after another.
 const CONSOLE_SAMPLES: usize = 200;
-
-struct Server {
-    child: Child,
-    port: u16,
-    data: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
-}
-
-fn admin(data: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(SERVER).arg("--data").arg(data).args(args).output().unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
 
 fn start_server(name: &str) -> Server {
     let data = std::env::temp_dir().join(format!("satchel-load-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     admin(&data, &["add-room", "Lab"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(SERVER)
-        .arg("--data")
-        .arg(&data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SATCHEL_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, port, data }
+    Server::start(&data, "warn", false)
 }
 
 /// One HTTP/1.1 exchange on a new connection: status and body.
@@ -208,7 +177,7 @@ async fn propagation(n: usize) -> Propagation {
     }
     // Let every poll reach the server and wait there.
     tokio::time::sleep(Duration::from_millis(1_000 + n as u64 * 2)).await;
-    let memory_kib = pss_kib(server.child.id());
+    let memory_kib = pss_kib(server.pid());
     let (teacher, console) = tokio::task::spawn_blocking(move || {
         let console = teacher.time_page(CONSOLE_SAMPLES);
         (teacher, console)
@@ -292,21 +261,24 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
 /// Reports per second with 100 KB screenshots, `REPORT_CONCURRENCY` at a time.
 async fn ingest() -> f64 {
     let server = start_server("ingest");
-    let code = admin(&server.data, &["enrol-code", "--room", "Lab"]);
-    let kiosk = enrol(server.port, code.trim().to_owned(), 0).await;
+    // Spread over kiosks as a school's reports are: one kiosk may send 30 in ten minutes.
+    let codes = admin(&server.data, &["enrol-code", "--room", "Lab", "--count", &INGEST_KIOSKS.to_string()]);
+    let mut kiosks = Vec::new();
+    for (index, code) in codes.lines().enumerate() {
+        kiosks.push(Arc::new(enrol(server.port, code.trim().to_owned(), index).await.authorization));
+    }
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
     let mut noise = vec![0u8; 100 * 1024 - png.len()];
     getrandom::fill(&mut noise).unwrap();
     png.extend(noise);
     let screenshot = base64::engine::general_purpose::STANDARD.encode(&png);
-    let authorization = Arc::new(kiosk.authorization);
     let semaphore = Arc::new(tokio::sync::Semaphore::new(REPORT_CONCURRENCY));
     let start = Instant::now();
     let mut sends = Vec::new();
     for index in 0..REPORTS {
         let body = serde_json::json!({ "id": format!("00000000-0000-4000-8000-{index:012}"), "happened_at": 1_795_000_000u64,
             "url": "http://bad.test/", "title": "page", "screenshot": screenshot }).to_string();
-        let (authorization, permit) = (Arc::clone(&authorization), Arc::clone(&semaphore).acquire_owned().await.unwrap());
+        let (authorization, permit) = (Arc::clone(&kiosks[index % INGEST_KIOSKS]), Arc::clone(&semaphore).acquire_owned().await.unwrap());
         let port = server.port;
         sends.push(tokio::spawn(async move {
             let (status, _) = http(port, "POST", "/api/v1/reports", &[("Authorization", &authorization), ("Content-Type", "application/json")], body.as_bytes()).await;
