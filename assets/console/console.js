@@ -48,6 +48,23 @@
     } catch (e) { /* no sound: the row still appears */ }
   }
 
+  // Puts the row of a new item (a report, an alert) at the top of its table, fetched once.
+  function addRow(tbody, idPrefix, path, id) {
+    if (!tbody || document.getElementById(idPrefix + id)) return;
+    fetch(path + encodeURIComponent(id) + "/row", { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        if (!html) return;
+        tbody.insertAdjacentHTML("afterbegin", html);
+        var row = tbody.firstElementChild;
+        row.classList.add("fresh");
+        localTimes(row);
+        var empty = document.querySelector(".empty");
+        if (empty) empty.hidden = true;
+        chime();
+      });
+  }
+
   // Live: each new report's row is fetched and put at the top of the inbox; the "pupils
   // asked for" list is fetched again when a request arrives.
   var table = document.querySelector("#reports tbody");
@@ -56,21 +73,7 @@
   if ((table || asks || alerts) && window.EventSource) {
     var source = new EventSource("/events");
     // Alerts (the DSL's and admins' streams only): each new one's row goes at the top.
-    source.addEventListener("alert", function (event) {
-      if (!alerts || document.getElementById("alert-" + event.data)) return;
-      fetch("/alerts/" + encodeURIComponent(event.data) + "/row", { credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : ""; })
-        .then(function (html) {
-          if (!html) return;
-          alerts.insertAdjacentHTML("afterbegin", html);
-          var row = alerts.firstElementChild;
-          row.classList.add("fresh");
-          localTimes(row);
-          var empty = document.querySelector(".empty");
-          if (empty) empty.hidden = true;
-          chime();
-        });
-    });
+    source.addEventListener("alert", function (event) { addRow(alerts, "alert-", "/alerts/", event.data); });
     source.addEventListener("unblock", function () {
       if (!asks) return;
       fetch("/asks", { credentials: "same-origin" })
@@ -83,21 +86,7 @@
           chime();
         });
     });
-    source.addEventListener("report", function (event) {
-      if (!table || document.getElementById("report-" + event.data)) return;
-      fetch("/reports/" + encodeURIComponent(event.data) + "/row", { credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : ""; })
-        .then(function (html) {
-          if (!html) return;
-          table.insertAdjacentHTML("afterbegin", html);
-          var row = table.firstElementChild;
-          row.classList.add("fresh");
-          localTimes(row);
-          var empty = document.querySelector(".empty");
-          if (empty) empty.hidden = true;
-          chime();
-        });
-    });
+    source.addEventListener("report", function (event) { addRow(table, "report-", "/reports/", event.data); });
   }
 
   // Room now: each computer's page, fetched again every few seconds while the page is open.
