@@ -498,7 +498,7 @@ fn search_data(events: u64) -> (PathBuf, bool, f64) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(enrol(&kiosk_client(), &server.base(), &codes));
     }
-    let mut store = satchel::server::store::Store::open(&data.join("satchel.db")).unwrap();
+    let store = satchel::server::store::Store::open(&data.join("satchel.db")).unwrap();
     let kiosks: Vec<satchel::server::store::KioskRow> = {
         let db = rusqlite::Connection::open(data.join("satchel.db")).unwrap();
         let mut statement = db.prepare("SELECT id, name, room_id FROM kiosks ORDER BY name").unwrap();
@@ -525,7 +525,7 @@ fn search_data(events: u64) -> (PathBuf, bool, f64) {
             done += count;
         }
         let rows: Vec<_> = chunks.iter().map(|(k, batch)| satchel::server::store::ActivityBatchRow { kiosk: &kiosks[*k], log: "log", events: batch }).collect();
-        store.add_activity(&rows, unix_millis() / 1000).unwrap();
+        store.in_transaction(|store| store.add_activity(&rows, unix_millis() / 1000)).unwrap();
         if done % 1_000_000 < CHUNK * CHUNKS_PER_TRANSACTION as u64 {
             eprintln!("  {done} of {events} events stored ({:.0} s)", started.elapsed().as_secs_f64());
         }

@@ -113,7 +113,21 @@ fn each_kiosk_has_its_own_sequence() {
     let events = [event(1, "opened", json!({ "url": "https://a.test/" }))];
     assert_eq!(send(&server, &first, &events).0, StatusCode::OK);
     assert_eq!(send(&server, &second, &events).0, StatusCode::OK);
-    assert_eq!(server.count("SELECT count(DISTINCT kiosk_id) FROM activity"), 2, "the same number from two kiosks is two events");
+    assert_eq!(server.count("SELECT count(DISTINCT machine) FROM activity"), 2, "the same number from two kiosks is two events");
+    assert_eq!(server.count("SELECT count(DISTINCT session) FROM activity"), 2, "a session named the same on another kiosk is another sitting");
+}
+
+#[test]
+fn a_batch_held_back_and_sent_after_newer_ones_does_not_store_older_events_twice() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let opened = |seq| event(seq, "opened", json!({ "url": format!("https://a.test/{seq}") }));
+    assert_eq!(send(&server, &kiosk, &[opened(1), opened(2), opened(3)]).1["through"], 3);
+    // A retry of the first two, late, and then the rest with the last one again.
+    assert_eq!(send(&server, &kiosk, &[opened(1), opened(2)]).0, StatusCode::OK);
+    assert_eq!(send(&server, &kiosk, &[opened(3), opened(4)]).1["through"], 4);
+    assert_eq!(server.count("SELECT count(*) FROM activity"), 4);
+    assert_eq!(server.count("SELECT count(DISTINCT seq) FROM activity"), 4);
 }
 
 #[test]

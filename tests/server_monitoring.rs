@@ -51,7 +51,7 @@ fn session_events() -> Vec<Value> {
 fn teachers_are_refused_the_activity_log_and_alerts() {
     let server = start();
     let teacher = staff(&server, "mr.jones", "teacher");
-    for path in ["/activity", "/activity.csv", "/activity/sessions/x", "/alerts", "/alerts/1/row"] {
+    for path in ["/activity", "/activity.csv", "/activity/sessions/1", "/alerts", "/alerts/1/row"] {
         assert_eq!(teacher.get(path).status(), StatusCode::FORBIDDEN, "{path}");
     }
     assert_eq!(teacher.post("/alerts/terms", &[("phrase", "secret words"), ("category", "extremism"), ("severity", "urgent")]).status(), StatusCode::FORBIDDEN);
@@ -70,7 +70,8 @@ fn the_dsl_searches_the_log_follows_a_session_and_every_search_is_audited() {
     let blocked = dsl.get("/activity?kind=blocked").text().unwrap();
     assert!(blocked.contains("games.test (school.list:4)"), "a block shows its rule");
     assert!(!blocked.contains("red fox"));
-    let timeline = dsl.get("/activity/sessions/4a0e7a3e-5b1c-4c2d-8e9f-0a1b2c3d4e5f").text().unwrap();
+    let link = found.find("href=\"/activity/sessions/").map(|at| &found[at + 6..]).expect("a link to the session's timeline");
+    let timeline = dsl.get(&link[..link.find('"').unwrap()]).text().unwrap();
     let order: Vec<usize> = ["bitesize/dinosaurs", "red fox", "games.test/play"].iter().map(|text| timeline.find(text).expect(text)).collect();
     assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "in the order it happened");
     assert!(dsl.get("/activity?q=%22%20OR%20x").status().is_success(), "search syntax typed in the box is only words");

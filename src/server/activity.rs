@@ -18,7 +18,7 @@ use tracing::{info, warn};
 
 use super::api::{refuse, take, ApiError, Kiosk};
 use super::limits::{cut_bytes as cut, Kind};
-use super::store::{ActivityBatchRow, KioskRow};
+use super::store::{ActivityBatchRow, KioskRow, Store};
 use super::alerts::{self, Stored};
 use super::{now, Server};
 use crate::protocol::{ActivityAck, ActivityBatch, ActivityEvent, Happening, ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH};
@@ -28,8 +28,15 @@ const COMPRESSED_LIMIT: usize = 2 * 1024 * 1024;
 /// A batch once decompressed: a thousand events of the largest allowed size would not fit, but
 /// a real batch (about 200 bytes an event) fits many times over; a gzip bomb stops here.
 const DECOMPRESSED_LIMIT: u64 = 16 * 1024 * 1024;
-/// Batches written in one transaction at most.
-const GROUP: usize = 256;
+/// Events written in one transaction at most (a few tens of milliseconds of the writer's
+/// time): what holds the database's write lock at once.
+const TRANSACTION_EVENTS: usize = 4_000;
+/// Batches waiting for the writer at most; a handler with a batch waits for room (and the
+/// kiosk, for its answer), which is how a flood slows its senders.
+const QUEUED: usize = 1_024;
+/// The write lock left free between two transactions while batches wait: a millisecond's
+/// more than the other connections' busy wait.
+const WRITER_PAUSE: Duration = Duration::from_millis(3);
 
 pub fn router() -> Router<Arc<Server>> {
     Router::new().route(ACTIVITY_PATH, post(ingest).layer(DefaultBodyLimit::max(COMPRESSED_LIMIT)))
@@ -129,43 +136,74 @@ fn capped(mut event: ActivityEvent, latest: u64) -> ActivityEvent {
 }
 
 fn start_writer(server: Arc<Server>) -> mpsc::Sender<Job> {
-    let (queue, jobs) = mpsc::channel(4 * GROUP);
-    tokio::spawn(write_batches(server, jobs));
+    let (queue, jobs) = mpsc::channel(QUEUED);
+    let started = std::thread::Builder::new().name("activity-writer".into()).spawn(move || write_batches(&server, jobs));
+    if let Err(error) = started {
+        // The queue's receiver went with the thread: every batch is answered 503 and sent again.
+        warn!(%error, "cannot start the activity writer");
+    }
     queue
 }
 
-/// Takes every batch waiting (up to [`GROUP`]) and stores them in one transaction.
-async fn write_batches(server: Arc<Server>, mut jobs: mpsc::Receiver<Job>) {
-    let mut group = Vec::with_capacity(GROUP);
-    while jobs.recv_many(&mut group, GROUP).await > 0 {
-        let taken = std::mem::take(&mut group);
-        let writer = Arc::clone(&server);
-        let written = tokio::task::spawn_blocking(move || {
-            let result = {
-                let rows: Vec<ActivityBatchRow<'_>> = taken.iter().map(|job| ActivityBatchRow { kiosk: &job.kiosk, log: &job.log, events: &job.events }).collect();
-                writer.store().add_activity(&rows, now())
-            };
-            let stored = match result {
-                Ok(new) => {
-                    let stored: Vec<Stored<'_>> = taken
-                        .iter()
-                        .zip(&new)
-                        .map(|(job, new)| Stored { kiosk_id: &job.kiosk.id, room_id: job.kiosk.room_id, events: new.iter().map(|&(index, row)| (row, &job.events[index])).collect() })
-                        .collect();
-                    alerts::scan(&writer, &stored, now());
-                    true
-                }
-                Err(error) => {
-                    warn!(%error, "activity not stored; the kiosks will send it again");
-                    false
-                }
-            };
-            (stored, taken)
-        })
-        .await;
-        let Ok((ok, taken)) = written else { continue };
-        for job in taken {
-            let _ = job.stored.send(ok);
+/// The writer, on a thread and a database connection of its own: it takes every batch waiting
+/// (up to [`TRANSACTION_EVENTS`]) and stores them, with their alerts, in one transaction.
+/// Between transactions it leaves the write lock free a moment while more batches wait, so a
+/// lesson started or a report sent is never kept waiting behind a stream of activity.
+fn write_batches(server: &Server, mut jobs: mpsc::Receiver<Job>) {
+    let store = match server.open_store() {
+        Ok(store) => store,
+        Err(error) => {
+            warn!(%error, "the activity writer cannot open the database; batches will be sent again");
+            while let Some(job) = jobs.blocking_recv() {
+                let _ = job.stored.send(false);
+            }
+            return;
+        }
+    };
+    while let Some(first) = jobs.blocking_recv() {
+        let mut events = first.events.len();
+        let mut group = vec![first];
+        while events < TRANSACTION_EVENTS {
+            let Ok(job) = jobs.try_recv() else { break };
+            events += job.events.len();
+            group.push(job);
+        }
+        let stored = write_group(server, &store, &group);
+        for job in group {
+            let _ = job.stored.send(stored);
+        }
+        if !jobs.is_empty() {
+            std::thread::sleep(WRITER_PAUSE);
+        }
+    }
+}
+
+fn write_group(server: &Server, store: &Store, group: &[Job]) -> bool {
+    let matcher = server.alert_terms.current(store);
+    let now = now();
+    let written = store.in_transaction(|store| {
+        let rows: Vec<ActivityBatchRow<'_>> = group.iter().map(|job| ActivityBatchRow { kiosk: &job.kiosk, log: &job.log, events: &job.events }).collect();
+        let new = store.add_activity(&rows, now)?;
+        let stored: Vec<Stored<'_>> = group
+            .iter()
+            .zip(&new)
+            .map(|(job, new)| Stored {
+                kiosk_id: &job.kiosk.id,
+                machine: new.machine,
+                room_id: job.kiosk.room_id,
+                events: new.rows.iter().map(|row| (*row, &job.events[row.index])).collect(),
+            })
+            .collect();
+        alerts::scan(store, &matcher, &stored, now)
+    });
+    match written {
+        Ok(raised) => {
+            alerts::announce(server, &raised);
+            true
+        }
+        Err(error) => {
+            warn!(%error, "activity not stored; the kiosks will send it again");
+            false
         }
     }
 }

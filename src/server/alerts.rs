@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use tracing::{info, warn};
 
-use super::store::{NewAlert, Store};
+use super::store::{NewAlert, Store, StoredEvent};
 use super::{ConsoleEvent, Server};
 use crate::alerts::{decoded_url, Matcher, Severity};
 use crate::protocol::{ActivityEvent, Happening};
@@ -56,17 +56,26 @@ fn build(store: &Store) -> Matcher {
 /// One kiosk's newly stored events, as the writer hands them over.
 pub struct Stored<'a> {
     pub kiosk_id: &'a str,
+    /// The kiosk's number in the log.
+    pub machine: i64,
     pub room_id: i64,
-    pub events: Vec<(i64, &'a ActivityEvent)>,
+    pub events: Vec<(StoredEvent, &'a ActivityEvent)>,
 }
 
-/// Scans newly stored events and raises the alerts they call for.
-pub fn scan(server: &Server, stored: &[Stored<'_>], now: u64) {
-    let store = server.store();
-    let matcher = server.alert_terms.current(&store);
+/// An alert stored, for the consoles and the mailer once its transaction is committed.
+pub struct Raised {
+    id: i64,
+    room_id: i64,
+    urgent: bool,
+}
+
+/// Scans newly stored events and stores the alerts they call for, in the transaction that
+/// stores the events: a batch is never stored without its alerts.
+pub fn scan(store: &Store, matcher: &Matcher, stored: &[Stored<'_>], now: u64) -> rusqlite::Result<Vec<Raised>> {
+    let mut raised = Vec::new();
     for batch in stored {
         let mut latest_block = None;
-        for &(activity_id, event) in &batch.events {
+        for &(row, event) in &batch.events {
             let text = match &event.what {
                 Happening::Searched { terms, url, .. } => format!("{terms}\n{}", decoded_url(url)),
                 Happening::Opened { url } => decoded_url(url),
@@ -85,10 +94,11 @@ pub fn scan(server: &Server, stored: &[Stored<'_>], now: u64) {
                 _ => "",
             };
             let alert = NewAlert {
-                activity_id: Some(activity_id),
+                activity_id: Some(row.row),
                 kiosk_id: batch.kiosk_id,
                 room_id: Some(batch.room_id),
                 session: &event.session,
+                session_id: Some(row.session),
                 at: event.at,
                 reason: "term",
                 category: &first.category,
@@ -96,32 +106,45 @@ pub fn scan(server: &Server, stored: &[Stored<'_>], now: u64) {
                 words: &words,
                 text: shown,
             };
-            raise(server, &store, &alert, now);
+            raised.push(raise(store, &alert, now)?);
         }
         if let Some(at) = latest_block {
-            match store.recent_blocks(batch.kiosk_id, at.saturating_sub(BLOCKS_WINDOW_MS)) {
-                Ok((blocks, false)) if blocks >= BLOCKS_FOR_ALERT => {
-                    let words = blocks.to_string();
-                    let session = batch.events.last().map_or("", |(_, event)| event.session.as_str());
-                    let alert = NewAlert { activity_id: None, kiosk_id: batch.kiosk_id, room_id: Some(batch.room_id), session, at, reason: "repeated-blocks", category: "blocked-attempts", severity: "review", words: &words, text: "" };
-                    raise(server, &store, &alert, now);
-                }
-                Ok(_) => {}
-                Err(error) => warn!(%error, "cannot count recent blocks"),
+            let (blocks, alerted) = store.recent_blocks(batch.machine, batch.kiosk_id, at.saturating_sub(BLOCKS_WINDOW_MS))?;
+            if blocks >= BLOCKS_FOR_ALERT && !alerted {
+                let words = blocks.to_string();
+                let (session, session_id) = batch.events.last().map_or(("", None), |(row, event)| (event.session.as_str(), Some(row.session)));
+                let alert = NewAlert {
+                    activity_id: None,
+                    kiosk_id: batch.kiosk_id,
+                    room_id: Some(batch.room_id),
+                    session,
+                    session_id,
+                    at,
+                    reason: "repeated-blocks",
+                    category: "blocked-attempts",
+                    severity: "review",
+                    words: &words,
+                    text: "",
+                };
+                raised.push(raise(store, &alert, now)?);
             }
         }
     }
+    Ok(raised)
 }
 
-fn raise(server: &Server, store: &Store, alert: &NewAlert<'_>, now: u64) {
-    match store.add_alert(alert, now) {
-        Ok(id) => {
-            info!(id, kiosk = alert.kiosk_id, category = alert.category, severity = alert.severity, "alert raised");
-            let _ = server.events.send(ConsoleEvent { kind: "alert", id: id.to_string(), room: alert.room_id.unwrap_or(0), safeguarding: true });
-            if alert.severity == Severity::Urgent.name() {
-                server.urgent_alert.notify_one();
-            }
+fn raise(store: &Store, alert: &NewAlert<'_>, now: u64) -> rusqlite::Result<Raised> {
+    let id = store.add_alert(alert, now)?;
+    info!(id, kiosk = alert.kiosk_id, category = alert.category, severity = alert.severity, "alert raised");
+    Ok(Raised { id, room_id: alert.room_id.unwrap_or(0), urgent: alert.severity == Severity::Urgent.name() })
+}
+
+/// Tells the consoles of alerts now committed, and the mailer of urgent ones.
+pub fn announce(server: &Server, raised: &[Raised]) {
+    for alert in raised {
+        let _ = server.events.send(ConsoleEvent { kind: "alert", id: alert.id.to_string(), room: alert.room_id, safeguarding: true });
+        if alert.urgent {
+            server.urgent_alert.notify_one();
         }
-        Err(error) => warn!(%error, "an alert could not be stored"),
     }
 }

@@ -39,6 +39,9 @@ pub const ENROL_CODE_MINUTES: u64 = 24 * 60;
 /// The longest account name.
 pub const ACCOUNT_NAME_CHARS: usize = 64;
 
+/// The database's file in the data directory.
+const DATABASE: &str = "satchel.db";
+
 /// Something new for the consoles: a report or an unblock request, from a room.
 #[derive(Clone, Debug)]
 pub struct ConsoleEvent {
@@ -53,6 +56,9 @@ pub struct ConsoleEvent {
 /// The server's shared state: the database, the signing key, and who waits for which room.
 pub struct Server {
     store: Mutex<Store>,
+    /// A second connection for the activity log's searches, which may take a while over a
+    /// year of a school's activity: kiosks and other pages keep the first.
+    log_reader: Mutex<Store>,
     key: SigningKey,
     data: PathBuf,
     rooms: Mutex<HashMap<i64, watch::Sender<i64>>>,
@@ -92,10 +98,12 @@ impl Server {
         let messages = Pages::new(locale)?;
         std::fs::create_dir_all(data.join("screenshots")).with_context(|| format!("cannot create {}", data.display()))?;
         let key = load_or_create_key(&data.join("signing.key"))?;
-        let store = Store::open(&data.join("satchel.db")).with_context(|| format!("cannot open the database in {}", data.display()))?;
+        let store = Store::open(&data.join(DATABASE)).with_context(|| format!("cannot open the database in {}", data.display()))?;
+        let log_reader = Store::open(&data.join(DATABASE))?;
         let admin_password = first_start(&store)?;
         let server = Server {
             store: Mutex::new(store),
+            log_reader: Mutex::new(log_reader),
             key,
             data: data.to_owned(),
             rooms: Mutex::default(),
@@ -119,6 +127,16 @@ impl Server {
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The connection for reading the activity log (see [`Server::log_reader`]).
+    pub fn log_reader(&self) -> MutexGuard<'_, Store> {
+        self.log_reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A connection of its own, for a thread that writes much (the activity writer).
+    fn open_store(&self) -> rusqlite::Result<Store> {
+        Store::open(&self.data.join(DATABASE))
     }
 
     pub fn public_key(&self) -> String {

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 mod activity;
 mod alerts;
 
-pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow};
+pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow, StoredBatch, StoredEvent};
 pub use alerts::{Acknowledgement, AlertRow, NewAlert, SchoolTerm};
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::safesearch::SearchEngine;
@@ -94,7 +94,7 @@ ALTER TABLE unblock_requests ADD COLUMN received_at INTEGER;
 UPDATE unblock_requests SET received_at = requested_at;
 CREATE INDEX reports_kiosk ON reports (kiosk_id, received_at);
 CREATE INDEX unblock_requests_kiosk ON unblock_requests (kiosk_id, status);
-"#, activity::MIGRATION, alerts::MIGRATION, activity::BLOCKS_MIGRATION];
+"#, activity::MIGRATION, alerts::MIGRATION, activity::BLOCKS_MIGRATION, activity::KEYED_MIGRATION];
 
 pub struct Store {
     db: Connection,
@@ -133,6 +133,17 @@ const WORKED_ON: &str = "(reports.edit_version > 0 OR reports.status != 'new' OR
 
 pub type Result<T> = rusqlite::Result<T>;
 
+/// How long a connection waits for another's write lock, in milliseconds.
+const LONGEST_WAIT_MS: i32 = 10_000;
+
+fn wait_a_millisecond(tries: i32) -> bool {
+    if tries >= LONGEST_WAIT_MS {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    true
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let db = Connection::open(path)?;
@@ -141,13 +152,24 @@ impl Store {
         // Deleted reports (retention) are overwritten, not left in free pages of the file.
         db.pragma_update(None, "secure_delete", "ON")?;
         db.pragma_update(None, "foreign_keys", true)?;
-        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Waiting for another connection's write: try again each millisecond (SQLite's own
+        // timeout backs off to 100 ms, and the activity writer leaves only short gaps).
+        db.busy_handler(Some(wait_a_millisecond))?;
         // A thousand kiosks' batches land in a thousand places of each activity index at once:
         // 32 MiB of page cache keeps those pages in memory (SQLite's default is 2 MiB).
         db.pragma_update(None, "cache_size", -32_768)?;
         let mut store = Store { db };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Runs `work` in one transaction that holds the write lock from its start (so two
+    /// writers never both read and then both try to write), rolled back if it fails.
+    pub fn in_transaction<T>(&self, work: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let transaction = rusqlite::Transaction::new_unchecked(&self.db, rusqlite::TransactionBehavior::Immediate)?;
+        let done = work(self)?;
+        transaction.commit()?;
+        Ok(done)
     }
 
     fn migrate(&mut self) -> Result<()> {

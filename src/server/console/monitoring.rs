@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::{csv_field, iso_time, redirect, render, ConsoleError, Iso, Markup, Posted, Safeguarding, SignedIn, Words};
 use crate::alerts::Severity;
-use crate::server::store::{Acknowledgement, ActivityFilter, ActivityRow, AlertRow, MachineNow, MachineRow, RoomRow, SchoolTerm, User};
+use crate::server::store::{Acknowledgement, ActivityFilter, ActivityRow, AlertRow, MachineNow, MachineRow, RoomRow, SchoolTerm, Store, User};
 use crate::server::{now, Server};
 
 /// Rows a page of the log or of alerts shows.
@@ -114,17 +114,25 @@ struct ActivityPage<'a> {
 
 async fn activity_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Query(query): Query<ActivityQuery>) -> Result<Html<String>, ConsoleError> {
     let filter = query.filter();
-    let (rows, rooms, machines) = {
+    let rows = read_log(&server, move |log| log.search_activity(&filter, PER_PAGE + 1)).await?;
+    let (rooms, machines) = {
         let store = server.store();
-        let rows = store.search_activity(&filter, PER_PAGE + 1)?;
         store.audit(Some(user.id), "search-activity", &format!("q={:?} room={} machine={} from={} to={} kind={}", query.q, query.room, query.machine, query.from, query.to, query.kind), now())?;
-        (rows, store.rooms_for(&user, now())?, store.machines()?)
+        (store.rooms_for(&user, now())?, store.machines()?)
     };
     let shown = &rows[..rows.len().min(PER_PAGE)];
     let older = if rows.len() > PER_PAGE { shown.last().map(|last| last.id) } else { None };
     let table = activity_table(&server, shown, true)?;
     let page = ActivityPage { t: server.words(), query: &query, encoded: query.encoded(), rooms, machines, kinds: KINDS, table, older };
     server.page(Some(&user), "console-activity", render(&page)?)
+}
+
+/// Reads the activity log on its own connection, on a thread where waiting is allowed: a
+/// search over a year of a school's log must not hold up the server's async threads.
+async fn read_log<T: Send + 'static>(server: &Arc<Server>, read: impl FnOnce(&Store) -> rusqlite::Result<T> + Send + 'static) -> Result<T, ConsoleError> {
+    let server = Arc::clone(server);
+    let read = tokio::task::spawn_blocking(move || read(&server.log_reader())).await;
+    read.map_err(|_| ConsoleError::internal("The activity log could not be read."))?.map_err(ConsoleError::from)
 }
 
 #[derive(Template)]
@@ -147,18 +155,16 @@ struct SessionPage<'a> {
     table: Markup,
 }
 
-async fn session_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Path(session): Path<String>) -> Result<Html<String>, ConsoleError> {
-    let rows = {
-        let store = server.store();
-        store.audit(Some(user.id), "view-session", &session, now())?;
-        store.session_activity(&session)?
-    };
+async fn session_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Path(session): Path<i64>) -> Result<Html<String>, ConsoleError> {
+    server.store().audit(Some(user.id), "view-session", &session.to_string(), now())?;
+    let rows = read_log(&server, move |log| log.session_activity(session)).await?;
     let table = activity_table(&server, &rows, false)?;
     server.page(Some(&user), "console-activity-timeline", render(&SessionPage { rows: &rows, table })?)
 }
 
 async fn activity_csv(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Query(query): Query<ActivityQuery>) -> Result<Response, ConsoleError> {
-    let rows = server.store().search_activity(&ActivityFilter { before: None, ..query.filter() }, CSV_ROWS)?;
+    let filter = ActivityFilter { before: None, ..query.filter() };
+    let rows = read_log(&server, move |log| log.search_activity(&filter, CSV_ROWS)).await?;
     let mut csv = String::from("date and time,room,computer,session,lesson,kind,url,title,search terms,engine,rule,category,reason,host,count\r\n");
     for row in &rows {
         let count = row.count.map(|c| c.to_string()).unwrap_or_default();
@@ -167,7 +173,7 @@ async fn activity_csv(State(server): State<Arc<Server>>, Safeguarding(user): Saf
             when.as_str(),
             &row.room,
             &row.machine,
-            &row.session,
+            &row.session.to_string(),
             row.lesson.as_deref().unwrap_or(""),
             &row.kind,
             row.url.as_deref().unwrap_or(""),

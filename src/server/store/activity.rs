@@ -1,12 +1,15 @@
 //! The activity log on the server: every event each kiosk sent, once per (kiosk, log,
 //! sequence), with a full-text index over its address, title and search words.
 
+use std::collections::{BTreeMap, HashMap};
+
 use rusqlite::{params, OptionalExtension};
 
 use super::{KioskRow, Result, Store};
 use crate::protocol::{ActivityEvent, Happening};
 
-/// The schema, appended to the store's migrations.
+/// The log's first schema (rebuilt by [`KEYED_MIGRATION`]; migrations run in order, so it
+/// stays as it shipped).
 pub(super) const MIGRATION: &str = r#"
 CREATE TABLE activity (
     id INTEGER PRIMARY KEY, kiosk_id TEXT NOT NULL, log TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -27,15 +30,74 @@ END;
 "#;
 
 /// Each machine's blocked pages by time, apart from its other rows: the repeated-blocks alert
-/// counts them at every batch, and a busy machine's other rows (thousands in five minutes at
-/// the ingest benchmark's rate) need not be read to do it.
+/// counts them at every batch, and a busy machine's other rows need not be read to do it.
 pub(super) const BLOCKS_MIGRATION: &str = "CREATE INDEX activity_blocks ON activity (kiosk_id, at) WHERE kind = 'blocked';";
+
+/// The log rebuilt for a thousand kiosks' ingest: rows keyed by small numbers (a machine's,
+/// a session's) instead of UUID text; sequences kept once per kiosk log (a kiosk sends in
+/// order, so what it has sent is a high-water mark, not a unique index on every row); a day
+/// table mapping dates to row ids (so neither ingest nor a date search needs an index on
+/// time); each machine's page now kept with its machine (so Room now reads one row, not the
+/// log); and one contentless full-text index that holds the words and, as tags, each row's
+/// kind, room and machine, so that any filter is one index lookup.
+pub(super) const KEYED_MIGRATION: &str = r#"
+CREATE TABLE activity_machines (
+    number INTEGER PRIMARY KEY, kiosk_id TEXT UNIQUE NOT NULL, session INTEGER, page_url TEXT, page_title TEXT,
+    page_at INTEGER, blocked_url TEXT, blocked_at INTEGER, blocked_session INTEGER);
+CREATE TABLE activity_sessions (id INTEGER PRIMARY KEY, machine INTEGER NOT NULL, name TEXT NOT NULL, UNIQUE (machine, name));
+CREATE TABLE activity_logs (machine INTEGER NOT NULL, log TEXT NOT NULL, through INTEGER NOT NULL, PRIMARY KEY (machine, log)) WITHOUT ROWID;
+CREATE TABLE activity_days (day INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL);
+CREATE TABLE activity_keyed (
+    id INTEGER PRIMARY KEY, machine INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, received_at INTEGER NOT NULL,
+    room_id INTEGER, session INTEGER NOT NULL, lesson TEXT, kind TEXT NOT NULL, url TEXT, title TEXT, terms TEXT, engine TEXT,
+    rule TEXT, category TEXT, reason TEXT, host TEXT, count INTEGER, item TEXT);
+INSERT INTO activity_machines (kiosk_id) SELECT DISTINCT kiosk_id FROM activity ORDER BY kiosk_id;
+INSERT INTO activity_sessions (machine, name)
+    SELECT DISTINCT m.number, a.session FROM activity a JOIN activity_machines m ON m.kiosk_id = a.kiosk_id ORDER BY a.id;
+INSERT INTO activity_keyed
+    SELECT a.id, m.number, a.seq, a.at, a.received_at, a.room_id, s.id, a.lesson, a.kind, a.url, a.title, a.terms, a.engine, a.rule,
+        a.category, a.reason, a.host, a.count, a.item
+    FROM activity a JOIN activity_machines m ON m.kiosk_id = a.kiosk_id JOIN activity_sessions s ON s.machine = m.number AND s.name = a.session;
+INSERT INTO activity_logs SELECT m.number, a.log, max(a.seq) FROM activity a JOIN activity_machines m ON m.kiosk_id = a.kiosk_id GROUP BY 1, 2;
+INSERT INTO activity_days SELECT at / 86400000, min(id), max(id) FROM activity GROUP BY 1;
+ALTER TABLE alerts ADD COLUMN session_id INTEGER;
+UPDATE alerts SET session_id = (SELECT s.id FROM activity_sessions s JOIN activity_machines m ON m.number = s.machine
+    WHERE m.kiosk_id = alerts.kiosk_id AND s.name = alerts.session);
+DROP TABLE activity_text;
+DROP TABLE activity;
+ALTER TABLE activity_keyed RENAME TO activity;
+CREATE INDEX activity_session ON activity (session);
+CREATE INDEX activity_blocks ON activity (machine, at) WHERE kind = 'blocked';
+CREATE VIRTUAL TABLE activity_text USING fts5 (words, tags, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+INSERT INTO activity_text (rowid, words, tags)
+    SELECT id, concat_ws(' ', url, title, terms, host), 'k' || replace(kind, '-', '') || ' r' || coalesce(room_id, 0) || ' m' || machine FROM activity;
+CREATE TRIGGER activity_text_remove AFTER DELETE ON activity BEGIN DELETE FROM activity_text WHERE rowid = old.id; END;
+"#;
+
+/// A day in Unix milliseconds: the unit of the day table.
+const DAY_MS: u64 = 86_400_000;
 
 /// One kiosk's batch, checked and ready to store.
 pub struct ActivityBatchRow<'a> {
     pub kiosk: &'a KioskRow,
     pub log: &'a str,
     pub events: &'a [ActivityEvent],
+}
+
+/// A batch's events that were new, as stored.
+#[derive(Debug, Default)]
+pub struct StoredBatch {
+    /// The kiosk's number in the log.
+    pub machine: i64,
+    /// Each new event: its index in the batch, its row and its session's id.
+    pub rows: Vec<StoredEvent>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct StoredEvent {
+    pub index: usize,
+    pub row: i64,
+    pub session: i64,
 }
 
 /// The columns an event fills besides its envelope.
@@ -51,6 +113,20 @@ struct Columns<'e> {
     host: Option<&'e str>,
     count: Option<i64>,
     item: Option<&'e str>,
+}
+
+impl Columns<'_> {
+    /// What the full-text index holds of the row: its address, title, search words and host.
+    fn words(&self) -> String {
+        let mut words = String::new();
+        for text in [self.url, self.title, self.terms, self.host].into_iter().flatten() {
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(text);
+        }
+        words
+    }
 }
 
 fn columns(what: &Happening) -> Columns<'_> {
@@ -81,49 +157,171 @@ fn session_end_name(reason: crate::protocol::SessionEnd) -> &'static str {
     }
 }
 
+/// The full-text tags of a row's kind, room and machine: single tokens (the tokenizer splits
+/// at dashes) in their own column, so no word typed in the search box can match them.
+fn kind_tag(kind: &str) -> String {
+    format!("k{}", kind.replace('-', ""))
+}
+
+fn tags(kind: &str, room_id: i64, machine: i64) -> String {
+    format!("{} r{room_id} m{machine}", kind_tag(kind))
+}
+
+/// What a machine was last seen doing in a batch, for Room now.
+#[derive(Default)]
+struct Latest<'e> {
+    /// The page showing, by the kiosk's clock: (at, session, address and title, or `None` on
+    /// Satchel's own pages).
+    page: Option<(u64, i64, Option<(&'e str, Option<&'e str>)>)>,
+    /// The latest page blocked: (at, session, address).
+    blocked: Option<(u64, i64, &'e str)>,
+}
+
 impl Store {
-    /// Stores several kiosks' batches in one transaction (one fsync for them all). Returns,
-    /// per batch, the events that were new (a batch sent again stores nothing twice): their
-    /// index in the batch and their row.
-    pub fn add_activity(&mut self, batches: &[ActivityBatchRow<'_>], now: u64) -> Result<Vec<Vec<(usize, i64)>>> {
-        let transaction = self.db.transaction()?;
+    /// Stores several kiosks' batches (call it inside a transaction: see
+    /// [`Store::in_transaction`]). An event at or below its log's highest stored sequence is
+    /// already stored (a kiosk sends its log in order), so a batch sent again stores nothing
+    /// twice. Returns, per batch, the events that were new.
+    pub fn add_activity(&self, batches: &[ActivityBatchRow<'_>], now: u64) -> Result<Vec<StoredBatch>> {
+        let mut insert = self.db.prepare_cached(
+            "INSERT INTO activity (machine, seq, at, received_at, room_id, session, lesson, kind, url, title, terms, engine, rule, category, reason, host, count, item)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?;
+        let mut index = self.db.prepare_cached("INSERT INTO activity_text (rowid, words, tags) VALUES (?1, ?2, ?3)")?;
+        let mut days: BTreeMap<u64, (i64, i64)> = BTreeMap::new();
         let mut stored = Vec::with_capacity(batches.len());
-        {
-            let mut insert = transaction.prepare_cached(
-                "INSERT INTO activity (kiosk_id, log, seq, at, received_at, room_id, session, lesson, kind, url, title, terms, engine, rule, category, reason, host, count, item)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                 ON CONFLICT (kiosk_id, log, seq) DO NOTHING",
-            )?;
-            for batch in batches {
-                let mut new = Vec::new();
-                for (index, event) in batch.events.iter().enumerate() {
-                    let c = columns(&event.what);
-                    let changed = insert.execute(params![
-                        batch.kiosk.id, batch.log, event.seq as i64, event.at as i64, now as i64, batch.kiosk.room_id, event.session, event.lesson,
-                        event.what.kind(), c.url, c.title, c.terms, c.engine, c.rule, c.category, c.reason, c.host, c.count, c.item
-                    ])?;
-                    if changed == 1 {
-                        new.push((index, transaction.last_insert_rowid()));
-                    }
+        for batch in batches {
+            let machine = self.machine_number(&batch.kiosk.id)?;
+            let through = self.db.query_row("SELECT through FROM activity_logs WHERE machine = ?1 AND log = ?2", params![machine, batch.log], |row| row.get::<_, i64>(0)).optional()?.unwrap_or(0);
+            let (mut newest, mut sessions, mut latest) = (through, HashMap::new(), Latest::default());
+            let mut rows = Vec::new();
+            for (position, event) in batch.events.iter().enumerate() {
+                let seq = i64::try_from(event.seq).unwrap_or(i64::MAX);
+                if seq <= newest {
+                    continue;
                 }
-                stored.push(new);
+                newest = seq;
+                let session = match sessions.get(event.session.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.session_id(machine, &event.session)?;
+                        sessions.insert(event.session.as_str(), id);
+                        id
+                    }
+                };
+                let c = columns(&event.what);
+                let kind = event.what.kind();
+                insert.execute(params![
+                    machine, seq, event.at as i64, now as i64, batch.kiosk.room_id, session, event.lesson,
+                    kind, c.url, c.title, c.terms, c.engine, c.rule, c.category, c.reason, c.host, c.count, c.item
+                ])?;
+                let row = self.db.last_insert_rowid();
+                index.execute(params![row, c.words(), tags(kind, batch.kiosk.room_id, machine)])?;
+                days.entry(event.at / DAY_MS).and_modify(|(first, last)| (*first, *last) = ((*first).min(row), (*last).max(row))).or_insert((row, row));
+                latest.see(event, session);
+                rows.push(StoredEvent { index: position, row, session });
             }
+            if newest > through {
+                self.db.execute(
+                    "INSERT INTO activity_logs (machine, log, through) VALUES (?1, ?2, ?3) ON CONFLICT (machine, log) DO UPDATE SET through = excluded.through",
+                    params![machine, batch.log, newest],
+                )?;
+            }
+            self.note_latest(machine, &latest)?;
+            stored.push(StoredBatch { machine, rows });
         }
-        transaction.commit()?;
+        let mut day = self.db.prepare_cached(
+            "INSERT INTO activity_days (day, first_id, last_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (day) DO UPDATE SET first_id = min(first_id, excluded.first_id), last_id = max(last_id, excluded.last_id)",
+        )?;
+        for (number, (first, last)) in days {
+            day.execute(params![number as i64, first, last])?;
+        }
         Ok(stored)
+    }
+
+    /// The kiosk's number in the log, given on its first event.
+    fn machine_number(&self, kiosk_id: &str) -> Result<i64> {
+        let mut find = self.db.prepare_cached("SELECT number FROM activity_machines WHERE kiosk_id = ?1")?;
+        if let Some(number) = find.query_row([kiosk_id], |row| row.get(0)).optional()? {
+            return Ok(number);
+        }
+        self.db.execute("INSERT INTO activity_machines (kiosk_id) VALUES (?1)", [kiosk_id])?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    /// A sitting's id: sessions are named by their kiosk, so one kiosk cannot add rows to
+    /// another's timeline by naming its session.
+    fn session_id(&self, machine: i64, name: &str) -> Result<i64> {
+        let mut find = self.db.prepare_cached("SELECT id FROM activity_sessions WHERE machine = ?1 AND name = ?2")?;
+        if let Some(id) = find.query_row(params![machine, name], |row| row.get(0)).optional()? {
+            return Ok(id);
+        }
+        self.db.execute("INSERT INTO activity_sessions (machine, name) VALUES (?1, ?2)", params![machine, name])?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    /// Room now's row for a machine, unless a later event is already there (a batch held
+    /// back by an outage arrives after newer ones).
+    fn note_latest(&self, machine: i64, latest: &Latest<'_>) -> Result<()> {
+        if let Some((at, session, page)) = latest.page {
+            let (url, title) = page.map_or((None, None), |(url, title)| (Some(url), title));
+            self.db.execute(
+                "UPDATE activity_machines SET session = ?2, page_url = ?3, page_title = ?4, page_at = ?5 WHERE number = ?1 AND coalesce(page_at, 0) <= ?5",
+                params![machine, session, url, title, at as i64],
+            )?;
+        }
+        if let Some((at, session, url)) = latest.blocked {
+            self.db.execute(
+                "UPDATE activity_machines SET blocked_url = ?2, blocked_at = ?3, blocked_session = ?4 WHERE number = ?1 AND coalesce(blocked_at, 0) <= ?3",
+                params![machine, url, at as i64, session],
+            )?;
+        }
+        Ok(())
     }
 
     /// Deletes activity from before `cutoff` (Unix milliseconds), a slice at a time so that
     /// kiosks and staff are never kept waiting long; returns how many went.
     pub fn expire_activity(&self, cutoff: u64, slice: usize) -> Result<usize> {
-        self.db.execute("DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ?1 ORDER BY at LIMIT ?2)", params![cutoff as i64, slice as i64])
+        let cutoff_day = (cutoff / DAY_MS) as i64;
+        let last: Option<i64> = self.db.query_row("SELECT max(last_id) FROM activity_days WHERE day <= ?1", [cutoff_day], |row| row.get(0))?;
+        let Some(last) = last else { return Ok(0) };
+        let deleted = self.db.execute(
+            "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE id <= ?1 AND at < ?2 ORDER BY id LIMIT ?3)",
+            params![last, cutoff as i64, slice as i64],
+        )?;
+        if deleted < slice {
+            self.db.execute("DELETE FROM activity_days WHERE day < ?1", [cutoff_day])?;
+        }
+        Ok(deleted)
+    }
+}
+
+impl<'e> Latest<'e> {
+    fn see(&mut self, event: &'e ActivityEvent, session: i64) {
+        let page = match &event.what {
+            Happening::Opened { url } => Some((url.as_str(), None)),
+            Happening::Titled { url, title } => Some((url.as_str(), Some(title.as_str()))),
+            Happening::SessionStart | Happening::SessionEnd { .. } => None,
+            Happening::Blocked { url, .. } => {
+                if self.blocked.is_none_or(|(at, _, _)| at <= event.at) {
+                    self.blocked = Some((event.at, session, url));
+                }
+                return;
+            }
+            _ => return,
+        };
+        if self.page.is_none_or(|(at, _, _)| at <= event.at) {
+            self.page = Some((event.at, session, page));
+        }
     }
 }
 
 /// What the DSL looks for in the log; every part is optional.
 #[derive(Clone, Debug, Default)]
 pub struct ActivityFilter {
-    /// Words that the address, title or search terms hold (each word, or a word it starts).
+    /// Words that the address, title or search terms hold (each word, or for a word of three
+    /// letters or more, a word it starts).
     pub words: Vec<String>,
     pub room_id: Option<i64>,
     pub kiosk_id: Option<String>,
@@ -152,15 +350,16 @@ pub struct ActivityRow {
     pub reason: Option<String>,
     pub host: Option<String>,
     pub count: Option<i64>,
-    pub session: String,
+    /// The sitting's id, for its timeline.
+    pub session: i64,
     pub lesson: Option<String>,
     pub item: Option<String>,
 }
 
-const ACTIVITY_COLUMNS: &str = "a.id, a.at, coalesce(r.name, ''), coalesce(k.name, a.kiosk_id), a.kind, a.url, a.title, a.terms, a.engine, a.rule,
+const ACTIVITY_COLUMNS: &str = "a.id, a.at, coalesce(r.name, ''), coalesce(k.name, m.kiosk_id), a.kind, a.url, a.title, a.terms, a.engine, a.rule,
     a.category, a.reason, a.host, a.count, a.session, a.lesson, a.item";
 /// Where an event's room and machine names come from.
-const NAMES: &str = "LEFT JOIN kiosks k ON k.id = a.kiosk_id LEFT JOIN rooms r ON r.id = a.room_id";
+const NAMES: &str = "LEFT JOIN activity_machines m ON m.number = a.machine LEFT JOIN kiosks k ON k.id = m.kiosk_id LEFT JOIN rooms r ON r.id = a.room_id";
 
 fn activity_row(row: &rusqlite::Row<'_>) -> Result<ActivityRow> {
     Ok(ActivityRow {
@@ -196,52 +395,85 @@ pub struct MachineNow {
     pub blocked: Option<(String, u64)>,
 }
 
+/// The full-text query for a search's words and tags, `None` when it has neither. Each word
+/// is quoted (nothing typed in the box is query syntax) and looked for in the words column,
+/// each tag in the tags column.
+fn text_query(words: &[String], tags: &[String]) -> Option<String> {
+    let words: Vec<String> = words
+        .iter()
+        .map(|word| word.replace('"', ""))
+        .filter(|word| !word.is_empty())
+        // A prefix of one or two letters would gather most of the index's terms.
+        .map(|word| if word.chars().count() >= 3 { format!("\"{word}\"*") } else { format!("\"{word}\"") })
+        .collect();
+    let parts: Vec<String> = [("words", words.join(" ")), ("tags", tags.join(" "))]
+        .into_iter()
+        .filter(|(_, terms)| !terms.is_empty())
+        .map(|(column, terms)| format!("{column} : ({terms})"))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
 impl Store {
-    /// Events matching `filter`, newest first, at most `limit`.
+    /// Events matching `filter`, newest first, at most `limit`. Words and tags (room, machine,
+    /// kind) are looked up in the full-text index, which hands over its rows newest first, so
+    /// a page stops at its end; dates narrow the rows to the ids those days hold.
     pub fn search_activity(&self, filter: &ActivityFilter, limit: usize) -> Result<Vec<ActivityRow>> {
         use rusqlite::types::Value;
-        let (mut sql, mut values, newest) = if filter.words.is_empty() {
-            (format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE 1"), Vec::new(), "a.id")
-        } else {
-            // Each word quoted (no FTS syntax from the search box), matching words it starts.
-            let query = filter.words.iter().map(|word| format!("\"{}\"*", word.replace('"', ""))).collect::<Vec<_>>().join(" ");
-            // The full-text index leads (CROSS JOIN keeps it first) and hands over its matches
-            // newest first, so a page of a common word stops at the page's end instead of
-            // gathering a year's matches to sort them.
-            let sql = format!("SELECT {ACTIVITY_COLUMNS} FROM activity_text t CROSS JOIN activity a ON a.id = t.rowid {NAMES} WHERE activity_text MATCH ?");
-            (sql, vec![Value::Text(query)], "t.rowid")
-        };
-        let mut condition = |clause: &str, value: Value| {
-            sql.push_str(clause);
-            values.push(value);
-        };
+        let mut tags = Vec::new();
         if let Some(room) = filter.room_id {
-            condition(" AND a.room_id = ?", Value::Integer(room));
+            tags.push(format!("r{room}"));
         }
         if let Some(kiosk) = &filter.kiosk_id {
-            condition(" AND a.kiosk_id = ?", Value::Text(kiosk.clone()));
-        }
-        if let Some(from) = filter.from {
-            condition(" AND a.at >= ?", Value::Integer(from as i64));
-        }
-        if let Some(until) = filter.until {
-            condition(" AND a.at < ?", Value::Integer(until as i64));
+            let number: Option<i64> = self.db.query_row("SELECT number FROM activity_machines WHERE kiosk_id = ?1", [kiosk], |row| row.get(0)).optional()?;
+            let Some(number) = number else { return Ok(Vec::new()) };
+            tags.push(format!("m{number}"));
         }
         if let Some(kind) = &filter.kind {
-            condition(" AND a.kind = ?", Value::Text(kind.clone()));
+            tags.push(kind_tag(kind));
+        }
+        let (mut sql, mut values, id) = match text_query(&filter.words, &tags) {
+            // CROSS JOIN keeps the full-text index first.
+            Some(query) => (
+                format!("SELECT {ACTIVITY_COLUMNS} FROM activity_text t CROSS JOIN activity a ON a.id = t.rowid {NAMES} WHERE activity_text MATCH ?"),
+                vec![Value::Text(query)],
+                "t.rowid",
+            ),
+            None => (format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE 1"), Vec::new(), "a.id"),
+        };
+        let mut condition = |clause: String, value: Value| {
+            sql.push_str(&clause);
+            values.push(value);
+        };
+        if filter.from.is_some() || filter.until.is_some() {
+            let (from_day, until_day) = (filter.from.map_or(0, |from| from / DAY_MS), filter.until.map_or(i64::MAX as u64, |until| until.div_ceil(DAY_MS)));
+            let (first, last): (Option<i64>, Option<i64>) = self.db.query_row(
+                "SELECT min(first_id), max(last_id) FROM activity_days WHERE day >= ?1 AND day < ?2",
+                params![from_day.min(i64::MAX as u64) as i64, until_day.min(i64::MAX as u64) as i64],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let (Some(first), Some(last)) = (first, last) else { return Ok(Vec::new()) };
+            condition(format!(" AND {id} >= ?"), Value::Integer(first));
+            condition(format!(" AND {id} <= ?"), Value::Integer(last));
+        }
+        if let Some(from) = filter.from {
+            condition(" AND a.at >= ?".into(), Value::Integer(from as i64));
+        }
+        if let Some(until) = filter.until {
+            condition(" AND a.at < ?".into(), Value::Integer(until as i64));
         }
         if let Some(before) = filter.before {
-            condition(&format!(" AND {newest} < ?"), Value::Integer(before));
+            condition(format!(" AND {id} < ?"), Value::Integer(before));
         }
-        sql.push_str(&format!(" ORDER BY {newest} DESC LIMIT ?"));
+        sql.push_str(&format!(" ORDER BY {id} DESC LIMIT ?"));
         values.push(Value::Integer(limit as i64));
-        let mut statement = self.db.prepare(&sql)?;
+        let mut statement = self.db.prepare_cached(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values), activity_row)?;
         rows.collect()
     }
 
     /// One pupil's sitting, in order.
-    pub fn session_activity(&self, session: &str) -> Result<Vec<ActivityRow>> {
+    pub fn session_activity(&self, session: i64) -> Result<Vec<ActivityRow>> {
         let mut statement = self.db.prepare(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"))?;
         let rows = statement.query_map(params![session], activity_row)?;
         rows.collect()
@@ -249,29 +481,184 @@ impl Store {
 
     /// Each machine in these rooms, with the page it shows and its latest blocked page.
     pub fn rooms_now(&self, room_ids: &[i64]) -> Result<Vec<MachineNow>> {
-        let mut machines = Vec::new();
-        let mut kiosks = self.db.prepare(
-            "SELECT k.id, k.name, r.name, k.last_seen FROM kiosks k JOIN rooms r ON r.id = k.room_id
+        let mut statement = self.db.prepare(
+            "SELECT k.name, r.name, k.last_seen, m.page_url, m.page_title, m.blocked_url, m.blocked_at, m.blocked_session = m.session
+             FROM kiosks k JOIN rooms r ON r.id = k.room_id LEFT JOIN activity_machines m ON m.kiosk_id = k.id
              WHERE k.room_id = ?1 AND k.retired_at IS NULL ORDER BY k.name",
         )?;
-        let mut showing = self.db.prepare(
-            "SELECT kind, url, title, session FROM activity WHERE kiosk_id = ?1 AND kind IN ('opened', 'titled', 'session-start', 'session-end')
-             ORDER BY at DESC, seq DESC LIMIT 1",
-        )?;
-        let mut blocked = self.db.prepare("SELECT url, at FROM activity WHERE kiosk_id = ?1 AND kind = 'blocked' AND session = ?2 ORDER BY at DESC LIMIT 1")?;
+        let mut machines = Vec::new();
         for room in room_ids {
-            let rows: Vec<(String, String, String, Option<i64>)> = kiosks.query_map(params![room], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?.collect::<Result<_>>()?;
-            for (id, machine, room, last_seen) in rows {
-                let latest: Option<(String, Option<String>, Option<String>, String)> =
-                    showing.query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))).optional()?;
-                let page = latest.as_ref().and_then(|(kind, url, title, _)| matches!(kind.as_str(), "opened" | "titled").then(|| (url.clone().unwrap_or_default(), title.clone())));
-                let blocked = match &latest {
-                    Some((_, _, _, session)) => blocked.query_row(params![id, session], |row| Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64))).optional()?,
-                    None => None,
+            let rows = statement.query_map(params![room], |row| {
+                let page = row.get::<_, Option<String>>(3)?.map(|url| Ok::<_, rusqlite::Error>((url, row.get(4)?))).transpose()?;
+                let this_session = row.get::<_, Option<bool>>(7)?.unwrap_or(false);
+                let blocked = match (row.get::<_, Option<String>>(5)?, row.get::<_, Option<i64>>(6)?) {
+                    (Some(url), Some(at)) if this_session => Some((url, at.max(0) as u64)),
+                    _ => None,
                 };
-                machines.push(MachineNow { machine, room, last_seen: last_seen.map(|t| t.max(0) as u64), page, blocked });
+                Ok(MachineNow { machine: row.get(0)?, room: row.get(1)?, last_seen: row.get::<_, Option<i64>>(2)?.map(|t| t.max(0) as u64), page, blocked })
+            })?;
+            for machine in rows {
+                machines.push(machine?);
             }
         }
         Ok(machines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW_MS: u64 = 1_795_000_000_000;
+
+    struct Log {
+        dir: std::path::PathBuf,
+        store: Store,
+    }
+
+    impl Log {
+        fn new(name: &str) -> Log {
+            let dir = std::env::temp_dir().join(format!("satchel-store-activity-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let store = Store::open(&dir.join("satchel.db")).unwrap();
+            Log { dir, store }
+        }
+
+        fn add(&self, kiosk: &KioskRow, events: &[ActivityEvent]) -> StoredBatch {
+            let batch = [ActivityBatchRow { kiosk, log: "log-1", events }];
+            self.store.in_transaction(|store| store.add_activity(&batch, NOW_MS / 1000)).unwrap().remove(0)
+        }
+
+        fn count(&self, sql: &str) -> i64 {
+            self.store.db.query_row(sql, [], |row| row.get(0)).unwrap()
+        }
+
+        fn ids(&self, filter: ActivityFilter) -> Vec<i64> {
+            self.store.search_activity(&filter, 1000).unwrap().iter().map(|row| row.id).collect()
+        }
+    }
+
+    impl Drop for Log {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn kiosk(id: &str, room_id: i64) -> KioskRow {
+        KioskRow { id: id.into(), name: id.into(), room_id }
+    }
+
+    fn opened(seq: u64, days_ago: u64, url: &str) -> ActivityEvent {
+        ActivityEvent { seq, at: NOW_MS - days_ago * DAY_MS, session: "s-1".into(), lesson: None, what: Happening::Opened { url: url.into() } }
+    }
+
+    fn blocked(seq: u64, days_ago: u64, url: &str) -> ActivityEvent {
+        let what = Happening::Blocked { url: url.into(), rule: None, category: Some("games".into()), reason: "not on today's list".into() };
+        ActivityEvent { what, ..opened(seq, days_ago, url) }
+    }
+
+    #[test]
+    fn each_filter_finds_exactly_the_rows_it_names_newest_first() {
+        let log = Log::new("filters");
+        let (a, b) = (kiosk("k-a", 1), kiosk("k-b", 2));
+        log.add(&a, &[opened(1, 10, "https://www.bbc.co.uk/dinosaurs"), blocked(2, 10, "https://games.test/dinosaurs"), opened(3, 1, "https://www.bbc.co.uk/volcanoes")]);
+        log.add(&b, &[opened(1, 10, "https://www.bbc.co.uk/dinosaurs"), blocked(2, 1, "https://games.test/r2")]);
+        let words = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect();
+        assert_eq!(log.ids(ActivityFilter::default()), [5, 4, 3, 2, 1]);
+        assert_eq!(log.ids(ActivityFilter { words: words(&["dino"]), ..Default::default() }), [4, 2, 1], "a word it starts");
+        assert_eq!(log.ids(ActivityFilter { words: words(&["bbc", "dinosaurs"]), ..Default::default() }), [4, 1], "every word");
+        assert_eq!(log.ids(ActivityFilter { room_id: Some(2), ..Default::default() }), [5, 4]);
+        assert_eq!(log.ids(ActivityFilter { words: words(&["r2"]), ..Default::default() }), [5], "a word is never a room's tag");
+        assert_eq!(log.ids(ActivityFilter { kind: Some("blocked".into()), room_id: Some(1), ..Default::default() }), [2]);
+        assert_eq!(log.ids(ActivityFilter { kiosk_id: Some("k-b".into()), ..Default::default() }), [5, 4]);
+        assert_eq!(log.ids(ActivityFilter { kiosk_id: Some("k-unknown".into()), ..Default::default() }), Vec::<i64>::new());
+        let recent = ActivityFilter { from: Some(NOW_MS - 2 * DAY_MS), until: Some(NOW_MS + DAY_MS), ..Default::default() };
+        assert_eq!(log.ids(recent.clone()), [5, 3]);
+        assert_eq!(log.ids(ActivityFilter { words: words(&["bbc"]), ..recent.clone() }), [3]);
+        assert_eq!(log.ids(ActivityFilter { before: Some(4), ..Default::default() }), [3, 2, 1], "the next page");
+        let long_ago = ActivityFilter { from: Some(NOW_MS - 100 * DAY_MS), until: Some(NOW_MS - 50 * DAY_MS), ..Default::default() };
+        assert_eq!(log.ids(long_ago), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn an_event_from_long_ago_that_arrives_late_is_still_found_by_its_date() {
+        let log = Log::new("late");
+        let k = kiosk("k-a", 1);
+        log.add(&k, &[opened(1, 1, "https://a.test/yesterday")]);
+        // After weeks away, a kiosk's log sends what it held.
+        log.add(&k, &[opened(2, 30, "https://a.test/a-month-ago")]);
+        let month_ago = ActivityFilter { from: Some(NOW_MS - 31 * DAY_MS), until: Some(NOW_MS - 29 * DAY_MS), ..Default::default() };
+        assert_eq!(log.ids(month_ago), [2]);
+    }
+
+    #[test]
+    fn retention_deletes_old_rows_from_the_log_and_its_index_and_keeps_the_rest() {
+        let log = Log::new("retention");
+        let k = kiosk("k-a", 1);
+        log.add(&k, &[opened(1, 400, "https://old.test/fox"), opened(2, 380, "https://old.test/fox"), opened(3, 2, "https://new.test/fox")]);
+        let cutoff = NOW_MS - 365 * DAY_MS;
+        assert_eq!(log.store.expire_activity(cutoff, 1).unwrap(), 1, "a slice at a time");
+        assert_eq!(log.store.expire_activity(cutoff, 10).unwrap(), 1);
+        assert_eq!(log.store.expire_activity(cutoff, 10).unwrap(), 0);
+        assert_eq!(log.count("SELECT count(*) FROM activity"), 1);
+        assert_eq!(log.count("SELECT count(*) FROM activity_text WHERE activity_text MATCH 'fox'"), 1, "gone from the index too");
+        assert_eq!(log.count("SELECT count(*) FROM activity_days"), 1);
+        assert_eq!(log.ids(ActivityFilter { words: vec!["fox".into()], ..Default::default() }), [3]);
+    }
+
+    #[test]
+    fn room_now_keeps_the_newest_page_even_when_an_older_batch_arrives_last() {
+        let log = Log::new("now");
+        log.store.db.execute_batch(
+            "INSERT INTO profiles (id, name, list) VALUES (1, 'KS1', '');
+             INSERT INTO rooms (id, name, profile_id, rules_version) VALUES (1, 'Lab', 1, 1);
+             INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0);",
+        ).unwrap();
+        let k = kiosk("k-a", 1);
+        log.add(&k, &[opened(5, 0, "https://now.test/"), blocked(6, 0, "https://games.test/")]);
+        let mut older = opened(7, 3, "https://then.test/");
+        older.at = NOW_MS - 3 * DAY_MS;
+        log.add(&k, &[older]);
+        let machines = log.store.rooms_now(&[1]).unwrap();
+        assert_eq!(machines.len(), 1);
+        assert_eq!(machines[0].page.as_ref().map(|(url, _)| url.as_str()), Some("https://now.test/"));
+        assert_eq!(machines[0].blocked.as_ref().map(|(url, _)| url.as_str()), Some("https://games.test/"));
+    }
+
+    #[test]
+    fn a_log_in_the_first_schema_is_carried_over_whole() {
+        let dir = std::env::temp_dir().join(format!("satchel-store-activity-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("satchel.db");
+        {
+            let db = rusqlite::Connection::open(&path).unwrap();
+            let keyed = super::super::MIGRATIONS.iter().position(|m| *m == KEYED_MIGRATION).unwrap();
+            for migration in &super::super::MIGRATIONS[..keyed] {
+                db.execute_batch(migration).unwrap();
+            }
+            db.pragma_update(None, "user_version", keyed).unwrap();
+            db.execute_batch(
+                "INSERT INTO activity (kiosk_id, log, seq, at, received_at, room_id, session, kind, url, terms) VALUES
+                    ('k-a', 'l', 1, 1000, 1, 1, 's-1', 'opened', 'https://www.bbc.co.uk/fox', NULL),
+                    ('k-a', 'l', 2, 2000, 1, 1, 's-1', 'searched', 'https://www.google.co.uk/search?q=red+fox', 'red fox'),
+                    ('k-b', 'l', 1, 3000, 1, 2, 's-1', 'opened', 'https://b.test/', NULL);
+                 INSERT INTO alerts (activity_id, kiosk_id, room_id, session, at, raised_at, reason, category, severity, words, text)
+                    VALUES (2, 'k-a', 1, 's-1', 2000, 1, 'term', 'violence-weapons', 'review', 'fox', 'red fox');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let count = |sql: &str| store.db.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT count(*) FROM activity"), 3);
+        assert_eq!(count("SELECT count(DISTINCT session) FROM activity"), 2, "one session name on two kiosks is two sittings");
+        assert_eq!(count("SELECT through FROM activity_logs JOIN activity_machines ON number = machine WHERE kiosk_id = 'k-a'"), 2);
+        let found: Vec<i64> = store.search_activity(&ActivityFilter { words: vec!["fox".into()], room_id: Some(1), ..Default::default() }, 10).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(found, [2, 1]);
+        let session = store.alerts(None, 10).unwrap()[0].0.session.expect("the alert keeps its timeline");
+        assert_eq!(store.session_activity(session).unwrap().len(), 2);
+        drop(store);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -26,6 +26,8 @@ pub struct NewAlert<'a> {
     pub kiosk_id: &'a str,
     pub room_id: Option<i64>,
     pub session: &'a str,
+    /// The sitting's id in the log, for its timeline.
+    pub session_id: Option<i64>,
     /// When it happened on the kiosk (Unix milliseconds).
     pub at: u64,
     pub reason: &'a str,
@@ -48,17 +50,20 @@ pub struct SchoolTerm {
 impl Store {
     pub fn add_alert(&self, alert: &NewAlert<'_>, now: u64) -> Result<i64> {
         self.db.execute(
-            "INSERT INTO alerts (activity_id, kiosk_id, room_id, session, at, raised_at, reason, category, severity, words, text)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![alert.activity_id, alert.kiosk_id, alert.room_id, alert.session, alert.at as i64, now as i64, alert.reason, alert.category, alert.severity, alert.words, alert.text],
+            "INSERT INTO alerts (activity_id, kiosk_id, room_id, session, session_id, at, raised_at, reason, category, severity, words, text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                alert.activity_id, alert.kiosk_id, alert.room_id, alert.session, alert.session_id, alert.at as i64, now as i64, alert.reason, alert.category,
+                alert.severity, alert.words, alert.text
+            ],
         )?;
         Ok(self.db.last_insert_rowid())
     }
 
-    /// How many pages a kiosk had blocked since `since` (Unix milliseconds), and whether a
-    /// repeated-blocks alert was raised for it since then.
-    pub fn recent_blocks(&self, kiosk_id: &str, since: u64) -> Result<(i64, bool)> {
-        let blocks = self.db.query_row(RECENT_BLOCKS, params![kiosk_id, since as i64], |row| row.get(0))?;
+    /// How many pages a kiosk (its number in the log, and its id) had blocked since `since`
+    /// (Unix milliseconds), and whether a repeated-blocks alert was raised for it since then.
+    pub fn recent_blocks(&self, machine: i64, kiosk_id: &str, since: u64) -> Result<(i64, bool)> {
+        let blocks = self.db.query_row(RECENT_BLOCKS, params![machine, since as i64], |row| row.get(0))?;
         let alerted = self
             .db
             .query_row("SELECT 1 FROM alerts WHERE kiosk_id = ?1 AND reason = 'repeated-blocks' AND at >= ?2 LIMIT 1", params![kiosk_id, since as i64], |_| Ok(()))
@@ -100,15 +105,16 @@ pub struct AlertRow {
     pub severity: String,
     pub words: String,
     pub text: String,
-    pub session: String,
+    /// The sitting's id in the log, for its timeline.
+    pub session: Option<i64>,
 }
 
 /// A machine's blocked pages since a time, counted at each of its batches: read from the
 /// blocked rows' own index, so a busy machine's other rows cost nothing.
-const RECENT_BLOCKS: &str = "SELECT count(*) FROM activity WHERE kiosk_id = ?1 AND kind = 'blocked' AND at >= ?2";
+const RECENT_BLOCKS: &str = "SELECT count(*) FROM activity WHERE machine = ?1 AND kind = 'blocked' AND at >= ?2";
 
 const ALERT_FIELDS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coalesce(kiosks.name, alerts.kiosk_id), alerts.reason, alerts.category,
-    alerts.severity, alerts.words, alerts.text, alerts.session";
+    alerts.severity, alerts.words, alerts.text, alerts.session_id";
 const ALERT_FROM: &str = "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
 
 fn alert_row(row: &rusqlite::Row<'_>) -> Result<AlertRow> {
@@ -215,7 +221,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let store = Store::open(&dir.join("satchel.db")).unwrap();
         let mut plan = store.db.prepare(&format!("EXPLAIN QUERY PLAN {RECENT_BLOCKS}")).unwrap();
-        let steps: Vec<String> = plan.query_map(params!["k-1", 0], |row| row.get(3)).unwrap().collect::<Result<_>>().unwrap();
+        let steps: Vec<String> = plan.query_map(params![1, 0], |row| row.get(3)).unwrap().collect::<Result<_>>().unwrap();
         assert!(steps.iter().any(|step| step.contains("COVERING INDEX activity_blocks")), "{steps:?}");
         drop(plan);
         drop(store);
