@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod support;
 
-use support::{admin, Server};
 use satchel::protocol::{ActivityBatch, ActivityEvent, Happening, ACTIVITY_PATH};
+use support::{admin, Server};
 
 const KIOSKS: usize = 1_000;
 /// Events in each kiosk's batch, one batch a second: 60,000 events/s offered in all.
@@ -34,7 +34,8 @@ const SEARCH_KIOSKS_PER_ROOM: usize = 20;
 const SEARCHES: usize = 50;
 
 fn main() {
-    let events: u64 = std::env::var("SATCHEL_BENCH_EVENTS").ok().and_then(|n| n.replace('_', "").parse().ok()).unwrap_or(10_000_000);
+    let events: u64 =
+        std::env::var("SATCHEL_BENCH_EVENTS").ok().and_then(|n| n.replace('_', "").parse().ok()).unwrap_or(10_000_000);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
@@ -46,18 +47,47 @@ fn main() {
     let kiosk = kiosk_cost();
     println!("| kiosk: logging a navigation on the UI thread (opened, titled, search words), {} navigations | p50 | p99 | goal |\n|---|---|---|---|", kiosk.navigations);
     println!("| wall-clock | {} | {} | ≤ 20 µs |", micros(kiosk.wall.0), micros(kiosk.wall.1));
-    println!("| the thread's own CPU time (without the time other processes had the CPU) | {} | {} | ≤ 20 µs |\n", micros(kiosk.cpu.0), micros(kiosk.cpu.1));
+    println!(
+        "| the thread's own CPU time (without the time other processes had the CPU) | {} | {} | ≤ 20 µs |\n",
+        micros(kiosk.cpu.0),
+        micros(kiosk.cpu.1)
+    );
 
     let ingest = runtime.block_on(ingest());
     println!("| server: {KIOSKS} kiosks, one batch of {BATCH_EVENTS} events a second each, for {INGEST_SECONDS} s | figure | goal |\n|---|---|---|");
-    println!("| events stored per second | {:.0} ({} events in {:.1} s; {} batches refused) | ≥ 50,000/s |", ingest.stored as f64 / ingest.seconds, ingest.stored, ingest.seconds, ingest.refused);
+    println!(
+        "| events stored per second | {:.0} ({} events in {:.1} s; {} batches refused) | ≥ 50,000/s |",
+        ingest.stored as f64 / ingest.seconds,
+        ingest.stored,
+        ingest.seconds,
+        ingest.refused
+    );
     println!("| batch POST to ack, p50 / p99 | {} / {} | (for information) |", ms(ingest.batch.0), ms(ingest.batch.1));
     println!("| lesson start to each of {KIOSKS} long polls answered, during ingest, p50 / p99 / max | {} / {} / {} | p99 ≤ 1,000 ms |", ms(ingest.lesson.0), ms(ingest.lesson.1), ms(ingest.lesson.2));
-    println!("| report POST (100 KB screenshot), p50 / p99: without ingest | {} / {} | unaffected |", ms(ingest.reports_quiet.0), ms(ingest.reports_quiet.1));
-    println!("| report POST (100 KB screenshot), p50 / p99: during ingest | {} / {} | unaffected |", ms(ingest.reports_busy.0), ms(ingest.reports_busy.1));
-    println!("| console page (/lessons), p50 / p99: without ingest | {} / {} | usable |", ms(ingest.console_quiet.0), ms(ingest.console_quiet.1));
-    println!("| console page (/lessons), p50 / p99: during ingest | {} / {} | usable |", ms(ingest.console_busy.0), ms(ingest.console_busy.1));
-    println!("| disk per million events (ingested: rows, indexes, full-text index) | {:.0} MB | (for information) |\n", ingest.mb_per_million);
+    println!(
+        "| report POST (100 KB screenshot), p50 / p99: without ingest | {} / {} | unaffected |",
+        ms(ingest.reports_quiet.0),
+        ms(ingest.reports_quiet.1)
+    );
+    println!(
+        "| report POST (100 KB screenshot), p50 / p99: during ingest | {} / {} | unaffected |",
+        ms(ingest.reports_busy.0),
+        ms(ingest.reports_busy.1)
+    );
+    println!(
+        "| console page (/lessons), p50 / p99: without ingest | {} / {} | usable |",
+        ms(ingest.console_quiet.0),
+        ms(ingest.console_quiet.1)
+    );
+    println!(
+        "| console page (/lessons), p50 / p99: during ingest | {} / {} | usable |",
+        ms(ingest.console_busy.0),
+        ms(ingest.console_busy.1)
+    );
+    println!(
+        "| disk per million events (ingested: rows, indexes, full-text index) | {:.0} MB | (for information) |\n",
+        ingest.mb_per_million
+    );
 
     let search = runtime.block_on(search(events));
     println!(
@@ -126,13 +156,81 @@ const SITES: &[&str] = &[
     "www.coolmath4kids.com/math-games",
 ];
 const TOPICS: &[&str] = &[
-    "dinosaurs", "volcanoes", "minibeasts", "frogs", "castles", "space", "planets", "weather", "seasons", "plants", "seeds", "rainforest", "ocean",
-    "sharks", "pirates", "vikings", "romans", "egypt", "knights", "dragons", "farm", "pets", "butterflies", "bees", "habitats", "materials",
-    "magnets", "light", "sound", "number-bonds", "times-tables", "fractions", "shapes", "money", "telling-time", "phonics", "rhyming", "spelling",
-    "handwriting", "stories", "fairy-tales", "polar-bears", "penguins", "jungle", "desert", "rivers", "mountains", "london", "wales", "senses",
+    "dinosaurs",
+    "volcanoes",
+    "minibeasts",
+    "frogs",
+    "castles",
+    "space",
+    "planets",
+    "weather",
+    "seasons",
+    "plants",
+    "seeds",
+    "rainforest",
+    "ocean",
+    "sharks",
+    "pirates",
+    "vikings",
+    "romans",
+    "egypt",
+    "knights",
+    "dragons",
+    "farm",
+    "pets",
+    "butterflies",
+    "bees",
+    "habitats",
+    "materials",
+    "magnets",
+    "light",
+    "sound",
+    "number-bonds",
+    "times-tables",
+    "fractions",
+    "shapes",
+    "money",
+    "telling-time",
+    "phonics",
+    "rhyming",
+    "spelling",
+    "handwriting",
+    "stories",
+    "fairy-tales",
+    "polar-bears",
+    "penguins",
+    "jungle",
+    "desert",
+    "rivers",
+    "mountains",
+    "london",
+    "wales",
+    "senses",
 ];
-const TITLE_WORDS: &[&str] = &["Fun", "Facts", "for", "Kids", "Game", "Learn", "about", "KS1", "Activities", "Quiz", "Video", "Explore", "Amazing", "Guide"];
-const BLOCKED: &[&str] = &["www.roblox.com/games", "www.tiktok.com/discover", "poki.com/en/g", "www.twitch.tv/directory", "www.reddit.com/r", "discord.com/invite"];
+const TITLE_WORDS: &[&str] = &[
+    "Fun",
+    "Facts",
+    "for",
+    "Kids",
+    "Game",
+    "Learn",
+    "about",
+    "KS1",
+    "Activities",
+    "Quiz",
+    "Video",
+    "Explore",
+    "Amazing",
+    "Guide",
+];
+const BLOCKED: &[&str] = &[
+    "www.roblox.com/games",
+    "www.tiktok.com/discover",
+    "poki.com/en/g",
+    "www.twitch.tv/directory",
+    "www.reddit.com/r",
+    "discord.com/invite",
+];
 /// Appears about once in 100,000 events: the DSL's needle.
 const RARE: &str = "zeppelin";
 
@@ -140,7 +238,11 @@ fn happening(rng: &mut Rng, page: &mut String) -> Happening {
     let roll = rng.below(1000);
     let topic = rng.pick(TOPICS);
     if roll == 0 && rng.below(100) == 0 {
-        return Happening::Searched { engine: "google".into(), terms: format!("{RARE} {topic}"), url: format!("https://www.google.co.uk/search?q={RARE}+{topic}&safe=active") };
+        return Happening::Searched {
+            engine: "google".into(),
+            terms: format!("{RARE} {topic}"),
+            url: format!("https://www.google.co.uk/search?q={RARE}+{topic}&safe=active"),
+        };
     }
     match roll {
         0..=449 => {
@@ -148,11 +250,21 @@ fn happening(rng: &mut Rng, page: &mut String) -> Happening {
             Happening::Opened { url: page.clone() }
         }
         450..=799 => {
-            let title = format!("{} {} {} - {}", rng.pick(TITLE_WORDS), topic.replace('-', " "), rng.pick(TITLE_WORDS), rng.pick(TITLE_WORDS));
+            let title = format!(
+                "{} {} {} - {}",
+                rng.pick(TITLE_WORDS),
+                topic.replace('-', " "),
+                rng.pick(TITLE_WORDS),
+                rng.pick(TITLE_WORDS)
+            );
             Happening::Titled { url: page.clone(), title }
         }
         800..=899 => {
-            let terms = format!("{} {}", topic.replace('-', " "), rng.pick(&["facts", "for kids", "video", "pictures", "game", "ks1"]));
+            let terms = format!(
+                "{} {}",
+                topic.replace('-', " "),
+                rng.pick(&["facts", "for kids", "video", "pictures", "game", "ks1"])
+            );
             let url = format!("https://www.google.co.uk/search?q={}&safe=active", terms.replace(' ', "+"));
             Happening::Searched { engine: "google".into(), terms, url }
         }
@@ -162,14 +274,25 @@ fn happening(rng: &mut Rng, page: &mut String) -> Happening {
             category: Some(rng.pick(&["games", "social_networks", "chat"]).into()),
             reason: "not on today's list".into(),
         },
-        950..=979 => Happening::SubresourcesBlocked { page: page.clone(), host: rng.pick(&["ads.doubleclick.net", "www.google-analytics.com", "connect.facebook.net"]).into(), count: 1 + rng.below(20) as u32 },
+        950..=979 => Happening::SubresourcesBlocked {
+            page: page.clone(),
+            host: rng.pick(&["ads.doubleclick.net", "www.google-analytics.com", "connect.facebook.net"]).into(),
+            count: 1 + rng.below(20) as u32,
+        },
         980..=989 => Happening::SessionStart,
         _ => Happening::SessionEnd { reason: satchel::protocol::SessionEnd::Idle },
     }
 }
 
 /// One kiosk's events, numbered from `first_seq`, `spacing_ms` apart from `first_at`.
-fn events(rng: &mut Rng, session: &mut String, first_seq: u64, count: usize, first_at: u64, spacing_ms: u64) -> Vec<ActivityEvent> {
+fn events(
+    rng: &mut Rng,
+    session: &mut String,
+    first_seq: u64,
+    count: usize,
+    first_at: u64,
+    spacing_ms: u64,
+) -> Vec<ActivityEvent> {
     let mut page = format!("https://{}/", SITES[0]);
     (0..count as u64)
         .map(|i| {
@@ -177,7 +300,13 @@ fn events(rng: &mut Rng, session: &mut String, first_seq: u64, count: usize, fir
             if matches!(what, Happening::SessionStart) {
                 *session = format!("s-{:016x}", rng.next());
             }
-            ActivityEvent { seq: first_seq + i, at: first_at + i * spacing_ms, session: session.clone(), lesson: None, what }
+            ActivityEvent {
+                seq: first_seq + i,
+                at: first_at + i * spacing_ms,
+                session: session.clone(),
+                lesson: None,
+                what,
+            }
         })
         .collect()
 }
@@ -207,9 +336,25 @@ async fn enrol(client: &reqwest::Client, base: &str, codes: &str) -> Vec<Kiosk> 
         let enrolments = chunk.iter().enumerate().map(|(i, code)| {
             let body = serde_json::json!({ "code": code, "name": format!("PC-{:04}", chunk_index * 32 + i) });
             async move {
-                let answer: serde_json::Value = client.post(format!("{base}/api/v1/enrol")).json(&body).send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
-                let authorization = format!("Bearer {}.{}", answer["kiosk_id"].as_str().unwrap(), answer["token"].as_str().unwrap());
-                let rules = client.get(format!("{base}/api/v1/rules")).header("Authorization", &authorization).send().await.unwrap();
+                let answer: serde_json::Value = client
+                    .post(format!("{base}/api/v1/enrol"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .error_for_status()
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let authorization =
+                    format!("Bearer {}.{}", answer["kiosk_id"].as_str().unwrap(), answer["token"].as_str().unwrap());
+                let rules = client
+                    .get(format!("{base}/api/v1/rules"))
+                    .header("Authorization", &authorization)
+                    .send()
+                    .await
+                    .unwrap();
                 let etag = rules.headers()["etag"].to_str().unwrap().to_owned();
                 Kiosk { authorization, etag }
             }
@@ -227,7 +372,11 @@ struct Staff {
 }
 
 fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").map(|i| i + 19).or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21)).expect("a CSRF token");
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .map(|i| i + 19)
+        .or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21))
+        .expect("a CSRF token");
     html[at..].split('"').next().unwrap().to_owned()
 }
 
@@ -236,7 +385,8 @@ impl Staff {
         let mut args = vec!["add-user", name, "--role"];
         args.extend_from_slice(role_and_rooms);
         let password = admin(data, &args).trim().to_owned();
-        let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let base = server.base();
         let page = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
         let form = [("csrf", csrf_of(&page)), ("name", name.into()), ("password", password.clone())];
@@ -286,14 +436,27 @@ struct Ingest {
 
 /// `PROBES` reports (100 KB screenshots) from the first `REPORTERS` kiosks and as many console
 /// pages, one after the other: how long each took.
-async fn probe(client: &reqwest::Client, base: &str, kiosks: &[Kiosk], teacher: &Staff, screenshot: &str, phase: usize) -> (Vec<Duration>, Vec<Duration>) {
+async fn probe(
+    client: &reqwest::Client,
+    base: &str,
+    kiosks: &[Kiosk],
+    teacher: &Staff,
+    screenshot: &str,
+    phase: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
     let (mut reports, mut pages) = (Vec::new(), Vec::new());
     for index in 0..PROBES {
         let kiosk = &kiosks[index % REPORTERS];
         let body = serde_json::json!({ "id": format!("00000000-0000-4000-8000-{:06}{index:06}", phase), "happened_at": unix_millis() / 1000,
             "url": "https://www.roblox.com/games/1", "title": "page", "screenshot": screenshot });
         let started = Instant::now();
-        let response = client.post(format!("{base}/api/v1/reports")).header("Authorization", &kiosk.authorization).json(&body).send().await.unwrap();
+        let response = client
+            .post(format!("{base}/api/v1/reports"))
+            .header("Authorization", &kiosk.authorization)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
         reports.push(started.elapsed());
         let (status, _, took) = teacher.get("/lessons").await;
@@ -322,8 +485,18 @@ fn batches(kiosks: usize) -> Vec<Vec<Vec<u8>>> {
         let mut session = format!("s-{kiosk}");
         (0..INGEST_SECONDS)
             .map(|second| {
-                let events = events(&mut rng, &mut session, (second * BATCH_EVENTS) as u64 + 1, BATCH_EVENTS, start + second as u64 * 1000, 1000 / BATCH_EVENTS as u64);
-                let batch = ActivityBatch { log: format!("log-{kiosk}"), events: events.iter().map(|e| serde_json::to_value(e).unwrap()).collect() };
+                let events = events(
+                    &mut rng,
+                    &mut session,
+                    (second * BATCH_EVENTS) as u64 + 1,
+                    BATCH_EVENTS,
+                    start + second as u64 * 1000,
+                    1000 / BATCH_EVENTS as u64,
+                );
+                let batch = ActivityBatch {
+                    log: format!("log-{kiosk}"),
+                    events: events.iter().map(|e| serde_json::to_value(e).unwrap()).collect(),
+                };
                 let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                 serde_json::to_writer(&mut gzip, &batch).unwrap();
                 gzip.finish().unwrap()
@@ -331,7 +504,10 @@ fn batches(kiosks: usize) -> Vec<Vec<Vec<u8>>> {
             .collect::<Vec<_>>()
     };
     std::thread::scope(|scope| {
-        let halves: Vec<_> = [0..kiosks / 2, kiosks / 2..kiosks].into_iter().map(|range| scope.spawn(move || range.map(make).collect::<Vec<_>>())).collect();
+        let halves: Vec<_> = [0..kiosks / 2, kiosks / 2..kiosks]
+            .into_iter()
+            .map(|range| scope.spawn(move || range.map(make).collect::<Vec<_>>()))
+            .collect();
         halves.into_iter().flat_map(|half| half.join().unwrap()).collect()
     })
 }
@@ -359,7 +535,13 @@ async fn ingest() -> Ingest {
         .map(|kiosk| {
             let (client, base, kiosk, started) = (client.clone(), base.clone(), kiosk.clone(), Arc::clone(&started));
             tokio::spawn(async move {
-                let response = client.get(format!("{base}/api/v1/rules?wait=60")).header("Authorization", &kiosk.authorization).header("If-None-Match", &kiosk.etag).send().await.unwrap();
+                let response = client
+                    .get(format!("{base}/api/v1/rules?wait=60"))
+                    .header("Authorization", &kiosk.authorization)
+                    .header("If-None-Match", &kiosk.etag)
+                    .send()
+                    .await
+                    .unwrap();
                 let status = response.status();
                 let _ = response.bytes().await.unwrap();
                 let arrived = Instant::now();
@@ -455,7 +637,11 @@ fn database_bytes(data: &Path) -> u64 {
     let db = rusqlite::Connection::open(data.join("satchel.db")).unwrap();
     db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
     drop(db);
-    ["satchel.db", "satchel.db-wal"].iter().filter_map(|name| std::fs::metadata(data.join(name)).ok()).map(|m| m.len()).sum()
+    ["satchel.db", "satchel.db-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(data.join(name)).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 // ---- Search over a big log. ----
@@ -491,7 +677,10 @@ fn search_data(events: u64) -> (PathBuf, bool, f64) {
     let mut codes = String::new();
     for room in 1..=SEARCH_ROOMS {
         admin(&data, &["add-room", &format!("Room {room:02}")]);
-        codes.push_str(&admin(&data, &["enrol-code", "--room", &format!("Room {room:02}"), "--count", &SEARCH_KIOSKS_PER_ROOM.to_string()]));
+        codes.push_str(&admin(
+            &data,
+            &["enrol-code", "--room", &format!("Room {room:02}"), "--count", &SEARCH_KIOSKS_PER_ROOM.to_string()],
+        ));
     }
     {
         let server = start_server(&data);
@@ -502,7 +691,13 @@ fn search_data(events: u64) -> (PathBuf, bool, f64) {
     let kiosks: Vec<satchel::server::store::KioskRow> = {
         let db = rusqlite::Connection::open(data.join("satchel.db")).unwrap();
         let mut statement = db.prepare("SELECT id, name, room_id FROM kiosks ORDER BY name").unwrap();
-        statement.query_map([], |row| Ok(satchel::server::store::KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })).unwrap().collect::<Result<_, _>>().unwrap()
+        statement
+            .query_map([], |row| {
+                Ok(satchel::server::store::KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
     };
     // A year of school days, oldest first, as the server would have received them: each
     // chunk is one kiosk's batch of a thousand events.
@@ -519,12 +714,26 @@ fn search_data(events: u64) -> (PathBuf, bool, f64) {
         while chunks.len() < CHUNKS_PER_TRANSACTION && done < events {
             let k = rng.below(kiosks.len());
             let count = CHUNK.min(events - done);
-            let batch = self::events(&mut rng, &mut sessions[k], next_seq[k], count as usize, first_at + done * spacing, spacing);
+            let batch = self::events(
+                &mut rng,
+                &mut sessions[k],
+                next_seq[k],
+                count as usize,
+                first_at + done * spacing,
+                spacing,
+            );
             next_seq[k] += count;
             chunks.push((k, batch));
             done += count;
         }
-        let rows: Vec<_> = chunks.iter().map(|(k, batch)| satchel::server::store::ActivityBatchRow { kiosk: &kiosks[*k], log: "log", events: batch }).collect();
+        let rows: Vec<_> = chunks
+            .iter()
+            .map(|(k, batch)| satchel::server::store::ActivityBatchRow {
+                kiosk: &kiosks[*k],
+                log: "log",
+                events: batch,
+            })
+            .collect();
         store.in_transaction(|store| store.add_activity(&rows, unix_millis() / 1000)).unwrap();
         if done % 1_000_000 < CHUNK * CHUNKS_PER_TRANSACTION as u64 {
             eprintln!("  {done} of {events} events stored ({:.0} s)", started.elapsed().as_secs_f64());
@@ -588,10 +797,22 @@ async fn search(events: u64) -> Search {
         }
         let (p50, p99) = p50_p99(times);
         let label = if query.is_empty() { "/activity (no filter)".to_owned() } else { format!("/activity?{query}") };
-        timed.push(Query { label, matches: if matches >= 100 { "100 (a full page)".into() } else { matches.to_string() }, p50, p99 });
+        timed.push(Query {
+            label,
+            matches: if matches >= 100 { "100 (a full page)".into() } else { matches.to_string() },
+            p50,
+            p99,
+        });
     }
     drop(server);
-    Search { events, bytes, mb_per_million: bytes as f64 / 1e6 / (events as f64 / 1e6), built, build_seconds, queries: timed }
+    Search {
+        events,
+        bytes,
+        mb_per_million: bytes as f64 / 1e6 / (events as f64 / 1e6),
+        built,
+        build_seconds,
+        queries: timed,
+    }
 }
 
 // ---- What the kiosk's UI thread adds to a navigation. ----
@@ -612,7 +833,6 @@ fn thread_cpu() -> Duration {
     assert_eq!(status, 0, "the thread's CPU clock");
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
-
 
 /// The gate's and the commit's logging for each navigation, timed `PER_BATCH` at a time (the
 /// clock costs about as much as a navigation's logging), with the log's writer thread flushing
@@ -641,7 +861,8 @@ fn kiosk_cost() -> KioskCost {
         })
         .collect();
     assert!(policy.search_terms(&urls[0]).is_some(), "the search URLs are searches to the policy");
-    let (mut wall, mut cpu) = (Vec::with_capacity(NAVIGATIONS / PER_BATCH), Vec::with_capacity(NAVIGATIONS / PER_BATCH));
+    let (mut wall, mut cpu) =
+        (Vec::with_capacity(NAVIGATIONS / PER_BATCH), Vec::with_capacity(NAVIGATIONS / PER_BATCH));
     for batch in 0..NAVIGATIONS / PER_BATCH {
         let (started, started_cpu) = (Instant::now(), thread_cpu());
         for i in 0..PER_BATCH {

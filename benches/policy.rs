@@ -59,7 +59,10 @@ fn main() {
         }
     }
     let mut builder = Policy::builder();
-    builder.add_list("bench.list", &list).default_action(satchel::policy::Action::Allow).block_categories(index.clone(), blocked);
+    builder
+        .add_list("bench.list", &list)
+        .default_action(satchel::policy::Action::Allow)
+        .block_categories(index.clone(), blocked);
     assert!(builder.errors().is_empty(), "{:?}", builder.errors());
     let policy = builder.build();
 
@@ -93,9 +96,13 @@ fn main() {
             std::hint::black_box(engine.check_network_request(&request).should_block());
         }
     });
-    let adblock_blocked = requests.iter().filter(|r| {
-        adblock::request::Request::new(&r.url, &r.frame_url, &r.kind, "GET").is_ok_and(|q| engine.check_network_request(&q).should_block())
-    }).count();
+    let adblock_blocked = requests
+        .iter()
+        .filter(|r| {
+            adblock::request::Request::new(&r.url, &r.frame_url, &r.kind, "GET")
+                .is_ok_and(|q| engine.check_network_request(&q).should_block())
+        })
+        .count();
 
     let (s50, s99) = percentiles(&satchel_times);
     let (a50, a99) = percentiles(&adblock_times);
@@ -112,9 +119,20 @@ fn main() {
     println!();
     println!("| index                       | figure                    | goal                      |");
     println!("|-----------------------------|---------------------------|---------------------------|");
-    println!("| build (median of 5)         | {:>7.1} ms ({:>5.1} ms/M)  | ≤ 150 ms per M domains     |", build.as_secs_f64() * 1e3, per_million);
-    println!("| memory (tables)             | {:>7.1} MB ({:>5.1} MB/M)  | ≤ 20 MB per M domains      |", memory, memory * 1e6 / total_domains as f64);
-    println!("| adblock engine build        | {:>7.1} s                 |                           |", adblock_build.as_secs_f64());
+    println!(
+        "| build (median of 5)         | {:>7.1} ms ({:>5.1} ms/M)  | ≤ 150 ms per M domains     |",
+        build.as_secs_f64() * 1e3,
+        per_million
+    );
+    println!(
+        "| memory (tables)             | {:>7.1} MB ({:>5.1} MB/M)  | ≤ 20 MB per M domains      |",
+        memory,
+        memory * 1e6 / total_domains as f64
+    );
+    println!(
+        "| adblock engine build        | {:>7.1} s                 |                           |",
+        adblock_build.as_secs_f64()
+    );
     println!();
     println!("satchel verdicts: {verdicts:?}; adblock blocked {adblock_blocked} of {}", requests.len());
 }
@@ -213,7 +231,8 @@ fn allowlist(requests: &[Request]) -> String {
 
 fn adblock_engine(categories: &[(String, String)], padding: &str, list: &str) -> adblock::Engine {
     let mut rules = String::with_capacity(TARGET_DOMAINS * 24);
-    let domains = categories.iter().filter(|(name, _)| name != "child").flat_map(|(_, t)| t.lines()).chain(padding.lines());
+    let domains =
+        categories.iter().filter(|(name, _)| name != "child").flat_map(|(_, t)| t.lines()).chain(padding.lines());
     for domain in domains.map(str::trim).filter(|d| !d.is_empty() && !d.starts_with('#')) {
         rules.push_str("||");
         rules.push_str(domain);

@@ -33,7 +33,10 @@ fn start_server(name: &str) -> Server {
 /// One HTTP/1.1 exchange on a new connection: status and body.
 async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -54,10 +57,12 @@ struct Kiosk {
 
 async fn enrol(port: u16, code: String, index: usize) -> Kiosk {
     let body = serde_json::json!({ "code": code, "name": format!("PC-{index:04}") }).to_string();
-    let (status, answer) = http(port, "POST", "/api/v1/enrol", &[("Content-Type", "application/json")], body.as_bytes()).await;
+    let (status, answer) =
+        http(port, "POST", "/api/v1/enrol", &[("Content-Type", "application/json")], body.as_bytes()).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
     let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-    let authorization = format!("Bearer {}.{}", answer["kiosk_id"].as_str().unwrap(), answer["token"].as_str().unwrap());
+    let authorization =
+        format!("Bearer {}.{}", answer["kiosk_id"].as_str().unwrap(), answer["token"].as_str().unwrap());
     let (status, bundle) = http(port, "GET", "/api/v1/rules", &[("Authorization", &authorization)], b"").await;
     assert_eq!(status, 200);
     let signed: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
@@ -74,7 +79,11 @@ struct Teacher {
 }
 
 fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").map(|i| i + 19).or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21)).unwrap();
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .map(|i| i + 19)
+        .or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21))
+        .unwrap();
     html[at..].split('"').next().unwrap().to_owned()
 }
 
@@ -84,14 +93,19 @@ impl Teacher {
     fn log_in(port: u16, data: &std::path::Path) -> Teacher {
         let password = admin(data, &["add-user", "teacher", "--role", "teacher", "--room", "Lab"]);
         let password = password.trim();
-        let client = reqwest::blocking::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = reqwest::blocking::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let page = client.get(format!("{base}/login")).send().unwrap().text().unwrap();
         let form = [("csrf", csrf_of(&page)), ("name", "teacher".into()), ("password", password.into())];
         assert_eq!(client.post(format!("{base}/login")).form(&form).send().unwrap().status(), 303);
         let page = client.get(format!("{base}/password")).send().unwrap().text().unwrap();
         let chosen = format!("{password} chosen");
-        let form = [("csrf", csrf_of(&page)), ("current", password.into()), ("new", chosen.clone()), ("repeat", chosen)];
+        let form =
+            [("csrf", csrf_of(&page)), ("current", password.into()), ("new", chosen.clone()), ("repeat", chosen)];
         assert_eq!(client.post(format!("{base}/password")).form(&form).send().unwrap().status(), 303);
         let page = client.get(format!("{base}/lessons")).send().unwrap().text().unwrap();
         let teacher = Teacher { csrf: csrf_of(&page), client, base };
@@ -124,7 +138,11 @@ impl Teacher {
 
 fn pss_kib(pid: u32) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    text.lines().find(|l| l.starts_with("Pss:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    text.lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -169,7 +187,14 @@ async fn propagation(n: usize) -> Propagation {
     for kiosk in kiosks {
         let started = Arc::clone(&started);
         polls.push(tokio::spawn(async move {
-            let (status, _) = http(port, "GET", "/api/v1/rules?wait=60", &[("Authorization", &kiosk.authorization), ("If-None-Match", &kiosk.etag)], b"").await;
+            let (status, _) = http(
+                port,
+                "GET",
+                "/api/v1/rules?wait=60",
+                &[("Authorization", &kiosk.authorization), ("If-None-Match", &kiosk.etag)],
+                b"",
+            )
+            .await;
             let arrived = Instant::now();
             assert_eq!(status, 200, "the long poll ended without the new bundle");
             arrived.duration_since(*started.get().expect("the lesson started first"))
@@ -211,7 +236,8 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
     let states = std::env::temp_dir().join(format!("satchel-sync-states-{}", std::process::id()));
     for (index, code) in codes.lines().enumerate() {
         let body = serde_json::json!({ "code": code, "name": format!("PC-{index:04}") }).to_string();
-        let (status, answer) = http(port, "POST", "/api/v1/enrol", &[("Content-Type", "application/json")], body.as_bytes()).await;
+        let (status, answer) =
+            http(port, "POST", "/api/v1/enrol", &[("Content-Type", "application/json")], body.as_bytes()).await;
         assert_eq!(status, 200);
         let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
         let link = ServerLink {
@@ -224,17 +250,23 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
         let sender = sender.clone();
         let state = states.join(index.to_string());
         let link = Link::new(&link, &state, Arc::new(Shared::default())).unwrap();
-        let activity = Arc::new(satchel::activity::ActivityLog::open(&state.join("activity"), Default::default()).unwrap());
-        link.start(activity, Callbacks {
-            rules: Box::new(move |bundle, offset| {
-                let server_now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + offset) as u64;
-                let enforced = satchel::bundle::enforce(&bundle, server_now, None).unwrap();
-                if enforced.lesson_ends_at.is_some() {
-                    let _ = sender.send(Instant::now());
-                }
-            }),
-            waiting: Box::new(|_| {}),
-        })
+        let activity =
+            Arc::new(satchel::activity::ActivityLog::open(&state.join("activity"), Default::default()).unwrap());
+        link.start(
+            activity,
+            Callbacks {
+                rules: Box::new(move |bundle, offset| {
+                    let server_now =
+                        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+                            + offset) as u64;
+                    let enforced = satchel::bundle::enforce(&bundle, server_now, None).unwrap();
+                    if enforced.lesson_ends_at.is_some() {
+                        let _ = sender.send(Instant::now());
+                    }
+                }),
+                waiting: Box::new(|_| {}),
+            },
+        )
         .unwrap();
     }
     // Every client has its first bundle and is waiting in its long poll.
@@ -250,7 +282,10 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
     .unwrap();
     let mut latencies = Vec::new();
     while latencies.len() < n {
-        let arrived = tokio::time::timeout(Duration::from_secs(30), arrivals.recv()).await.expect("every client gets the lesson").unwrap();
+        let arrived = tokio::time::timeout(Duration::from_secs(30), arrivals.recv())
+            .await
+            .expect("every client gets the lesson")
+            .unwrap();
         latencies.push(arrived.saturating_duration_since(started));
     }
     latencies.sort();
@@ -276,12 +311,22 @@ async fn ingest() -> f64 {
     let start = Instant::now();
     let mut sends = Vec::new();
     for index in 0..REPORTS {
-        let body = serde_json::json!({ "id": format!("00000000-0000-4000-8000-{index:012}"), "happened_at": 1_795_000_000u64,
-            "url": "http://bad.test/", "title": "page", "screenshot": screenshot }).to_string();
-        let (authorization, permit) = (Arc::clone(&kiosks[index % INGEST_KIOSKS]), Arc::clone(&semaphore).acquire_owned().await.unwrap());
+        let body =
+            serde_json::json!({ "id": format!("00000000-0000-4000-8000-{index:012}"), "happened_at": 1_795_000_000u64,
+            "url": "http://bad.test/", "title": "page", "screenshot": screenshot })
+            .to_string();
+        let (authorization, permit) =
+            (Arc::clone(&kiosks[index % INGEST_KIOSKS]), Arc::clone(&semaphore).acquire_owned().await.unwrap());
         let port = server.port;
         sends.push(tokio::spawn(async move {
-            let (status, _) = http(port, "POST", "/api/v1/reports", &[("Authorization", &authorization), ("Content-Type", "application/json")], body.as_bytes()).await;
+            let (status, _) = http(
+                port,
+                "POST",
+                "/api/v1/reports",
+                &[("Authorization", &authorization), ("Content-Type", "application/json")],
+                body.as_bytes(),
+            )
+            .await;
             drop(permit);
             assert_eq!(status, 200);
         }));
@@ -335,7 +380,12 @@ fn main() {
     println!("|---|---|---|---|---|");
     for n in [100, 500] {
         let (p50, p99, max) = runtime.block_on(sync_clients(n));
-        println!("| {n} | {:.0} ms | {:.0} ms | {:.0} ms | p99 ≤ 1,000 ms at 500 |", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3, max.as_secs_f64() * 1e3);
+        println!(
+            "| {n} | {:.0} ms | {:.0} ms | {:.0} ms | p99 ≤ 1,000 ms at 500 |",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        );
     }
     let rate = runtime.block_on(ingest());
     println!("\nReport ingest: {rate:.0} reports/s ({REPORTS} reports with 100 KB screenshots, {REPORT_CONCURRENCY} at a time, each fsynced before the answer; goal ≥ 200/s)");

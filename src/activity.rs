@@ -92,14 +92,22 @@ impl ActivityLog {
             .collect();
         segments.sort_unstable();
         let last_written = match segments.last() {
-            Some(&first) => read_segment(&segment_path(dir, first))?.iter().filter_map(sequence).max().unwrap_or(first - 1),
+            Some(&first) => {
+                read_segment(&segment_path(dir, first))?.iter().filter_map(sequence).max().unwrap_or(first - 1)
+            }
             None => sent,
         };
         let written_to = last_written.max(sent) + 1;
         Ok(ActivityLog {
             dir: dir.to_owned(),
             limits,
-            recording: Mutex::new(Recording { next_seq: written_to, session: new_uuid()?, lesson: None, page: None, pending: Vec::new() }),
+            recording: Mutex::new(Recording {
+                next_seq: written_to,
+                session: new_uuid()?,
+                lesson: None,
+                page: None,
+                pending: Vec::new(),
+            }),
             files: Mutex::new(Files { log, sent, segments, written_to }),
             blocked_hosts: Mutex::new(HashMap::new()),
         })
@@ -218,7 +226,8 @@ impl ActivityLog {
             text.push(b'\n');
         }
         let first = events[0].seq;
-        let starts_segment = files.segments.last().is_none_or(|&current| files.written_to - current >= self.limits.segment_events);
+        let starts_segment =
+            files.segments.last().is_none_or(|&current| files.written_to - current >= self.limits.segment_events);
         if starts_segment {
             files.segments.push(first);
         }
@@ -305,7 +314,13 @@ impl ActivityLog {
 }
 
 fn push(recording: &mut Recording, what: Happening) {
-    let event = ActivityEvent { seq: recording.next_seq, at: unix_millis(), session: recording.session.clone(), lesson: recording.lesson.clone(), what };
+    let event = ActivityEvent {
+        seq: recording.next_seq,
+        at: unix_millis(),
+        session: recording.session.clone(),
+        lesson: recording.lesson.clone(),
+        what,
+    };
     recording.next_seq += 1;
     recording.pending.push(event);
 }
@@ -380,7 +395,11 @@ mod tests {
         let dir = temp("order");
         let log = ActivityLog::open(&dir, Limits::default()).unwrap();
         log.opened("https://a.test/");
-        log.record(Happening::Searched { engine: "google".into(), terms: "cats".into(), url: "https://www.google.com/search?q=cats".into() });
+        log.record(Happening::Searched {
+            engine: "google".into(),
+            terms: "cats".into(),
+            url: "https://www.google.com/search?q=cats".into(),
+        });
         assert!(log.unsent(10).unwrap().is_empty(), "nothing is sent before it is on disk");
         log.flush().unwrap();
         let events = log.unsent(10).unwrap();
@@ -465,9 +484,23 @@ mod tests {
         log.start_session().unwrap();
         log.flush().unwrap();
         let mut events = log.unsent(100).unwrap();
-        assert_eq!(kinds(&events), ["opened", "titled", "subresources-blocked", "subresources-blocked", "opened", "session-end", "session-start"]);
+        assert_eq!(
+            kinds(&events),
+            [
+                "opened",
+                "titled",
+                "subresources-blocked",
+                "subresources-blocked",
+                "opened",
+                "session-end",
+                "session-start"
+            ]
+        );
         assert_eq!(events.remove(1)["title"], "A page");
-        assert_eq!((events[1]["host"].as_str(), events[1]["count"].as_u64(), events[1]["page"].as_str()), (Some("ads.test"), Some(5), Some("https://a.test/")));
+        assert_eq!(
+            (events[1]["host"].as_str(), events[1]["count"].as_u64(), events[1]["page"].as_str()),
+            (Some("ads.test"), Some(5), Some("https://a.test/"))
+        );
         assert_eq!(events[2]["host"], "track.test");
         assert_ne!(events[4]["session"], events[5]["session"], "a new pupil, a new session");
         assert_eq!(events[3]["session"], events[4]["session"]);

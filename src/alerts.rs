@@ -88,13 +88,23 @@ impl MatcherBuilder {
             if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 severity = Severity::parse(section.trim());
                 if severity.is_none() {
-                    self.errors.push(BadLine { file: file.into(), line: index + 1, why: "sections are [urgent] and [review]" });
+                    self.errors.push(BadLine {
+                        file: file.into(),
+                        line: index + 1,
+                        why: "sections are [urgent] and [review]",
+                    });
                 }
                 continue;
             }
             match severity {
-                Some(severity) => self.add(line, &category, severity).unwrap_or_else(|why| self.errors.push(BadLine { file: file.into(), line: index + 1, why })),
-                None => self.errors.push(BadLine { file: file.into(), line: index + 1, why: "a phrase before any [urgent] or [review] section" }),
+                Some(severity) => self
+                    .add(line, &category, severity)
+                    .unwrap_or_else(|why| self.errors.push(BadLine { file: file.into(), line: index + 1, why })),
+                None => self.errors.push(BadLine {
+                    file: file.into(),
+                    line: index + 1,
+                    why: "a phrase before any [urgent] or [review] section",
+                }),
             }
         }
     }
@@ -115,7 +125,8 @@ impl MatcherBuilder {
     }
 
     pub fn build(self) -> Matcher {
-        let patterns: Vec<String> = self.terms.iter().map(|term| Skeleton::of(term.phrase.trim_end_matches('*')).letters).collect();
+        let patterns: Vec<String> =
+            self.terms.iter().map(|term| Skeleton::of(term.phrase.trim_end_matches('*')).letters).collect();
         let automaton = AhoCorasick::new(&patterns).expect("skeletons are short plain strings");
         Matcher { automaton, terms: self.terms }
     }
@@ -148,7 +159,9 @@ impl Matcher {
             .automaton
             .find_overlapping_iter(&skeleton.letters)
             .map(|hit| (hit, &self.terms[hit.pattern().as_usize()]))
-            .filter(|(hit, term)| skeleton.starts_word(hit.start()) && (term.phrase.ends_with('*') || skeleton.ends_word(hit.end())))
+            .filter(|(hit, term)| {
+                skeleton.starts_word(hit.start()) && (term.phrase.ends_with('*') || skeleton.ends_word(hit.end()))
+            })
             .map(|(_, term)| term)
             .collect();
         found.sort_by(|a, b| (a.severity, &a.category, &a.phrase).cmp(&(b.severity, &b.category, &b.phrase)));
@@ -167,7 +180,8 @@ struct Skeleton {
 
 impl Skeleton {
     fn of(text: &str) -> Skeleton {
-        let mut skeleton = Skeleton { letters: String::with_capacity(text.len()), starts: Vec::new(), ends: Vec::new() };
+        let mut skeleton =
+            Skeleton { letters: String::with_capacity(text.len()), starts: Vec::new(), ends: Vec::new() };
         let mut in_word = false;
         // Runs are folded across words too, so letters spelt out one by one (`k i l l`) read
         // as the word; a word whose first letter folds into the last one starts on it.
@@ -177,7 +191,8 @@ impl Skeleton {
                 Some(letter) => {
                     let repeated = last == Some(letter);
                     if !in_word {
-                        let start = if repeated { skeleton.letters.len() - letter.len_utf8() } else { skeleton.letters.len() };
+                        let start =
+                            if repeated { skeleton.letters.len() - letter.len_utf8() } else { skeleton.letters.len() };
                         skeleton.starts.push(start);
                         in_word = true;
                     }
@@ -251,14 +266,24 @@ mod tests {
         let mut builder = Matcher::builder();
         builder.add_list("test", "school.list", "too early\n[urgent]\nok phrase\nab\n[later]\n");
         let errors: Vec<String> = builder.errors().iter().map(ToString::to_string).collect();
-        assert_eq!(errors, ["school.list:1: a phrase before any [urgent] or [review] section", "school.list:4: a phrase needs at least three letters", "school.list:5: sections are [urgent] and [review]"]);
+        assert_eq!(
+            errors,
+            [
+                "school.list:1: a phrase before any [urgent] or [review] section",
+                "school.list:4: a phrase needs at least three letters",
+                "school.list:5: sections are [urgent] and [review]"
+            ]
+        );
     }
 
     #[test]
     fn the_most_severe_match_comes_first_and_each_term_once() {
         let matcher = matcher("[review]\nsad all the time\n[urgent]\nwant to die\n");
         let found = matcher.scan("sad all the time, want to die, want to die");
-        assert_eq!(found.iter().map(|t| (t.phrase.as_str(), t.severity)).collect::<Vec<_>>(), [("want to die", Severity::Urgent), ("sad all the time", Severity::Review)]);
+        assert_eq!(
+            found.iter().map(|t| (t.phrase.as_str(), t.severity)).collect::<Vec<_>>(),
+            [("want to die", Severity::Urgent), ("sad all the time", Severity::Review)]
+        );
     }
 
     #[test]

@@ -52,7 +52,8 @@ fn image_search_default() -> bool {
     true
 }
 
-const NO_IMAGE_SEARCH: (&str, &str) = ("allowlists/search/no-images.list", include_str!("../allowlists/search/no-images.list"));
+const NO_IMAGE_SEARCH: (&str, &str) =
+    ("allowlists/search/no-images.list", include_str!("../allowlists/search/no-images.list"));
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,11 +115,20 @@ pub struct Enforced {
 
 /// Builds what to enforce from a verified bundle; a list line the kiosk's parser refuses makes
 /// the whole bundle unusable (fail closed: the rules in force stay).
-pub fn enforce(bundle: &Bundle, server_now: u64, categories: Option<&Arc<CategoryIndex>>) -> Result<Enforced, BundleError> {
+pub fn enforce(
+    bundle: &Bundle,
+    server_now: u64,
+    categories: Option<&Arc<CategoryIndex>>,
+) -> Result<Enforced, BundleError> {
     let mut builder = crate::policy::Policy::builder();
     if let (true, Some(index)) = (bundle.profile.open_web, categories) {
         // A category the data does not have blocks nothing; the others are blocked.
-        let blocked = bundle.profile.blocked_categories.iter().filter_map(|name| index.id(name)).fold(CategorySet::EMPTY, CategorySet::with);
+        let blocked = bundle
+            .profile
+            .blocked_categories
+            .iter()
+            .filter_map(|name| index.id(name))
+            .fold(CategorySet::EMPTY, CategorySet::with);
         builder.default_action(crate::policy::Action::Allow).block_categories(Arc::clone(index), blocked);
     }
     builder.add_list(&format!("profile {}", bundle.profile.name), &bundle.profile.list);
@@ -138,7 +148,12 @@ pub fn enforce(bundle: &Bundle, server_now: u64, categories: Option<&Arc<Categor
         Some(lesson) if !lesson.tiles.is_empty() => lesson.tiles.clone(),
         _ => bundle.profile.tiles.clone(),
     };
-    Ok(Enforced { policy: builder.build(), tiles, search: bundle.profile.search, lesson_ends_at: lesson.map(|l| l.ends_at) })
+    Ok(Enforced {
+        policy: builder.build(),
+        tiles,
+        search: bundle.profile.search,
+        lesson_ends_at: lesson.map(|l| l.ends_at),
+    })
 }
 
 #[cfg(test)]
@@ -151,8 +166,21 @@ mod tests {
             issued_at: 1_795_000_000,
             kiosk_id: "k1".into(),
             room: "Class 1".into(),
-            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: SearchEngine::Google, image_search: true, open_web: false, blocked_categories: vec![], tiles: vec![] },
-            lesson: Some(Lesson { name: "Phonics".into(), list: "[allow]\nphonicsplay.co.uk\n".into(), tiles: vec![], ends_at: 1_795_003_600 }),
+            profile: Profile {
+                name: "KS1".into(),
+                list: "[allow]\ncbeebies.com\n".into(),
+                search: SearchEngine::Google,
+                image_search: true,
+                open_web: false,
+                blocked_categories: vec![],
+                tiles: vec![],
+            },
+            lesson: Some(Lesson {
+                name: "Phonics".into(),
+                list: "[allow]\nphonicsplay.co.uk\n".into(),
+                tiles: vec![],
+                ends_at: 1_795_003_600,
+            }),
         }
     }
 
@@ -190,7 +218,10 @@ mod tests {
         bundle.profile.image_search = false;
         let off = enforce(&bundle, 0, None).unwrap();
         assert_eq!(off.policy.decide(images, RequestKind::Navigation).verdict, Verdict::Block);
-        assert_eq!(off.policy.decide("https://www.google.co.uk/search?udm=2&q=owls", RequestKind::Navigation).verdict, Verdict::Block);
+        assert_eq!(
+            off.policy.decide("https://www.google.co.uk/search?udm=2&q=owls", RequestKind::Navigation).verdict,
+            Verdict::Block
+        );
         assert_eq!(off.policy.decide(web, RequestKind::Navigation).verdict, Verdict::Allow);
     }
 

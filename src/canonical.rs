@@ -107,9 +107,7 @@ impl<'a> CanonicalUrl<'a> {
 
     /// `scheme://host[:port]` with the given path and query.
     pub fn with_path_and_query(&self, path: &str, query: Option<&str>) -> String {
-        let mut out = String::with_capacity(
-            self.host.len() + path.len() + query.map_or(0, str::len) + 16,
-        );
+        let mut out = String::with_capacity(self.host.len() + path.len() + query.map_or(0, str::len) + 16);
         out.push_str(self.scheme.name());
         out.push_str("://");
         out.push_str(&self.host);
@@ -147,7 +145,27 @@ const CLASSES: [u8; 256] = {
         if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.' {
             class |= HOST;
         }
-        if alnum || matches!(c, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/') {
+        if alnum
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            )
+        {
             class |= PATH;
         }
         if c > b' ' && c < 0x7f && !matches!(c, b'"' | b'#' | b'<' | b'>' | b'\'' | b'\\') {
@@ -187,7 +205,10 @@ fn parse_already_canonical(input: &str) -> Option<CanonicalUrl<'_>> {
         i += 1;
     }
     let host_end = i;
-    if label_start == host_end || bytes[label_start..host_end].starts_with(b"xn--") || bytes[label_start].is_ascii_digit() {
+    if label_start == host_end
+        || bytes[label_start..host_end].starts_with(b"xn--")
+        || bytes[label_start].is_ascii_digit()
+    {
         return None;
     }
 
@@ -364,8 +385,12 @@ mod tests {
 
     #[test]
     fn other_schemes_are_named() {
-        for (input, scheme) in [("javascript:alert(1)", "javascript"), ("file:///etc/hostname", "file"),
-            ("view-source:https://a.com/", "view-source"), ("data:text/html,hi", "data")] {
+        for (input, scheme) in [
+            ("javascript:alert(1)", "javascript"),
+            ("file:///etc/hostname", "file"),
+            ("view-source:https://a.com/", "view-source"),
+            ("data:text/html,hi", "data"),
+        ] {
             assert_eq!(CanonicalUrl::parse(input), Err(Unusable::Scheme(scheme.into())), "{input}");
         }
         assert_eq!(CanonicalUrl::parse("not a url"), Err(Unusable::Invalid));

@@ -112,9 +112,8 @@ impl CategoryIndexBuilder {
         let mut set_ids = vec![0u16; capacity];
         let mut sets = SetTable::default();
         // Most domains are in one category: look those sets up once, not once per domain.
-        let single: Vec<u16> = (0..self.names.len() as u8)
-            .map(|id| sets.id_of(CategorySet::EMPTY.with(id)))
-            .collect::<Result<_, _>>()?;
+        let single: Vec<u16> =
+            (0..self.names.len() as u8).map(|id| sets.id_of(CategorySet::EMPTY.with(id))).collect::<Result<_, _>>()?;
         for (hash, category) in self.entries {
             let mut slot = home_slot(hash, capacity);
             loop {
@@ -207,7 +206,9 @@ impl CategoryIndex {
 
     /// Bytes held by the index's tables.
     pub fn memory_bytes(&self) -> usize {
-        self.slots.len() * 8 + self.set_ids.len() * 2 + self.sets.len() * 16
+        self.slots.len() * 8
+            + self.set_ids.len() * 2
+            + self.sets.len() * 16
             + self.names.iter().map(|n| n.len() + 24).sum::<usize>()
     }
 

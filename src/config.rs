@@ -92,7 +92,8 @@ impl ServerLink {
     /// The `[server]` section for the configuration file.
     pub fn to_toml(&self) -> String {
         let quote = |text: &str| serde_json::to_string(text).expect("a string serialises");
-        let fingerprint = self.fingerprint.as_deref().map(|f| format!("fingerprint = {}\n", quote(f))).unwrap_or_default();
+        let fingerprint =
+            self.fingerprint.as_deref().map(|f| format!("fingerprint = {}\n", quote(f))).unwrap_or_default();
         format!(
             "[server]\nurl = {}\nkiosk_id = {}\ntoken = {}\npublic_key = {}\n{fingerprint}",
             quote(&self.url),
@@ -198,7 +199,11 @@ impl KioskConfig {
     /// The configuration at `path`; relative `list` and `tiles` paths are relative to it.
     pub fn load(path: &Path) -> Result<KioskConfig, ConfigError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError { file: name.clone(), line: 0, message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: name.clone(),
+            line: 0,
+            message: e.to_string(),
+        })?;
         let mut config = KioskConfig::parse(&name, &text, path.parent().unwrap_or(Path::new(".")))?;
         config.source = Some(path.to_owned());
         Ok(config)
@@ -206,7 +211,8 @@ impl KioskConfig {
 
     /// Parses configuration text; relative paths in it are relative to `base`.
     pub fn parse(name: &str, text: &str, base: &Path) -> Result<KioskConfig, ConfigError> {
-        let file: File = toml::from_str(text).map_err(|e| ConfigError::at(name, text, e.span().map_or(0, |s| s.start), e.message()))?;
+        let file: File = toml::from_str(text)
+            .map_err(|e| ConfigError::at(name, text, e.span().map_or(0, |s| s.start), e.message()))?;
         let mut config = KioskConfig {
             search: file.search,
             allow_uploads: file.allow_uploads,
@@ -220,7 +226,12 @@ impl KioskConfig {
         config.categories = file.categories.map(|dir| base.join(dir));
         if let Some(link) = file.server {
             if crate::keys::parse_public_key(&link.public_key).is_none() {
-                return Err(ConfigError::at(name, text, text.find("public_key").unwrap_or(0), "server.public_key is not an ed25519 key: enrol again"));
+                return Err(ConfigError::at(
+                    name,
+                    text,
+                    text.find("public_key").unwrap_or(0),
+                    "server.public_key is not an ed25519 key: enrol again",
+                ));
             }
             config.server = Some(link);
         }
@@ -229,13 +240,23 @@ impl KioskConfig {
             config.locale = tag
                 .ok_or_else(|| {
                     let shipped: Vec<_> = pages::locale_tags().collect();
-                    ConfigError::at(name, text, locale.span().start, format!("no locale `{}`: use one of {}", locale.get_ref(), shipped.join(", ")))
+                    ConfigError::at(
+                        name,
+                        text,
+                        locale.span().start,
+                        format!("no locale `{}`: use one of {}", locale.get_ref(), shipped.join(", ")),
+                    )
                 })?
                 .to_owned();
         }
         if let Some(seconds) = file.idle_timeout_seconds {
             if *seconds.get_ref() < 10 {
-                return Err(ConfigError::at(name, text, seconds.span().start, "idle_timeout_seconds must be at least 10"));
+                return Err(ConfigError::at(
+                    name,
+                    text,
+                    seconds.span().start,
+                    "idle_timeout_seconds must be at least 10",
+                ));
             }
             config.idle_timeout_seconds = seconds.into_inner();
         }
@@ -247,7 +268,8 @@ impl KioskConfig {
             config.exit_pin_hash = Some(hash.into_inner());
         }
         if let Some(level) = file.log_level {
-            crate::logging::check_level(level.get_ref()).map_err(|message| ConfigError::at(name, text, level.span().start, message))?;
+            crate::logging::check_level(level.get_ref())
+                .map_err(|message| ConfigError::at(name, text, level.span().start, message))?;
             config.log_level = level.into_inner();
         }
         for (host, address) in file.hosts {
@@ -259,7 +281,11 @@ impl KioskConfig {
         }
         if let Some(tiles) = file.tiles.map(|tiles| base.join(tiles)) {
             let tiles_name = tiles.display().to_string();
-            let tiles_text = std::fs::read_to_string(&tiles).map_err(|e| ConfigError { file: tiles_name.clone(), line: 0, message: e.to_string() })?;
+            let tiles_text = std::fs::read_to_string(&tiles).map_err(|e| ConfigError {
+                file: tiles_name.clone(),
+                line: 0,
+                message: e.to_string(),
+            })?;
             config.tiles = parse_tiles(&tiles_name, &tiles_text)?;
         }
         Ok(config)
@@ -272,7 +298,11 @@ impl KioskConfig {
         match &self.list {
             Some(path) => {
                 let name = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError { file: name.clone(), line: 0, message: e.to_string() })?;
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                    file: name.clone(),
+                    line: 0,
+                    message: e.to_string(),
+                })?;
                 builder.add_list(&name, &text);
             }
             None => {
@@ -298,7 +328,8 @@ fn first_error(builder: &PolicyBuilder) -> Result<(), ConfigError> {
 }
 
 fn parse_tiles(name: &str, text: &str) -> Result<Vec<Tile>, ConfigError> {
-    let file: TilesFile = toml::from_str(text).map_err(|e| ConfigError::at(name, text, e.span().map_or(0, |s| s.start), e.message()))?;
+    let file: TilesFile =
+        toml::from_str(text).map_err(|e| ConfigError::at(name, text, e.span().map_or(0, |s| s.start), e.message()))?;
     Ok(file.tile)
 }
 

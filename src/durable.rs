@@ -16,7 +16,8 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     // Its own temporary name, so that two writers of one file never share one.
     let temporary = dir.join(format!(".{name}.{}.tmp", new_uuid()?));
     let written = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&temporary, path)
@@ -54,7 +55,8 @@ mod tests {
         // A folder where the file should go: the rename fails after the data was written.
         fs::create_dir_all(dir.join("taken")).unwrap();
         assert!(write_durably(&dir.join("taken"), b"a screenshot").is_err());
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let names: Vec<_> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert_eq!(names, vec!["taken".to_owned()], "no temporary file is left behind");
         fs::remove_dir_all(dir).unwrap();
     }

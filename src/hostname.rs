@@ -212,7 +212,8 @@ mod tests {
     fn suffix_keys_match_the_keys_of_each_suffix() {
         let host = "www.bbc.co.uk";
         let found: Vec<_> = SuffixKeys::domain(host).deepest_first().collect();
-        let expected: Vec<_> = suffixes(host).enumerate().map(|(depth, s)| (depth, host.len() - s.len(), key(s, false))).collect();
+        let expected: Vec<_> =
+            suffixes(host).enumerate().map(|(depth, s)| (depth, host.len() - s.len(), key(s, false))).collect();
         assert_eq!(found, expected);
         assert_ne!(key("example.com", false), key("com.example", false));
         assert_eq!(SuffixKeys::ip("10.0.0.1").keys().collect::<Vec<_>>(), [key("10.0.0.1", true)]);

@@ -29,7 +29,7 @@ pub mod secrets;
 
 #[cfg(feature = "kiosk")]
 pub mod kiosk;
-#[cfg(feature = "kiosk")]
-pub mod setup;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "kiosk")]
+pub mod setup;

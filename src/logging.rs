@@ -4,8 +4,8 @@
 //! `journalctl` can filter on them; otherwise as text on standard error. The level is a
 //! setting an admin changes in the configuration; `SATCHEL_LOG` overrides it for one run.
 
-use std::os::unix::fs::MetadataExt;
 use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
 
 use tracing_journald::{Priority, PriorityMappings};
 use tracing_subscriber::layer::SubscriberExt;
@@ -28,7 +28,12 @@ pub fn check_level(setting: &str) -> Result<(), String> {
     let known = |level: &str| LEVELS.contains(&level.trim().to_ascii_lowercase().as_str());
     for directive in setting.split(',') {
         let level = match directive.split_once('=') {
-            Some((module, level)) if !module.trim().is_empty() && module.trim().chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':') => level,
+            Some((module, level))
+                if !module.trim().is_empty()
+                    && module.trim().chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':') =>
+            {
+                level
+            }
             Some(_) => return Err(format!("log level: `{directive}` does not name a module before `=`")),
             None => directive,
         };
@@ -50,15 +55,12 @@ pub fn init(program: &str, setting: &str) {
         Err(_) => (setting.to_owned(), None),
     };
     let filter = EnvFilter::builder().parse_lossy(&setting);
-    let journal = stderr_is_the_journal()
-        .then(|| tracing_journald::layer().ok())
-        .flatten()
-        .map(|layer| {
-            layer
-                .with_syslog_identifier(program.to_owned())
-                .with_field_prefix(Some(FIELD_PREFIX.to_owned()))
-                .with_priority_mappings(syslog_priorities())
-        });
+    let journal = stderr_is_the_journal().then(|| tracing_journald::layer().ok()).flatten().map(|layer| {
+        layer
+            .with_syslog_identifier(program.to_owned())
+            .with_field_prefix(Some(FIELD_PREFIX.to_owned()))
+            .with_priority_mappings(syslog_priorities())
+    });
     let registry = tracing_subscriber::registry().with(filter);
     match journal {
         Some(journal) => registry.with(journal).init(),

@@ -42,7 +42,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("satchel-outbox-{}", std::process::id()));
         let outbox = Outbox::new(&dir);
         let id = outbox.put(Outgoing::Unblock { url: "http://a.test/?x=1&y=2".into() }).unwrap();
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let names: Vec<_> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert_eq!(names, vec![format!("unblock-{id}.json")], "no temporary file is left behind");
         let item: serde_json::Value = serde_json::from_slice(&fs::read(dir.join(&names[0])).unwrap()).unwrap();
         assert_eq!(item["kind"], "unblock");

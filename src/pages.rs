@@ -19,16 +19,24 @@ type FluentFile = (&'static str, &'static str);
 /// every other locale falls back to for a message it does not have (the teacher-only
 /// `kiosk.ftl` exists in en-GB and cy only).
 const LOCALES: &[(&str, bool, &[FluentFile])] = &[
-    ("en-GB", false, &[
-        ("locales/en-GB/pupil.ftl", include_str!("../locales/en-GB/pupil.ftl")),
-        ("locales/en-GB/kiosk.ftl", include_str!("../locales/en-GB/kiosk.ftl")),
-        ("locales/en-GB/console.ftl", include_str!("../locales/en-GB/console.ftl")),
-    ]),
-    ("cy", false, &[
-        ("locales/cy/pupil.ftl", include_str!("../locales/cy/pupil.ftl")),
-        ("locales/cy/kiosk.ftl", include_str!("../locales/cy/kiosk.ftl")),
-        ("locales/cy/console.ftl", include_str!("../locales/cy/console.ftl")),
-    ]),
+    (
+        "en-GB",
+        false,
+        &[
+            ("locales/en-GB/pupil.ftl", include_str!("../locales/en-GB/pupil.ftl")),
+            ("locales/en-GB/kiosk.ftl", include_str!("../locales/en-GB/kiosk.ftl")),
+            ("locales/en-GB/console.ftl", include_str!("../locales/en-GB/console.ftl")),
+        ],
+    ),
+    (
+        "cy",
+        false,
+        &[
+            ("locales/cy/pupil.ftl", include_str!("../locales/cy/pupil.ftl")),
+            ("locales/cy/kiosk.ftl", include_str!("../locales/cy/kiosk.ftl")),
+            ("locales/cy/console.ftl", include_str!("../locales/cy/console.ftl")),
+        ],
+    ),
     ("pl", false, &[("locales/pl/pupil.ftl", include_str!("../locales/pl/pupil.ftl"))]),
     ("ur", true, &[("locales/ur/pupil.ftl", include_str!("../locales/ur/pupil.ftl"))]),
     ("ar", true, &[("locales/ar/pupil.ftl", include_str!("../locales/ar/pupil.ftl"))]),
@@ -134,8 +142,10 @@ pub struct Pages {
 
 impl Pages {
     pub fn new(tag: &str) -> Result<Pages, PageError> {
-        let &(tag, rtl, files) =
-            LOCALES.iter().find(|(t, _, _)| t.eq_ignore_ascii_case(tag)).ok_or_else(|| PageError::UnknownLocale(tag.to_owned()))?;
+        let &(tag, rtl, files) = LOCALES
+            .iter()
+            .find(|(t, _, _)| t.eq_ignore_ascii_case(tag))
+            .ok_or_else(|| PageError::UnknownLocale(tag.to_owned()))?;
         let fallback = if tag == "en-GB" { None } else { Some(Box::new(Pages::new("en-GB")?)) };
         let langid: LanguageIdentifier = tag.parse().map_err(|_| PageError::UnknownLocale(tag.to_owned()))?;
         let mut bundle = FluentBundle::new_concurrent(vec![langid]);
@@ -199,7 +209,9 @@ impl Pages {
                 Some("tiles") => tiles_html(&mut out, values.tiles),
                 Some(other) => return Err(PageError::UnknownValue { page: name, name: other.to_owned() }),
                 None => {
-                    let text = self.message(key).ok_or_else(|| PageError::UnknownMessage { page: name, id: key.to_owned() })?;
+                    let text = self
+                        .message(key)
+                        .ok_or_else(|| PageError::UnknownMessage { page: name, id: key.to_owned() })?;
                     escape_into(&mut out, &text);
                 }
             }
@@ -274,7 +286,12 @@ mod tests {
     use super::*;
 
     fn values(tiles: &[Tile]) -> Values<'_> {
-        Values { address: "http://x.test/?a=1&b=<2>", search_action: "https://www.google.co.uk/search", search_param: "q", tiles }
+        Values {
+            address: "http://x.test/?a=1&b=<2>",
+            search_action: "https://www.google.co.uk/search",
+            search_param: "q",
+            tiles,
+        }
     }
 
     #[test]
@@ -321,7 +338,14 @@ mod tests {
     fn only_web_addresses_make_tiles() {
         let pages = Pages::new("en-GB").unwrap();
         let tile = |url: &str| Tile { title: url.into(), url: url.into(), icon: "🦉".into(), colour: None };
-        let tiles = [tile("javascript:alert(1)"), tile("https://owl.test/"), tile("file:///etc/passwd"), tile("JavaScript:alert(2)"), tile("not a url"), tile("http://fox.test/")];
+        let tiles = [
+            tile("javascript:alert(1)"),
+            tile("https://owl.test/"),
+            tile("file:///etc/passwd"),
+            tile("JavaScript:alert(2)"),
+            tile("not a url"),
+            tile("http://fox.test/"),
+        ];
         let home = pages.render(Page::Home, &values(&tiles)).unwrap();
         let list = &home[home.rfind("<ul id=\"tiles\">").unwrap()..];
         let list = &list[..list.find("</ul>").unwrap()];
@@ -351,7 +375,10 @@ mod tests {
 
     #[test]
     fn page_urls_carry_the_address_percent_encoded() {
-        assert_eq!(page_url(Page::Blocked, Some("http://a.test/?x=1&y=2#z")), "satchel://pupil/blocked.html?url=http%3A%2F%2Fa.test%2F%3Fx%3D1%26y%3D2%23z");
+        assert_eq!(
+            page_url(Page::Blocked, Some("http://a.test/?x=1&y=2#z")),
+            "satchel://pupil/blocked.html?url=http%3A%2F%2Fa.test%2F%3Fx%3D1%26y%3D2%23z"
+        );
         assert_eq!(page_url(Page::Home, None), "satchel://pupil/home.html");
     }
 }

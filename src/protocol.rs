@@ -212,11 +212,18 @@ pub struct ActivityEvent {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Happening {
     SessionStart,
-    SessionEnd { reason: SessionEnd },
+    SessionEnd {
+        reason: SessionEnd,
+    },
     /// A page opened in the main frame.
-    Opened { url: String },
+    Opened {
+        url: String,
+    },
     /// The title of the page just opened, once the page has one.
-    Titled { url: String, title: String },
+    Titled {
+        url: String,
+        title: String,
+    },
     /// A page the pupil could not open: the rule that decided (as written in its list, with
     /// its file and line) or the category, and the reason in words.
     Blocked {
@@ -228,15 +235,31 @@ pub enum Happening {
         reason: String,
     },
     /// A search, with the words as the pupil typed them.
-    Searched { engine: String, terms: String, url: String },
+    Searched {
+        engine: String,
+        terms: String,
+        url: String,
+    },
     /// Tell my teacher: the report's id.
-    Told { url: String, report: String },
+    Told {
+        url: String,
+        report: String,
+    },
     /// Ask my teacher: the ask's id.
-    Asked { url: String, ask: String },
+    Asked {
+        url: String,
+        ask: String,
+    },
     /// Requests a page made to a host that is not allowed, counted rather than listed.
-    SubresourcesBlocked { page: String, host: String, count: u32 },
+    SubresourcesBlocked {
+        page: String,
+        host: String,
+        count: u32,
+    },
     /// The kiosk's log was full (the server away for weeks): this many older events were lost.
-    Dropped { count: u64 },
+    Dropped {
+        count: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,7 +300,13 @@ mod tests {
     use super::*;
 
     fn round_trip(what: Happening) {
-        let event = ActivityEvent { seq: 7, at: 1_795_000_000_123, session: "s-1".into(), lesson: Some("Minibeasts".into()), what };
+        let event = ActivityEvent {
+            seq: 7,
+            at: 1_795_000_000_123,
+            session: "s-1".into(),
+            lesson: Some("Minibeasts".into()),
+            what,
+        };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["kind"], event.what.kind(), "{json}");
         assert_eq!(serde_json::from_value::<ActivityEvent>(json).unwrap(), event);
@@ -289,18 +318,37 @@ mod tests {
         round_trip(Happening::SessionEnd { reason: SessionEnd::LessonEnded });
         round_trip(Happening::Opened { url: "https://www.bbc.co.uk/bitesize".into() });
         round_trip(Happening::Titled { url: "https://a.test/".into(), title: "A & B <c>".into() });
-        round_trip(Happening::Blocked { url: "https://b.test/".into(), rule: Some("b.test (ks1.list:3)".into()), category: None, reason: "blocked by the list".into() });
-        round_trip(Happening::Blocked { url: "https://c.test/".into(), rule: None, category: Some("gambling".into()), reason: "in a category".into() });
-        round_trip(Happening::Searched { engine: "google".into(), terms: "dinosaurs".into(), url: "https://www.google.co.uk/search?q=dinosaurs".into() });
+        round_trip(Happening::Blocked {
+            url: "https://b.test/".into(),
+            rule: Some("b.test (ks1.list:3)".into()),
+            category: None,
+            reason: "blocked by the list".into(),
+        });
+        round_trip(Happening::Blocked {
+            url: "https://c.test/".into(),
+            rule: None,
+            category: Some("gambling".into()),
+            reason: "in a category".into(),
+        });
+        round_trip(Happening::Searched {
+            engine: "google".into(),
+            terms: "dinosaurs".into(),
+            url: "https://www.google.co.uk/search?q=dinosaurs".into(),
+        });
         round_trip(Happening::Told { url: "https://a.test/".into(), report: "r-1".into() });
         round_trip(Happening::Asked { url: "https://b.test/".into(), ask: "a-1".into() });
-        round_trip(Happening::SubresourcesBlocked { page: "https://a.test/".into(), host: "ads.test".into(), count: 12 });
+        round_trip(Happening::SubresourcesBlocked {
+            page: "https://a.test/".into(),
+            host: "ads.test".into(),
+            count: 12,
+        });
         round_trip(Happening::Dropped { count: 40 });
     }
 
     #[test]
     fn batches_and_acks_survive_the_wire() {
-        let batch = ActivityBatch { log: "l-1".into(), events: vec![serde_json::json!({ "seq": 1, "kind": "session-start" })] };
+        let batch =
+            ActivityBatch { log: "l-1".into(), events: vec![serde_json::json!({ "seq": 1, "kind": "session-start" })] };
         assert_eq!(serde_json::from_str::<ActivityBatch>(&serde_json::to_string(&batch).unwrap()).unwrap(), batch);
         assert_eq!(serde_json::from_str::<ActivityAck>(r#"{"through":41}"#).unwrap(), ActivityAck { through: 41 });
     }
@@ -327,17 +375,45 @@ mod tests {
     fn every_kiosk_api_message_survives_the_wire() {
         survives(ErrorBody { error: "this needs an enrolled kiosk's token".into() });
         survives(EnrolRequest { code: "CV4N2LYDPPSR".into(), name: "PC-01".into() });
-        survives(Enrolment { kiosk_id: "k-1".into(), token: "6aff".into(), public_key: "a2V5".into(), room: "Class 1".into() });
+        survives(Enrolment {
+            kiosk_id: "k-1".into(),
+            token: "6aff".into(),
+            public_key: "a2V5".into(),
+            room: "Class 1".into(),
+        });
         survives(RulesQuery { wait: 30 });
         survives(Report { id: "r-1".into(), content: report() });
-        survives(Report { id: "r-2".into(), content: ReportContent { feeling: Some("scary".into()), profile: None, lesson: None, rules_version: None, screenshot: None, ..report() } });
+        survives(Report {
+            id: "r-2".into(),
+            content: ReportContent {
+                feeling: Some("scary".into()),
+                profile: None,
+                lesson: None,
+                rules_version: None,
+                screenshot: None,
+                ..report()
+            },
+        });
         survives(Received { id: "r-1".into(), stored: true, screenshot_kept: Some(false) });
         survives(Received { id: "r-1".into(), stored: true, screenshot_kept: None });
         survives(FeelingRequest { feeling: "sad".into() });
         survives(UnblockRequest { id: "a-1".into(), url: "https://games.test/".into(), requested_at: 1_795_440_657 });
-        let beat = Heartbeat { rules_version: 12, last_sync: Some(1_795_440_657), state: "active".into(), satchel_version: Some("0.1.0".into()), outbox_waiting: Some(2), outbox_damaged: Some(0) };
+        let beat = Heartbeat {
+            rules_version: 12,
+            last_sync: Some(1_795_440_657),
+            state: "active".into(),
+            satchel_version: Some("0.1.0".into()),
+            outbox_waiting: Some(2),
+            outbox_damaged: Some(0),
+        };
         survives(beat.clone());
-        survives(Heartbeat { last_sync: None, satchel_version: None, outbox_waiting: None, outbox_damaged: None, ..beat });
+        survives(Heartbeat {
+            last_sync: None,
+            satchel_version: None,
+            outbox_waiting: None,
+            outbox_damaged: None,
+            ..beat
+        });
     }
 
     #[test]
@@ -359,26 +435,43 @@ mod tests {
     /// Kiosks not yet upgraded send these; outboxes written before an upgrade hold these.
     #[test]
     fn what_older_kiosks_wrote_still_reads() {
-        let beat: Heartbeat = serde_json::from_str(r#"{"rules_version": 3, "last_sync": null, "state": "idle"}"#).unwrap();
+        let beat: Heartbeat =
+            serde_json::from_str(r#"{"rules_version": 3, "last_sync": null, "state": "idle"}"#).unwrap();
         assert_eq!((beat.rules_version, beat.last_sync, beat.outbox_waiting), (3, None, None));
         // A report body as the outbox's item was sent whole: its kind and time stored come too.
         let sent = r#"{"id": "r-1", "kind": "report", "created": 1795440650, "happened_at": 1795440657, "url": "https://a.test/",
                        "title": "A", "profile": "built-in", "lesson": null, "rules_version": null, "screenshot": null}"#;
         let report: Report = serde_json::from_str(sent).unwrap();
-        assert_eq!((report.id.as_str(), report.content.profile.as_deref(), report.content.screenshot), ("r-1", Some("built-in"), None));
+        assert_eq!(
+            (report.id.as_str(), report.content.profile.as_deref(), report.content.screenshot),
+            ("r-1", Some("built-in"), None)
+        );
         let item: OutboxItem = serde_json::from_str(sent).unwrap();
         assert!(matches!(item.what, Outgoing::Report(ReportContent { happened_at: 1_795_440_657, .. })), "{item:?}");
-        let bare: OutboxItem = serde_json::from_str(r#"{"id": "r-2", "kind": "report", "created": 1, "happened_at": 1, "url": "u", "title": "t"}"#).unwrap();
+        let bare: OutboxItem = serde_json::from_str(
+            r#"{"id": "r-2", "kind": "report", "created": 1, "happened_at": 1, "url": "u", "title": "t"}"#,
+        )
+        .unwrap();
         assert!(matches!(bare.what, Outgoing::Report(ReportContent { profile: None, screenshot: None, .. })));
-        let ask: OutboxItem = serde_json::from_str(r#"{"id": "a-1", "kind": "unblock", "created": 1795440657, "url": "http://a.test/?x=1&y=2"}"#).unwrap();
+        let ask: OutboxItem = serde_json::from_str(
+            r#"{"id": "a-1", "kind": "unblock", "created": 1795440657, "url": "http://a.test/?x=1&y=2"}"#,
+        )
+        .unwrap();
         assert_eq!(ask.what, Outgoing::Unblock { url: "http://a.test/?x=1&y=2".into() });
-        let feeling: OutboxItem = serde_json::from_str(r#"{"id": "f-1", "kind": "feeling", "created": 1795440657, "report": "r-1", "feeling": "sad"}"#).unwrap();
+        let feeling: OutboxItem = serde_json::from_str(
+            r#"{"id": "f-1", "kind": "feeling", "created": 1795440657, "report": "r-1", "feeling": "sad"}"#,
+        )
+        .unwrap();
         assert_eq!(feeling.what, Outgoing::Feeling { report: "r-1".into(), feeling: "sad".into() });
     }
 
     #[test]
     fn an_outbox_item_of_no_known_kind_or_missing_a_field_does_not_read() {
-        for text in [r#"{"id": "x", "kind": "parcel", "created": 1}"#, r#"{"id": "f", "kind": "feeling", "created": 1, "feeling": "sad"}"#, r#"{"id": "u", "created": 1, "url": "u"}"#] {
+        for text in [
+            r#"{"id": "x", "kind": "parcel", "created": 1}"#,
+            r#"{"id": "f", "kind": "feeling", "created": 1, "feeling": "sad"}"#,
+            r#"{"id": "u", "created": 1, "url": "u"}"#,
+        ] {
             assert!(serde_json::from_str::<OutboxItem>(text).is_err(), "{text}");
         }
     }

@@ -60,7 +60,9 @@ impl SearchEngine {
         match self {
             SearchEngine::Google => ("allowlists/search/google.list", include_str!("../allowlists/search/google.list")),
             SearchEngine::Kiddle => ("allowlists/search/kiddle.list", include_str!("../allowlists/search/kiddle.list")),
-            SearchEngine::Swiggle => ("allowlists/search/swiggle.list", include_str!("../allowlists/search/swiggle.list")),
+            SearchEngine::Swiggle => {
+                ("allowlists/search/swiggle.list", include_str!("../allowlists/search/swiggle.list"))
+            }
         }
     }
 }
@@ -88,11 +90,30 @@ const YOUTUBE_RESTRICT: &[(&str, &str)] = &[("YouTube-Restrict", "Strict")];
 
 /// Exact hosts of each engine other than Google (whose hosts come from the TLD list).
 const ENGINE_HOSTS: &[(Engine, &[&str])] = &[
-    (Engine::YouTube, &["www.youtube.com", "youtube.com", "m.youtube.com", "youtubei.googleapis.com",
-        "youtube.googleapis.com", "www.youtube-nocookie.com", "youtu.be"]),
+    (
+        Engine::YouTube,
+        &[
+            "www.youtube.com",
+            "youtube.com",
+            "m.youtube.com",
+            "youtubei.googleapis.com",
+            "youtube.googleapis.com",
+            "www.youtube-nocookie.com",
+            "youtu.be",
+        ],
+    ),
     (Engine::Bing, &["www.bing.com", "bing.com", "edgeservices.bing.com"]),
-    (Engine::DuckDuckGo, &["duckduckgo.com", "www.duckduckgo.com", "start.duckduckgo.com",
-        "html.duckduckgo.com", "lite.duckduckgo.com", "links.duckduckgo.com"]),
+    (
+        Engine::DuckDuckGo,
+        &[
+            "duckduckgo.com",
+            "www.duckduckgo.com",
+            "start.duckduckgo.com",
+            "html.duckduckgo.com",
+            "lite.duckduckgo.com",
+            "links.duckduckgo.com",
+        ],
+    ),
     (Engine::Ecosia, &["www.ecosia.org", "ecosia.org"]),
     (Engine::Pixabay, &["pixabay.com", "www.pixabay.com"]),
     (Engine::Google, &["ipv4.google.com", "ipv6.google.com"]),
@@ -120,12 +141,20 @@ impl Engine {
     /// The words searched for, as the pupil typed them, when the URL is a search.
     pub fn terms(self, url: &CanonicalUrl<'_>) -> Option<String> {
         let parameter = |name: &str| {
-            url.query.as_deref().and_then(|query| url::form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == name).map(|(_, value)| value.into_owned()))
+            url.query.as_deref().and_then(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.into_owned())
+            })
         };
         let terms = match self {
             Engine::YouTube => parameter("search_query").or_else(|| parameter("q")),
             // Pixabay puts the words in the path: `/images/search/red%20fox/`.
-            Engine::Pixabay => url.path.split_once("/search/").map(|(_, rest)| decode_component(rest.trim_end_matches('/'))).or_else(|| parameter("q")),
+            Engine::Pixabay => url
+                .path
+                .split_once("/search/")
+                .map(|(_, rest)| decode_component(rest.trim_end_matches('/')))
+                .or_else(|| parameter("q")),
             _ => parameter("q"),
         }?;
         let terms = terms.trim();
@@ -173,7 +202,12 @@ impl Engine {
 /// Rebuilds a query without any parameter named in `remove` (names compared after decoding,
 /// ignoring case, so `%73afe=off` and `SAFE=off` go too), with `append` added last. `rewrite`
 /// may replace a kept `name=value` pair.
-fn force_parameters(query: Option<&str>, remove: &[&str], append: &str, rewrite: impl Fn(&str) -> Option<String>) -> String {
+fn force_parameters(
+    query: Option<&str>,
+    remove: &[&str],
+    append: &str,
+    rewrite: impl Fn(&str) -> Option<String>,
+) -> String {
     let mut out = String::new();
     for pair in query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
         let name = decode_component(pair.split('=').next().unwrap_or(pair));
@@ -220,11 +254,7 @@ pub struct HostFacts {
 impl HostFacts {
     /// What these facts say about a host `depth` labels below the name they are filed under.
     pub fn at_depth(&self, depth: usize) -> Special<'_> {
-        Special {
-            engine: self.engine.filter(|_| depth == 0),
-            blocked: self.blocked,
-            proxy_paths: &self.proxy_paths,
-        }
+        Special { engine: self.engine.filter(|_| depth == 0), blocked: self.blocked, proxy_paths: &self.proxy_paths }
     }
 }
 
@@ -345,9 +375,18 @@ mod tests {
     #[test]
     fn search_words_are_read_as_the_pupil_typed_them() {
         let terms = |engine: Engine, input: &str| engine.terms(&CanonicalUrl::parse(input).unwrap());
-        assert_eq!(terms(Engine::Google, "https://www.google.co.uk/search?q=red+fox%21&safe=active").as_deref(), Some("red fox!"));
-        assert_eq!(terms(Engine::YouTube, "https://www.youtube.com/results?search_query=how%20to%20draw").as_deref(), Some("how to draw"));
-        assert_eq!(terms(Engine::Bing, "https://www.bing.com/images/search?q=caf%C3%A9&adlt=strict").as_deref(), Some("café"));
+        assert_eq!(
+            terms(Engine::Google, "https://www.google.co.uk/search?q=red+fox%21&safe=active").as_deref(),
+            Some("red fox!")
+        );
+        assert_eq!(
+            terms(Engine::YouTube, "https://www.youtube.com/results?search_query=how%20to%20draw").as_deref(),
+            Some("how to draw")
+        );
+        assert_eq!(
+            terms(Engine::Bing, "https://www.bing.com/images/search?q=caf%C3%A9&adlt=strict").as_deref(),
+            Some("café")
+        );
         assert_eq!(terms(Engine::DuckDuckGo, "https://duckduckgo.com/?q=owls&kp=1").as_deref(), Some("owls"));
         assert_eq!(terms(Engine::Ecosia, "https://www.ecosia.org/search?q=bees").as_deref(), Some("bees"));
         assert_eq!(terms(Engine::Pixabay, "https://pixabay.com/images/search/red%20fox/").as_deref(), Some("red fox"));
@@ -361,27 +400,37 @@ mod tests {
 
     #[test]
     fn google_removes_every_safe_parameter_and_appends_the_forced_ones() {
-        assert_eq!(forced(Engine::Google, "https://www.google.co.uk/search?q=cats&safe=off&%73afe=off&SSUI=off").as_deref(),
-            Some("https://www.google.co.uk/search?q=cats&safe=active&ssui=on"));
-        assert_eq!(forced(Engine::Google, "https://www.google.co.uk/").as_deref(),
-            Some("https://www.google.co.uk/?safe=active&ssui=on"));
+        assert_eq!(
+            forced(Engine::Google, "https://www.google.co.uk/search?q=cats&safe=off&%73afe=off&SSUI=off").as_deref(),
+            Some("https://www.google.co.uk/search?q=cats&safe=active&ssui=on")
+        );
+        assert_eq!(
+            forced(Engine::Google, "https://www.google.co.uk/").as_deref(),
+            Some("https://www.google.co.uk/?safe=active&ssui=on")
+        );
         assert_eq!(forced(Engine::Google, "https://www.google.co.uk/search?q=cats&safe=active&ssui=on"), None);
         assert_eq!(forced(Engine::Google, "https://www.google.co.uk/maps"), None);
     }
 
     #[test]
     fn bing_forces_strict_adult_filter() {
-        assert_eq!(forced(Engine::Bing, "https://www.bing.com/images/search?q=x&adlt=off").as_deref(),
-            Some("https://www.bing.com/images/search?q=x&adlt=strict"));
+        assert_eq!(
+            forced(Engine::Bing, "https://www.bing.com/images/search?q=x&adlt=off").as_deref(),
+            Some("https://www.bing.com/images/search?q=x&adlt=strict")
+        );
         assert_eq!(forced(Engine::Bing, "https://www.bing.com/search?q=x&adlt=strict"), None);
     }
 
     #[test]
     fn duckduckgo_forces_kp_and_strips_safeoff() {
-        assert_eq!(forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats+!safeoff&kp=-2").as_deref(),
-            Some("https://duckduckgo.com/?q=cats&kp=1"));
-        assert_eq!(forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats%20%21SafeOff").as_deref(),
-            Some("https://duckduckgo.com/?q=cats&kp=1"));
+        assert_eq!(
+            forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats+!safeoff&kp=-2").as_deref(),
+            Some("https://duckduckgo.com/?q=cats&kp=1")
+        );
+        assert_eq!(
+            forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats%20%21SafeOff").as_deref(),
+            Some("https://duckduckgo.com/?q=cats&kp=1")
+        );
         assert_eq!(forced(Engine::DuckDuckGo, "https://duckduckgo.com/?q=cats&kp=1"), None);
     }
 
@@ -405,7 +454,10 @@ mod tests {
         let translate = table.classify("translate.google.co.uk").unwrap();
         assert_eq!(translate.blocks_path("/translate"), Some(Blocked::ContentProxy));
         assert_eq!(translate.blocks_path("/translate_tts"), None);
-        assert_eq!(table.classify("www.google.co.uk").unwrap().blocks_path("/amp/s/example.net"), Some(Blocked::ContentProxy));
+        assert_eq!(
+            table.classify("www.google.co.uk").unwrap().blocks_path("/amp/s/example.net"),
+            Some(Blocked::ContentProxy)
+        );
         assert!(table.classify("www.cbeebies.com").is_none());
     }
 

@@ -44,13 +44,18 @@ pub fn setup_kiosk(request: Request, dry_run: bool) -> Result<Vec<String>> {
 
 fn plan(request: Request) -> Vec<Step> {
     let config = request.config.clone();
-    let enrolled = std::fs::read_to_string(&config).is_ok_and(|text| text.contains("[server]") && text.contains(&format!("url = \"{}\"", request.server.trim_end_matches('/'))));
+    let enrolled = std::fs::read_to_string(&config).is_ok_and(|text| {
+        text.contains("[server]") && text.contains(&format!("url = \"{}\"", request.server.trim_end_matches('/')))
+    });
     let mut steps = vec![
         Step {
             what: "create the `satchel` user (no password, no shell) in the video, input and render groups".into(),
             done: user_exists("satchel"),
             run: Box::new(|| {
-                run("adduser", &["--system", "--group", "--home", "/var/lib/satchel-kiosk", "--no-create-home", "satchel"])?;
+                run(
+                    "adduser",
+                    &["--system", "--group", "--home", "/var/lib/satchel-kiosk", "--no-create-home", "satchel"],
+                )?;
                 for group in ["video", "input", "render"] {
                     let _ = run("adduser", &["satchel", group]);
                 }
@@ -87,7 +92,11 @@ fn plan(request: Request) -> Vec<Step> {
     });
     steps.push(Step {
         what: "boot to the graphical target".into(),
-        done: Command::new("systemctl").arg("get-default").stderr(std::process::Stdio::null()).output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "graphical.target"),
+        done: Command::new("systemctl")
+            .arg("get-default")
+            .stderr(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "graphical.target"),
         run: Box::new(|| run("systemctl", &["set-default", "graphical.target"]).map(|()| None)),
     });
     steps
@@ -112,7 +121,11 @@ fn user_exists(name: &str) -> bool {
 }
 
 fn unit_enabled(unit: &str) -> bool {
-    Command::new("systemctl").args(["is-enabled", "--quiet", unit]).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("systemctl")
+        .args(["is-enabled", "--quiet", unit])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn running_as_root() -> bool {

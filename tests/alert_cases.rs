@@ -12,11 +12,16 @@ fn the_shipped_lists_match_every_case_as_written() {
     let mut wrong = Vec::new();
     let mut checked = 0;
     for (number, line) in cases.lines().enumerate().filter(|(_, line)| !line.starts_with('#')).skip(1) {
-        let (text, expected) = line.split_once('\t').unwrap_or_else(|| panic!("alert-cases.tsv:{}: text<TAB>expected", number + 1));
+        let (text, expected) =
+            line.split_once('\t').unwrap_or_else(|| panic!("alert-cases.tsv:{}: text<TAB>expected", number + 1));
         let found = matcher.scan(&decoded_url(text));
         let got = found.first().map_or("-".to_owned(), |term| format!("{}:{}", term.category, term.severity.name()));
         if got != expected {
-            wrong.push(format!("alert-cases.tsv:{}: {text:?} gave {got} ({:?}), expected {expected}", number + 1, found.first().map(|t| &t.phrase)));
+            wrong.push(format!(
+                "alert-cases.tsv:{}: {text:?} gave {got} ({:?}), expected {expected}",
+                number + 1,
+                found.first().map(|t| &t.phrase)
+            ));
         }
         checked += 1;
     }

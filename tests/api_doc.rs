@@ -8,18 +8,23 @@ use serde_json::Value;
 
 use satchel::bundle::{Bundle, Signed};
 use satchel::protocol::{
-    ActivityAck, ActivityBatch, ActivityEvent, EnrolRequest, Enrolment, ErrorBody, FeelingRequest, Heartbeat, Received, Report, UnblockRequest,
+    ActivityAck, ActivityBatch, ActivityEvent, EnrolRequest, Enrolment, ErrorBody, FeelingRequest, Heartbeat, Received,
+    Report, UnblockRequest,
 };
 
 /// Reads `json` as a `T` and back; what comes back must be what the document shows.
 fn is<T: Serialize + DeserializeOwned>(json: &str) -> Result<(), String> {
     let shown: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-    let read: T = serde_json::from_value(shown.clone()).map_err(|e| format!("not a {}: {e}", std::any::type_name::<T>()))?;
+    let read: T =
+        serde_json::from_value(shown.clone()).map_err(|e| format!("not a {}: {e}", std::any::type_name::<T>()))?;
     let written = serde_json::to_value(&read).expect("a message serialises");
     if written == shown {
         Ok(())
     } else {
-        Err(format!("not every field of {} as the code writes it:\n shown:   {shown}\n written: {written}", std::any::type_name::<T>()))
+        Err(format!(
+            "not every field of {} as the code writes it:\n shown:   {shown}\n written: {written}",
+            std::any::type_name::<T>()
+        ))
     }
 }
 
@@ -75,7 +80,11 @@ fn every_example_in_the_api_document_is_its_message_field_for_field() {
     for (heading, blocks) in &found {
         let checks = SECTIONS.iter().find(|(name, _)| name == heading).map_or(&[][..], |(_, checks)| checks);
         if blocks.len() != checks.len() {
-            wrong.push(format!("{heading:?}: {} JSON examples, but {} types to check them against: update SECTIONS", blocks.len(), checks.len()));
+            wrong.push(format!(
+                "{heading:?}: {} JSON examples, but {} types to check them against: update SECTIONS",
+                blocks.len(),
+                checks.len()
+            ));
             continue;
         }
         for (number, (json, check)) in blocks.iter().zip(checks.iter()).enumerate() {

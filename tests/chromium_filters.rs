@@ -34,7 +34,11 @@ fn cases(text: &str) -> Vec<Case<'_>> {
             assert!((4..=5).contains(&fields.len()), "line {}: four or five columns: {line}", index + 1);
             let deviation = fields.get(4).copied().filter(|d| !d.is_empty());
             if let Some(name) = deviation {
-                assert!(["scheme", "url", "ip", "refused"].contains(&name), "line {}: unknown deviation {name}", index + 1);
+                assert!(
+                    ["scheme", "url", "ip", "refused"].contains(&name),
+                    "line {}: unknown deviation {name}",
+                    index + 1
+                );
             }
             Case {
                 line: index + 1,
@@ -85,12 +89,17 @@ fn chromium_filter_cases_decide_as_chrome_does_except_documented_deviations() {
                 case.entries.join(" "),
                 case.url,
                 case.chrome,
-                case.deviation.map(|d| format!(" (marked as the {d} deviation, so Satchel should differ)")).unwrap_or_default(),
+                case.deviation
+                    .map(|d| format!(" (marked as the {d} deviation, so Satchel should differ)"))
+                    .unwrap_or_default(),
             )),
         }
     }
     let deviated: usize = deviations.values().sum();
-    println!("{agree} of {} Chromium cases decide as Chrome does; {deviated} are documented deviations {deviations:?}", cases.len());
+    println!(
+        "{agree} of {} Chromium cases decide as Chrome does; {deviated} are documented deviations {deviations:?}",
+        cases.len()
+    );
     assert!(cases.len() > 400, "the cases were read");
     assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }

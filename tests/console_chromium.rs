@@ -24,8 +24,10 @@ fn screenshot(driver: &WebDriver, name: &str) {
 
 /// axe-core's serious and critical violations on the page showing now.
 fn accessibility_problems(driver: &WebDriver) -> Vec<String> {
-    let axe = std::env::var("SATCHEL_AXE").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/npm/node_modules/axe-core/axe.min.js").into());
-    let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("axe-core at {axe} ({e}): `make deps` installs it"));
+    let axe = std::env::var("SATCHEL_AXE")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/npm/node_modules/axe-core/axe.min.js").into());
+    let source =
+        std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("axe-core at {axe} ({e}): `make deps` installs it"));
     driver.run(&source);
     let result = driver.run_async(
         "const done = arguments[arguments.length - 1];
@@ -70,14 +72,26 @@ fn a_teacher_runs_a_lesson_and_handles_a_report_in_chromium() {
     sign_in(&driver, &server.base, "ms.khan", password.trim());
 
     driver.type_into(".new-lesson input[name=name]", "Counting");
-    driver.type_into(".new-lesson textarea", "www.topmarks.co.uk/maths-games | Topmarks | 🔢\nwww.ictgames.com | ICT Games | 🎲");
+    driver.type_into(
+        ".new-lesson textarea",
+        "www.topmarks.co.uk/maths-games | Topmarks | 🔢\nwww.ictgames.com | ICT Games | 🎲",
+    );
     driver.click(".new-lesson button");
-    wait_for("the new lesson", Duration::from_secs(10), || driver.run("return document.body.innerText").as_str().unwrap_or("").contains("ICT Games"));
+    wait_for("the new lesson", Duration::from_secs(10), || {
+        driver.run("return document.body.innerText").as_str().unwrap_or("").contains("ICT Games")
+    });
     assert_eq!(accessibility_problems(&driver), Vec::<String>::new(), "lessons page");
     screenshot(&driver, "lessons");
     driver.click("form.start button");
-    wait_for("the lesson to run", Duration::from_secs(10), || driver.run("return document.querySelector('#rooms').innerText").as_str().unwrap_or("").contains("Counting"));
-    let rules = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().json::<satchel::bundle::Signed>().unwrap();
+    wait_for("the lesson to run", Duration::from_secs(10), || {
+        driver.run("return document.querySelector('#rooms').innerText").as_str().unwrap_or("").contains("Counting")
+    });
+    let rules = server
+        .as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules")
+        .send()
+        .unwrap()
+        .json::<satchel::bundle::Signed>()
+        .unwrap();
     let bundle = satchel::bundle::verify(&rules, &satchel::keys::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
     assert_eq!(bundle.lesson.map(|l| l.name).as_deref(), Some("Counting"), "the kiosk's bundle has the lesson");
 
@@ -88,15 +102,34 @@ fn a_teacher_runs_a_lesson_and_handles_a_report_in_chromium() {
     png.extend_from_slice(b"\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82");
     let report = json!({ "id": REPORT_ID, "happened_at": 1_795_000_000u64, "url": "http://bad.test/<b>page</b>", "title": "Scary <i>page</i>", "feeling": "scary",
         "screenshot": base64::engine::general_purpose::STANDARD.encode(&png) });
-    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report).send().unwrap().status().is_success());
+    assert!(server
+        .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports")
+        .json(&report)
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
     let row = format!("#report-{REPORT_ID}");
-    wait_for("the report to appear live", Duration::from_secs(5), || driver.run(&format!("return !!document.querySelector('{row}')")) == json!(true));
+    wait_for("the report to appear live", Duration::from_secs(5), || {
+        driver.run(&format!("return !!document.querySelector('{row}')")) == json!(true)
+    });
     assert_eq!(driver.run("return window.notReloaded === true"), json!(true), "no reload");
-    assert_eq!(driver.run(&format!("return document.querySelector('{row} .title').textContent")), json!("Scary <i>page</i>"));
-    assert_eq!(driver.run(&format!("return document.querySelectorAll('{row} img').length")), json!(0), "the screenshot stays hidden");
+    assert_eq!(
+        driver.run(&format!("return document.querySelector('{row} .title').textContent")),
+        json!("Scary <i>page</i>")
+    );
+    assert_eq!(
+        driver.run(&format!("return document.querySelectorAll('{row} img').length")),
+        json!(0),
+        "the screenshot stays hidden"
+    );
 
     driver.click(&format!("{row} form.reveal button"));
-    wait_for("the revealed screenshot", Duration::from_secs(5), || driver.run(&format!("const i = document.querySelector('{row} img'); return !!(i && i.complete && i.naturalWidth === 1)")) == json!(true));
+    wait_for("the revealed screenshot", Duration::from_secs(5), || {
+        driver.run(&format!(
+            "const i = document.querySelector('{row} img'); return !!(i && i.complete && i.naturalWidth === 1)"
+        )) == json!(true)
+    });
     assert_eq!(server.count("SELECT count(*) FROM reveals"), 1);
     assert_eq!(accessibility_problems(&driver), Vec::<String>::new(), "reports page");
     screenshot(&driver, "reports");
@@ -105,11 +138,18 @@ fn a_teacher_runs_a_lesson_and_handles_a_report_in_chromium() {
     driver.type_into(&format!("{row} input[name=passed_to]"), "DSL");
     driver.run(&format!("document.querySelector('{row} select[name=status]').value = 'in hand';"));
     driver.click(&format!("{row} form.incident button"));
-    wait_for("the saved form", Duration::from_secs(5), || server.count("SELECT count(*) FROM reports WHERE status = 'in hand' AND passed_to = 'DSL'") == 1);
-    let csv = driver.run_async("const done = arguments[arguments.length - 1]; fetch('/reports.csv').then(r => r.text()).then(done);");
+    wait_for("the saved form", Duration::from_secs(5), || {
+        server.count("SELECT count(*) FROM reports WHERE status = 'in hand' AND passed_to = 'DSL'") == 1
+    });
+    let csv = driver.run_async(
+        "const done = arguments[arguments.length - 1]; fetch('/reports.csv').then(r => r.text()).then(done);",
+    );
     let csv = csv.as_str().unwrap();
     assert!(csv.starts_with("date and time,room,computer,url,title"), "{csv}");
-    assert!(csv.contains("\"Inappropriate image\"") && csv.contains("\"in hand\"") && csv.contains("\"PC-01\""), "{csv}");
+    assert!(
+        csv.contains("\"Inappropriate image\"") && csv.contains("\"in hand\"") && csv.contains("\"PC-01\""),
+        "{csv}"
+    );
 }
 
 #[test]

@@ -29,7 +29,8 @@ const AMBER: &str = "#ffb020";
 /// The pupil pages' background.
 const PAGE: &str = "#f4f8fb";
 /// echo 1234 | satchel hash-pin
-const PIN_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$LPr3Jf494V+SPwY28jfMDw$DUTG/ppEHFLZzjmINTyXaCBnaFKhra9V/RZpq29NR5s";
+const PIN_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$LPr3Jf494V+SPwY28jfMDw$DUTG/ppEHFLZzjmINTyXaCBnaFKhra9V/RZpq29NR5s";
 
 struct Cage {
     display: Display,
@@ -46,7 +47,11 @@ impl Cage {
         let runtime = dir.path().join("runtime");
         std::fs::create_dir_all(&runtime).unwrap();
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::fs::write(dir.path().join("kiosk.toml"), format!("state_dir = \"state\"\nexit_pin_hash = \"{PIN_HASH}\"\n")).unwrap();
+        std::fs::write(
+            dir.path().join("kiosk.toml"),
+            format!("state_dir = \"state\"\nexit_pin_hash = \"{PIN_HASH}\"\n"),
+        )
+        .unwrap();
         let user = is_root().then_some("nobody");
         if user.is_some() {
             give_to_nobody(dir.path());
@@ -142,23 +147,43 @@ fn under_cage_the_kiosk_fills_the_screen_keeps_its_toolbar_snapshots_for_tell_an
     // views paint one after the other).
     wait_for("the kiosk to fill cage's output", Duration::from_secs(30), || {
         let screen = cage.screenshot("screen.png");
-        png_pixel(&screen, TELL.0, TELL.1) == AMBER && png_pixel(&screen, right, bottom) == PAGE && png_pixel(&screen, 4, TOOLBAR_HEIGHT + 600) == PAGE
+        png_pixel(&screen, TELL.0, TELL.1) == AMBER
+            && png_pixel(&screen, right, bottom) == PAGE
+            && png_pixel(&screen, 4, TOOLBAR_HEIGHT + 600) == PAGE
     });
     let home = cage.screenshot("home.png");
     assert_eq!(png_size(&home), OUTPUT, "grim sees the whole output");
 
     cage.display.click(TELL.0, TELL.1);
     wait_for("the report in the outbox", Duration::from_secs(10), || {
-        std::fs::read_dir(cage.outbox()).map(|dir| dir.flatten().any(|e| e.file_name().to_string_lossy().starts_with("report-"))).unwrap_or(false)
+        std::fs::read_dir(cage.outbox())
+            .map(|dir| dir.flatten().any(|e| e.file_name().to_string_lossy().starts_with("report-")))
+            .unwrap_or(false)
     });
-    let report = std::fs::read_dir(cage.outbox()).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("report-")).unwrap();
+    let report = std::fs::read_dir(cage.outbox())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("report-"))
+        .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(report.path()).unwrap()).unwrap();
     assert_eq!(report["url"], "satchel://pupil/home.html");
     let snapshot = cage.dir.path().join("snapshot.png");
-    std::fs::write(&snapshot, base64::engine::general_purpose::STANDARD.decode(report["screenshot"].as_str().unwrap()).unwrap()).unwrap();
-    assert_eq!(png_size(&snapshot), (OUTPUT.0, OUTPUT.1 - TOOLBAR_HEIGHT), "the snapshot is the content view, toolbar excluded");
+    std::fs::write(
+        &snapshot,
+        base64::engine::general_purpose::STANDARD.decode(report["screenshot"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        png_size(&snapshot),
+        (OUTPUT.0, OUTPUT.1 - TOOLBAR_HEIGHT),
+        "the snapshot is the content view, toolbar excluded"
+    );
     for (x, y) in [(4, 600), (OUTPUT.0 / 2, 300)] {
-        assert_eq!(png_pixel(&snapshot, x, y), png_pixel(&home, x, y + TOOLBAR_HEIGHT), "the snapshot shows what was on screen at {x},{y}");
+        assert_eq!(
+            png_pixel(&snapshot, x, y),
+            png_pixel(&home, x, y + TOOLBAR_HEIGHT),
+            "the snapshot shows what was on screen at {x},{y}"
+        );
     }
 
     cage.display.xdotool(&["key", "ctrl+alt+shift+t"]);

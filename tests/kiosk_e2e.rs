@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use support::{one_at_a_time, wait_for, Display, KioskProcess, Reply, Seen, Site, TempDir, WebDriver};
 
-
 /// Toolbar buttons on a 1280×800 screen (toolbar.html, left to right).
 const HOME_BUTTON: (u32, u32) = (68, 40);
 const BACK_BUTTON: (u32, u32) = (192, 40);
@@ -60,7 +59,8 @@ fn allowed_site(seen: &Seen) -> Reply {
         ),
         "/redirect-out" => Reply::redirect("http://unlisted.test/redirected"),
         "/redirect-search" => Reply::redirect("http://www.google.co.uk/search?q=cats&safe=off"),
-        "/download" => Reply::typed("application/octet-stream", b"not for pupils").with("Content-Disposition", "attachment; filename=\"x.bin\""),
+        "/download" => Reply::typed("application/octet-stream", b"not for pupils")
+            .with("Content-Disposition", "attachment; filename=\"x.bin\""),
         "/upload" => Reply::html(r#"<!doctype html><input id="upload" type="file" style="width:100vw;height:100vh">"#),
         "/cookie" => {
             let body = format!(
@@ -99,7 +99,11 @@ impl Lab {
         let safe_google = Site::start(|_| Reply::html("<p>safe results</p>"));
         let plain_google = Site::start(|_| Reply::html("<p>unsafe results</p>"));
         std::fs::write(dir.path().join("school.list"), SCHOOL_LIST).unwrap();
-        std::fs::write(dir.path().join("tiles.toml"), format!("[[tile]]\ntitle = \"Tile\"\nurl = \"{tile_url}\"\nicon = \"🍪\"\n")).unwrap();
+        std::fs::write(
+            dir.path().join("tiles.toml"),
+            format!("[[tile]]\ntitle = \"Tile\"\nurl = \"{tile_url}\"\nicon = \"🍪\"\n"),
+        )
+        .unwrap();
         let config = format!(
             "list = \"school.list\"\ntiles = \"tiles.toml\"\nstate_dir = \"state\"\n{extra_config}\n[hosts]\n\
              \"allowed.test\" = \"{}\"\n\"cdn.test\" = \"{}\"\n\"unlisted.test\" = \"{}\"\n\
@@ -138,7 +142,10 @@ fn closed_port() -> u16 {
 }
 
 fn blocked_page_for(address: &str) -> String {
-    format!("satchel://pupil/blocked.html?url={}", url::form_urlencoded::byte_serialize(address.as_bytes()).collect::<String>())
+    format!(
+        "satchel://pupil/blocked.html?url={}",
+        url::form_urlencoded::byte_serialize(address.as_bytes()).collect::<String>()
+    )
 }
 
 #[test]
@@ -209,7 +216,11 @@ fn a_listed_site_that_cannot_be_reached_shows_the_friendly_page_with_go_back() {
     let driver = lab.driver();
     driver.click("#down");
     wait_for("the friendly page", Duration::from_secs(20), || {
-        driver.run("return document.body ? document.body.innerText : ''").as_str().unwrap_or("").contains("This page is not working just now.")
+        driver
+            .run("return document.body ? document.body.innerText : ''")
+            .as_str()
+            .unwrap_or("")
+            .contains("This page is not working just now.")
     });
     driver.click("a[href='satchel://action/back']");
     driver.wait_for_url("http://allowed.test/");
@@ -226,7 +237,9 @@ fn a_download_link_downloads_nothing() {
     assert_eq!(driver.url(), "http://allowed.test/");
     let home = std::env::var("HOME").unwrap_or_default();
     let downloads = Path::new(&home).join("Downloads");
-    let found = std::fs::read_dir(&downloads).map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("x"))).unwrap_or(false);
+    let found = std::fs::read_dir(&downloads)
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("x")))
+        .unwrap_or(false);
     assert!(!found, "a file arrived in {}", downloads.display());
 }
 
@@ -243,7 +256,11 @@ fn searches_arrive_at_the_engine_with_safe_search_forced_also_after_a_redirect()
 
     let searches: Vec<String> = lab.safe_google.requests().iter().map(|seen| seen.target.clone()).collect();
     assert_eq!(searches, ["/search?q=dogs&safe=active&ssui=on", "/search?q=cats&safe=active&ssui=on"]);
-    assert!(lab.safe_google.requests().iter().all(|seen| seen.headers.get("host").map(String::as_str) == Some("www.google.co.uk")));
+    assert!(lab
+        .safe_google
+        .requests()
+        .iter()
+        .all(|seen| seen.headers.get("host").map(String::as_str) == Some("www.google.co.uk")));
     assert!(lab.plain_google.requests().is_empty(), "a search went to Google's unfiltered address");
 }
 
@@ -265,7 +282,8 @@ fn an_idle_kiosk_starts_a_fresh_session_and_the_cookie_is_gone() {
     let _turn = one_at_a_time();
     let lab = Lab::new("idle_timeout_seconds = 10");
     let _kiosk = KioskProcess::start(&lab.display, &lab.config());
-    let cookie_requests = || lab.allowed.requests().into_iter().filter(|seen| seen.path() == "/cookie").collect::<Vec<_>>();
+    let cookie_requests =
+        || lab.allowed.requests().into_iter().filter(|seen| seen.path() == "/cookie").collect::<Vec<_>>();
     // Home shows the tile once the kiosk has painted it; keep tapping until the site hears.
     wait_for("the tile to open the cookie page", Duration::from_secs(30), || {
         lab.display.click(FIRST_TILE.0, FIRST_TILE.1);
@@ -391,7 +409,11 @@ fn pages_get_no_webrtc_camera_microphone_or_location() {
     let driver = lab.driver();
     driver.navigate("http://localhost/");
     driver.wait_for_url("http://localhost/");
-    assert_eq!(driver.run("return window.isSecureContext"), true, "localhost is a secure context, where these APIs exist");
+    assert_eq!(
+        driver.run("return window.isSecureContext"),
+        true,
+        "localhost is a secure context, where these APIs exist"
+    );
     // WebRTC's UDP would go round the proxy (this WebKitGTK build has none; others might).
     assert_eq!(driver.run("return typeof RTCPeerConnection"), "undefined", "WebRTC is off");
     let camera = driver.run_async(
@@ -426,7 +448,8 @@ fn a_listed_name_that_resolves_to_loopback_reaches_nothing_on_the_kiosk() {
     // `localhost` is on the list, but here not in the hosts table: the system resolver gives
     // 127.0.0.1, as a listed site's DNS could for one of its names.
     let config = std::fs::read_to_string(lab.config()).unwrap();
-    let unmapped: String = config.lines().filter(|line| !line.starts_with("\"localhost\"")).map(|line| format!("{line}\n")).collect();
+    let unmapped: String =
+        config.lines().filter(|line| !line.starts_with("\"localhost\"")).map(|line| format!("{line}\n")).collect();
     std::fs::write(lab.config(), unmapped).unwrap();
     let driver = lab.driver();
     let port = lab.unlisted.address().rsplit(':').next().unwrap().to_owned();

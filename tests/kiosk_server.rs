@@ -10,8 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::server::{admin, admin_session, start, start_at, start_in, Running, Staff};
-use support::{one_at_a_time, png_pixel, wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL};
-
+use support::{
+    one_at_a_time, png_pixel, wait_for, Display, KioskProcess, Relay, Reply, Site, TempDir, WebDriver, SATCHEL,
+};
 
 const FIRST_TILE: (u32, u32) = (178, 294);
 const TELL_BUTTON: (u32, u32) = (1158, 40);
@@ -52,7 +53,8 @@ fn page(seen: &support::Seen) -> Reply {
 
 /// One second of a 440 Hz tone, 8 kHz mono 16-bit PCM, as a WAV file.
 fn tone() -> Vec<u8> {
-    let samples: Vec<i16> = (0..8000).map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 8000.0).sin() * 8000.0) as i16).collect();
+    let samples: Vec<i16> =
+        (0..8000).map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 8000.0).sin() * 8000.0) as i16).collect();
     let data_len = (samples.len() * 2) as u32;
     let mut wav = Vec::new();
     wav.extend(b"RIFF");
@@ -78,7 +80,11 @@ fn setup() -> Setup {
     let page = Site::start(page);
     let lesson_site = Site::start(|_| Reply::html("<p>lesson</p>"));
     let dir = TempDir::new("linked");
-    std::fs::write(dir.path().join("tiles.toml"), "[[tile]]\ntitle = \"Page\"\nurl = \"http://allowed.test/\"\nicon = \"🌳\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("tiles.toml"),
+        "[[tile]]\ntitle = \"Page\"\nurl = \"http://allowed.test/\"\nicon = \"🌳\"\n",
+    )
+    .unwrap();
     let config = format!(
         "tiles = \"tiles.toml\"\nstate_dir = \"state\"\n[hosts]\n\"allowed.test\" = \"{}\"\n\"lesson.test\" = \"{}\"\n",
         page.address(),
@@ -115,7 +121,10 @@ impl Setup {
             .arg(self.config())
             .output()
             .unwrap();
-        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr))
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
+        )
     }
 
     /// Starts a lesson whose one site (the first Home tile) is the test page.
@@ -136,7 +145,12 @@ impl Setup {
 
     fn outbox_items(&self) -> Vec<String> {
         std::fs::read_dir(self.outbox())
-            .map(|dir| dir.flatten().filter(|e| e.path().is_file()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|dir| {
+                dir.flatten()
+                    .filter(|e| e.path().is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -186,11 +200,16 @@ fn tell_my_teacher_covers_the_page_and_the_report_reaches_the_server_once_with_i
     let after_cover = playing();
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(playing(), after_cover, "the sound stopped with the page");
-    wait_for("the report on the server", Duration::from_secs(15), || setup.server.count("SELECT count(*) FROM reports") == 1);
+    wait_for("the report on the server", Duration::from_secs(15), || {
+        setup.server.count("SELECT count(*) FROM reports") == 1
+    });
     assert_eq!(setup.server.count("SELECT count(*) FROM reports WHERE url = 'http://allowed.test/' AND machine = 'PC-01' AND room = 'Class 1'"), 1);
     let screenshot = setup.server.data.path().join("screenshots").join(format!(
         "{}.png",
-        rusqlite::Connection::open(setup.server.data.path().join("satchel.db")).unwrap().query_row("SELECT id FROM reports", [], |r| r.get::<_, String>(0)).unwrap()
+        rusqlite::Connection::open(setup.server.data.path().join("satchel.db"))
+            .unwrap()
+            .query_row("SELECT id FROM reports", [], |r| r.get::<_, String>(0))
+            .unwrap()
     ));
     // The content view only (no toolbar): its middle is the page's green.
     assert_eq!(png_pixel(&screenshot, 640, 400), GREEN, "the screenshot shows the page the pupil saw");
@@ -198,7 +217,9 @@ fn tell_my_teacher_covers_the_page_and_the_report_reaches_the_server_once_with_i
 
     // On the thank-you page the pupil taps how it felt; it joins the report already sent.
     setup.display.click(SCARY_PICTURE.0, SCARY_PICTURE.1);
-    wait_for("the feeling on the server", Duration::from_secs(10), || setup.server.count("SELECT count(*) FROM reports WHERE feeling = 'scary'") == 1);
+    wait_for("the feeling on the server", Duration::from_secs(10), || {
+        setup.server.count("SELECT count(*) FROM reports WHERE feeling = 'scary'") == 1
+    });
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(setup.server.count("SELECT count(*) FROM reports"), 1, "sent once");
 }
@@ -211,9 +232,23 @@ fn a_double_tap_on_tell_makes_one_report_and_the_thank_you_page_stays() {
     let _kiosk = KioskProcess::start(&setup.display, &setup.config());
     setup.open_page();
     // Two taps a millisecond apart, as an eager finger (or a bouncing mouse) gives them.
-    setup.display.xdotool(&["mousemove", &TELL_BUTTON.0.to_string(), &TELL_BUTTON.1.to_string(), "click", "--repeat", "2", "--delay", "1", "1"]);
-    wait_for("the thank-you page", Duration::from_secs(10), || setup.display.pixel(GO_HOME.0, GO_HOME.1) == GO_HOME_GREEN);
-    wait_for("the outbox to empty", Duration::from_secs(15), || setup.outbox_items().is_empty() && setup.server.count("SELECT count(*) FROM reports") >= 1);
+    setup.display.xdotool(&[
+        "mousemove",
+        &TELL_BUTTON.0.to_string(),
+        &TELL_BUTTON.1.to_string(),
+        "click",
+        "--repeat",
+        "2",
+        "--delay",
+        "1",
+        "1",
+    ]);
+    wait_for("the thank-you page", Duration::from_secs(10), || {
+        setup.display.pixel(GO_HOME.0, GO_HOME.1) == GO_HOME_GREEN
+    });
+    wait_for("the outbox to empty", Duration::from_secs(15), || {
+        setup.outbox_items().is_empty() && setup.server.count("SELECT count(*) FROM reports") >= 1
+    });
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(setup.server.count("SELECT count(*) FROM reports"), 1, "one tap or two, one report");
     assert_eq!(setup.display.pixel(GO_HOME.0, GO_HOME.1), GO_HOME_GREEN, "the thank-you page is still there");
@@ -230,7 +265,9 @@ fn reports_wait_while_the_server_is_away_survive_a_killed_kiosk_and_arrive_once(
     let port = setup.server.port;
     let data = setup.server.stop_keeping_data();
     setup.display.click(TELL_BUTTON.0, TELL_BUTTON.1);
-    wait_for("the report in the outbox", Duration::from_secs(10), || setup.outbox_items().iter().any(|n| n.starts_with("report-")));
+    wait_for("the report in the outbox", Duration::from_secs(10), || {
+        setup.outbox_items().iter().any(|n| n.starts_with("report-"))
+    });
     drop(kiosk.take()); // SIGKILL, straight after
     std::fs::write(setup.outbox().join("report-00000000-0000-4000-8000-000000000bad.json"), b"{ not json").unwrap();
 
@@ -240,7 +277,10 @@ fn reports_wait_while_the_server_is_away_survive_a_killed_kiosk_and_arrive_once(
     let server = start_at(data, port, &[]);
     wait_for("the report on the server", Duration::from_secs(30), || server.count("SELECT count(*) FROM reports") == 1);
     wait_for("the outbox to empty", Duration::from_secs(10), || setup.outbox_items().is_empty());
-    assert!(setup.outbox().join("damaged").join("report-00000000-0000-4000-8000-000000000bad.json").exists(), "the damaged file is set aside");
+    assert!(
+        setup.outbox().join("damaged").join("report-00000000-0000-4000-8000-000000000bad.json").exists(),
+        "the damaged file is set aside"
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(server.count("SELECT count(*) FROM reports"), 1, "exactly once");
 }
@@ -318,7 +358,13 @@ fn satchel_status_shows_the_enrolment_the_rules_the_server_and_the_outbox() {
     setup.open_page();
     drop(kiosk);
     let screen = status(&setup);
-    for expected in ["enrolment       kiosk ", "lesson `Colours`", "the rules are up to date", "outbox          0 waiting", "last error      none"] {
+    for expected in [
+        "enrolment       kiosk ",
+        "lesson `Colours`",
+        "the rules are up to date",
+        "outbox          0 waiting",
+        "last error      none",
+    ] {
         assert!(screen.contains(expected), "`{expected}` in:\n{screen}");
     }
     let _data = setup.server.stop_keeping_data();
@@ -339,7 +385,18 @@ fn over_https_the_kiosk_trusts_the_pinned_certificate_and_no_other() {
     let enrol = |pin: &str| {
         let code = admin(server.data.path(), &["enrol-code", "--room", "Class 1"]);
         let output = Command::new(SATCHEL)
-            .args(["enrol", "--server", &server.base, "--code", code.trim(), "--name", "PC-01", "--fingerprint", pin, "--config"])
+            .args([
+                "enrol",
+                "--server",
+                &server.base,
+                "--code",
+                code.trim(),
+                "--name",
+                "PC-01",
+                "--fingerprint",
+                pin,
+                "--config",
+            ])
             .arg(&config)
             .output()
             .unwrap();
@@ -371,21 +428,41 @@ fn outbox_items_the_server_cannot_take_as_they_are_hold_nothing_up() {
         std::thread::sleep(Duration::from_millis(20)); // oldest first: distinct times
     };
     // A feeling whose report the server never had, then a pupil's request behind it.
-    write("feeling-11111111-0000-4000-8000-000000000001.json", serde_json::json!({
+    write(
+        "feeling-11111111-0000-4000-8000-000000000001.json",
+        serde_json::json!({
         "id": "11111111-0000-4000-8000-000000000001", "kind": "feeling", "created": 1_795_000_000u64,
-        "report": "99999999-0000-4000-8000-000000000009", "feeling": "sad" }));
-    write("unblock-22222222-0000-4000-8000-000000000002.json", serde_json::json!({
-        "id": "22222222-0000-4000-8000-000000000002", "kind": "unblock", "created": 1_795_000_001u64, "url": "https://games.example/" }));
+        "report": "99999999-0000-4000-8000-000000000009", "feeling": "sad" }),
+    );
+    write(
+        "unblock-22222222-0000-4000-8000-000000000002.json",
+        serde_json::json!({
+        "id": "22222222-0000-4000-8000-000000000002", "kind": "unblock", "created": 1_795_000_001u64, "url": "https://games.example/" }),
+    );
     // A report whose screenshot is larger than the server takes (25 MB of base64).
     let huge = "A".repeat(25 * 1024 * 1024);
-    write("report-33333333-0000-4000-8000-000000000003.json", serde_json::json!({
+    write(
+        "report-33333333-0000-4000-8000-000000000003.json",
+        serde_json::json!({
         "id": "33333333-0000-4000-8000-000000000003", "kind": "report", "created": 1_795_000_002u64, "happened_at": 1_795_000_002u64,
-        "url": "http://allowed.test/", "title": "Page", "profile": "KS1", "lesson": null, "rules_version": null, "screenshot": huge }));
+        "url": "http://allowed.test/", "title": "Page", "profile": "KS1", "lesson": null, "rules_version": null, "screenshot": huge }),
+    );
 
     let _kiosk = KioskProcess::start(&setup.display, &setup.config());
-    wait_for("the report on the server", Duration::from_secs(30), || setup.server.count("SELECT count(*) FROM reports") == 1);
-    assert_eq!(setup.server.count("SELECT count(*) FROM reports WHERE screenshot = ''"), 1, "it came without its screenshot rather than not at all");
-    wait_for("the pupil's request on the server", Duration::from_secs(30), || setup.server.count("SELECT count(*) FROM unblock_requests") == 1);
+    wait_for("the report on the server", Duration::from_secs(30), || {
+        setup.server.count("SELECT count(*) FROM reports") == 1
+    });
+    assert_eq!(
+        setup.server.count("SELECT count(*) FROM reports WHERE screenshot = ''"),
+        1,
+        "it came without its screenshot rather than not at all"
+    );
+    wait_for("the pupil's request on the server", Duration::from_secs(30), || {
+        setup.server.count("SELECT count(*) FROM unblock_requests") == 1
+    });
     wait_for("the outbox to empty", Duration::from_secs(10), || setup.outbox_items().is_empty());
-    assert!(outbox.join("damaged").join("feeling-11111111-0000-4000-8000-000000000001.json").exists(), "the feeling with no report is set aside");
+    assert!(
+        outbox.join("damaged").join("feeling-11111111-0000-4000-8000-000000000001.json").exists(),
+        "the feeling with no report is set aside"
+    );
 }

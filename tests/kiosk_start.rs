@@ -41,7 +41,17 @@ fn setup_kiosk_dry_run_prints_the_plan_and_changes_nothing_and_knows_what_is_alr
     let config = dir.path().join("kiosk.toml");
     let plan = |config: &std::path::Path| {
         let output = Command::new(SATCHEL)
-            .args(["setup-kiosk", "--dry-run", "--server", "https://satchel.school:8470", "--code", "ABCD2345EFGH", "--name", "LAB-07", "--config"])
+            .args([
+                "setup-kiosk",
+                "--dry-run",
+                "--server",
+                "https://satchel.school:8470",
+                "--code",
+                "ABCD2345EFGH",
+                "--name",
+                "LAB-07",
+                "--config",
+            ])
             .arg(config)
             .output()
             .unwrap();

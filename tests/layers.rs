@@ -25,7 +25,10 @@ fn sources(module: &str) -> Vec<(String, String)> {
     if let Ok(dir) = std::fs::read_dir(root.join(module)) {
         paths.extend(dir.flatten().map(|entry| entry.path()));
     }
-    paths.into_iter().filter_map(|path| Some((path.display().to_string(), std::fs::read_to_string(&path).ok()?))).collect()
+    paths
+        .into_iter()
+        .filter_map(|path| Some((path.display().to_string(), std::fs::read_to_string(&path).ok()?)))
+        .collect()
 }
 
 /// Every `crate::name` a source names outside comments, with its line number.
@@ -34,7 +37,8 @@ fn uses(text: &str) -> Vec<(usize, String)> {
     for (number, line) in text.lines().enumerate() {
         let code = line.split("//").next().unwrap_or("");
         for (at, _) in code.match_indices("crate::") {
-            let name: String = code[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            let name: String =
+                code[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
             found.push((number + 1, name));
         }
     }

@@ -21,7 +21,12 @@ fn kiosk_log(display: &Display, log_level: &str, override_level: Option<&str>) -
     let config = dir.path().join("kiosk.toml");
     std::fs::write(&config, format!("state_dir = \"state\"\nlog_level = \"{log_level}\"\n")).unwrap();
     let mut command = Command::new(SATCHEL);
-    command.arg("--config").arg(&config).env("DISPLAY", &display.name).env_remove("SATCHEL_LOG").env_remove("JOURNAL_STREAM");
+    command
+        .arg("--config")
+        .arg(&config)
+        .env("DISPLAY", &display.name)
+        .env_remove("SATCHEL_LOG")
+        .env_remove("JOURNAL_STREAM");
     if let Some(level) = override_level {
         command.env("SATCHEL_LOG", level);
     }
@@ -61,7 +66,10 @@ fn the_configured_level_decides_what_the_kiosk_logs_and_satchel_log_overrides_it
     assert!(overridden.contains("kiosk ready"), "SATCHEL_LOG overrides the configuration:\n{overridden}");
 
     let bad_override = kiosk_log(&display, "info", Some("loud"));
-    assert!(bad_override.contains("`loud` is not one of") && bad_override.contains("kiosk ready"), "a bad SATCHEL_LOG is named and ignored:\n{bad_override}");
+    assert!(
+        bad_override.contains("`loud` is not one of") && bad_override.contains("kiosk ready"),
+        "a bad SATCHEL_LOG is named and ignored:\n{bad_override}"
+    );
 }
 
 #[test]

@@ -61,25 +61,48 @@ fn shell_syntax_ok(script: &str) -> bool {
 fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
     let [kiosk, server] = packages();
     let contents = dpkg_deb(&["--contents"], kiosk);
-    for path in ["./usr/bin/satchel", "./etc/satchel/kiosk.toml", "./usr/lib/systemd/system/satchel-kiosk.service", "./usr/share/satchel/allowlists/ks1.list", "./usr/share/doc/satchel/deploy.md"] {
+    for path in [
+        "./usr/bin/satchel",
+        "./etc/satchel/kiosk.toml",
+        "./usr/lib/systemd/system/satchel-kiosk.service",
+        "./usr/share/satchel/allowlists/ks1.list",
+        "./usr/share/doc/satchel/deploy.md",
+    ] {
         assert!(contents.contains(path), "satchel has {path}:\n{contents}");
     }
-    assert!(contents.lines().any(|l| l.starts_with("-rw-r-----") && l.ends_with("./etc/satchel/kiosk.toml")), "the kiosk config is not world-readable");
+    assert!(
+        contents.lines().any(|l| l.starts_with("-rw-r-----") && l.ends_with("./etc/satchel/kiosk.toml")),
+        "the kiosk config is not world-readable"
+    );
     let info = dpkg_deb(&["--info"], kiosk);
     for dependency in ["libwebkit2gtk-4.1-0", "cage", "xwayland", "fonts-noto-color-emoji"] {
         assert!(info.contains(dependency), "satchel depends on {dependency}:\n{info}");
     }
     assert_eq!(control_file(kiosk, "conffiles").trim(), "/etc/satchel/kiosk.toml");
     let postinst = control_file(kiosk, "postinst");
-    assert!(postinst.contains("adduser --system") && postinst.contains("chown root:satchel /etc/satchel/kiosk.toml"), "{postinst}");
+    assert!(
+        postinst.contains("adduser --system") && postinst.contains("chown root:satchel /etc/satchel/kiosk.toml"),
+        "{postinst}"
+    );
     let postrm = control_file(kiosk, "postrm");
-    assert!(postrm.contains("purge") && postrm.contains("rm -rf /var/lib/satchel-kiosk"), "data goes only on purge:\n{postrm}");
+    assert!(
+        postrm.contains("purge") && postrm.contains("rm -rf /var/lib/satchel-kiosk"),
+        "data goes only on purge:\n{postrm}"
+    );
     assert!(shell_syntax_ok(&postinst) && shell_syntax_ok(&postrm));
-    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/kiosk/satchel-kiosk.service")).unwrap();
-    assert!(unit.contains("ExecStart=/usr/bin/cage -d -- /usr/bin/satchel") && unit.contains("Restart=always") && unit.contains("User=satchel"));
+    let unit =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/kiosk/satchel-kiosk.service"))
+            .unwrap();
+    assert!(
+        unit.contains("ExecStart=/usr/bin/cage -d -- /usr/bin/satchel")
+            && unit.contains("Restart=always")
+            && unit.contains("User=satchel")
+    );
 
     let contents = dpkg_deb(&["--contents"], server);
-    for path in ["./usr/bin/satchel-server", "./etc/satchel/server.env", "./usr/lib/systemd/system/satchel-server.service"] {
+    for path in
+        ["./usr/bin/satchel-server", "./etc/satchel/server.env", "./usr/lib/systemd/system/satchel-server.service"]
+    {
         assert!(contents.contains(path), "satchel-server has {path}:\n{contents}");
     }
     assert!(!contents.contains("./usr/bin/satchel\n"), "the server package carries no kiosk");
@@ -87,9 +110,20 @@ fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
     let postinst = control_file(server, "postinst");
     assert!(postinst.contains("satchel-server") && shell_syntax_ok(&postinst), "{postinst}");
     let postrm = control_file(server, "postrm");
-    assert!(postrm.contains("purge") && postrm.contains("rm -rf /var/lib/satchel") && shell_syntax_ok(&postrm), "{postrm}");
-    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/server/satchel-server.service")).unwrap();
-    for hardening in ["User=satchel-server", "StateDirectory=satchel", "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet="] {
+    assert!(
+        postrm.contains("purge") && postrm.contains("rm -rf /var/lib/satchel") && shell_syntax_ok(&postrm),
+        "{postrm}"
+    );
+    let unit =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/server/satchel-server.service"))
+            .unwrap();
+    for hardening in [
+        "User=satchel-server",
+        "StateDirectory=satchel",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "CapabilityBoundingSet=",
+    ] {
         assert!(unit.contains(hardening), "the service has {hardening}");
     }
     assert!(unit.contains("LimitNOFILE=65536"), "the service may hold a descriptor for each of thousands of kiosks");
@@ -97,9 +131,17 @@ fn the_kiosk_and_server_packages_install_what_a_lab_needs() {
 
 #[test]
 fn lintian_finds_nothing_to_fix_in_either_package() {
-    let output = Command::new("lintian").args(["--fail-on", "error,warning", "--tag-display-limit", "0"]).args(packages()).output().expect("lintian (apt-get install lintian) runs");
+    let output = Command::new("lintian")
+        .args(["--fail-on", "error,warning", "--tag-display-limit", "0"])
+        .args(packages())
+        .output()
+        .expect("lintian (apt-get install lintian) runs");
     let said = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success() && !said.lines().any(|l| l.starts_with("E:") || l.starts_with("W:")), "lintian:\n{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && !said.lines().any(|l| l.starts_with("E:") || l.starts_with("W:")),
+        "lintian:\n{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A Debian 12 root made by debootstrap (minbase, with systemd so that it can boot);
@@ -185,7 +227,11 @@ impl Chroot {
             booted.init != 0
         });
         wait_for("the boot to finish", Duration::from_secs(90), || {
-            let state = booted.command(&["systemctl", "is-system-running"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+            let state = booted
+                .command(&["systemctl", "is-system-running"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default();
             state == "running" || state == "degraded"
         });
         booted
@@ -195,7 +241,8 @@ impl Chroot {
 impl Drop for Chroot {
     fn drop(&mut self) {
         let proc = self.path.join("proc");
-        let mounted = std::fs::read_to_string("/proc/mounts").is_ok_and(|mounts| mounts.contains(&*proc.to_string_lossy()));
+        let mounted =
+            std::fs::read_to_string("/proc/mounts").is_ok_and(|mounts| mounts.contains(&*proc.to_string_lossy()));
         // Never delete a tree with a live /proc in it.
         if !mounted {
             let _ = std::fs::remove_dir_all(&self.path);
@@ -245,12 +292,21 @@ impl Drop for Booted {
 }
 
 fn clean_environment(command: &mut Command) {
-    command.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("DEBIAN_FRONTEND", "noninteractive").env("LANG", "C.UTF-8");
+    command
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .env("LANG", "C.UTF-8");
 }
 
 fn succeeded(mut command: Command, args: &[&str]) -> String {
     let output = command.output().unwrap();
-    assert!(output.status.success(), "{args:?}: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -268,38 +324,71 @@ fn children_of(pid: u32) -> Vec<u32> {
 }
 
 #[test]
-fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_keeping_settings_and_keep_data_until_purged() {
-    assert!(std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false), "this test builds and boots a Debian root: run the tests as root (CI does)");
+fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_keeping_settings_and_keep_data_until_purged(
+) {
+    assert!(
+        std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false),
+        "this test builds and boots a Debian root: run the tests as root (CI does)"
+    );
     let root = Chroot::bootstrap();
 
     // Install, as docs/deploy.md says: apt pulls in WebKitGTK, cage, Xwayland and the fonts.
     root.apt_install(&root.take(packages()));
     for user in ["satchel", "satchel-server"] {
-        assert!(root.run(&["getent", "passwd", user]).contains("/usr/sbin/nologin"), "{user} is a system user without a shell");
+        assert!(
+            root.run(&["getent", "passwd", user]).contains("/usr/sbin/nologin"),
+            "{user} is a system user without a shell"
+        );
     }
     assert_eq!(root.owner_and_mode("/etc/satchel/kiosk.toml"), "root:satchel:640");
     assert_eq!(root.owner_and_mode("/var/lib/satchel"), "satchel-server:satchel-server:700");
     // The links point into the root (absolute targets): look at the links themselves.
-    assert!(root.path("/etc/systemd/system/multi-user.target.wants/satchel-server.service").symlink_metadata().is_ok(), "the server starts at boot");
-    assert!(root.path("/etc/systemd/system/display-manager.service").symlink_metadata().is_err(), "the kiosk session waits for setup-kiosk");
-    assert!(root.run(&["satchel", "check", "--explain", "--list", "/usr/share/satchel/allowlists/ks1.list", "https://www.bbc.co.uk/bitesize"]).starts_with("ALLOW"));
+    assert!(
+        root.path("/etc/systemd/system/multi-user.target.wants/satchel-server.service").symlink_metadata().is_ok(),
+        "the server starts at boot"
+    );
+    assert!(
+        root.path("/etc/systemd/system/display-manager.service").symlink_metadata().is_err(),
+        "the kiosk session waits for setup-kiosk"
+    );
+    assert!(root
+        .run(&[
+            "satchel",
+            "check",
+            "--explain",
+            "--list",
+            "/usr/share/satchel/allowlists/ks1.list",
+            "https://www.bbc.co.uk/bitesize"
+        ])
+        .starts_with("ALLOW"));
     root.run(&["systemd-analyze", "verify", "satchel-server.service", "satchel-kiosk.service"]);
 
     // The school's settings: the server on a free loopback port, over HTTPS.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let settings = format!("SATCHEL_SERVER_ARGS=\"--listen 127.0.0.1:{port} --tls --retention-days 30\"\nSATCHEL_LOG=info\n");
+    let settings =
+        format!("SATCHEL_SERVER_ARGS=\"--listen 127.0.0.1:{port} --tls --retention-days 30\"\nSATCHEL_LOG=info\n");
     std::fs::write(root.path("/etc/satchel/server.env"), &settings).unwrap();
 
     {
         let machine = root.boot();
         wait_for("satchel-server.service to be active", Duration::from_secs(30), || {
-            machine.command(&["systemctl", "is-active", "--quiet", "satchel-server"]).status().is_ok_and(|s| s.success())
+            machine
+                .command(&["systemctl", "is-active", "--quiet", "satchel-server"])
+                .status()
+                .is_ok_and(|s| s.success())
         });
         // Active as soon as it is started; its first lines follow.
         let journal = || machine.run(&["journalctl", "--unit", "satchel-server", "--output", "verbose", "--no-pager"]);
-        wait_for("the server's start in the journal", Duration::from_secs(30), || journal().contains("MESSAGE=satchel-server listening (HTTPS)"));
+        wait_for("the server's start in the journal", Duration::from_secs(30), || {
+            journal().contains("MESSAGE=satchel-server listening (HTTPS)")
+        });
         let journal = journal();
-        for field in ["SYSLOG_IDENTIFIER=satchel-server", "MESSAGE=satchel-server listening (HTTPS)", &format!("SATCHEL_ADDRESS=127.0.0.1:{port}"), "SATCHEL_FINGERPRINT="] {
+        for field in [
+            "SYSLOG_IDENTIFIER=satchel-server",
+            "MESSAGE=satchel-server listening (HTTPS)",
+            &format!("SATCHEL_ADDRESS=127.0.0.1:{port}"),
+            "SATCHEL_FINGERPRINT=",
+        ] {
             assert!(journal.contains(field), "the journal has {field}:\n{journal}");
         }
         assert!(journal.contains("one-time password"), "the first start's admin password is in the journal");
@@ -308,10 +397,24 @@ fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_ke
         // setup-kiosk on the machine (here the same one), over HTTPS with the pinned certificate.
         let server = ["satchel-server", "--data", "/var/lib/satchel"];
         machine.run_as("satchel-server", &[&server[..], &["add-room", "Lab"]].concat());
-        let code = machine.run_as("satchel-server", &[&server[..], &["enrol-code", "--room", "Lab"]].concat()).trim().to_owned();
+        let code = machine
+            .run_as("satchel-server", &[&server[..], &["enrol-code", "--room", "Lab"]].concat())
+            .trim()
+            .to_owned();
         let fingerprint = machine.run_as("satchel-server", &[&server[..], &["fingerprint"]].concat()).trim().to_owned();
         let url = format!("https://127.0.0.1:{port}");
-        let setup = ["satchel", "setup-kiosk", "--server", &url, "--code", &code, "--fingerprint", &fingerprint, "--name", "LAB-01"];
+        let setup = [
+            "satchel",
+            "setup-kiosk",
+            "--server",
+            &url,
+            "--code",
+            &code,
+            "--fingerprint",
+            &fingerprint,
+            "--name",
+            "LAB-01",
+        ];
         let first = machine.run(&setup);
         for line in [
             "already so   create the `satchel` user",
@@ -324,8 +427,18 @@ fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_ke
         let again = machine.run(&setup);
         assert!(again.lines().all(|line| line.starts_with("already so")), "a second run changes nothing:\n{again}");
         assert_eq!(machine.run(&["systemctl", "is-enabled", "satchel-kiosk"]).trim(), "enabled");
-        assert!(machine.run(&["readlink", "/etc/systemd/system/display-manager.service"]).trim().ends_with("/satchel-kiosk.service"), "the kiosk session is the display manager");
-        assert_eq!(root.owner_and_mode("/etc/satchel/kiosk.toml"), "root:satchel:640", "enrolment keeps the config private");
+        assert!(
+            machine
+                .run(&["readlink", "/etc/systemd/system/display-manager.service"])
+                .trim()
+                .ends_with("/satchel-kiosk.service"),
+            "the kiosk session is the display manager"
+        );
+        assert_eq!(
+            root.owner_and_mode("/etc/satchel/kiosk.toml"),
+            "root:satchel:640",
+            "enrolment keeps the config private"
+        );
         let status = machine.run(&["satchel", "status"]);
         assert!(status.contains(&format!("with {url}")) && status.contains("server          reachable"), "{status}");
     }
@@ -339,15 +452,24 @@ fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_ke
     root.run(&dpkg);
     assert!(root.run(&["dpkg-query", "-W", "-f", "${Version}", "satchel"]).ends_with("-2"));
     let config = std::fs::read_to_string(root.path("/etc/satchel/kiosk.toml")).unwrap();
-    assert!(config.contains("[server]") && config.contains(&format!("127.0.0.1:{port}")), "the upgrade kept the enrolment:\n{config}");
+    assert!(
+        config.contains("[server]") && config.contains(&format!("127.0.0.1:{port}")),
+        "the upgrade kept the enrolment:\n{config}"
+    );
     assert_eq!(root.owner_and_mode("/etc/satchel/kiosk.toml"), "root:satchel:640");
-    assert_eq!(std::fs::read_to_string(root.path("/etc/satchel/server.env")).unwrap(), settings, "the upgrade kept the server's settings");
+    assert_eq!(
+        std::fs::read_to_string(root.path("/etc/satchel/server.env")).unwrap(),
+        settings,
+        "the upgrade kept the server's settings"
+    );
     assert!(root.path("/var/lib/satchel/satchel.db").exists(), "the upgrade kept the database");
 
     // Removing keeps reports, rules and the database; purging deletes them.
     root.run(&["dpkg", "--remove", "satchel", "satchel-server"]);
     assert!(!root.path("/usr/bin/satchel").exists() && !root.path("/usr/bin/satchel-server").exists());
-    for kept in ["/var/lib/satchel/satchel.db", "/var/lib/satchel-kiosk/outbox/report-waiting.json", "/etc/satchel/kiosk.toml"] {
+    for kept in
+        ["/var/lib/satchel/satchel.db", "/var/lib/satchel-kiosk/outbox/report-waiting.json", "/etc/satchel/kiosk.toml"]
+    {
         assert!(root.path(kept).exists(), "remove keeps {kept}");
     }
     root.run(&["dpkg", "--purge", "satchel", "satchel-server"]);
@@ -358,7 +480,9 @@ fn in_a_booted_debian_root_the_packages_install_run_as_services_enrol_upgrade_ke
 
 /// The commands and long options `--help` lists for `program` and each of its commands.
 fn commands_and_options(program: &str) -> Vec<String> {
-    let help = |args: &[&str]| String::from_utf8(Command::new(program).args(args).arg("--help").output().unwrap().stdout).unwrap();
+    let help = |args: &[&str]| {
+        String::from_utf8(Command::new(program).args(args).arg("--help").output().unwrap().stdout).unwrap()
+    };
     let top = help(&[]);
     let commands: Vec<String> = top
         .split("Commands:")
@@ -386,8 +510,12 @@ fn commands_and_options(program: &str) -> Vec<String> {
 
 #[test]
 fn the_manual_pages_name_every_command_and_option() {
-    for (program, page) in [(support::SATCHEL, "packaging/man/satchel.1"), (env!("CARGO_BIN_EXE_satchel-server"), "packaging/man/satchel-server.1")] {
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(page)).unwrap().replace("\\-", "-");
+    for (program, page) in [
+        (support::SATCHEL, "packaging/man/satchel.1"),
+        (env!("CARGO_BIN_EXE_satchel-server"), "packaging/man/satchel-server.1"),
+    ] {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(page)).unwrap().replace("\\-", "-");
         let named = commands_and_options(program);
         assert!(named.len() > 8, "{program} --help lists its commands and options: {named:?}");
         let missing: Vec<_> = named.iter().filter(|name| !text.contains(name.as_str())).collect();

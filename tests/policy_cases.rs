@@ -59,7 +59,10 @@ fn precedence_and_hardening_cases_decide_as_written() {
         let verdict = format!("{:?}", decision.verdict).to_lowercase();
         let reason = decision.reason.to_string();
         if verdict != expected || fields.get(3).is_some_and(|want| !reason.contains(want)) {
-            failures.push(format!("{kind} {url}: got {verdict} ({reason}), want {expected} {}", fields.get(3).unwrap_or(&"")));
+            failures.push(format!(
+                "{kind} {url}: got {verdict} ({reason}), want {expected} {}",
+                fields.get(3).unwrap_or(&"")
+            ));
         }
         count += 1;
     }
@@ -89,9 +92,15 @@ fn shared_corpus_through_satchel_check() {
             "allow" | "block" => verdict == *expected,
             "safe:google" => verdict == "rewrite" && forces(location, "safe=active&ssui=on", &["safe", "ssui"]),
             "safe:bing" => verdict == "rewrite" && forces(location, "adlt=strict", &["adlt"]),
-            "safe:ddg" => verdict == "rewrite" && forces(location, "kp=1", &["kp"]) && !location.to_lowercase().contains("safeoff"),
-            "youtube" => verdict != "block"
-                && (out["headers"]["YouTube-Restrict"] == "Strict" || out["connect_to"] == "restrict.youtube.com"),
+            "safe:ddg" => {
+                verdict == "rewrite"
+                    && forces(location, "kp=1", &["kp"])
+                    && !location.to_lowercase().contains("safeoff")
+            }
+            "youtube" => {
+                verdict != "block"
+                    && (out["headers"]["YouTube-Restrict"] == "Strict" || out["connect_to"] == "restrict.youtube.com")
+            }
             other => panic!("unknown expectation {other}"),
         };
         if !ok {
@@ -138,18 +147,35 @@ fn list_file(test: &str, text: &str) -> PathBuf {
 
 #[test]
 fn a_refused_block_line_blocks_its_whole_host_and_check_says_which_line_and_why() {
-    let list = list_file("refused-block", "[allow]\nexample.com\nexample.com/stories\n[block]\nhttp://example.com:99999/stories/scary\n");
+    let list = list_file(
+        "refused-block",
+        "[allow]\nexample.com\nexample.com/stories\n[block]\nhttp://example.com:99999/stories/scary\n",
+    );
     let list = list.to_str().unwrap();
-    let (status, stdout, stderr) = satchel_check(&["--explain", "--list", list, "https://example.com/stories/happy", "https://www.example.com/"], "");
+    let (status, stdout, stderr) = satchel_check(
+        &["--explain", "--list", list, "https://example.com/stories/happy", "https://www.example.com/"],
+        "",
+    );
     assert_eq!(status, 0, "{stderr}");
-    assert!(stderr.contains("bad.list:5: `http://example.com:99999/stories/scary`: `99999` is not a port number")
-        && stderr.contains("all of example.com (and its subdomains) is blocked instead"), "{stderr}");
+    assert!(
+        stderr.contains("bad.list:5: `http://example.com:99999/stories/scary`: `99999` is not a port number")
+            && stderr.contains("all of example.com (and its subdomains) is blocked instead"),
+        "{stderr}"
+    );
     let blocks: Vec<&str> = stdout.lines().filter(|l| l.starts_with("BLOCK")).collect();
     assert_eq!(blocks.len(), 2, "the host and its subdomains, whatever the allow entries say: {stdout}");
-    assert!(stdout.contains("a [block] line that could not be read (`99999` is not a port number (1 to 65535)) blocks its whole host")
-        && stdout.contains("at ") && stdout.contains("bad.list:5"), "which line and why: {stdout}");
+    assert!(
+        stdout.contains(
+            "a [block] line that could not be read (`99999` is not a port number (1 to 65535)) blocks its whole host"
+        ) && stdout.contains("at ")
+            && stdout.contains("bad.list:5"),
+        "which line and why: {stdout}"
+    );
     let (_, json, _) = satchel_check(&["--subresource", "--list", list, "https://example.com/stories/happy"], "");
-    assert!(json.contains("\"verdict\":\"block\"") && json.contains("\"by_host\":true"), "the proxy blocks the host too: {json}");
+    assert!(
+        json.contains("\"verdict\":\"block\"") && json.contains("\"by_host\":true"),
+        "the proxy blocks the host too: {json}"
+    );
 }
 
 #[test]
@@ -157,16 +183,25 @@ fn a_block_line_with_no_readable_host_makes_check_refuse_the_lists() {
     let list = list_file("unusable", "[allow]\nexample.com\n[block]\nexam*ple.com/secret\n");
     let (status, stdout, stderr) = satchel_check(&["--list", list.to_str().unwrap(), "https://example.com/"], "");
     assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
-    assert!(stderr.contains("bad.list:4: `exam*ple.com/secret`: `*` can only stand alone") && stderr.contains("the lists cannot be used"), "{stderr}");
+    assert!(
+        stderr.contains("bad.list:4: `exam*ple.com/secret`: `*` can only stand alone")
+            && stderr.contains("the lists cannot be used"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn lines_under_an_unknown_section_are_read_as_block_lines() {
     let list = list_file("unknown-section", "[allow]\nexample.com\n[blokc]\nexample.com/secret\n");
-    let (status, stdout, stderr) = satchel_check(&["--list", list.to_str().unwrap(), "https://example.com/secret", "https://example.com/"], "");
+    let (status, stdout, stderr) =
+        satchel_check(&["--list", list.to_str().unwrap(), "https://example.com/secret", "https://example.com/"], "");
     assert_eq!(status, 0, "{stderr}");
-    assert!(stderr.contains("bad.list:3: `[blokc]`: unknown section") && stderr.contains("read as [block] lines"), "{stderr}");
-    let verdicts: Vec<&str> = stdout.lines().map(|l| if l.contains("\"verdict\":\"block\"") { "block" } else { "allow" }).collect();
+    assert!(
+        stderr.contains("bad.list:3: `[blokc]`: unknown section") && stderr.contains("read as [block] lines"),
+        "{stderr}"
+    );
+    let verdicts: Vec<&str> =
+        stdout.lines().map(|l| if l.contains("\"verdict\":\"block\"") { "block" } else { "allow" }).collect();
     assert_eq!(verdicts, ["block", "allow"], "{stdout}");
 }
 
@@ -178,8 +213,16 @@ fn check_subresource_decides_https_by_host_as_the_kiosks_proxy_does() {
     let (status, stdout, _) = satchel_check(&["--subresource", "--list", list, urls[0], urls[1]], "");
     assert_eq!(status, 0);
     let outputs: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!((outputs[0]["verdict"].as_str(), outputs[0]["by_host"].as_bool()), (Some("allow"), Some(true)), "CONNECT shows only the host: {stdout}");
-    assert_eq!((outputs[1]["verdict"].as_str(), outputs[1]["by_host"].as_bool()), (Some("block"), None), "plain http is seen whole: {stdout}");
+    assert_eq!(
+        (outputs[0]["verdict"].as_str(), outputs[0]["by_host"].as_bool()),
+        (Some("allow"), Some(true)),
+        "CONNECT shows only the host: {stdout}"
+    );
+    assert_eq!(
+        (outputs[1]["verdict"].as_str(), outputs[1]["by_host"].as_bool()),
+        (Some("block"), None),
+        "plain http is seen whole: {stdout}"
+    );
     let (_, explained, _) = satchel_check(&["--subresource", "--explain", "--list", list, urls[0]], "");
     assert!(explained.contains("decided by host") && explained.contains("CONNECT"), "{explained}");
     let (_, page, _) = satchel_check(&["--list", list, urls[2]], "");
@@ -189,10 +232,14 @@ fn check_subresource_decides_https_by_host_as_the_kiosks_proxy_does() {
 #[test]
 fn check_explains_in_words() {
     let list = data("precedence.list");
-    let (status, stdout, _) = satchel_check(&["--explain", "--list", list.to_str().unwrap(), "https://www.google.co.uk/search?q=x"], "");
+    let (status, stdout, _) =
+        satchel_check(&["--explain", "--list", list.to_str().unwrap(), "https://www.google.co.uk/search?q=x"], "");
     assert_eq!(status, 0);
     assert!(stdout.starts_with("REWRITE"), "{stdout}");
-    assert!(stdout.contains("precedence.list:") && stdout.contains("connect to: forcesafesearch.google.com"), "{stdout}");
+    assert!(
+        stdout.contains("precedence.list:") && stdout.contains("connect to: forcesafesearch.google.com"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -204,14 +251,31 @@ fn categories_block_the_open_web_but_explicit_allows_win() {
     std::fs::create_dir_all(&dir).unwrap();
     let list = dir.join("open.list");
     std::fs::write(&list, format!("[allow]\n.www.{domain}\n")).unwrap();
-    let urls = format!("https://{domain}/\nhttps://m.{domain}/\nhttps://www.{domain}/\nhttps://never-listed-satchel.example/\n");
-    let args = ["--default", "allow", "--categories", ut1.to_str().unwrap(), "--block-category", "gambling", "--list", list.to_str().unwrap()];
+    let urls = format!(
+        "https://{domain}/\nhttps://m.{domain}/\nhttps://www.{domain}/\nhttps://never-listed-satchel.example/\n"
+    );
+    let args = [
+        "--default",
+        "allow",
+        "--categories",
+        ut1.to_str().unwrap(),
+        "--block-category",
+        "gambling",
+        "--list",
+        list.to_str().unwrap(),
+    ];
     let (status, stdout, stderr) = satchel_check(&args, &urls);
     assert_eq!(status, 0, "{stderr}");
-    let verdicts: Vec<String> = stdout.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["verdict"].as_str().unwrap().to_owned()).collect();
+    let verdicts: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["verdict"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(verdicts, ["block", "block", "allow", "allow"], "{stdout}");
     assert!(stdout.contains("in the blocked category \\\"gambling\\\""), "{stdout}");
-    let (status, _, stderr) = satchel_check(&["--categories", ut1.to_str().unwrap(), "--block-category", "nope", "--list", list.to_str().unwrap()], "");
+    let (status, _, stderr) = satchel_check(
+        &["--categories", ut1.to_str().unwrap(), "--block-category", "nope", "--list", list.to_str().unwrap()],
+        "",
+    );
     assert_eq!(status, 2);
     assert!(stderr.contains("no category `nope`") && stderr.contains("gambling"), "{stderr}");
 }
@@ -219,7 +283,11 @@ fn categories_block_the_open_web_but_explicit_allows_win() {
 #[test]
 fn decisions_depend_only_on_url_and_policy() {
     let text = std::fs::read_to_string(data("precedence.list")).unwrap();
-    let build = || { let mut b = Policy::builder(); b.add_list("l", &text); b.build() };
+    let build = || {
+        let mut b = Policy::builder();
+        b.add_list("l", &text);
+        b.build()
+    };
     let (first, second) = (build(), build());
     for url in ["https://path.example/chat", "https://www.google.co.uk/", "https://other.example/"] {
         assert_eq!(first.decide(url, RequestKind::Navigation), second.decide(url, RequestKind::Navigation));

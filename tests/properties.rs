@@ -104,7 +104,10 @@ proptest! {
 
 #[test]
 fn fast_path_agrees_with_the_reference_on_a_real_crawl() {
-    let data = std::env::var_os("SATCHEL_SHARED_DATA").map_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"), std::path::PathBuf::from);
+    let data = std::env::var_os("SATCHEL_SHARED_DATA").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+        std::path::PathBuf::from,
+    );
     let path = data.join("requests.jsonl");
     let crawl = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut checked = 0;

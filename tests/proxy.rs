@@ -38,19 +38,34 @@ fn setup() -> Setup {
     let unlisted = Site::start(|_| Reply::html("unlisted"));
     let safe_google = Site::start(|_| Reply::html("safe"));
     let mut hosts = BTreeMap::new();
-    for (name, site) in [("allowed.test", &allowed), ("cdn.test", &allowed), ("unlisted.test", &unlisted), ("forcesafesearch.google.com", &safe_google)] {
+    for (name, site) in [
+        ("allowed.test", &allowed),
+        ("cdn.test", &allowed),
+        ("unlisted.test", &unlisted),
+        ("forcesafesearch.google.com", &safe_google),
+    ] {
         hosts.insert(name.to_owned(), HostAddress { ip: "127.0.0.1".parse().unwrap(), port: Some(site.port) });
     }
-    let policy = Arc::new(PolicyCell::new(policy("[allow]\nallowed.test uses: cdn.test\n.www.google.co.uk/search\n[block]\nallowed.test/private\n")));
+    let policy = Arc::new(PolicyCell::new(policy(
+        "[allow]\nallowed.test uses: cdn.test\n.www.google.co.uk/search\n[block]\nallowed.test/private\n",
+    )));
     let blocked = Arc::new(Mutex::new(Vec::new()));
     let told = Arc::clone(&blocked);
-    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(hosts), Box::new(move |host| told.lock().unwrap().push(host.to_owned()))).unwrap();
+    let proxy = proxy::start(
+        Arc::clone(&policy),
+        Resolver::new(hosts),
+        Box::new(move |host| told.lock().unwrap().push(host.to_owned())),
+    )
+    .unwrap();
     Setup { proxy, policy, allowed, unlisted, safe_google, blocked }
 }
 
 impl Setup {
     fn credentials(&self) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{PROXY_USER}:{}", self.proxy.token)))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{PROXY_USER}:{}", self.proxy.token))
+        )
     }
 
     /// Sends one request through the proxy and returns the status line, headers and body.
@@ -86,10 +101,12 @@ impl Setup {
 fn other_local_programs_without_the_token_get_nothing() {
     let setup = setup();
     for authorization in [None, Some("Basic c2F0Y2hlbDp3cm9uZw==".to_owned()), Some(setup.credentials() + "x")] {
-        let (status, head, _) = setup.send("GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.test", authorization.as_deref());
+        let (status, head, _) =
+            setup.send("GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.test", authorization.as_deref());
         assert_eq!(status, 407, "{authorization:?}");
         assert!(head.to_ascii_lowercase().contains("proxy-authenticate: basic"));
-        let (status, _, _) = setup.send("CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443", authorization.as_deref());
+        let (status, _, _) =
+            setup.send("CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443", authorization.as_deref());
         assert_eq!(status, 407);
     }
     assert!(setup.allowed.requests().is_empty());
@@ -105,7 +122,11 @@ fn listed_pages_and_resource_hosts_go_through_and_nothing_else_reaches_a_site() 
     assert_eq!(setup.get("http://allowed.test/private/diary").0, 403);
     assert_eq!(setup.get("http://127.0.0.1:9/").0, 403);
     assert!(setup.unlisted.requests().is_empty());
-    assert_eq!(*setup.blocked.lock().unwrap(), ["unlisted.test", "allowed.test", "127.0.0.1"], "each block is told, for the activity log");
+    assert_eq!(
+        *setup.blocked.lock().unwrap(),
+        ["unlisted.test", "allowed.test", "127.0.0.1"],
+        "each block is told, for the activity log"
+    );
     let paths = setup.allowed.paths();
     assert_eq!(paths, ["/lesson", "/picture.png"]);
     let first = &setup.allowed.requests()[0];
@@ -116,14 +137,20 @@ fn listed_pages_and_resource_hosts_go_through_and_nothing_else_reaches_a_site() 
 #[test]
 fn connect_is_decided_by_host_and_tunnels_bytes_to_the_site() {
     let setup = setup();
-    let (status, _, _) = setup.send("CONNECT unlisted.test:443 HTTP/1.1\r\nHost: unlisted.test:443", Some(&setup.credentials()));
+    let (status, _, _) =
+        setup.send("CONNECT unlisted.test:443 HTTP/1.1\r\nHost: unlisted.test:443", Some(&setup.credentials()));
     assert_eq!(status, 403);
     assert_eq!(*setup.blocked.lock().unwrap(), ["unlisted.test"]);
 
     // Through an allowed tunnel, speak plain HTTP to the site: the bytes arrive as sent.
     let mut stream = TcpStream::connect(setup.proxy.address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "CONNECT cdn.test:443 HTTP/1.1\r\nHost: cdn.test:443\r\nProxy-Authorization: {}\r\n\r\n", setup.credentials()).unwrap();
+    write!(
+        stream,
+        "CONNECT cdn.test:443 HTTP/1.1\r\nHost: cdn.test:443\r\nProxy-Authorization: {}\r\n\r\n",
+        setup.credentials()
+    )
+    .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut status_line = String::new();
     reader.read_line(&mut status_line).unwrap();
@@ -150,7 +177,8 @@ fn google_searches_go_to_the_safe_search_address_with_safe_search_forced() {
     assert_eq!(setup.safe_google.requests()[0].headers["host"], "www.google.co.uk");
 
     // An https search: the tunnel for www.google.co.uk is opened to forcesafesearch.google.com.
-    let (status, _, _) = setup.send("CONNECT www.google.co.uk:443 HTTP/1.1\r\nHost: www.google.co.uk:443", Some(&setup.credentials()));
+    let (status, _, _) =
+        setup.send("CONNECT www.google.co.uk:443 HTTP/1.1\r\nHost: www.google.co.uk:443", Some(&setup.credentials()));
     assert_eq!(status, 200);
 }
 

@@ -51,8 +51,16 @@ fn a_batch_is_stored_once_however_often_it_is_sent() {
     let events = [
         event(1, "session-start", json!({})),
         event(2, "opened", json!({ "url": "https://www.bbc.co.uk/bitesize" })),
-        event(3, "searched", json!({ "engine": "google", "terms": "red fox", "url": "https://www.google.co.uk/search?q=red+fox" })),
-        event(4, "blocked", json!({ "url": "https://games.test/", "rule": "games.test (school.list:4)", "reason": "blocked by the list" })),
+        event(
+            3,
+            "searched",
+            json!({ "engine": "google", "terms": "red fox", "url": "https://www.google.co.uk/search?q=red+fox" }),
+        ),
+        event(
+            4,
+            "blocked",
+            json!({ "url": "https://games.test/", "rule": "games.test (school.list:4)", "reason": "blocked by the list" }),
+        ),
     ];
     let (status, answer) = send(&server, &kiosk, &events);
     assert_eq!((status, answer["through"].as_u64()), (StatusCode::OK, Some(4)), "{answer}");
@@ -62,9 +70,20 @@ fn a_batch_is_stored_once_however_often_it_is_sent() {
     longer.push(event(5, "told", json!({ "url": "https://games.test/", "report": "r-1" })));
     assert_eq!(send(&server, &kiosk, &longer).1["through"], 5);
     assert_eq!(server.count("SELECT count(*) FROM activity"), 5);
-    assert_eq!(server.count("SELECT count(*) FROM activity WHERE kind = 'searched' AND terms = 'red fox' AND engine = 'google'"), 1);
-    assert_eq!(server.count("SELECT count(*) FROM activity WHERE kind = 'blocked' AND rule = 'games.test (school.list:4)'"), 1);
-    assert_eq!(server.count("SELECT count(*) FROM activity_text WHERE activity_text MATCH 'fox'"), 1, "the words are searchable");
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM activity WHERE kind = 'searched' AND terms = 'red fox' AND engine = 'google'"),
+        1
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM activity WHERE kind = 'blocked' AND rule = 'games.test (school.list:4)'"),
+        1
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM activity_text WHERE activity_text MATCH 'fox'"),
+        1,
+        "the words are searchable"
+    );
     let room: i64 = server.count("SELECT count(DISTINCT room_id) FROM activity WHERE room_id IS NOT NULL");
     assert_eq!(room, 1, "each event knows the kiosk's room");
 }
@@ -113,8 +132,16 @@ fn each_kiosk_has_its_own_sequence() {
     let events = [event(1, "opened", json!({ "url": "https://a.test/" }))];
     assert_eq!(send(&server, &first, &events).0, StatusCode::OK);
     assert_eq!(send(&server, &second, &events).0, StatusCode::OK);
-    assert_eq!(server.count("SELECT count(DISTINCT machine) FROM activity"), 2, "the same number from two kiosks is two events");
-    assert_eq!(server.count("SELECT count(DISTINCT session) FROM activity"), 2, "a session named the same on another kiosk is another sitting");
+    assert_eq!(
+        server.count("SELECT count(DISTINCT machine) FROM activity"),
+        2,
+        "the same number from two kiosks is two events"
+    );
+    assert_eq!(
+        server.count("SELECT count(DISTINCT session) FROM activity"),
+        2,
+        "a session named the same on another kiosk is another sitting"
+    );
 }
 
 #[test]
@@ -135,14 +162,25 @@ fn a_concerning_search_raises_an_alert_in_its_category_and_severity() {
     let server = start();
     let kiosk = server.enrolled();
     let events = [
-        event(1, "searched", json!({ "engine": "google", "terms": "k1ll mys3lf", "url": "https://www.google.co.uk/search?q=k1ll+mys3lf" })),
-        event(2, "searched", json!({ "engine": "google", "terms": "dinosaurs", "url": "https://www.google.co.uk/search?q=dinosaurs" })),
+        event(
+            1,
+            "searched",
+            json!({ "engine": "google", "terms": "k1ll mys3lf", "url": "https://www.google.co.uk/search?q=k1ll+mys3lf" }),
+        ),
+        event(
+            2,
+            "searched",
+            json!({ "engine": "google", "terms": "dinosaurs", "url": "https://www.google.co.uk/search?q=dinosaurs" }),
+        ),
         event(3, "opened", json!({ "url": "https://example.test/everyone-hates-me" })),
     ];
     assert_eq!(send(&server, &kiosk, &events).0, StatusCode::OK);
     assert_eq!(server.count("SELECT count(*) FROM alerts"), 2);
     assert_eq!(server.count("SELECT count(*) FROM alerts WHERE severity = 'urgent' AND category = 'suicide-self-harm' AND words = 'kill myself' AND text = 'k1ll mys3lf'"), 1);
-    assert_eq!(server.count("SELECT count(*) FROM alerts WHERE severity = 'review' AND category = 'bullying-abuse'"), 1);
+    assert_eq!(
+        server.count("SELECT count(*) FROM alerts WHERE severity = 'review' AND category = 'bullying-abuse'"),
+        1
+    );
     // Sent again (the answer was lost): no second alert.
     assert_eq!(send(&server, &kiosk, &events).0, StatusCode::OK);
     assert_eq!(server.count("SELECT count(*) FROM alerts"), 2);
@@ -152,13 +190,19 @@ fn a_concerning_search_raises_an_alert_in_its_category_and_severity() {
 fn many_blocked_pages_in_a_few_minutes_raise_one_review_alert() {
     let server = start();
     let kiosk = server.enrolled();
-    let blocked = |seq: u64| event(seq, "blocked", json!({ "url": format!("https://game{seq}.test/"), "reason": "not on the list" }));
+    let blocked = |seq: u64| {
+        event(seq, "blocked", json!({ "url": format!("https://game{seq}.test/"), "reason": "not on the list" }))
+    };
     let nine: Vec<Value> = (1..=9).map(blocked).collect();
     assert_eq!(send(&server, &kiosk, &nine).0, StatusCode::OK);
     assert_eq!(server.count("SELECT count(*) FROM alerts"), 0, "nine is not yet many");
     assert_eq!(send(&server, &kiosk, &[blocked(10)]).0, StatusCode::OK);
     assert_eq!(send(&server, &kiosk, &[blocked(11), blocked(12)]).0, StatusCode::OK);
-    assert_eq!(server.count("SELECT count(*) FROM alerts WHERE reason = 'repeated-blocks' AND severity = 'review'"), 1, "one alert for the burst");
+    assert_eq!(
+        server.count("SELECT count(*) FROM alerts WHERE reason = 'repeated-blocks' AND severity = 'review'"),
+        1,
+        "one alert for the burst"
+    );
 }
 
 #[test]
@@ -170,11 +214,22 @@ fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_at_once_and_review_ones_w
     admin(data.path(), &["add-user", "mr.jones", "--role", "teacher", "--email", "teacher@school.test"]);
     // The digest hour is an hour away, so only the urgent alert goes now.
     let hour = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 3600 + 1) % 24;
-    let server = start_in(data, &["--smtp-url", &sink.url(), "--smtp-from", "satchel@school.test", "--digest-hour", &hour.to_string()]);
+    let server = start_in(
+        data,
+        &["--smtp-url", &sink.url(), "--smtp-from", "satchel@school.test", "--digest-hour", &hour.to_string()],
+    );
     let kiosk = server.enrolled();
     let events = [
-        event(1, "searched", json!({ "engine": "google", "terms": "how to kill myself", "url": "https://www.google.co.uk/search?q=how+to+kill+myself" })),
-        event(2, "searched", json!({ "engine": "google", "terms": "everyone hates me", "url": "https://www.google.co.uk/search?q=everyone+hates+me" })),
+        event(
+            1,
+            "searched",
+            json!({ "engine": "google", "terms": "how to kill myself", "url": "https://www.google.co.uk/search?q=how+to+kill+myself" }),
+        ),
+        event(
+            2,
+            "searched",
+            json!({ "engine": "google", "terms": "everyone hates me", "url": "https://www.google.co.uk/search?q=everyone+hates+me" }),
+        ),
     ];
     assert_eq!(send(&server, &kiosk, &events).0, StatusCode::OK);
     wait_for("the urgent alert's e-mail", Duration::from_secs(20), || !sink.received().is_empty());
@@ -191,13 +246,18 @@ fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_at_once_and_review_ones_w
     let mut server = server;
     let data = server.stop_keeping_data();
     let now_hour = (hour + 23) % 24;
-    let server = start_in(data, &["--smtp-url", &sink.url(), "--smtp-from", "satchel@school.test", "--digest-hour", &now_hour.to_string()]);
+    let server = start_in(
+        data,
+        &["--smtp-url", &sink.url(), "--smtp-from", "satchel@school.test", "--digest-hour", &now_hour.to_string()],
+    );
     wait_for("the digest", Duration::from_secs(20), || sink.received().len() == 2);
     let digest = &sink.received()[1];
     assert!(digest.data.contains("review"), "{}", digest.data);
     assert!(digest.data.contains("everyone hates me"), "{}", digest.data);
     assert!(!digest.data.contains("how to kill myself"), "the urgent one was mailed already");
     // Marked once the relay took it (just after the sink kept it).
-    wait_for("the digest marked as sent", Duration::from_secs(10), || server.count("SELECT count(*) FROM alerts WHERE digested_at IS NOT NULL") == 1);
+    wait_for("the digest marked as sent", Duration::from_secs(10), || {
+        server.count("SELECT count(*) FROM alerts WHERE digested_at IS NOT NULL") == 1
+    });
     assert_eq!(server.count("SELECT count(*) FROM alerts WHERE severity = 'review' AND digested_at IS NULL"), 0);
 }

@@ -57,10 +57,15 @@ fn the_rules_bundle_is_signed_with_the_key_given_at_enrolment_and_304_when_uncha
     assert_eq!(bundle.profile.name, "KS1");
     assert_eq!(etag, format!("\"{}\"", bundle.version));
 
-    let again = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").header("If-None-Match", &etag).send().unwrap();
+    let again =
+        server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").header("If-None-Match", &etag).send().unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     let start = std::time::Instant::now();
-    let held = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules?wait=1").header("If-None-Match", &etag).send().unwrap();
+    let held = server
+        .as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules?wait=1")
+        .header("If-None-Match", &etag)
+        .send()
+        .unwrap();
     assert_eq!(held.status(), StatusCode::NOT_MODIFIED);
     assert!(start.elapsed() >= Duration::from_millis(900), "the long poll held the request");
 }
@@ -70,9 +75,15 @@ fn the_api_refuses_requests_without_a_valid_kiosk_token() {
     let server = start();
     let kiosk = server.enrolled();
     let wrong = Enrolled { token: "0".repeat(64), ..kiosk };
-    for (method, path) in [("GET", "/api/v1/rules"), ("POST", "/api/v1/reports"), ("POST", "/api/v1/unblock"), ("POST", "/api/v1/heartbeat")] {
+    for (method, path) in [
+        ("GET", "/api/v1/rules"),
+        ("POST", "/api/v1/reports"),
+        ("POST", "/api/v1/unblock"),
+        ("POST", "/api/v1/heartbeat"),
+    ] {
         let method: reqwest::Method = method.parse().unwrap();
-        let anonymous = server.client.request(method.clone(), format!("{}{path}", server.base)).json(&json!({})).send().unwrap();
+        let anonymous =
+            server.client.request(method.clone(), format!("{}{path}", server.base)).json(&json!({})).send().unwrap();
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path} without a token");
         let forged = server.as_kiosk(&wrong, method, path).json(&json!({})).send().unwrap();
         assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{path} with a wrong token");
@@ -85,11 +96,19 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     let kiosk = server.enrolled();
     let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
     for _ in 0..3 {
-        let response = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(1280, 720))).send().unwrap();
+        let response = server
+            .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports")
+            .json(&report(id, &png(1280, 720)))
+            .send()
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.json::<Value>().unwrap()["id"], id);
     }
-    let stored: Vec<_> = std::fs::read_dir(server.data.path().join("screenshots")).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
+    let stored: Vec<_> = std::fs::read_dir(server.data.path().join("screenshots"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
     assert_eq!(stored, [format!("{id}.png")]);
     let database = server.count("SELECT count(*) FROM reports");
     assert_eq!(database, 1);
@@ -99,12 +118,20 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     let evidence = std::fs::read(&screenshot).unwrap();
     let other = server.enrolled();
     for (sender, status) in [(&kiosk, StatusCode::OK), (&other, StatusCode::CONFLICT)] {
-        let response = server.as_kiosk(sender, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(64, 64))).send().unwrap();
+        let response = server
+            .as_kiosk(sender, reqwest::Method::POST, "/api/v1/reports")
+            .json(&report(id, &png(64, 64)))
+            .send()
+            .unwrap();
         assert_eq!(response.status(), status);
     }
     assert_eq!(std::fs::read(&screenshot).unwrap(), evidence, "a resent report does not replace its screenshot");
 
-    let not_png = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("1f8fad5b-d9cb-469f-a165-70867728950e", b"GIF89a not a png at all, not at all............")).send().unwrap();
+    let not_png = server
+        .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports")
+        .json(&report("1f8fad5b-d9cb-469f-a165-70867728950e", b"GIF89a not a png at all, not at all............"))
+        .send()
+        .unwrap();
     assert_eq!(not_png.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Too large: the server answers 413 as soon as the limit is passed and stops reading, so
     // the body is written from another thread (its end may meet a closed connection).
@@ -118,7 +145,11 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
     let mut status = [0u8; 12];
     stream.read_exact(&mut status).unwrap();
     assert_eq!(&status, b"HTTP/1.1 413");
-    let escape = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report("../../etc/passwd", &png(10, 10))).send().unwrap();
+    let escape = server
+        .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports")
+        .json(&report("../../etc/passwd", &png(10, 10)))
+        .send()
+        .unwrap();
     assert_eq!(escape.status(), StatusCode::BAD_REQUEST, "a report id cannot name a path");
     assert_eq!(server.count("SELECT count(*) FROM reports"), 1);
 }
@@ -133,24 +164,40 @@ fn unblock_requests_and_heartbeats_are_recorded() {
         assert_eq!(response.status(), StatusCode::OK);
     }
     assert_eq!(server.count("SELECT count(*) FROM unblock_requests WHERE url = 'https://www.example.org/?a=1&b=2'"), 1);
-    let beat = json!({ "rules_version": 3, "last_sync": 1_795_000_000u64, "state": "idle", "satchel_version": "0.1.0" });
+    let beat =
+        json!({ "rules_version": 3, "last_sync": 1_795_000_000u64, "state": "idle", "satchel_version": "0.1.0" });
     let response = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/heartbeat").json(&beat).send().unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(server.count("SELECT count(*) FROM kiosks WHERE rules_version = 3 AND state = 'idle' AND last_seen IS NOT NULL"), 1);
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM kiosks WHERE rules_version = 3 AND state = 'idle' AND last_seen IS NOT NULL"),
+        1
+    );
 }
-
 
 #[test]
 fn reports_and_unblock_requests_older_than_the_retention_period_are_deleted_with_their_screenshots() {
     let server = start();
     let kiosk = server.enrolled();
     let id = "5f8fad5b-d9cb-469f-a165-70867728950e";
-    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report(id, &png(4, 4))).send().unwrap().status().is_success());
+    assert!(server
+        .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports")
+        .json(&report(id, &png(4, 4)))
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
     let screenshot = server.data.path().join("screenshots").join(format!("{id}.png"));
     assert!(screenshot.exists());
     // An unblock request, dated (by a kiosk with a wrong clock) far in the future.
     let ask = json!({ "id": "6f8fad5b-d9cb-469f-a165-70867728950e", "url": "https://games.example/", "requested_at": 4_000_000_000u64 });
-    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&ask).send().unwrap().status().is_success());
+    assert!(server
+        .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock")
+        .json(&ask)
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
     // Two days pass (the server's own dates, moved back), and the server starts again keeping
     // one day (0, keeping nothing, is refused).
     let data = server.stop();
@@ -159,9 +206,13 @@ fn reports_and_unblock_requests_older_than_the_retention_period_are_deleted_with
         db.execute_batch("UPDATE reports SET received_at = received_at - 2 * 86400; UPDATE unblock_requests SET requested_at = requested_at - 2 * 86400;").unwrap();
     }
     let server = start_in(data, &["--retention-days", "1"]);
-    support::wait_for("the old report to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM reports") == 0);
+    support::wait_for("the old report to go", Duration::from_secs(10), || {
+        server.count("SELECT count(*) FROM reports") == 0
+    });
     assert!(!screenshot.exists(), "its screenshot went too");
-    support::wait_for("the old unblock request to go", Duration::from_secs(10), || server.count("SELECT count(*) FROM unblock_requests") == 0);
+    support::wait_for("the old unblock request to go", Duration::from_secs(10), || {
+        server.count("SELECT count(*) FROM unblock_requests") == 0
+    });
 }
 
 /// A request body that sends its first half, then waits until the test lets it go on.
@@ -196,10 +247,14 @@ fn at_sigterm_the_server_answers_long_polls_finishes_a_report_being_uploaded_and
         support::server::admin(data.path(), &["add-room", "Class 1"]);
         let mut server = start_in(data, options);
         let kiosk = server.enrolled();
-        let version = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
+        let version = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_owned();
 
         let long_poll = {
-            let request = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules?wait=60").header("If-None-Match", version);
+            let request =
+                server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules?wait=60").header("If-None-Match", version);
             std::thread::spawn(move || request.send().map(|response| response.status()))
         };
         let body = serde_json::to_vec(&report("3f2c9a1e-5b7d-4c8e-9f01-23456789abcd", &png(640, 480))).unwrap();
@@ -207,15 +262,26 @@ fn at_sigterm_the_server_answers_long_polls_finishes_a_report_being_uploaded_and
         let (go_on, held) = std::sync::mpsc::channel();
         let middle = body.len() / 2;
         let upload = {
-            let held = HeldBody { halves: [body[..middle].to_vec(), body[middle..].to_vec()], sent_first: Some(sent_first), go_on: held };
-            let request = server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").header("Content-Type", "application/json").body(reqwest::blocking::Body::new(held));
+            let held = HeldBody {
+                halves: [body[..middle].to_vec(), body[middle..].to_vec()],
+                sent_first: Some(sent_first),
+                go_on: held,
+            };
+            let request = server
+                .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports")
+                .header("Content-Type", "application/json")
+                .body(reqwest::blocking::Body::new(held));
             std::thread::spawn(move || request.send().map(|response| response.status()))
         };
         first_sent.recv().unwrap();
         std::thread::sleep(Duration::from_secs(1)); // let the headers and the first half reach the server
 
         server.terminate();
-        assert_eq!(long_poll.join().unwrap().unwrap(), StatusCode::NOT_MODIFIED, "{options:?}: a waiting long poll is answered at once");
+        assert_eq!(
+            long_poll.join().unwrap().unwrap(),
+            StatusCode::NOT_MODIFIED,
+            "{options:?}: a waiting long poll is answered at once"
+        );
         go_on.send(()).unwrap();
         assert_eq!(upload.join().unwrap().unwrap(), StatusCode::OK, "{options:?}: the report being uploaded is taken");
         assert!(server.exited_cleanly(), "{options:?}: the server exits cleanly once nothing is in flight");

@@ -16,8 +16,16 @@ fn teacher(server: &Running, name: &str, room: &str) -> Staff {
     login(server, name, password.trim())
 }
 
-fn bundle(server: &Running, kiosk: &Enrolled, etag: Option<&str>) -> (StatusCode, Option<satchel::bundle::Bundle>, String) {
-    let mut request = server.as_kiosk(kiosk, reqwest::Method::GET, if etag.is_some() { "/api/v1/rules?wait=10" } else { "/api/v1/rules" });
+fn bundle(
+    server: &Running,
+    kiosk: &Enrolled,
+    etag: Option<&str>,
+) -> (StatusCode, Option<satchel::bundle::Bundle>, String) {
+    let mut request = server.as_kiosk(
+        kiosk,
+        reqwest::Method::GET,
+        if etag.is_some() { "/api/v1/rules?wait=10" } else { "/api/v1/rules" },
+    );
     if let Some(etag) = etag {
         request = request.header("If-None-Match", etag);
     }
@@ -45,7 +53,9 @@ fn send_report(server: &Running, kiosk: &Enrolled, id: &str, url: &str, title: &
 fn every_console_page_needs_a_login() {
     let server = start();
     let anonymous = browser();
-    for path in ["/", "/lessons", "/reports", "/reports.csv", "/events", "/reports/0f8fad5b-d9cb-469f-a165-70867728950e/row"] {
+    for path in
+        ["/", "/lessons", "/reports", "/reports.csv", "/events", "/reports/0f8fad5b-d9cb-469f-a165-70867728950e/row"]
+    {
         let response = anonymous.get(format!("{}{path}", server.base)).send().unwrap();
         assert!(matches!(response.status(), StatusCode::SEE_OTHER), "{path}: {}", response.status());
     }
@@ -64,9 +74,17 @@ fn login_is_refused_with_a_wrong_password_and_rate_limited() {
     for _ in 0..5 {
         assert_eq!(try_login(&server, &client, "ms.khan", "guess"), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(try_login(&server, &client, "ms.khan", password.trim()), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert_eq!(
+        try_login(&server, &client, "ms.khan", password.trim()),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
     // A login form posted without its CSRF cookie is refused.
-    let bare = browser().post(format!("{}/login", server.base)).form(&[("csrf", "abc"), ("name", "ms.khan"), ("password", "x")]).send().unwrap();
+    let bare = browser()
+        .post(format!("{}/login", server.base))
+        .form(&[("csrf", "abc"), ("name", "ms.khan"), ("password", "x")])
+        .send()
+        .unwrap();
     assert_eq!(bare.status(), StatusCode::FORBIDDEN);
 }
 
@@ -78,7 +96,13 @@ fn a_lesson_started_in_the_console_wakes_the_waiting_kiosk_and_extending_and_end
     let (_, first, etag) = bundle(&server, &kiosk, None);
     assert!(first.unwrap().lesson.is_none());
 
-    let created = staff.post("/lessons", &[("name", "Phonics"), ("sites", "www.phonicsplay.co.uk | Phonics Play | 🔤\nhttps://www.topmarks.co.uk/maths-games/ | Topmarks")]);
+    let created = staff.post(
+        "/lessons",
+        &[
+            ("name", "Phonics"),
+            ("sites", "www.phonicsplay.co.uk | Phonics Play | 🔤\nhttps://www.topmarks.co.uk/maths-games/ | Topmarks"),
+        ],
+    );
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let page = staff.get("/lessons").text().unwrap();
     assert!(page.contains("Phonics Play"));
@@ -87,7 +111,13 @@ fn a_lesson_started_in_the_console_wakes_the_waiting_kiosk_and_extending_and_end
 
     // The kiosk is already waiting when the teacher presses Start.
     let waiting = {
-        let (base, client, kiosk_id, token, key) = (server.base.clone(), server.client.clone(), kiosk.id.clone(), kiosk.token.clone(), kiosk.public_key.clone());
+        let (base, client, kiosk_id, token, key) = (
+            server.base.clone(),
+            server.client.clone(),
+            kiosk.id.clone(),
+            kiosk.token.clone(),
+            kiosk.public_key.clone(),
+        );
         let etag = etag.clone();
         std::thread::spawn(move || {
             let waiting = Running::kiosk_request(&client, &base, &kiosk_id, &token, &etag);
@@ -95,7 +125,10 @@ fn a_lesson_started_in_the_console_wakes_the_waiting_kiosk_and_extending_and_end
         })
     };
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(staff.post(&format!("/lessons/{lesson_id}/start"), &[("room", room_id.as_str()), ("minutes", "30")]).status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        staff.post(&format!("/lessons/{lesson_id}/start"), &[("room", room_id.as_str()), ("minutes", "30")]).status(),
+        StatusCode::SEE_OTHER
+    );
     // Woken by the change, not by its 10-second wait, which ends in 304 (how fast: the
     // server_load bench).
     let ((status, body), key) = waiting.join().unwrap();
@@ -104,7 +137,9 @@ fn a_lesson_started_in_the_console_wakes_the_waiting_kiosk_and_extending_and_end
     let with_lesson = satchel::bundle::verify(&signed, &satchel::keys::parse_public_key(&key).unwrap()).unwrap();
     let lesson = with_lesson.lesson.clone().expect("the lesson is in the bundle");
     assert_eq!(lesson.name, "Phonics");
-    assert!(lesson.list.contains("www.phonicsplay.co.uk\n") && lesson.list.contains("www.topmarks.co.uk/maths-games\n"));
+    assert!(
+        lesson.list.contains("www.phonicsplay.co.uk\n") && lesson.list.contains("www.topmarks.co.uk/maths-games\n")
+    );
     assert_eq!(lesson.tiles[0].title, "Phonics Play");
     assert!(lesson.ends_at >= with_lesson.issued_at + 29 * 60);
     assert!(with_lesson.version > first_version(&etag));
@@ -132,7 +167,12 @@ fn posts_without_the_csrf_token_or_for_another_teachers_room_change_nothing() {
     let server = start();
     admin(server.data.path(), &["add-room", "Class 2"]);
     let staff = teacher(&server, "mr.jones", "Class 1");
-    let forged = staff.client.post(format!("{}/lessons", server.base)).form(&[("name", "Forged"), ("sites", "example.org"), ("csrf", "wrong")]).send().unwrap();
+    let forged = staff
+        .client
+        .post(format!("{}/lessons", server.base))
+        .form(&[("name", "Forged"), ("sites", "example.org"), ("csrf", "wrong")])
+        .send()
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(server.count("SELECT count(*) FROM lessons"), 0);
 
@@ -181,9 +221,21 @@ fn reports_show_as_text_only_to_staff_of_that_room_and_screenshots_only_when_rev
     assert!(revealed.bytes().unwrap().starts_with(b"\x89PNG"));
     assert_eq!(server.count("SELECT count(*) FROM reveals"), 1, "the reveal is recorded");
 
-    let fields = [("edit_version", "0"), ("incident_type", "=cmd()"), ("details", "rude picture"), ("passed_to", "DSL"), ("action_taken", "site blocked"), ("status", "in hand"), ("refer_only", "1")];
+    let fields = [
+        ("edit_version", "0"),
+        ("incident_type", "=cmd()"),
+        ("details", "rude picture"),
+        ("passed_to", "DSL"),
+        ("action_taken", "site blocked"),
+        ("status", "in hand"),
+        ("refer_only", "1"),
+    ];
     assert_eq!(mine.post(&format!("/reports/{id}"), &fields).status(), StatusCode::SEE_OTHER);
-    assert_eq!(mine.post(&format!("/reports/{id}/reveal"), &[]).status(), StatusCode::FORBIDDEN, "referred: nobody views it");
+    assert_eq!(
+        mine.post(&format!("/reports/{id}/reveal"), &[]).status(),
+        StatusCode::FORBIDDEN,
+        "referred: nobody views it"
+    );
     let csv = mine.get("/reports.csv").text().unwrap();
     assert!(csv.contains("\"'=cmd()\"") && csv.contains("\"in hand\""), "{csv}");
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'reveal-screenshot'"), 1);
@@ -195,7 +247,13 @@ fn a_pupils_request_approved_for_the_lesson_joins_its_list_at_once() {
     let kiosk = server.enrolled();
     let staff = teacher(&server, "mr.jones", "Class 1");
     let ask = json!({ "id": "4f8fad5b-d9cb-469f-a165-70867728950e", "url": "https://www.woodlandtrust.org.uk/trees/oak/?x=1", "requested_at": 1_795_000_000u64 });
-    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&ask).send().unwrap().status().is_success());
+    assert!(server
+        .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock")
+        .json(&ask)
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
     let page = staff.get("/lessons").text().unwrap();
     assert!(page.contains("https://www.woodlandtrust.org.uk/trees/oak/?x=1"));
     assert!(page.contains("Start a lesson in this room to allow it."), "no lesson running: nothing to add it to");
@@ -216,7 +274,13 @@ fn a_pupils_request_approved_for_the_lesson_joins_its_list_at_once() {
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'approve-unblock'"), 1);
 
     let declined = json!({ "id": "5a9fad5b-d9cb-469f-a165-70867728950f", "url": "https://games.example/", "requested_at": 1_795_000_060u64 });
-    assert!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&declined).send().unwrap().status().is_success());
+    assert!(server
+        .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/unblock")
+        .json(&declined)
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
     assert_eq!(staff.post("/asks/5a9fad5b-d9cb-469f-a165-70867728950f/decline", &[]).status(), StatusCode::SEE_OTHER);
     assert!(!staff.get("/lessons").text().unwrap().contains("games.example"), "a declined request leaves the list");
     let (_, _, etag) = bundle(&server, &kiosk, None);
@@ -245,8 +309,15 @@ fn the_audit_log_and_machines_pages_are_for_their_roles_only() {
     let machines = technician.get("/machines").text().unwrap();
     assert!(machines.contains("PC-01") && machines.contains("Class 1") && machines.contains("0.1.0"), "{machines}");
     assert!(machines.contains("Running outdated rules"), "version 0 is behind the room's");
-    assert!(machines.contains("3 waiting, 1 set aside") && machines.contains("Items it could not send"), "its outbox, as its heartbeat said");
-    assert!(!machines.contains("<strong class=\"error\">Silent") && machines.contains("Silent for more than 10 minutes: 0."), "it was heard from just now");
+    assert!(
+        machines.contains("3 waiting, 1 set aside") && machines.contains("Items it could not send"),
+        "its outbox, as its heartbeat said"
+    );
+    assert!(
+        !machines.contains("<strong class=\"error\">Silent")
+            && machines.contains("Silent for more than 10 minutes: 0."),
+        "it was heard from just now"
+    );
 }
 
 #[test]
@@ -254,7 +325,8 @@ fn the_machines_page_sums_up_the_lab_and_a_retired_computer_is_refused_at_once()
     let server = start();
     let heard = server.enrolled();
     let never_heard = server.enrolled();
-    let beat = json!({ "rules_version": 0, "last_sync": 1_795_000_000u64, "state": "active", "satchel_version": "0.1.0" });
+    let beat =
+        json!({ "rules_version": 0, "last_sync": 1_795_000_000u64, "state": "active", "satchel_version": "0.1.0" });
     server.as_kiosk(&heard, reqwest::Method::POST, "/api/v1/heartbeat").json(&beat).send().unwrap();
     let technician = admin_session(&server, "it.tech");
     let page = technician.get("/machines").text().unwrap();
@@ -289,13 +361,27 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     let technician = login(&server, "it.tech", password.trim());
     let profile = server.count("SELECT id FROM profiles WHERE name = 'KS1'");
 
-    let bad = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\ngithub.io\r\n"), ("search", "kiddle")]);
+    let bad = technician.post(
+        &format!("/profiles/{profile}"),
+        &[("list", "[allow]\r\ncbeebies.com\r\ngithub.io\r\n"), ("search", "kiddle")],
+    );
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().unwrap().contains("line 3: `github.io`"));
-    let bad_block = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\n[block]\r\ncbeebies.com:99999/grownups\r\n"), ("search", "kiddle")]);
-    assert_eq!(bad_block.status(), StatusCode::UNPROCESSABLE_ENTITY, "a block line that cannot be read is never dropped");
-    assert!(bad_block.text().unwrap().contains("line 4: `cbeebies.com:99999/grownups`: `99999` is not a port number"), "which line and why");
-    let good = technician.post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\n"), ("search", "kiddle")]);
+    let bad_block = technician.post(
+        &format!("/profiles/{profile}"),
+        &[("list", "[allow]\r\ncbeebies.com\r\n[block]\r\ncbeebies.com:99999/grownups\r\n"), ("search", "kiddle")],
+    );
+    assert_eq!(
+        bad_block.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a block line that cannot be read is never dropped"
+    );
+    assert!(
+        bad_block.text().unwrap().contains("line 4: `cbeebies.com:99999/grownups`: `99999` is not a port number"),
+        "which line and why"
+    );
+    let good = technician
+        .post(&format!("/profiles/{profile}"), &[("list", "[allow]\r\ncbeebies.com\r\n"), ("search", "kiddle")]);
     assert_eq!(good.status(), StatusCode::SEE_OTHER);
     let (_, after, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", before.version)));
     let after = after.unwrap();
@@ -304,7 +390,15 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
     assert!(!after.profile.image_search, "the box was not ticked");
     assert!(!after.profile.open_web);
 
-    let open = technician.post(&format!("/profiles/{profile}"), &[("list", "[block]\nexample.org\n"), ("search", "google"), ("open_web", "1"), ("blocked_categories", "gambling, adult ,")]);
+    let open = technician.post(
+        &format!("/profiles/{profile}"),
+        &[
+            ("list", "[block]\nexample.org\n"),
+            ("search", "google"),
+            ("open_web", "1"),
+            ("blocked_categories", "gambling, adult ,"),
+        ],
+    );
     assert_eq!(open.status(), StatusCode::SEE_OTHER);
     let (_, opened, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", after.version)));
     let opened = opened.unwrap();
@@ -315,7 +409,10 @@ fn an_admin_edits_a_profile_list_checked_line_by_line_and_its_rooms_get_it() {
 
     let staff = teacher(&server, "mr.jones", "Class 1");
     assert_eq!(staff.get("/profiles").status(), StatusCode::FORBIDDEN);
-    assert_eq!(staff.post(&format!("/profiles/{profile}"), &[("list", "[allow]\n*\n"), ("search", "google")]).status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        staff.post(&format!("/profiles/{profile}"), &[("list", "[allow]\n*\n"), ("search", "google")]).status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[test]
@@ -333,7 +430,10 @@ fn an_admin_adds_a_room_and_an_account_moves_a_room_to_a_profile_and_makes_an_en
     let shown = page.split("<strong class=\"code\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
     login(&server, "ms.patel", &shown);
 
-    let code_page = technician.post(&format!("/admin/rooms/{}/code", server.count("SELECT id FROM rooms WHERE name = 'Class 2'")), &[]).text().unwrap();
+    let code_page = technician
+        .post(&format!("/admin/rooms/{}/code", server.count("SELECT id FROM rooms WHERE name = 'Class 2'")), &[])
+        .text()
+        .unwrap();
     let code = code_page.split("<strong class=\"code\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
     let (status, body) = server.enrol(&code);
     assert_eq!(status, StatusCode::OK);
@@ -343,7 +443,10 @@ fn an_admin_adds_a_room_and_an_account_moves_a_room_to_a_profile_and_makes_an_en
     let (_, before, _) = bundle(&server, &kiosk, None);
     let ks1 = server.count("SELECT id FROM profiles WHERE name = 'KS1'");
     let room = server.count("SELECT id FROM rooms WHERE name = 'Class 1'");
-    assert_eq!(technician.post(&format!("/admin/rooms/{room}/profile"), &[("profile", &ks1.to_string())]).status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        technician.post(&format!("/admin/rooms/{room}/profile"), &[("profile", &ks1.to_string())]).status(),
+        StatusCode::SEE_OTHER
+    );
     let (_, after, _) = bundle(&server, &kiosk, Some(&format!("\"{}\"", before.unwrap().version)));
     assert!(after.is_some(), "the room's kiosks get a new bundle");
 
@@ -375,16 +478,32 @@ fn an_admin_disables_an_account_and_its_sessions_end_at_once() {
     let id = server.count("SELECT id FROM users WHERE name = 'mr.jones'");
     let own = server.count("SELECT id FROM users WHERE name = 'it.tech'");
 
-    assert_eq!(leaver.post(&format!("/admin/users/{own}/disable"), &[]).status(), StatusCode::FORBIDDEN, "a teacher cannot");
-    assert_eq!(technician.post(&format!("/admin/users/{own}/disable"), &[]).status(), StatusCode::UNPROCESSABLE_ENTITY, "not your own");
+    assert_eq!(
+        leaver.post(&format!("/admin/users/{own}/disable"), &[]).status(),
+        StatusCode::FORBIDDEN,
+        "a teacher cannot"
+    );
+    assert_eq!(
+        technician.post(&format!("/admin/users/{own}/disable"), &[]).status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not your own"
+    );
     assert_eq!(technician.post(&format!("/admin/users/{id}/disable"), &[]).status(), StatusCode::OK);
 
     assert_eq!(leaver.get("/reports").status(), StatusCode::SEE_OTHER, "the open session ends at once");
-    assert_eq!(try_login(&server, &browser(), "mr.jones", password), StatusCode::UNAUTHORIZED, "the right password no longer signs in");
+    assert_eq!(
+        try_login(&server, &browser(), "mr.jones", password),
+        StatusCode::UNAUTHORIZED,
+        "the right password no longer signs in"
+    );
     let page = technician.get("/admin").text().unwrap();
     assert!(page.contains("mr.jones (teacher) <em>disabled</em>"), "{page}");
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'disable-account' AND detail = 'mr.jones'"), 1);
-    assert_eq!(technician.post(&format!("/admin/users/{id}/disable"), &[]).status(), StatusCode::NOT_FOUND, "disabling twice");
+    assert_eq!(
+        technician.post(&format!("/admin/users/{id}/disable"), &[]).status(),
+        StatusCode::NOT_FOUND,
+        "disabling twice"
+    );
 }
 
 #[test]
@@ -393,7 +512,13 @@ fn every_report_stays_within_reach_a_page_at_a_time_and_the_csv_has_them_all() {
     // A lab's worth of machines: one sends at most 30 reports in ten minutes.
     let kiosks: Vec<Enrolled> = (0..4).map(|_| server.enrolled()).collect();
     for n in 0..105 {
-        send_report(&server, &kiosks[n % 4], &format!("{n:08x}-d9cb-469f-a165-70867728950e"), &format!("http://page{n}.test/"), "page");
+        send_report(
+            &server,
+            &kiosks[n % 4],
+            &format!("{n:08x}-d9cb-469f-a165-70867728950e"),
+            &format!("http://page{n}.test/"),
+            "page",
+        );
     }
     let dsl_password = admin(server.data.path(), &["add-user", "mrs.dsl", "--role", "dsl"]);
     let dsl = login(&server, "mrs.dsl", dsl_password.trim());

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use satchel::policy::{Policy, RequestKind, Verdict};
 use serde_json::json;
-use support::server::{admin, admin_session, browser, chosen_password, hidden_csrf, login, start, try_login, Enrolled, Running, Staff};
+use support::server::{
+    admin, admin_session, browser, chosen_password, hidden_csrf, login, start, try_login, Enrolled, Running, Staff,
+};
 
 fn teacher(server: &Running, name: &str) -> Staff {
     let password = admin(server.data.path(), &["add-user", name, "--role", "teacher", "--room", "Class 1"]);
@@ -21,13 +23,21 @@ fn teacher(server: &Running, name: &str) -> Staff {
 
 fn ask(server: &Running, kiosk: &Enrolled, id: &str, url: &str) {
     let ask = json!({ "id": id, "url": url, "requested_at": 1_795_000_000u64 });
-    assert!(server.as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/unblock").json(&ask).send().unwrap().status().is_success());
+    assert!(server
+        .as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/unblock")
+        .json(&ask)
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
 }
 
 /// The running lesson's list as the kiosk gets it.
 fn lesson_list(server: &Running, kiosk: &Enrolled) -> String {
-    let signed: satchel::bundle::Signed = server.as_kiosk(kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().json().unwrap();
-    let bundle = satchel::bundle::verify(&signed, &satchel::keys::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
+    let signed: satchel::bundle::Signed =
+        server.as_kiosk(kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap().json().unwrap();
+    let bundle =
+        satchel::bundle::verify(&signed, &satchel::keys::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
     bundle.lesson.map(|lesson| lesson.list).unwrap_or_default()
 }
 
@@ -56,9 +66,16 @@ fn approving_a_pupils_ask_allows_exactly_that_page_and_never_the_whole_web() {
     }
     // Before pressing Allow, the teacher reads what it will open.
     let page = staff.get("/lessons").text().unwrap();
-    assert!(page.contains("Allowing this opens only this page: <code dir=\"ltr\">.www.youtube.com/watch?v=abc123</code>"), "{page}");
+    assert!(
+        page.contains("Allowing this opens only this page: <code dir=\"ltr\">.www.youtube.com/watch?v=abc123</code>"),
+        "{page}"
+    );
     assert!(page.contains("Allowing this opens every page of this one site (not its other sites): <code dir=\"ltr\">.www.woodlandtrust.org.uk/</code>"));
-    assert_eq!(page.matches("This address cannot be allowed on its own").count(), 3, "the wildcards and the IP address");
+    assert_eq!(
+        page.matches("This address cannot be allowed on its own").count(),
+        3,
+        "the wildcards and the IP address"
+    );
 
     for (id, _) in &cases[..2] {
         assert_eq!(staff.post(&format!("/asks/{id}/approve"), &[]).status(), StatusCode::SEE_OTHER);
@@ -72,10 +89,17 @@ fn approving_a_pupils_ask_allows_exactly_that_page_and_never_the_whole_web() {
     assert!(!allows(&list, "https://www.youtube.com/"), "{list}");
     assert!(!allows(&list, "https://m.youtube.com/watch?v=abc123"), "that host only");
     assert!(allows(&list, "https://www.woodlandtrust.org.uk/"));
-    assert!(!allows(&list, "https://shop.woodlandtrust.org.uk/"), "a front page opens its host, never its subdomains: {list}");
+    assert!(
+        !allows(&list, "https://shop.woodlandtrust.org.uk/"),
+        "a front page opens its host, never its subdomains: {list}"
+    );
     assert!(!allows(&list, "https://example.org/") && !list.contains('*'), "never the whole web: {list}");
     assert!(!allows(&list, "http://192.168.1.1/admin"));
-    assert_eq!(server.count("SELECT count(*) FROM unblock_requests WHERE status = 'new'"), 3, "refused approvals keep their asks");
+    assert_eq!(
+        server.count("SELECT count(*) FROM unblock_requests WHERE status = 'new'"),
+        3,
+        "refused approvals keep their asks"
+    );
 }
 
 #[test]
@@ -99,7 +123,12 @@ fn approving_after_the_lesson_ended_says_so_and_keeps_the_ask() {
 fn a_teachers_lesson_cannot_open_the_whole_web_or_run_script_from_a_tile() {
     let server = start();
     let staff = teacher(&server, "mr.jones");
-    for sites in ["*", "https://*/ | Everything", "javascript://x.org/%0Aalert(document.cookie) | Games | 🎲", "file:///etc/passwd"] {
+    for sites in [
+        "*",
+        "https://*/ | Everything",
+        "javascript://x.org/%0Aalert(document.cookie) | Games | 🎲",
+        "file:///etc/passwd",
+    ] {
         let answer = staff.post("/lessons", &[("name", "Sneaky"), ("sites", sites)]);
         assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY, "{sites}");
         assert!(answer.text().unwrap().contains("line 1:"), "{sites}: the line is named");
@@ -122,10 +151,17 @@ fn retention_of_zero_days_is_refused_rather_than_deleting_every_report() {
 }
 
 fn incident(version: &str, details: &str) -> Vec<(&'static str, String)> {
-    [("edit_version", version), ("incident_type", "upsetting image"), ("details", details), ("passed_to", "DSL"), ("action_taken", ""), ("status", "in hand")]
-        .into_iter()
-        .map(|(key, value)| (key, value.to_owned()))
-        .collect()
+    [
+        ("edit_version", version),
+        ("incident_type", "upsetting image"),
+        ("details", details),
+        ("passed_to", "DSL"),
+        ("action_taken", ""),
+        ("status", "in hand"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key, value.to_owned()))
+    .collect()
 }
 
 fn post_owned(staff: &Staff, path: &str, fields: &[(&'static str, String)]) -> reqwest::blocking::Response {
@@ -139,24 +175,51 @@ fn a_save_from_a_stale_incident_form_is_refused_and_every_save_is_kept() {
     let kiosk = server.enrolled();
     let id = "70000000-d9cb-469f-a165-70867728950e";
     let report = json!({ "id": id, "happened_at": 1_795_000_000u64, "url": "http://a.test/", "title": "a page", "screenshot": null });
-    assert_eq!(server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report).send().unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        server.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report).send().unwrap().status(),
+        StatusCode::OK
+    );
     let dsl = admin_session(&server, "mrs.dsl");
     let head = admin_session(&server, "mr.head");
     // Both opened the inbox (edit version 0); the DSL saves first.
     assert!(dsl.get("/reports").text().unwrap().contains("name=\"edit_version\" value=\"0\""));
-    assert_eq!(post_owned(&dsl, &format!("/reports/{id}"), &incident("0", "Spoke to the pupil; parents called.")).status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_owned(&dsl, &format!("/reports/{id}"), &incident("0", "Spoke to the pupil; parents called.")).status(),
+        StatusCode::SEE_OTHER
+    );
     let stale = post_owned(&head, &format!("/reports/{id}"), &incident("0", "Head's note"));
     assert_eq!(stale.status(), StatusCode::CONFLICT);
     let page = stale.text().unwrap();
     assert!(page.contains("Head&#39;s note") || page.contains("Head's note"), "what was typed is shown back: {page}");
     assert!(page.contains("Spoke to the pupil; parents called."), "beside the report as it now stands");
-    assert_eq!(server.count(&format!("SELECT count(*) FROM reports WHERE id = '{id}' AND details = 'Spoke to the pupil; parents called.'")), 1, "nothing overwritten");
+    assert_eq!(
+        server.count(&format!(
+            "SELECT count(*) FROM reports WHERE id = '{id}' AND details = 'Spoke to the pupil; parents called.'"
+        )),
+        1,
+        "nothing overwritten"
+    );
 
-    assert_eq!(post_owned(&head, &format!("/reports/{id}"), &incident("1", "Spoke to the pupil; parents called. Head informed.")).status(), StatusCode::SEE_OTHER);
-    assert_eq!(server.count(&format!("SELECT count(*) FROM report_edits WHERE report_id = '{id}'")), 2, "every save is in the history");
+    assert_eq!(
+        post_owned(
+            &head,
+            &format!("/reports/{id}"),
+            &incident("1", "Spoke to the pupil; parents called. Head informed.")
+        )
+        .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        server.count(&format!("SELECT count(*) FROM report_edits WHERE report_id = '{id}'")),
+        2,
+        "every save is in the history"
+    );
     let row = dsl.get(&format!("/reports/{id}/row")).text().unwrap();
     assert!(row.contains("2 saves") && row.contains("mrs.dsl") && row.contains("mr.head"), "{row}");
-    assert!(row.contains("Spoke to the pupil; parents called.</li>") || row.contains("parents called. · "), "the first save's text stays readable: {row}");
+    assert!(
+        row.contains("Spoke to the pupil; parents called.</li>") || row.contains("parents called. · "),
+        "the first save's text stays readable: {row}"
+    );
 }
 
 #[test]
@@ -180,7 +243,11 @@ fn a_one_time_password_must_be_changed_and_an_admin_can_reset_a_forgotten_one() 
     assert_eq!(change("wrong password", "a long enough one", "a long enough one"), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(change(one_time, "a long enough one", "a long enough one"), StatusCode::SEE_OTHER);
     assert_eq!(client.get(format!("{}/lessons", server.base)).send().unwrap().status(), StatusCode::OK);
-    assert_eq!(try_login(&server, &browser(), "ms.khan", one_time), StatusCode::UNAUTHORIZED, "the one-time password is spent");
+    assert_eq!(
+        try_login(&server, &browser(), "ms.khan", one_time),
+        StatusCode::UNAUTHORIZED,
+        "the one-time password is spent"
+    );
     assert_eq!(try_login(&server, &browser(), "ms.khan", "a long enough one"), StatusCode::SEE_OTHER);
 
     // Forgotten: the admin resets it; the open session ends and a new one-time password works once.
@@ -191,15 +258,26 @@ fn a_one_time_password_must_be_changed_and_an_admin_can_reset_a_forgotten_one() 
     assert_eq!(reset.headers()["cache-control"], "no-store", "a page with a password is never cached");
     let page = reset.text().unwrap();
     let new_one = page.split("<strong class=\"code\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
-    assert_eq!(client.get(format!("{}/lessons", server.base)).send().unwrap().headers()["location"], "/login", "signed out at once");
+    assert_eq!(
+        client.get(format!("{}/lessons", server.base)).send().unwrap().headers()["location"],
+        "/login",
+        "signed out at once"
+    );
     assert_eq!(try_login(&server, &browser(), "ms.khan", "a long enough one"), StatusCode::UNAUTHORIZED);
     let again = browser();
     assert_eq!(try_login(&server, &again, "ms.khan", &new_one), StatusCode::SEE_OTHER);
     assert_eq!(again.get(format!("{}/reports", server.base)).send().unwrap().headers()["location"], "/password");
     let own = server.count("SELECT id FROM users WHERE name = 'it.tech'");
-    assert_eq!(technician.post(&format!("/admin/users/{own}/reset-password"), &[]).status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        technician.post(&format!("/admin/users/{own}/reset-password"), &[]).status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let teacher = login(&server, "ms.khan", &new_one);
-    assert_eq!(teacher.post(&format!("/admin/users/{own}/reset-password"), &[]).status(), StatusCode::FORBIDDEN, "admins only");
+    assert_eq!(
+        teacher.post(&format!("/admin/users/{own}/reset-password"), &[]).status(),
+        StatusCode::FORBIDDEN,
+        "admins only"
+    );
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'reset-password' AND detail = 'ms.khan'"), 1);
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'change-password'"), 3);
 }
@@ -240,7 +318,11 @@ fn guesses_slow_the_guesser_not_the_owner_and_tell_nothing_about_which_names_exi
         let form = [("csrf", hidden_csrf(&page)), ("name", "mrs.dsl".to_owned()), ("password", chosen.clone())];
         guesser.post(format!("{}/login", server.base)).form(&form).send().unwrap()
     };
-    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits, from the guesser's browser");
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits, from the guesser's browser"
+    );
     assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     let made_up = attempts(&server, &guesser, "mrs.nobody", 8);
     assert_eq!(real, made_up, "the answers do not tell which name exists");
@@ -262,9 +344,13 @@ fn a_name_that_is_no_account_takes_as_long_to_refuse_as_a_real_one() {
             .map(|_| {
                 let client = browser();
                 let page = client.get(format!("{}/login", server.base)).send().unwrap().text().unwrap();
-                let form = [("csrf", hidden_csrf(&page)), ("name", name.to_owned()), ("password", "a wrong guess".to_owned())];
+                let form =
+                    [("csrf", hidden_csrf(&page)), ("name", name.to_owned()), ("password", "a wrong guess".to_owned())];
                 let started = Instant::now();
-                assert_eq!(client.post(format!("{}/login", server.base)).form(&form).send().unwrap().status(), StatusCode::UNAUTHORIZED);
+                assert_eq!(
+                    client.post(format!("{}/login", server.base)).form(&form).send().unwrap().status(),
+                    StatusCode::UNAUTHORIZED
+                );
                 started.elapsed()
             })
             .collect();
@@ -307,7 +393,8 @@ fn the_audit_log_pages_back_to_its_first_entry_and_filters_by_action() {
 
 /// Reads an event stream on a thread; the receiver hears once the server closes it.
 fn watch_stream(staff: &Staff) -> std::sync::mpsc::Receiver<()> {
-    let mut response = staff.client.get(format!("{}/events", staff.base)).timeout(Duration::from_secs(300)).send().unwrap();
+    let mut response =
+        staff.client.get(format!("{}/events", staff.base)).timeout(Duration::from_secs(300)).send().unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let (ended, heard) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -341,10 +428,17 @@ fn a_kiosk_retired_while_its_long_poll_waits_gets_no_bundle() {
     let response = server.as_kiosk(&kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap();
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     let waiting = {
-        let (client, base, id, token) = (server.client.clone(), server.base.clone(), kiosk.id.clone(), kiosk.token.clone());
+        let (client, base, id, token) =
+            (server.client.clone(), server.base.clone(), kiosk.id.clone(), kiosk.token.clone());
         std::thread::spawn(move || {
             let url = format!("{base}/api/v1/rules?wait=30");
-            client.get(url).header("Authorization", format!("Bearer {id}.{token}")).header("If-None-Match", etag).send().unwrap().status()
+            client
+                .get(url)
+                .header("Authorization", format!("Bearer {id}.{token}"))
+                .header("If-None-Match", etag)
+                .send()
+                .unwrap()
+                .status()
         })
     };
     std::thread::sleep(Duration::from_millis(500));
@@ -363,12 +457,20 @@ fn console_answers_forbid_framing_sniffing_inline_script_and_caching() {
         let response = staff.get(path);
         let headers = response.headers();
         let policy = headers["content-security-policy"].to_str().unwrap();
-        assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"), "{path}: {policy}");
+        assert!(
+            policy.contains("script-src 'self'")
+                && policy.contains("frame-ancestors 'none'")
+                && !policy.contains("unsafe-inline"),
+            "{path}: {policy}"
+        );
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
         assert_eq!(headers["cache-control"], "no-store", "{path}");
     }
     let html = staff.get("/lessons").text().unwrap();
-    assert!(!html.contains("<script>") && !html.contains(" style=\"") && !html.contains(" onclick="), "no inline script or style for the policy to refuse");
+    assert!(
+        !html.contains("<script>") && !html.contains(" style=\"") && !html.contains(" onclick="),
+        "no inline script or style for the policy to refuse"
+    );
     assert_eq!(staff.get("/static/console.css").headers()["cache-control"], "no-cache");
 }

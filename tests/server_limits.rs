@@ -47,18 +47,27 @@ fn trusting(server: &Running) -> Arc<rustls::ClientConfig> {
         roots.add(cert.unwrap()).unwrap();
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Arc::new(config)
 }
 
 /// A new connection, over TLS (handshake done) with a configuration, whose reads and writes
 /// give up after `patience`.
-fn connect(server: &Running, tls: Option<&Arc<rustls::ClientConfig>>, patience: Duration) -> std::io::Result<Box<dyn Stream>> {
+fn connect(
+    server: &Running,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    patience: Duration,
+) -> std::io::Result<Box<dyn Stream>> {
     let tcp = TcpStream::connect(("127.0.0.1", server.port))?;
     tcp.set_read_timeout(Some(patience))?;
     tcp.set_write_timeout(Some(patience))?;
     let Some(config) = tls else { return Ok(Box::new(tcp)) };
-    let connection = rustls::ClientConnection::new(Arc::clone(config), "localhost".try_into().unwrap()).map_err(std::io::Error::other)?;
+    let connection = rustls::ClientConnection::new(Arc::clone(config), "localhost".try_into().unwrap())
+        .map_err(std::io::Error::other)?;
     let mut stream = rustls::StreamOwned::new(connection, tcp);
     while stream.conn.is_handshaking() {
         stream.conn.complete_io(&mut stream.sock)?;
@@ -67,7 +76,12 @@ fn connect(server: &Running, tls: Option<&Arc<rustls::ClientConfig>>, patience: 
 }
 
 /// A connection on which `request` has been sent.
-fn sent(server: &Running, tls: Option<&Arc<rustls::ClientConfig>>, patience: Duration, request: &[u8]) -> std::io::Result<Box<dyn Stream>> {
+fn sent(
+    server: &Running,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    patience: Duration,
+    request: &[u8],
+) -> std::io::Result<Box<dyn Stream>> {
     let mut stream = connect(server, tls, patience)?;
     stream.write_all(request)?;
     stream.flush()?;
@@ -81,7 +95,10 @@ fn until_closed(stream: &mut dyn Stream) -> String {
         // A TLS peer that closes without a close_notify is closed all the same.
         Ok(_) => {}
         Err(error) if matches!(error.kind(), ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof) => {}
-        Err(error) => panic!("the server kept the connection open ({error}); it had sent {:?}", String::from_utf8_lossy(&received)),
+        Err(error) => panic!(
+            "the server kept the connection open ({error}); it had sent {:?}",
+            String::from_utf8_lossy(&received)
+        ),
     }
     String::from_utf8_lossy(&received).into_owned()
 }
@@ -131,9 +148,19 @@ fn a_request_whose_headers_or_body_never_finish_is_cut_off_over_http_and_https()
 fn enrolment_and_signing_in_take_no_more_than_a_few_words() {
     let server = start_in(data(), &[]);
     let long = "A".repeat(100 * 1024);
-    let enrol = server.client.post(format!("{}/api/v1/enrol", server.base)).json(&serde_json::json!({ "code": long, "name": "PC-01" })).send().unwrap();
+    let enrol = server
+        .client
+        .post(format!("{}/api/v1/enrol", server.base))
+        .json(&serde_json::json!({ "code": long, "name": "PC-01" }))
+        .send()
+        .unwrap();
     assert_eq!(enrol.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let login = server.client.post(format!("{}/login", server.base)).form(&[("csrf", "x"), ("name", &long), ("password", "x")]).send().unwrap();
+    let login = server
+        .client
+        .post(format!("{}/login", server.base))
+        .form(&[("csrf", "x"), ("name", &long), ("password", "x")])
+        .send()
+        .unwrap();
     assert_eq!(login.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(server.enrol(&server.code(60)).0, StatusCode::OK, "a real enrolment still fits");
 }
@@ -156,13 +183,26 @@ fn more_unfinished_requests_than_the_server_has_descriptors_for_do_not_keep_a_re
                         Err(_) => failures += 1,
                     }
                 }
-                assert!(flood.len() > 256, "tls {tls}: the flood holds more connections than the cap ({})", flood.len());
+                assert!(
+                    flood.len() > 256,
+                    "tls {tls}: the flood holds more connections than the cap ({})",
+                    flood.len()
+                );
 
                 let client = new_client();
                 let page = client.get(format!("{}/login", server.base)).send();
-                assert_eq!(page.map(|page| page.status()).ok(), Some(StatusCode::OK), "tls {tls}: the sign-in page answers during the flood");
-                let rules = client.get(format!("{}/api/v1/rules", server.base)).header("Authorization", bearer(&kiosk)).send();
-                assert_eq!(rules.map(|rules| rules.status()).ok(), Some(StatusCode::OK), "tls {tls}: a kiosk is answered during the flood");
+                assert_eq!(
+                    page.map(|page| page.status()).ok(),
+                    Some(StatusCode::OK),
+                    "tls {tls}: the sign-in page answers during the flood"
+                );
+                let rules =
+                    client.get(format!("{}/api/v1/rules", server.base)).header("Authorization", bearer(&kiosk)).send();
+                assert_eq!(
+                    rules.map(|rules| rules.status()).ok(),
+                    Some(StatusCode::OK),
+                    "tls {tls}: a kiosk is answered during the flood"
+                );
             });
         }
     });
@@ -180,10 +220,22 @@ fn kiosks_long_polls_are_not_closed_as_strangers_however_many_wait() {
         .map(|code| {
             let (status, body) = server.enrol(code.trim());
             assert_eq!(status, StatusCode::OK, "{body}");
-            Enrolled { id: body["kiosk_id"].as_str().unwrap().into(), token: body["token"].as_str().unwrap().into(), public_key: String::new() }
+            Enrolled {
+                id: body["kiosk_id"].as_str().unwrap().into(),
+                token: body["token"].as_str().unwrap().into(),
+                public_key: String::new(),
+            }
         })
         .collect();
-    let version = new_client().get(format!("{}/api/v1/rules", server.base)).header("Authorization", bearer(&kiosks[0])).send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    let version = new_client()
+        .get(format!("{}/api/v1/rules", server.base))
+        .header("Authorization", bearer(&kiosks[0]))
+        .send()
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let mut polls: Vec<_> = kiosks
         .iter()
         .map(|kiosk| {
@@ -207,7 +259,8 @@ fn cpu_time(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     // After the command's name (in brackets, and it may hold spaces): utime and stime are
     // fields 14 and 15 of the line, the 12th and 13th after the name.
-    let fields: Vec<u64> = stat[stat.rfind(')').unwrap() + 2..].split(' ').skip(11).take(2).map(|field| field.parse().unwrap()).collect();
+    let fields: Vec<u64> =
+        stat[stat.rfind(')').unwrap() + 2..].split(' ').skip(11).take(2).map(|field| field.parse().unwrap()).collect();
     // SAFETY: sysconf reads a constant.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     Duration::from_millis((fields[0] + fields[1]) * 1000 / ticks)

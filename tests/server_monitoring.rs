@@ -28,7 +28,12 @@ fn send(server: &Running, kiosk: &Enrolled, first: u64, events: &[Value]) {
         })
         .collect();
     let body = gzip(json!({ "log": "log-1", "events": events }).to_string().as_bytes());
-    let response = server.as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/activity").header("Content-Encoding", "gzip").body(body).send().unwrap();
+    let response = server
+        .as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/activity")
+        .header("Content-Encoding", "gzip")
+        .body(body)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -54,7 +59,12 @@ fn teachers_are_refused_the_activity_log_and_alerts() {
     for path in ["/activity", "/activity.csv", "/activity/sessions/1", "/alerts", "/alerts/1/row"] {
         assert_eq!(teacher.get(path).status(), StatusCode::FORBIDDEN, "{path}");
     }
-    assert_eq!(teacher.post("/alerts/terms", &[("phrase", "secret words"), ("category", "extremism"), ("severity", "urgent")]).status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        teacher
+            .post("/alerts/terms", &[("phrase", "secret words"), ("category", "extremism"), ("severity", "urgent")])
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     assert!(!teacher.get("/lessons").text().unwrap().contains("href=\"/activity\""), "no link either");
 }
 
@@ -70,9 +80,13 @@ fn the_dsl_searches_the_log_follows_a_session_and_every_search_is_audited() {
     let blocked = dsl.get("/activity?kind=blocked").text().unwrap();
     assert!(blocked.contains("games.test (school.list:4)"), "a block shows its rule");
     assert!(!blocked.contains("red fox"));
-    let link = found.find("href=\"/activity/sessions/").map(|at| &found[at + 6..]).expect("a link to the session's timeline");
+    let link =
+        found.find("href=\"/activity/sessions/").map(|at| &found[at + 6..]).expect("a link to the session's timeline");
     let timeline = dsl.get(&link[..link.find('"').unwrap()]).text().unwrap();
-    let order: Vec<usize> = ["bitesize/dinosaurs", "red fox", "games.test/play"].iter().map(|text| timeline.find(text).expect(text)).collect();
+    let order: Vec<usize> = ["bitesize/dinosaurs", "red fox", "games.test/play"]
+        .iter()
+        .map(|text| timeline.find(text).expect(text))
+        .collect();
     assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "in the order it happened");
     assert!(dsl.get("/activity?q=%22%20OR%20x").status().is_success(), "search syntax typed in the box is only words");
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'search-activity' AND detail LIKE '%fox%'"), 1);
@@ -99,23 +113,59 @@ fn an_alert_is_acknowledged_with_a_note_and_school_terms_raise_alerts_of_their_o
     let kiosk = server.enrolled();
     let dsl = staff(&server, "mrs.khan", "dsl");
     // The school's own term: a local game the pupils are drawn into.
-    assert_eq!(dsl.post("/alerts/terms", &[("phrase", "midnight dare"), ("category", "bullying-abuse"), ("severity", "urgent")]).status(), StatusCode::SEE_OTHER);
-    assert_eq!(dsl.post("/alerts/terms", &[("phrase", "ab"), ("category", "bullying-abuse"), ("severity", "urgent")]).status(), StatusCode::UNPROCESSABLE_ENTITY);
-    send(&server, &kiosk, 1, &[json!({ "kind": "searched", "engine": "google", "terms": "midnight dare video", "url": "https://www.google.co.uk/search?q=midnight+dare+video" })]);
+    assert_eq!(
+        dsl.post(
+            "/alerts/terms",
+            &[("phrase", "midnight dare"), ("category", "bullying-abuse"), ("severity", "urgent")]
+        )
+        .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        dsl.post("/alerts/terms", &[("phrase", "ab"), ("category", "bullying-abuse"), ("severity", "urgent")]).status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    send(
+        &server,
+        &kiosk,
+        1,
+        &[
+            json!({ "kind": "searched", "engine": "google", "terms": "midnight dare video", "url": "https://www.google.co.uk/search?q=midnight+dare+video" }),
+        ],
+    );
     let page = dsl.get("/alerts").text().unwrap();
     assert!(page.contains("midnight dare video") && page.contains("bullying-abuse"), "{page}");
     let alert = server.count("SELECT id FROM alerts");
-    let without_csrf = dsl.client.post(format!("{}/alerts/{alert}/acknowledge", dsl.base)).form(&[("note", "x")]).send().unwrap();
+    let without_csrf =
+        dsl.client.post(format!("{}/alerts/{alert}/acknowledge", dsl.base)).form(&[("note", "x")]).send().unwrap();
     assert_eq!(without_csrf.status(), StatusCode::UNPROCESSABLE_ENTITY, "no token, no change");
-    assert_eq!(dsl.post(&format!("/alerts/{alert}/acknowledge"), &[("note", "")]).status(), StatusCode::UNPROCESSABLE_ENTITY, "a note is needed");
-    assert_eq!(dsl.post(&format!("/alerts/{alert}/acknowledge"), &[("note", "Spoke to the class teacher; parents called.")]).status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        dsl.post(&format!("/alerts/{alert}/acknowledge"), &[("note", "")]).status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a note is needed"
+    );
+    assert_eq!(
+        dsl.post(&format!("/alerts/{alert}/acknowledge"), &[("note", "Spoke to the class teacher; parents called.")])
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let page = dsl.get("/alerts").text().unwrap();
     assert!(page.contains("Spoke to the class teacher; parents called."));
     assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'acknowledge-alert'"), 1);
-    assert_eq!(server.count("SELECT count(*) FROM audit WHERE action = 'add-alert-term' AND detail LIKE 'midnight dare%'"), 1);
+    assert_eq!(
+        server.count("SELECT count(*) FROM audit WHERE action = 'add-alert-term' AND detail LIKE 'midnight dare%'"),
+        1
+    );
     let term = server.count("SELECT id FROM alert_terms");
     assert_eq!(dsl.post(&format!("/alerts/terms/{term}/remove"), &[]).status(), StatusCode::SEE_OTHER);
-    send(&server, &kiosk, 2, &[json!({ "kind": "searched", "engine": "google", "terms": "midnight dare", "url": "https://www.google.co.uk/search?q=midnight+dare" })]);
+    send(
+        &server,
+        &kiosk,
+        2,
+        &[
+            json!({ "kind": "searched", "engine": "google", "terms": "midnight dare", "url": "https://www.google.co.uk/search?q=midnight+dare" }),
+        ],
+    );
     assert_eq!(server.count("SELECT count(*) FROM alerts"), 1, "a removed term raises nothing");
 }
 
@@ -135,7 +185,10 @@ fn room_now_shows_a_teacher_each_machine_and_its_page() {
         let password = admin(server.data.path(), &["add-user", "ms.owen", "--role", "teacher", "--room", "Class 2"]);
         login(&server, "ms.owen", password.trim())
     };
-    assert!(!elsewhere.get("/rooms/now/machines").text().unwrap().contains("PC-01"), "another room's teacher sees none of it");
+    assert!(
+        !elsewhere.get("/rooms/now/machines").text().unwrap().contains("PC-01"),
+        "another room's teacher sees none of it"
+    );
 }
 
 #[test]
@@ -152,7 +205,9 @@ fn a_word_search_pages_newest_first_and_its_next_page_goes_on_from_the_last_row(
         .collect();
     send(&server, &kiosk, 1, &events);
     let dsl = staff(&server, "mrs.khan", "dsl");
-    let shown = |page: &str| -> Vec<String> { page.match_indices("<q>fox ").map(|(at, _)| page[at + 7..at + 10].to_owned()).collect() };
+    let shown = |page: &str| -> Vec<String> {
+        page.match_indices("<q>fox ").map(|(at, _)| page[at + 7..at + 10].to_owned()).collect()
+    };
     let first = dsl.get("/activity?q=fox").text().unwrap();
     let expected: Vec<String> = (50..150).rev().map(|n| format!("{n:03}")).collect();
     assert_eq!(shown(&first), expected, "the newest hundred, newest first");

@@ -49,26 +49,42 @@ fn a_flood_of_reports_feelings_asks_or_heartbeats_is_refused_with_retry_after() 
     let server = start();
     let kiosk = server.enrolled();
     for n in 0..30 {
-        assert_eq!(send(&server, &kiosk, "/api/v1/reports", &report(&id(n), None)).status(), StatusCode::OK, "report {n}");
+        assert_eq!(
+            send(&server, &kiosk, "/api/v1/reports", &report(&id(n), None)).status(),
+            StatusCode::OK,
+            "report {n}"
+        );
     }
     let refused = send(&server, &kiosk, "/api/v1/reports", &report(&id(30), None));
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!((1..=600).contains(&retry_after(&refused)), "until the first of the 30 is ten minutes old");
     assert!(refused.json::<Value>().unwrap()["error"].as_str().unwrap().contains("too many reports"));
     assert_eq!(server.count("SELECT count(*) FROM reports"), 30);
-    assert_eq!(send(&server, &kiosk, "/api/v1/reports", &report(&id(0), None)).status(), StatusCode::OK, "a repeat whose answer was lost still gets one");
+    assert_eq!(
+        send(&server, &kiosk, "/api/v1/reports", &report(&id(0), None)).status(),
+        StatusCode::OK,
+        "a repeat whose answer was lost still gets one"
+    );
     let other = server.enrolled();
-    assert_eq!(send(&server, &other, "/api/v1/reports", &report(&id(31), None)).status(), StatusCode::OK, "another kiosk has its own allowance");
+    assert_eq!(
+        send(&server, &other, "/api/v1/reports", &report(&id(31), None)).status(),
+        StatusCode::OK,
+        "another kiosk has its own allowance"
+    );
 
     for n in 0..30 {
-        assert_eq!(send(&server, &kiosk, &format!("/api/v1/reports/{}/feeling", id(n)), &json!({ "feeling": "sad" })).status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            send(&server, &kiosk, &format!("/api/v1/reports/{}/feeling", id(n)), &json!({ "feeling": "sad" })).status(),
+            StatusCode::NO_CONTENT
+        );
     }
     let refused = send(&server, &kiosk, &format!("/api/v1/reports/{}/feeling", id(0)), &json!({ "feeling": "scary" }));
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(retry_after(&refused) >= 1);
 
     for n in 0..60 {
-        let status = send(&server, &kiosk, "/api/v1/unblock", &ask(&id(100 + n), &format!("https://site{n}.test/"))).status();
+        let status =
+            send(&server, &kiosk, "/api/v1/unblock", &ask(&id(100 + n), &format!("https://site{n}.test/"))).status();
         assert_eq!(status, StatusCode::OK, "ask {n}");
     }
     let refused = send(&server, &kiosk, "/api/v1/unblock", &ask(&id(160), "https://one-more.test/"));
@@ -76,7 +92,8 @@ fn a_flood_of_reports_feelings_asks_or_heartbeats_is_refused_with_retry_after() 
     assert!((1..=600).contains(&retry_after(&refused)));
     assert_eq!(server.count("SELECT count(*) FROM unblock_requests"), 60);
 
-    let beat = json!({ "rules_version": 1, "last_sync": 1_795_000_000u64, "state": "active", "satchel_version": "0.1.0" });
+    let beat =
+        json!({ "rules_version": 1, "last_sync": 1_795_000_000u64, "state": "active", "satchel_version": "0.1.0" });
     assert_eq!(send(&server, &kiosk, "/api/v1/heartbeat", &beat).status(), StatusCode::NO_CONTENT);
     let refused = send(&server, &kiosk, "/api/v1/heartbeat", &beat);
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -106,7 +123,11 @@ fn a_kiosk_with_a_hundred_asks_waiting_for_a_teacher_must_wait_for_answers() {
     assert!(refused.json::<Value>().unwrap()["error"].as_str().unwrap().contains("waiting for a teacher"));
     let teacher = admin_session(&server, "it.tech");
     assert_eq!(teacher.post(&format!("/asks/{}/decline", id(0)), &[]).status(), StatusCode::SEE_OTHER);
-    assert_eq!(send(&server, &kiosk, "/api/v1/unblock", &ask(&id(100), "https://one-more.test/")).status(), StatusCode::OK, "an answer makes room");
+    assert_eq!(
+        send(&server, &kiosk, "/api/v1/unblock", &ask(&id(100), "https://one-more.test/")).status(),
+        StatusCode::OK,
+        "an answer makes room"
+    );
 }
 
 #[test]
@@ -125,7 +146,11 @@ fn beyond_its_screenshot_quota_a_kiosks_report_is_stored_without_its_screenshot(
     assert_eq!(response.json::<Value>().unwrap()["screenshot_kept"], false);
     assert_eq!(server.count(&format!("SELECT count(*) FROM reports WHERE id = '{}' AND screenshot = ''", id(12))), 1);
     assert!(!server.data.path().join("screenshots").join(format!("{}.png", id(12))).exists());
-    let stored: u64 = std::fs::read_dir(server.data.path().join("screenshots")).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum();
+    let stored: u64 = std::fs::read_dir(server.data.path().join("screenshots"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
     assert!(stored <= 200 * 1024 * 1024, "{stored} bytes of screenshots");
     let other = server.enrolled();
     let response = send(&server, &other, "/api/v1/reports", &report(&id(13), Some(&png(1024))));
@@ -140,7 +165,11 @@ fn oversized_fields_are_cut_or_refused_and_an_unknown_feeling_is_not_stored() {
     let kiosk = server.enrolled();
     let long = json!({ "id": id(1), "happened_at": 4_000_000_000u64, "url": format!("http://a.test/{}", "u".repeat(100_000)),
         "title": "t".repeat(2 * 1024 * 1024), "feeling": "evil", "profile": "p".repeat(1000), "lesson": "l".repeat(1000), "screenshot": null });
-    assert_eq!(send(&server, &kiosk, "/api/v1/reports", &long).status(), StatusCode::OK, "a report is cut, never refused");
+    assert_eq!(
+        send(&server, &kiosk, "/api/v1/reports", &long).status(),
+        StatusCode::OK,
+        "a report is cut, never refused"
+    );
     let stored = |sql: &str| server.count(&format!("SELECT {sql} FROM reports WHERE id = '{}'", id(1)));
     assert!(stored("length(CAST(url AS BLOB))") <= 8192 && stored("url LIKE 'http://a.test/uuu%…'") == 1);
     assert!(stored("length(CAST(title AS BLOB))") <= 1024 && stored("title LIKE '%…'") == 1);
@@ -152,16 +181,40 @@ fn oversized_fields_are_cut_or_refused_and_an_unknown_feeling_is_not_stored() {
     assert!(page.len() < 64 * 1024, "the inbox stays a page: {} bytes", page.len());
 
     let beat = |state: &str, version: &str| json!({ "rules_version": 1, "last_sync": null, "state": state, "satchel_version": version });
-    assert_eq!(send(&server, &kiosk, "/api/v1/heartbeat", &beat(&"a".repeat(201), "0.1.0")).status(), StatusCode::BAD_REQUEST);
-    assert_eq!(send(&server, &kiosk, "/api/v1/heartbeat", &beat("active", &"9".repeat(51))).status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        send(&server, &kiosk, "/api/v1/heartbeat", &beat(&"a".repeat(201), "0.1.0")).status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send(&server, &kiosk, "/api/v1/heartbeat", &beat("active", &"9".repeat(51))).status(),
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(server.count("SELECT count(*) FROM kiosks WHERE state IS NOT NULL"), 0, "nothing stored");
-    assert_eq!(send(&server, &kiosk, "/api/v1/heartbeat", &beat(&"a".repeat(200), &"9".repeat(50))).status(), StatusCode::NO_CONTENT, "at the caps");
+    assert_eq!(
+        send(&server, &kiosk, "/api/v1/heartbeat", &beat(&"a".repeat(200), &"9".repeat(50))).status(),
+        StatusCode::NO_CONTENT,
+        "at the caps"
+    );
 
     let long_ask = ask(&id(2), &format!("https://a.test/{}", "x".repeat(9000)));
     assert_eq!(send(&server, &kiosk, "/api/v1/unblock", &long_ask).status(), StatusCode::BAD_REQUEST);
-    assert_eq!(send(&server, &kiosk, "/api/v1/reports/not-a-uuid/feeling", &json!({ "feeling": "sad" })).status(), StatusCode::BAD_REQUEST);
-    assert_eq!(send(&server, &kiosk, &format!("/api/v1/reports/{}/feeling", id(1)), &json!({ "feeling": "evil" })).status(), StatusCode::BAD_REQUEST);
-    let enrol = |code: String| server.client.post(format!("{}/api/v1/enrol", server.base)).json(&json!({ "code": code, "name": "PC-02" })).send().unwrap().status();
+    assert_eq!(
+        send(&server, &kiosk, "/api/v1/reports/not-a-uuid/feeling", &json!({ "feeling": "sad" })).status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send(&server, &kiosk, &format!("/api/v1/reports/{}/feeling", id(1)), &json!({ "feeling": "evil" })).status(),
+        StatusCode::BAD_REQUEST
+    );
+    let enrol = |code: String| {
+        server
+            .client
+            .post(format!("{}/api/v1/enrol", server.base))
+            .json(&json!({ "code": code, "name": "PC-02" }))
+            .send()
+            .unwrap()
+            .status()
+    };
     assert_eq!(enrol("C".repeat(100)), StatusCode::BAD_REQUEST, "no code is that long");
     assert_eq!(enrol("C".repeat(100_000)), StatusCode::PAYLOAD_TOO_LARGE, "nor a body that big");
 }
@@ -175,7 +228,10 @@ fn an_id_another_kiosk_used_is_refused_with_409_and_a_repeat_of_ones_own_is_ackn
     let taken = send(&server, &second, "/api/v1/reports", &report(&id(1), None));
     assert_eq!(taken.status(), StatusCode::CONFLICT);
     assert!(taken.json::<Value>().unwrap()["error"].as_str().unwrap().contains("another kiosk"));
-    assert_eq!(send(&server, &second, "/api/v1/unblock", &ask(&id(2), "https://b.test/")).status(), StatusCode::CONFLICT);
+    assert_eq!(
+        send(&server, &second, "/api/v1/unblock", &ask(&id(2), "https://b.test/")).status(),
+        StatusCode::CONFLICT
+    );
     assert_eq!(send(&server, &first, "/api/v1/reports", &report(&id(1), None)).status(), StatusCode::OK);
     assert_eq!(send(&server, &first, "/api/v1/unblock", &ask(&id(2), "https://a.test/")).status(), StatusCode::OK);
     assert_eq!(server.count(&format!("SELECT count(*) FROM reports WHERE kiosk_id = '{}'", first.id)), 1);
@@ -190,7 +246,12 @@ fn an_account_name_over_64_characters_is_refused_with_a_clear_message() {
     let answer = technician.post("/admin/users", &[("name", &long), ("role", "teacher"), ("room", "")]);
     assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(answer.text().unwrap().contains("An account name has at most 64 characters."));
-    let output = std::process::Command::new(support::server::SERVER).arg("--data").arg(server.data.path()).args(["add-user", &long, "--role", "dsl"]).output().unwrap();
+    let output = std::process::Command::new(support::server::SERVER)
+        .arg("--data")
+        .arg(server.data.path())
+        .args(["add-user", &long, "--role", "dsl"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("at most 64 characters"));
     assert_eq!(server.count("SELECT count(*) FROM users WHERE length(name) > 64"), 0);
@@ -203,7 +264,14 @@ fn an_account_name_over_64_characters_is_refused_with_a_clear_message() {
 }
 
 fn save_incident(staff: &Staff, report: &str) {
-    let form = [("edit_version", "0"), ("incident_type", "upsetting image"), ("details", "Spoke to the pupil."), ("passed_to", "DSL"), ("action_taken", ""), ("status", "in hand")];
+    let form = [
+        ("edit_version", "0"),
+        ("incident_type", "upsetting image"),
+        ("details", "Spoke to the pupil."),
+        ("passed_to", "DSL"),
+        ("action_taken", ""),
+        ("status", "in hand"),
+    ];
     assert_eq!(staff.post(&format!("/reports/{report}"), &form).status(), StatusCode::SEE_OTHER);
 }
 
@@ -212,7 +280,10 @@ fn below_the_disk_floor_old_screenshots_go_worked_on_ones_stay_and_staff_can_sti
     let server = start();
     let kiosk = server.enrolled();
     for n in 0..3 {
-        assert_eq!(send(&server, &kiosk, "/api/v1/reports", &report(&id(n), Some(&png(4096)))).status(), StatusCode::OK);
+        assert_eq!(
+            send(&server, &kiosk, "/api/v1/reports", &report(&id(n), Some(&png(4096)))).status(),
+            StatusCode::OK
+        );
     }
     let password = admin(server.data.path(), &["add-user", "mrs.dsl", "--role", "dsl"]);
     let staff = login(&server, "mrs.dsl", password.trim());
@@ -223,15 +294,25 @@ fn below_the_disk_floor_old_screenshots_go_worked_on_ones_stay_and_staff_can_sti
     let data = server.stop();
     // A floor larger than any disk: the server is below it from the start.
     let server = start_in(data, &["--disk-floor-mb", "1000000000"]);
-    support::wait_for("the disk floor to be kept", std::time::Duration::from_secs(20), || server.count("SELECT count(*) FROM audit WHERE action = 'disk-floor'") > 0);
+    support::wait_for("the disk floor to be kept", std::time::Duration::from_secs(20), || {
+        server.count("SELECT count(*) FROM audit WHERE action = 'disk-floor'") > 0
+    });
     assert!(old.iter().all(|path| !path.exists()), "the old screenshots went");
     assert!(worked_on.exists(), "never one of a report staff worked on");
     assert_eq!(server.count("SELECT count(*) FROM reports"), 3, "the reports stay");
-    assert!(server.count("SELECT count(*) FROM audit WHERE action = 'disk-floor' AND detail LIKE '2 oldest screenshots removed%'") == 1);
+    assert!(
+        server.count(
+            "SELECT count(*) FROM audit WHERE action = 'disk-floor' AND detail LIKE '2 oldest screenshots removed%'"
+        ) == 1
+    );
 
     let response = send(&server, &kiosk, "/api/v1/reports", &report(&id(3), Some(&png(4096))));
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.json::<Value>().unwrap()["screenshot_kept"], false, "a new report is kept without its screenshot");
+    assert_eq!(
+        response.json::<Value>().unwrap()["screenshot_kept"],
+        false,
+        "a new report is kept without its screenshot"
+    );
     assert!(!screenshot(3).exists());
     // Signing in still works, and so does the inbox.
     let staff = login(&server, "mrs.dsl", &support::server::chosen_password(password.trim()));
@@ -248,7 +329,10 @@ fn the_dsl_previews_a_machines_junk_and_removes_it_but_not_what_staff_worked_on(
         assert_eq!(send(&server, &junk, "/api/v1/reports", &report(&id(n), Some(&png(1024)))).status(), StatusCode::OK);
     }
     for n in 0..3 {
-        assert_eq!(send(&server, &junk, "/api/v1/unblock", &ask(&id(10 + n), &format!("https://junk{n}.test/"))).status(), StatusCode::OK);
+        assert_eq!(
+            send(&server, &junk, "/api/v1/unblock", &ask(&id(10 + n), &format!("https://junk{n}.test/"))).status(),
+            StatusCode::OK
+        );
     }
     assert_eq!(send(&server, &good, "/api/v1/reports", &report(&id(20), Some(&png(1024)))).status(), StatusCode::OK);
     assert_eq!(send(&server, &good, "/api/v1/unblock", &ask(&id(21), "https://real.test/")).status(), StatusCode::OK);
@@ -271,8 +355,16 @@ fn the_dsl_previews_a_machines_junk_and_removes_it_but_not_what_staff_worked_on(
         login(&server, "mr.jones", password.trim())
     };
     assert_eq!(teacher.get("/junk").status(), StatusCode::FORBIDDEN);
-    assert_eq!(teacher.post(&format!("/machines/{}/junk", junk.id), &[("hours", "2"), ("until", &until)]).status(), StatusCode::FORBIDDEN);
-    let forged = dsl.client.post(format!("{}/machines/{}/junk", server.base, junk.id)).form(&[("csrf", "wrong"), ("hours", "2"), ("until", until.as_str())]).send().unwrap();
+    assert_eq!(
+        teacher.post(&format!("/machines/{}/junk", junk.id), &[("hours", "2"), ("until", &until)]).status(),
+        StatusCode::FORBIDDEN
+    );
+    let forged = dsl
+        .client
+        .post(format!("{}/machines/{}/junk", server.base, junk.id))
+        .form(&[("csrf", "wrong"), ("hours", "2"), ("until", until.as_str())])
+        .send()
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(server.count("SELECT count(*) FROM reports"), 6, "refused posts remove nothing");
 
@@ -282,7 +374,9 @@ fn the_dsl_previews_a_machines_junk_and_removes_it_but_not_what_staff_worked_on(
     let removed = dsl.post(&format!("/machines/{}/junk", junk.id), &[("hours", "2"), ("until", &until)]);
     assert_eq!(removed.status(), StatusCode::OK);
     assert!(removed.text().unwrap().contains("Removed: reports 4, requests 3."));
-    let from = |table: &str, kiosk: &Enrolled| server.count(&format!("SELECT count(*) FROM {table} WHERE kiosk_id = '{}'", kiosk.id));
+    let from = |table: &str, kiosk: &Enrolled| {
+        server.count(&format!("SELECT count(*) FROM {table} WHERE kiosk_id = '{}'", kiosk.id))
+    };
     assert_eq!(from("reports", &junk), 2, "the worked-on report and the late one stay");
     assert_eq!(server.count(&format!("SELECT count(*) FROM reports WHERE id IN ('{}', '{}')", id(0), id(5))), 2);
     assert_eq!(from("unblock_requests", &junk), 0);
@@ -291,7 +385,9 @@ fn the_dsl_previews_a_machines_junk_and_removes_it_but_not_what_staff_worked_on(
     assert_eq!(server.count(&format!("SELECT count(*) FROM report_edits WHERE report_id = '{}'", id(0))), 1);
     let screenshots = server.data.path().join("screenshots");
     assert!((1..5).all(|n| !screenshots.join(format!("{}.png", id(n))).exists()), "their screenshots went");
-    assert!(screenshots.join(format!("{}.png", id(0))).exists() && screenshots.join(format!("{}.png", id(20))).exists());
+    assert!(
+        screenshots.join(format!("{}.png", id(0))).exists() && screenshots.join(format!("{}.png", id(20))).exists()
+    );
     assert_eq!(server.count(&format!("SELECT count(*) FROM audit WHERE action = 'remove-junk' AND detail LIKE 'PC-01 ({}): 4 reports and 3 requests%'", junk.id)), 1);
     // The inbox pages on as before.
     let inbox = dsl.get("/reports").text().unwrap();
@@ -320,11 +416,19 @@ fn the_kiosks_outbox_waits_as_the_server_says_and_sets_aside_an_id_another_kiosk
     std::fs::write(&taken_path, taken.to_string()).unwrap();
     let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
     std::fs::File::options().write(true).open(&taken_path).unwrap().set_modified(long_ago).unwrap();
-    let link = satchel::config::ServerLink { url: server.base.clone(), kiosk_id: kiosk.id.clone(), token: kiosk.token.clone(), public_key: kiosk.public_key.clone(), fingerprint: None };
+    let link = satchel::config::ServerLink {
+        url: server.base.clone(),
+        kiosk_id: kiosk.id.clone(),
+        token: kiosk.token.clone(),
+        public_key: kiosk.public_key.clone(),
+        fingerprint: None,
+    };
     Link::new(&link, state.path(), std::sync::Arc::new(Shared::default()))
         .unwrap()
         .start(
-            std::sync::Arc::new(satchel::activity::ActivityLog::open(&state.path().join("activity"), Default::default()).unwrap()),
+            std::sync::Arc::new(
+                satchel::activity::ActivityLog::open(&state.path().join("activity"), Default::default()).unwrap(),
+            ),
             Callbacks { rules: Box::new(|_, _| {}), waiting: Box::new(|_| {}) },
         )
         .unwrap();
@@ -332,12 +436,23 @@ fn the_kiosks_outbox_waits_as_the_server_says_and_sets_aside_an_id_another_kiosk
     let damaged = state.path().join("outbox").join("damaged").join(format!("report-{}.json", id(99)));
     support::wait_for("the other kiosk's id to be set aside", std::time::Duration::from_secs(30), || damaged.exists());
     let last_error = state.path().join("last-error");
-    support::wait_for("the server to limit the kiosk", std::time::Duration::from_secs(60), || std::fs::read_to_string(&last_error).is_ok_and(|e| e.contains("limits")));
+    support::wait_for("the server to limit the kiosk", std::time::Duration::from_secs(60), || {
+        std::fs::read_to_string(&last_error).is_ok_and(|e| e.contains("limits"))
+    });
     let error = std::fs::read_to_string(&last_error).unwrap();
-    let wait: u64 = error.split("next try in ").nth(1).and_then(|rest| rest.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{error}"));
+    let wait: u64 = error
+        .split("next try in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{error}"));
     assert!(wait > 60, "the server's wait (until the first report is ten minutes old), not a backoff: {error}");
     assert_eq!(server.count(&format!("SELECT count(*) FROM reports WHERE kiosk_id = '{}'", kiosk.id)), 30);
-    let waiting = std::fs::read_dir(state.path().join("outbox")).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count();
+    let waiting = std::fs::read_dir(state.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count();
     assert_eq!(waiting, 1, "the refused report waits in the outbox, not set aside");
 }
 
@@ -346,10 +461,20 @@ fn a_copied_kiosk_token_cannot_hold_more_than_a_few_long_polls() {
     let server = start();
     let kiosk = server.enrolled();
     // The version the kiosk holds, from a plain request.
-    let held = server.as_kiosk(&kiosk, Method::GET, "/api/v1/rules").send().unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    let held = server.as_kiosk(&kiosk, Method::GET, "/api/v1/rules").send().unwrap().headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let (sender, answered) = std::sync::mpsc::channel();
     for _ in 0..4 {
-        let (client, base, id, token, held, sender) = (server.client.clone(), server.base.clone(), kiosk.id.clone(), kiosk.token.clone(), held.clone(), sender.clone());
+        let (client, base, id, token, held, sender) = (
+            server.client.clone(),
+            server.base.clone(),
+            kiosk.id.clone(),
+            kiosk.token.clone(),
+            held.clone(),
+            sender.clone(),
+        );
         std::thread::spawn(move || {
             let _ = sender.send(Running::kiosk_request(&client, &base, &id, &token, &held).0);
         });

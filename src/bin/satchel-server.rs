@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use satchel::server::{self, Server, DEFAULT_DATA, DEFAULT_LISTEN};
 
 #[derive(Parser)]
-#[command(name = "satchel-server", version, about = "Satchel's school server: lesson site lists, signed rules, the report inbox")]
+#[command(
+    name = "satchel-server",
+    version,
+    about = "Satchel's school server: lesson site lists, signed rules, the report inbox"
+)]
 struct Cli {
     /// The data directory: database, signing key, screenshots. Created on first start.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA, global = true)]
@@ -87,10 +91,7 @@ enum Command {
         email: Option<String>,
     },
     /// Set (or, without an address, clear) where an account's alert e-mails go.
-    SetEmail {
-        name: String,
-        email: Option<String>,
-    },
+    SetEmail { name: String, email: Option<String> },
     /// Add a lesson site list from a file: one site a line, `address | title | picture`.
     AddLesson {
         /// The lesson's name, as teachers pick it in the console.
@@ -135,7 +136,10 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             println!("First start: the console's admin account is `admin` with the one-time password {password}");
         } else {
             let file = server.keep_first_admin_password(&password)?;
-            println!("First start: the console's admin account is `admin`; its one-time password is in {}", file.display());
+            println!(
+                "First start: the console's admin account is `admin`; its one-time password is in {}",
+                file.display()
+            );
         }
     }
     match cli.command.take() {
@@ -144,7 +148,10 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 println!("{}", server.enrol_code(&room, valid_minutes)?);
             }
             eprintln!("Enrolment codes for room `{room}`, each valid {valid_minutes} minutes and for one kiosk.");
-            eprintln!("Certificate fingerprint to give with each: {}", server::tls::load(&cli.data, tls_files(&cli))?.fingerprint);
+            eprintln!(
+                "Certificate fingerprint to give with each: {}",
+                server::tls::load(&cli.data, tls_files(&cli))?.fingerprint
+            );
             Ok(())
         }
         Some(Command::Fingerprint) => {
@@ -153,8 +160,11 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::AddRoom { name, profile }) => server.add_room(&name, &profile),
         Some(Command::AddLesson { name, sites }) => {
-            let text = std::fs::read_to_string(&sites).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", sites.display()))?;
-            server.add_lesson(&name, &text).map_err(|errors| anyhow::anyhow!("{}: {}", sites.display(), errors.join("; ")))
+            let text =
+                std::fs::read_to_string(&sites).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", sites.display()))?;
+            server
+                .add_lesson(&name, &text)
+                .map_err(|errors| anyhow::anyhow!("{}: {}", sites.display(), errors.join("; ")))
         }
         Some(Command::AddUser { name, role, rooms, email }) => {
             let password = server.add_user(&name, &role, &rooms)?;
@@ -167,7 +177,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::SetEmail { name, email }) => server.set_email(&name, email.as_deref()),
         None => {
-            let tls = (cli.tls || cli.tls_cert.is_some() || !cli.listen.ip().is_loopback()).then(|| server::tls::load(&cli.data, tls_files(&cli))).transpose()?;
+            let tls = (cli.tls || cli.tls_cert.is_some() || !cli.listen.ip().is_loopback())
+                .then(|| server::tls::load(&cli.data, tls_files(&cli)))
+                .transpose()?;
             if let Some(tls) = &tls {
                 println!("HTTPS certificate fingerprint (kiosks pin it at enrolment): {}", tls.fingerprint);
             }
@@ -175,7 +187,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 (Some(url), Some(from)) => Some(server::mail::Mail::new(url, from, cli.digest_hour)?),
                 _ => None,
             };
-            let retention = server::Retention { reports_days: cli.retention_days, activity_days: cli.activity_retention_days };
+            let retention =
+                server::Retention { reports_days: cli.retention_days, activity_days: cli.activity_retention_days };
             server.set_disk_floor_mb(cli.disk_floor_mb);
             tokio::runtime::Runtime::new()?.block_on(async move {
                 tokio::spawn(std::sync::Arc::clone(&server).keep_disk_floor());
@@ -191,4 +204,3 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
 fn tls_files(cli: &Cli) -> Option<(&std::path::Path, &std::path::Path)> {
     cli.tls_cert.as_deref().zip(cli.tls_key.as_deref())
 }
-

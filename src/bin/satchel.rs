@@ -151,7 +151,11 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut decide = |url: &str| -> std::io::Result<()> {
-        let decision = if args.subresource { policy.decide_subresource_as_proxy(url) } else { policy.decide(url, RequestKind::Navigation) };
+        let decision = if args.subresource {
+            policy.decide_subresource_as_proxy(url)
+        } else {
+            policy.decide(url, RequestKind::Navigation)
+        };
         if args.explain {
             writeln!(out, "{}", explain(url, &decision))
         } else {
@@ -224,7 +228,12 @@ fn to_json(url: &str, decision: &Decision<'_>) -> String {
         object["connect_to"] = connect_to.into();
     }
     if !decision.headers.is_empty() {
-        object["headers"] = decision.headers.iter().map(|(name, value)| (name.to_string(), serde_json::Value::from(*value))).collect::<serde_json::Map<_, _>>().into();
+        object["headers"] = decision
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), serde_json::Value::from(*value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
     }
     if decision.by_host {
         object["by_host"] = true.into();
@@ -267,7 +276,13 @@ fn hash_pin() -> anyhow::Result<()> {
 #[cfg(feature = "kiosk")]
 impl From<EnrolArgs> for satchel::kiosk::enrol::Request {
     fn from(args: EnrolArgs) -> Self {
-        Self { server: args.server, code: args.code, name: args.name, fingerprint: args.fingerprint, config: args.config }
+        Self {
+            server: args.server,
+            code: args.code,
+            name: args.name,
+            fingerprint: args.fingerprint,
+            config: args.config,
+        }
     }
 }
 
@@ -294,14 +309,19 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     let status = Status::read(path)?;
     println!("configuration   {}", path.display());
     let Some(status) = status else {
-        println!("enrolment       not enrolled: the built-in list is in force (satchel enrol --server URL --code CODE)");
+        println!(
+            "enrolment       not enrolled: the built-in list is in force (satchel enrol --server URL --code CODE)"
+        );
         return Ok(());
     };
     println!("enrolment       kiosk {} with {}", status.kiosk_id, status.server);
     match &status.rules {
         Some(rules) => {
             let lesson = rules.lesson.as_ref().map_or("no lesson".to_owned(), |name| format!("lesson `{name}`"));
-            println!("rules           version {} for room `{}`, profile `{}`, {lesson}; signed {} minutes ago", rules.version, rules.room, rules.profile, rules.minutes_old);
+            println!(
+                "rules           version {} for room `{}`, profile `{}`, {lesson}; signed {} minutes ago",
+                rules.version, rules.room, rules.profile, rules.minutes_old
+            );
         }
         None => println!("rules           none cached yet: the built-in list until the server is reached"),
     }

@@ -82,7 +82,13 @@ pub fn enrol(request: &Request) -> Result<Enrolled, Error> {
         let body: Value = response.json().await.unwrap_or_default();
         read_answer(status, body)
     })?;
-    let link = ServerLink { url: server, kiosk_id: answer.kiosk_id, token: answer.token, public_key: answer.public_key, fingerprint: request.fingerprint.clone() };
+    let link = ServerLink {
+        url: server,
+        kiosk_id: answer.kiosk_id,
+        token: answer.token,
+        public_key: answer.public_key,
+        fingerprint: request.fingerprint.clone(),
+    };
     write_link(&request.config, &link)?;
     Ok(Enrolled { name, room: answer.room, config: request.config.clone() })
 }
@@ -94,7 +100,8 @@ fn host_name() -> String {
 
 fn read_answer(status: StatusCode, body: Value) -> Result<Enrolment, Error> {
     if !status.is_success() {
-        let words = serde_json::from_value::<ErrorBody>(body).map_or_else(|_| status.as_str().to_owned(), |body| body.error);
+        let words =
+            serde_json::from_value::<ErrorBody>(body).map_or_else(|_| status.as_str().to_owned(), |body| body.error);
         return Err(Error::Refused(words));
     }
     serde_json::from_value(body).map_err(|error| Error::Incomplete(error.to_string()))
@@ -165,15 +172,23 @@ mod tests {
     fn a_refusal_is_told_in_the_servers_own_words_or_by_its_status() {
         let used = json!({ "error": "this enrolment code is unknown, already used or expired: ask for a new one" });
         let refused = read_answer(StatusCode::FORBIDDEN, used).unwrap_err();
-        assert_eq!(refused.to_string(), "the server refused: this enrolment code is unknown, already used or expired: ask for a new one");
-        assert!(matches!(read_answer(StatusCode::BAD_GATEWAY, Value::Null), Err(Error::Refused(status)) if status == "502"));
+        assert_eq!(
+            refused.to_string(),
+            "the server refused: this enrolment code is unknown, already used or expired: ask for a new one"
+        );
+        assert!(
+            matches!(read_answer(StatusCode::BAD_GATEWAY, Value::Null), Err(Error::Refused(status)) if status == "502")
+        );
     }
 
     #[test]
     fn an_answer_missing_part_of_the_link_is_refused() {
         let mut answer = json!({ "kiosk_id": "k1", "token": "t1", "public_key": "key", "room": "Class 1" });
         let read = read_answer(StatusCode::OK, answer.clone()).unwrap();
-        assert_eq!(read, Enrolment { kiosk_id: "k1".into(), token: "t1".into(), public_key: "key".into(), room: "Class 1".into() });
+        assert_eq!(
+            read,
+            Enrolment { kiosk_id: "k1".into(), token: "t1".into(), public_key: "key".into(), room: "Class 1".into() }
+        );
         answer.as_object_mut().unwrap().remove("token");
         assert!(matches!(read_answer(StatusCode::OK, answer), Err(Error::Incomplete(why)) if why.contains("`token`")));
     }
@@ -193,7 +208,11 @@ mod tests {
         let server = config.server.unwrap();
         assert_eq!((server.url.as_str(), server.kiosk_id.as_str()), ("http://satchel.school:8470", "k1"));
         assert_eq!(std::fs::read_to_string(&path).unwrap().matches("[server]").count(), 1);
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640, "the token is never readable by everyone");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640,
+            "the token is never readable by everyone"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -214,7 +233,10 @@ mod tests {
         std::fs::write(&path, "locale = \"cy\"\n").unwrap();
         let away = format!("http://127.0.0.1:{}/", closed_port());
         let error = enrol(&request(away, path.clone())).unwrap_err();
-        assert!(matches!(&error, Error::Unreachable { server, why } if !server.ends_with('/') && why.contains("Connection refused")), "{error}");
+        assert!(
+            matches!(&error, Error::Unreachable { server, why } if !server.ends_with('/') && why.contains("Connection refused")),
+            "{error}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "locale = \"cy\"\n");
         std::fs::remove_dir_all(dir).unwrap();
     }

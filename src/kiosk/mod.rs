@@ -35,7 +35,9 @@ use crate::policy::{Policy, RequestKind};
 use crate::protocol::{Happening, Outgoing, ReportContent, SessionEnd};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
-use platform::{Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings};
+use platform::{
+    Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings,
+};
 use proxy::{PolicyCell, Resolver};
 
 /// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
@@ -123,12 +125,19 @@ pub fn run(options: Options) -> Result<()> {
         shared.version.store(bundle.version, std::sync::atomic::Ordering::Relaxed);
         info!(version = bundle.version, "enforcing the cached rules");
     }
-    let activity = Arc::new(ActivityLog::open(&config.state_dir.join("activity"), activity::Limits::default()).context("cannot open the activity log")?);
+    let activity = Arc::new(
+        ActivityLog::open(&config.state_dir.join("activity"), activity::Limits::default())
+            .context("cannot open the activity log")?,
+    );
     activity.set_lesson(running_lesson(cached.as_ref(), lesson_ends_at));
     activity.start_session()?;
     activity.keep_flushing()?;
     let counted = Arc::clone(&activity);
-    let proxy = proxy::start(Arc::clone(&policy), Resolver::new(config.hosts.clone()), Box::new(move |host| counted.blocked_host(host)))?;
+    let proxy = proxy::start(
+        Arc::clone(&policy),
+        Resolver::new(config.hosts.clone()),
+        Box::new(move |host| counted.blocked_host(host)),
+    )?;
 
     let event_loop = EventLoopBuilder::<KioskEvent>::with_user_event().build();
     let window = WindowBuilder::new()
@@ -138,7 +147,8 @@ pub fn run(options: Options) -> Result<()> {
         .build(&event_loop)
         .context("cannot open the kiosk window")?;
     let automation_context = options.automation.then(|| {
-        let mut context = WebContext::new(Some(std::env::temp_dir().join(format!("satchel-automation-{}", std::process::id()))));
+        let mut context =
+            WebContext::new(Some(std::env::temp_dir().join(format!("satchel-automation-{}", std::process::id()))));
         context.set_allows_automation(true);
         context
     });
@@ -149,7 +159,10 @@ pub fn run(options: Options) -> Result<()> {
         proxy,
         outbox: Outbox::new(config.state_dir.join("outbox")),
         idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
-        view_settings: ViewSettings { allow_uploads: config.allow_uploads, hardware_acceleration: config.hardware_acceleration },
+        view_settings: ViewSettings {
+            allow_uploads: config.allow_uploads,
+            hardware_acceleration: config.hardware_acceleration,
+        },
         exit_pin_hash: config.exit_pin_hash.clone(),
         last_activity: Rc::new(Cell::new(Instant::now())),
         active_since_reset: Rc::new(Cell::new(false)),
@@ -168,16 +181,20 @@ pub fn run(options: Options) -> Result<()> {
         activity: Arc::clone(&activity),
     };
     if let Some(server) = &config.server {
-        let link = sync::Link::new(server, &config.state_dir, shared).context("the [server] section of the configuration is not usable: enrol again")?;
+        let link = sync::Link::new(server, &config.state_dir, shared)
+            .context("the [server] section of the configuration is not usable: enrol again")?;
         let (rules, waiting) = (kiosk.events.clone(), kiosk.events.clone());
-        link.start(activity, sync::Callbacks {
-            rules: Box::new(move |bundle, offset| {
-                let _ = rules.send_event(KioskEvent::Rules(Box::new(bundle), offset));
-            }),
-            waiting: Box::new(move |count| {
-                let _ = waiting.send_event(KioskEvent::Waiting(count));
-            }),
-        })?;
+        link.start(
+            activity,
+            sync::Callbacks {
+                rules: Box::new(move |bundle, offset| {
+                    let _ = rules.send_event(KioskEvent::Rules(Box::new(bundle), offset));
+                }),
+                waiting: Box::new(move |count| {
+                    let _ = waiting.send_event(KioskEvent::Waiting(count));
+                }),
+            },
+        )?;
     }
     let ticks = kiosk.events.clone();
     std::thread::Builder::new().name("satchel-tick".into()).spawn(move || {
@@ -232,7 +249,10 @@ struct Kiosk {
 
 /// The lesson's name, while one runs.
 fn running_lesson(bundle: Option<&Bundle>, lesson_ends_at: Option<u64>) -> Option<String> {
-    bundle.and_then(|bundle| bundle.lesson.as_ref()).filter(|_| lesson_ends_at.is_some()).map(|lesson| lesson.name.clone())
+    bundle
+        .and_then(|bundle| bundle.lesson.as_ref())
+        .filter(|_| lesson_ends_at.is_some())
+        .map(|lesson| lesson.name.clone())
 }
 
 /// Logs the page the main frame now shows: a web page as opened, one of Satchel's own pages as
@@ -398,7 +418,10 @@ impl Kiosk {
     fn apply_rules(&mut self) {
         let Some((bundle, _)) = &self.rules else { return };
         if bundle.profile.open_web && self.categories.is_none() {
-            warn!(profile = bundle.profile.name, "an open-web profile, but no category data (`categories` in the configuration): only listed sites open");
+            warn!(
+                profile = bundle.profile.name,
+                "an open-web profile, but no category data (`categories` in the configuration): only listed sites open"
+            );
         }
         match bundle::enforce(bundle, self.server_now(), self.categories.as_ref()) {
             Ok(enforced) => {
@@ -407,7 +430,11 @@ impl Kiosk {
                 self.page_server.update(enforced.tiles, enforced.search.form());
                 self.lesson_ends_at = enforced.lesson_ends_at;
                 self.activity.set_lesson(running_lesson(Some(bundle), self.lesson_ends_at));
-                let on_home = self.content.as_ref().and_then(|c| c.url().ok()).is_some_and(|url| url.starts_with(&page_url(Page::Home, None)));
+                let on_home = self
+                    .content
+                    .as_ref()
+                    .and_then(|c| c.url().ok())
+                    .is_some_and(|url| url.starts_with(&page_url(Page::Home, None)));
                 if lesson_over {
                     self.new_session(&page_url(Page::Home, None), SessionEnd::LessonEnded);
                 } else if on_home {
@@ -449,7 +476,11 @@ impl Kiosk {
         let Capture { url, title, png } = capture;
         let png = png.and_then(|encode| encode());
         let (profile, lesson, version) = match &self.rules {
-            Some((bundle, _)) => (bundle.profile.name.clone(), bundle.lesson.as_ref().filter(|_| self.lesson_ends_at.is_some()).map(|l| l.name.clone()), Some(bundle.version)),
+            Some((bundle, _)) => (
+                bundle.profile.name.clone(),
+                bundle.lesson.as_ref().filter(|_| self.lesson_ends_at.is_some()).map(|l| l.name.clone()),
+                Some(bundle.version),
+            ),
             None => ("built-in".to_owned(), None, None),
         };
         let report = ReportContent {
@@ -552,7 +583,10 @@ impl Kiosk {
     }
 
     fn proxy_config(&self) -> ProxyConfig {
-        ProxyConfig::Http(ProxyEndpoint { host: self.proxy.address.ip().to_string(), port: self.proxy.address.port().to_string() })
+        ProxyConfig::Http(ProxyEndpoint {
+            host: self.proxy.address.ip().to_string(),
+            port: self.proxy.address.port().to_string(),
+        })
     }
 
     fn build_toolbar(&self) -> Result<WebView> {
@@ -569,7 +603,8 @@ impl Kiosk {
             .with_ipc_handler(move |request| {
                 // Only Satchel's own toolbar pages may talk to the shell.
                 let from = request.uri().to_string();
-                if !(from.starts_with(&page_url(Page::Toolbar, None)) || from.starts_with(&page_url(Page::Exit, None))) {
+                if !(from.starts_with(&page_url(Page::Toolbar, None)) || from.starts_with(&page_url(Page::Exit, None)))
+                {
                     warn!(from, "IPC message from an unexpected page ignored");
                     return;
                 }

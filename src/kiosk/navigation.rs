@@ -80,7 +80,9 @@ pub fn decide(policy: &Policy, url: &str, frame: Frame) -> Navigate {
     let decision = policy.decide(url, kind);
     match (decision.verdict, frame) {
         (Verdict::Allow, _) => Navigate::Allow,
-        (Verdict::Rewrite, Frame::Main) => decision.location.map_or_else(|| Navigate::ShowBlocked(url.to_owned()), Navigate::LoadInstead),
+        (Verdict::Rewrite, Frame::Main) => {
+            decision.location.map_or_else(|| Navigate::ShowBlocked(url.to_owned()), Navigate::LoadInstead)
+        }
         (Verdict::Rewrite | Verdict::Block, Frame::Sub) => Navigate::Ignore,
         (Verdict::Block, Frame::Main) => Navigate::ShowBlocked(url.to_owned()),
     }
@@ -117,7 +119,10 @@ mod tests {
     fn pages_on_the_list_load_and_others_show_the_block_page() {
         let policy = policy();
         assert_eq!(decide(&policy, "http://allowed.test/a", Frame::Main), Navigate::Allow);
-        assert_eq!(decide(&policy, "http://other.test/", Frame::Main), Navigate::ShowBlocked("http://other.test/".into()));
+        assert_eq!(
+            decide(&policy, "http://other.test/", Frame::Main),
+            Navigate::ShowBlocked("http://other.test/".into())
+        );
         // A resource host is not a page.
         assert_eq!(decide(&policy, "http://cdn.test/", Frame::Main), Navigate::ShowBlocked("http://cdn.test/".into()));
     }
@@ -131,13 +136,19 @@ mod tests {
     #[test]
     fn a_resource_host_may_fill_an_iframe_but_not_the_view() {
         assert_eq!(decide(&policy(), "http://cdn.test/player", Frame::Sub), Navigate::Allow);
-        assert_eq!(decide(&policy(), "http://cdn.test/player", Frame::Main), Navigate::ShowBlocked("http://cdn.test/player".into()));
+        assert_eq!(
+            decide(&policy(), "http://cdn.test/player", Frame::Main),
+            Navigate::ShowBlocked("http://cdn.test/player".into())
+        );
     }
 
     #[test]
     fn search_pages_load_with_safe_search_forced() {
         let navigate = decide(&policy(), "https://www.google.co.uk/search?q=cats&safe=off", Frame::Main);
-        assert_eq!(navigate, Navigate::LoadInstead("https://www.google.co.uk/search?q=cats&safe=active&ssui=on".into()));
+        assert_eq!(
+            navigate,
+            Navigate::LoadInstead("https://www.google.co.uk/search?q=cats&safe=active&ssui=on".into())
+        );
         let forced = "https://www.google.co.uk/search?q=cats&safe=active&ssui=on";
         assert_eq!(decide(&policy(), forced, Frame::Main), Navigate::Allow);
     }
@@ -148,10 +159,17 @@ mod tests {
         assert_eq!(decide(&policy, "satchel://pupil/home.html", Frame::Main), Navigate::Allow);
         assert_eq!(decide(&policy, "satchel://action/back", Frame::Main), Navigate::Action(PupilAction::Back));
         assert_eq!(
-            decide(&policy, "satchel://action/ask-teacher?url=http%3A%2F%2Fother.test%2F%3Fa%3D1%26b%3D2%23c", Frame::Main),
+            decide(
+                &policy,
+                "satchel://action/ask-teacher?url=http%3A%2F%2Fother.test%2F%3Fa%3D1%26b%3D2%23c",
+                Frame::Main
+            ),
             Navigate::Action(PupilAction::AskTeacher("http://other.test/?a=1&b=2#c".into()))
         );
-        assert_eq!(decide(&policy, "satchel://action/feeling/sad", Frame::Main), Navigate::Action(PupilAction::Feeling(Feeling::Sad)));
+        assert_eq!(
+            decide(&policy, "satchel://action/feeling/sad", Frame::Main),
+            Navigate::Action(PupilAction::Feeling(Feeling::Sad))
+        );
         assert_eq!(decide(&policy, "satchel://action/format-disk", Frame::Main), Navigate::Ignore);
     }
 

@@ -6,8 +6,8 @@
 //! Only WebKit knows the per-run token, so no other local program can use the proxy.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::future::Future;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -48,7 +48,8 @@ impl PolicyCell {
 }
 
 /// Looks a name up in DNS: the system's resolver, or a test's.
-pub type Lookup = Arc<dyn Fn(String, u16) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send>> + Send + Sync>;
+pub type Lookup =
+    Arc<dyn Fn(String, u16) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send>> + Send + Sync>;
 
 /// Connects to names, with the configuration's `hosts` table first. A name DNS resolves may
 /// lead only to public addresses: a listed site must not point one of its names at the
@@ -62,7 +63,12 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new(hosts: BTreeMap<String, HostAddress>) -> Resolver {
-        Resolver::with_lookup(hosts, Arc::new(|host, port| Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) })))
+        Resolver::with_lookup(
+            hosts,
+            Arc::new(|host, port| {
+                Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) })
+            }),
+        )
     }
 
     pub fn with_lookup(hosts: BTreeMap<String, HostAddress>, lookup: Lookup) -> Resolver {
@@ -82,10 +88,14 @@ impl Resolver {
                 return TcpStream::connect((ip, port)).await;
             }
             let found = (self.lookup)(host.to_owned(), port).await?;
-            let (usable, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found.into_iter().partition(|address| is_public(address.ip()) || ip_allowed(address.ip()));
+            let (usable, refused): (Vec<SocketAddr>, Vec<SocketAddr>) =
+                found.into_iter().partition(|address| is_public(address.ip()) || ip_allowed(address.ip()));
             if usable.is_empty() {
                 let refused: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
-                return Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("{host} resolves only to local or private addresses ({})", refused.join(", "))));
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("{host} resolves only to local or private addresses ({})", refused.join(", ")),
+                ));
             }
             let mut last = None;
             for address in usable {
@@ -96,7 +106,9 @@ impl Resolver {
             }
             Err(last.unwrap_or_else(|| io::Error::other("no address")))
         };
-        tokio::time::timeout(CONNECT_TIMEOUT, attempt).await.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
+        tokio::time::timeout(CONNECT_TIMEOUT, attempt)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
     }
 }
 
@@ -174,10 +186,15 @@ pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, blocked: Blocked) -> i
     let state = Arc::new(State {
         policy,
         resolver,
-        expected_authorization: HeaderValue::from_str(&format!("Basic {credentials}")).expect("base64 is a valid header"),
+        expected_authorization: HeaderValue::from_str(&format!("Basic {credentials}"))
+            .expect("base64 is a valid header"),
         blocked,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("satchel-proxy").enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("satchel-proxy")
+        .enable_all()
+        .build()?;
     std::thread::Builder::new().name("satchel-proxy".into()).spawn(move || {
         runtime.block_on(async move {
             match TcpListener::from_std(std_listener) {
@@ -286,7 +303,9 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body>
 /// proxy's own headers removed.
 async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Response<Body>, Unreachable> {
     let url = request.uri().to_string();
-    let (Some(host), true) = (request.uri().host().map(str::to_owned), matches!(request.uri().scheme_str(), Some("http" | "ws"))) else {
+    let (Some(host), true) =
+        (request.uri().host().map(str::to_owned), matches!(request.uri().scheme_str(), Some("http" | "ws")))
+    else {
         info!(url, "refused: not an absolute http or ws URL");
         return Ok(small(StatusCode::BAD_REQUEST, "the proxy takes absolute http URLs"));
     };
@@ -309,10 +328,11 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Re
         Verdict::Allow => {}
     }
     let target = decision.connect_to.unwrap_or(&host);
-    let upstream = state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await.map_err(|error| {
-        info!(url, %error, "upstream unreachable");
-        Unreachable { url: url.clone(), source: error.into() }
-    })?;
+    let upstream =
+        state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await.map_err(|error| {
+            info!(url, %error, "upstream unreachable");
+            Unreachable { url: url.clone(), source: error.into() }
+        })?;
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
     *request.uri_mut() = path.parse().expect("a path and query taken from a URI parse");
     let headers = request.headers_mut();
@@ -387,15 +407,50 @@ mod tests {
     #[test]
     fn only_public_addresses_count_as_public_in_every_form() {
         let local = [
-            "127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.254",
-            "0.0.0.0", "0.1.2.3", "224.0.0.1", "239.255.255.250", "255.255.255.255", "240.0.0.1", "192.0.0.8", "198.18.0.1",
-            "::", "::1", "fc00::1", "fd12:3456::1", "fe80::1", "febf::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:192.168.0.1",
-            "::127.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a00:1", "2001:db8::1",
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "224.0.0.1",
+            "239.255.255.250",
+            "255.255.255.255",
+            "240.0.0.1",
+            "192.0.0.8",
+            "198.18.0.1",
+            "::",
+            "::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "febf::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:192.168.0.1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "2001:db8::1",
         ];
         for address in local {
             assert!(!is_public(address.parse().unwrap()), "{address} is not public");
         }
-        for address in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2a00:1450:4009:81f::200e", "::ffff:93.184.216.34", "64:ff9b::5db8:d822"] {
+        for address in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2a00:1450:4009:81f::200e",
+            "::ffff:93.184.216.34",
+            "64:ff9b::5db8:d822",
+        ] {
             assert!(is_public(address.parse().unwrap()), "{address} is public");
         }
     }
@@ -404,7 +459,11 @@ mod tests {
     fn resolving_to(hosts: BTreeMap<String, HostAddress>, addresses: &'static [&'static str]) -> Resolver {
         Resolver::with_lookup(
             hosts,
-            Arc::new(move |_, port| Box::pin(async move { Ok(addresses.iter().map(|ip| SocketAddr::new(ip.parse().unwrap(), port)).collect()) })),
+            Arc::new(move |_, port| {
+                Box::pin(
+                    async move { Ok(addresses.iter().map(|ip| SocketAddr::new(ip.parse().unwrap(), port)).collect()) },
+                )
+            }),
         )
     }
 

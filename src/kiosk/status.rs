@@ -77,7 +77,8 @@ impl Status {
         let config = KioskConfig::load(config)?;
         let Some(link) = config.server else { return Ok(None) };
         // As the kiosk reads them (loading has already refused a configuration with a bad key).
-        let cached = crate::keys::parse_public_key(&link.public_key).and_then(|key| sync::load_cached(&config.state_dir, &key));
+        let cached =
+            crate::keys::parse_public_key(&link.public_key).and_then(|key| sync::load_cached(&config.state_dir, &key));
         let rules = cached.map(|bundle| Rules {
             version: bundle.version,
             room: bundle.room,
@@ -91,7 +92,15 @@ impl Status {
             let (when, what) = text.trim().split_once(' ').unwrap_or(("0", text.trim()));
             LastError { minutes_ago: now.saturating_sub(when.parse().unwrap_or(0)) / 60, what: what.to_owned() }
         });
-        Ok(Some(Status { kiosk_id: link.kiosk_id.clone(), server: link.url.clone(), rules, waiting, damaged, last_error, link }))
+        Ok(Some(Status {
+            kiosk_id: link.kiosk_id.clone(),
+            server: link.url.clone(),
+            rules,
+            waiting,
+            damaged,
+            last_error,
+            link,
+        }))
     }
 
     /// Asks the server, as the kiosk would, whether it has newer rules than the cached ones;
@@ -138,7 +147,13 @@ mod tests {
         std::fs::create_dir_all(dir.join("state")).unwrap();
         let mut config = "state_dir = \"state\"\n".to_owned();
         if let Some(url) = server {
-            let link = ServerLink { url: url.into(), kiosk_id: "k1".into(), token: "t1".into(), public_key: crate::keys::public_key_text(&key().verifying_key()), fingerprint: None };
+            let link = ServerLink {
+                url: url.into(),
+                kiosk_id: "k1".into(),
+                token: "t1".into(),
+                public_key: crate::keys::public_key_text(&key().verifying_key()),
+                fingerprint: None,
+            };
             config = crate::config::with_server_section(&config, &link);
         }
         std::fs::write(dir.join("kiosk.toml"), config).unwrap();
@@ -155,8 +170,21 @@ mod tests {
             issued_at: NOW - 10 * 60,
             kiosk_id: "k1".into(),
             room: "Class 1".into(),
-            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: Default::default(), image_search: true, open_web: false, blocked_categories: vec![], tiles: vec![] },
-            lesson: lesson.map(|name| Lesson { name: name.into(), list: String::new(), tiles: vec![], ends_at: NOW + 600 }),
+            profile: Profile {
+                name: "KS1".into(),
+                list: "[allow]\ncbeebies.com\n".into(),
+                search: Default::default(),
+                image_search: true,
+                open_web: false,
+                blocked_categories: vec![],
+                tiles: vec![],
+            },
+            lesson: lesson.map(|name| Lesson {
+                name: name.into(),
+                list: String::new(),
+                tiles: vec![],
+                ends_at: NOW + 600,
+            }),
         }
     }
 
@@ -171,20 +199,34 @@ mod tests {
     fn the_rules_the_outbox_and_the_last_error_are_read_from_the_state_folder() {
         let dir = kiosk("full", Some("http://satchel.school:8470"));
         let state = dir.join("state");
-        write_durably(&sync::cache_path(&state), &serde_json::to_vec(&sign(&bundle(Some("Colours")), &key())).unwrap()).unwrap();
+        write_durably(&sync::cache_path(&state), &serde_json::to_vec(&sign(&bundle(Some("Colours")), &key())).unwrap())
+            .unwrap();
         let outbox = state.join("outbox");
         std::fs::create_dir_all(outbox.join("damaged")).unwrap();
         for item in ["report-a.json", "unblock-b.json", ".report-c.json.tmp", "damaged/feeling-d.json"] {
             std::fs::write(outbox.join(item), "{}").unwrap();
         }
-        std::fs::write(sync::last_error_path(&state), format!("{} the server answered 500 Internal Server Error\n", NOW - 3 * 60)).unwrap();
+        std::fs::write(
+            sync::last_error_path(&state),
+            format!("{} the server answered 500 Internal Server Error\n", NOW - 3 * 60),
+        )
+        .unwrap();
 
         let status = Status::read_at(&dir.join("kiosk.toml"), NOW).unwrap().expect("enrolled");
         assert_eq!((status.kiosk_id.as_str(), status.server.as_str()), ("k1", "http://satchel.school:8470"));
-        let rules = Rules { version: 12, room: "Class 1".into(), profile: "KS1".into(), lesson: Some("Colours".into()), minutes_old: 10 };
+        let rules = Rules {
+            version: 12,
+            room: "Class 1".into(),
+            profile: "KS1".into(),
+            lesson: Some("Colours".into()),
+            minutes_old: 10,
+        };
         assert_eq!(status.rules, Some(rules));
         assert_eq!((status.waiting, status.damaged), (2, 1), "a half-written item is not counted");
-        assert_eq!(status.last_error, Some(LastError { minutes_ago: 3, what: "the server answered 500 Internal Server Error".into() }));
+        assert_eq!(
+            status.last_error,
+            Some(LastError { minutes_ago: 3, what: "the server answered 500 Internal Server Error".into() })
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -19,8 +19,9 @@ use crate::bundle::{self, Bundle, Signed};
 use crate::config::ServerLink;
 use crate::durable::{unix_now, write_durably};
 use crate::protocol::{
-    feeling_path, ActivityAck, ActivityBatch, FeelingRequest, Heartbeat, OutboxItem, Outgoing, Report, ReportContent, RulesQuery, UnblockRequest,
-    ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH, HEARTBEAT_PATH, REPORTS_PATH, RULES_PATH, UNBLOCK_PATH,
+    feeling_path, ActivityAck, ActivityBatch, FeelingRequest, Heartbeat, OutboxItem, Outgoing, Report, ReportContent,
+    RulesQuery, UnblockRequest, ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH, HEARTBEAT_PATH, REPORTS_PATH, RULES_PATH,
+    UNBLOCK_PATH,
 };
 
 const LONG_POLL_SECONDS: u64 = 30;
@@ -40,7 +41,9 @@ pub fn http_client(url: &str, fingerprint: Option<&str>) -> Result<reqwest::Clie
     let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
     let builder = match (url.starts_with("https://"), fingerprint) {
         (false, _) => builder,
-        (true, None) => return Err("an https server needs its certificate fingerprint (satchel enrol --fingerprint)".into()),
+        (true, None) => {
+            return Err("an https server needs its certificate fingerprint (satchel enrol --fingerprint)".into())
+        }
         (true, Some(text)) => {
             let pinned = crate::keys::parse_fingerprint(text).ok_or("the fingerprint is not 64 hexadecimal digits")?;
             let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -96,7 +99,12 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
         cert: &rustls::pki_types::CertificateDer<'_>,
         signature: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -105,7 +113,12 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
         cert: &rustls::pki_types::CertificateDer<'_>,
         signature: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -135,7 +148,9 @@ pub fn cache_path(state_dir: &Path) -> PathBuf {
 pub fn load_cached(state_dir: &Path, key: &VerifyingKey) -> Option<Bundle> {
     let path = cache_path(state_dir);
     let text = std::fs::read(&path).ok()?;
-    let checked = serde_json::from_slice::<Signed>(&text).map_err(|e| e.to_string()).and_then(|signed| bundle::verify(&signed, key).map_err(|e| e.to_string()));
+    let checked = serde_json::from_slice::<Signed>(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|signed| bundle::verify(&signed, key).map_err(|e| e.to_string()));
     match checked {
         Ok(bundle) => Some(bundle),
         Err(error) => {
@@ -196,7 +211,12 @@ impl Link {
         std::thread::Builder::new().name("satchel-sync".into()).spawn(move || {
             let link = Arc::new(self);
             runtime.block_on(async {
-                tokio::join!(link.follow_rules(&callbacks), link.empty_outbox(&callbacks), link.heartbeats(), link.ship_activity(&activity));
+                tokio::join!(
+                    link.follow_rules(&callbacks),
+                    link.empty_outbox(&callbacks),
+                    link.heartbeats(),
+                    link.ship_activity(&activity)
+                );
             });
         })?;
         Ok(())
@@ -240,7 +260,9 @@ impl Link {
     fn take(&self, signed: Signed, held: u64, callbacks: &Callbacks) -> Result<(), String> {
         let bundle = accept(&signed, &self.key, &self.kiosk_id, held)?;
         let text = serde_json::to_vec(&signed).map_err(|e| e.to_string())?;
-        if let Err(error) = std::fs::create_dir_all(&self.state_dir).and_then(|_| write_durably(&cache_path(&self.state_dir), &text)) {
+        if let Err(error) =
+            std::fs::create_dir_all(&self.state_dir).and_then(|_| write_durably(&cache_path(&self.state_dir), &text))
+        {
             warn!(%error, "cannot cache the rules; they apply anyway");
         }
         info!(version = bundle.version, lesson = bundle.lesson.as_ref().map(|l| l.name.as_str()), "new rules");
@@ -305,33 +327,56 @@ impl Link {
             Err(error) => return Delivery::Damaged(format!("not an outbox item: {error}")),
         };
         let request = match &item.what {
-            Outgoing::Report(content) => self.post(REPORTS_PATH, &Report { id: item.id.clone(), content: content.clone() }),
-            Outgoing::Unblock { url } => self.post(UNBLOCK_PATH, &UnblockRequest { id: item.id.clone(), url: url.clone(), requested_at: item.created }),
-            Outgoing::Feeling { report, feeling } => self.post(&feeling_path(report), &FeelingRequest { feeling: feeling.clone() }),
+            Outgoing::Report(content) => {
+                self.post(REPORTS_PATH, &Report { id: item.id.clone(), content: content.clone() })
+            }
+            Outgoing::Unblock { url } => self.post(
+                UNBLOCK_PATH,
+                &UnblockRequest { id: item.id.clone(), url: url.clone(), requested_at: item.created },
+            ),
+            Outgoing::Feeling { report, feeling } => {
+                self.post(&feeling_path(report), &FeelingRequest { feeling: feeling.clone() })
+            }
         };
         match request.timeout(Duration::from_secs(60)).send().await {
             Ok(response) if response.status().is_success() => Delivery::Done,
-            Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => Delivery::Limited(retry_after(response.headers())),
+            Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
+                Delivery::Limited(retry_after(response.headers()))
+            }
             // Another kiosk's item has this id: it can never be stored as it is.
-            Ok(response) if response.status() == StatusCode::CONFLICT => Delivery::Damaged("the server has another kiosk's item with this id".into()),
+            Ok(response) if response.status() == StatusCode::CONFLICT => {
+                Delivery::Damaged("the server has another kiosk's item with this id".into())
+            }
             // Better the report without its picture than no report: the pupil was thanked.
-            Ok(response) if response.status() == StatusCode::PAYLOAD_TOO_LARGE && matches!(&item.what, Outgoing::Report(ReportContent { screenshot: Some(_), .. })) => {
+            Ok(response)
+                if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+                    && matches!(&item.what, Outgoing::Report(ReportContent { screenshot: Some(_), .. })) =>
+            {
                 let mut smaller = item;
                 if let Outgoing::Report(content) = &mut smaller.what {
                     content.screenshot = None;
                 }
                 match write_durably(path, &serde_json::to_vec(&smaller).expect("an outbox item serialises")) {
-                    Ok(()) => Delivery::Later("the screenshot was too large for the server: the report goes without it".into()),
+                    Ok(()) => Delivery::Later(
+                        "the screenshot was too large for the server: the report goes without it".into(),
+                    ),
                     Err(error) => Delivery::Later(format!("cannot rewrite the report without its screenshot: {error}")),
                 }
             }
             // Its report never reached the server (set aside, or sent by an earlier
             // enrolment): the feeling has nothing to join.
-            Ok(response) if response.status() == StatusCode::NOT_FOUND && matches!(item.what, Outgoing::Feeling { .. }) => {
+            Ok(response)
+                if response.status() == StatusCode::NOT_FOUND && matches!(item.what, Outgoing::Feeling { .. }) =>
+            {
                 Delivery::Damaged("the server has no such report".into())
             }
             // The server will never take it as it is: keep it, aside, for a person.
-            Ok(response) if matches!(response.status(), StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE) => {
+            Ok(response)
+                if matches!(
+                    response.status(),
+                    StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE
+                ) =>
+            {
                 Delivery::Damaged(format!("the server refused it: {}", response.status()))
             }
             // Kept: a retired kiosk enrolled again delivers what it held.
@@ -399,7 +444,11 @@ impl Link {
             .await
             .map_err(|error| Refusal::Failed(format!("cannot reach the server: {error}")))?;
         match response.status() {
-            StatusCode::OK => response.json::<ActivityAck>().await.map(|ack| ack.through).map_err(|e| Refusal::Failed(format!("unreadable answer: {e}"))),
+            StatusCode::OK => response
+                .json::<ActivityAck>()
+                .await
+                .map(|ack| ack.through)
+                .map_err(|e| Refusal::Failed(format!("unreadable answer: {e}"))),
             StatusCode::TOO_MANY_REQUESTS => Err(Refusal::Wait(retry_after(response.headers()))),
             status => Err(Refusal::Failed(unexpected_answer(status))),
         }
@@ -473,7 +522,9 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse().ok())
-        .map_or(LIMITED_WAIT, |seconds| Duration::from_secs(seconds).clamp(Duration::from_secs(1), LONGEST_LIMITED_WAIT))
+        .map_or(LIMITED_WAIT, |seconds| {
+            Duration::from_secs(seconds).clamp(Duration::from_secs(1), LONGEST_LIMITED_WAIT)
+        })
 }
 
 /// Outbox items: reports first, then the rest (feelings, which need their report there
@@ -483,8 +534,13 @@ fn pending(outbox: &Path) -> Vec<PathBuf> {
         .map(|dir| {
             dir.flatten()
                 .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|e| e == "json") && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-                .map(|path| (!is_report(&path), std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH), path))
+                .filter(|path| {
+                    path.extension().is_some_and(|e| e == "json")
+                        && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .map(|path| {
+                    (!is_report(&path), std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH), path)
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -537,7 +593,15 @@ mod tests {
             issued_at: 1_795_000_000,
             kiosk_id: "k1".into(),
             room: "Class 1".into(),
-            profile: Profile { name: "KS1".into(), list: "[allow]\ncbeebies.com\n".into(), search: Default::default(), image_search: true, open_web: false, blocked_categories: vec![], tiles: vec![] },
+            profile: Profile {
+                name: "KS1".into(),
+                list: "[allow]\ncbeebies.com\n".into(),
+                search: Default::default(),
+                image_search: true,
+                open_web: false,
+                blocked_categories: vec![],
+                tiles: vec![],
+            },
             lesson: None,
         }
     }
@@ -563,8 +627,14 @@ mod tests {
         let key = SigningKey::from_bytes(&[7; 32]);
         let public = key.verifying_key();
         assert_eq!(accept(&sign(&bundle(5), &key), &public, "k1", 4).unwrap().version, 5);
-        assert!(accept(&sign(&bundle(5), &key), &public, "k1", 5).unwrap_err().contains("not newer"), "a replay of the version in force");
-        assert!(accept(&sign(&bundle(3), &key), &public, "k1", 5).unwrap_err().contains("not newer"), "an older version");
+        assert!(
+            accept(&sign(&bundle(5), &key), &public, "k1", 5).unwrap_err().contains("not newer"),
+            "a replay of the version in force"
+        );
+        assert!(
+            accept(&sign(&bundle(3), &key), &public, "k1", 5).unwrap_err().contains("not newer"),
+            "an older version"
+        );
         assert!(accept(&sign(&bundle(6), &key), &public, "k2", 5).unwrap_err().contains("another kiosk"));
         let other = SigningKey::from_bytes(&[8; 32]);
         assert!(accept(&sign(&bundle(6), &other), &public, "k1", 5).unwrap_err().contains("signature"));
@@ -598,7 +668,11 @@ mod tests {
         std::fs::write(cache_path(&dir), &flipped).unwrap();
         assert_eq!(load_cached(&dir, &key.verifying_key()), None);
         assert!(!cache_path(&dir).exists(), "set aside");
-        let aside = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("rules.bad-")).count();
+        let aside = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("rules.bad-"))
+            .count();
         assert_eq!(aside, 1, "kept for whoever investigates");
         std::fs::remove_dir_all(dir).unwrap();
     }

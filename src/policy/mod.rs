@@ -132,7 +132,9 @@ impl<'p> Decision<'p> {
         match (rule.action, &rule.refused) {
             (Action::Allow, _) => Decision::new(Verdict::Allow, Reason::AllowedByRule, Some(rule)),
             (Action::Block, None) => Decision::new(Verdict::Block, Reason::BlockedByRule, Some(rule)),
-            (Action::Block, Some(problem)) => Decision::new(Verdict::Block, Reason::RefusedBlockLine(problem.clone()), Some(rule)),
+            (Action::Block, Some(problem)) => {
+                Decision::new(Verdict::Block, Reason::RefusedBlockLine(problem.clone()), Some(rule))
+            }
         }
     }
 
@@ -161,7 +163,11 @@ struct HostRules {
 
 impl HostRules {
     fn add(&mut self, pattern: &HostPattern, rule: u32) {
-        if pattern.covers_subdomains() { self.subdomains.push(rule) } else { self.exact.push(rule) }
+        if pattern.covers_subdomains() {
+            self.subdomains.push(rule)
+        } else {
+            self.exact.push(rule)
+        }
     }
 
     /// The rules that apply to a host `depth` labels below the name they are filed under.
@@ -437,7 +443,9 @@ impl Policy {
     /// and path and query entries cannot apply; anything else is decided on its full URL.
     pub fn decide_subresource_as_proxy(&self, url: &str) -> Decision<'_> {
         match CanonicalUrl::parse(url) {
-            Ok(parsed) if matches!(parsed.scheme, Scheme::Https | Scheme::Wss) => self.decide_connect(&parsed.host, parsed.port),
+            Ok(parsed) if matches!(parsed.scheme, Scheme::Https | Scheme::Wss) => {
+                self.decide_connect(&parsed.host, parsed.port)
+            }
             _ => self.decide(url, RequestKind::Subresource),
         }
     }

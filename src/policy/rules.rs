@@ -352,11 +352,8 @@ fn split_scheme(entry: &str) -> Result<(Option<Scheme>, &str), Problem> {
 
 /// Where the host (and port) part of an entry ends; brackets protect an IPv6 literal's colons.
 fn host_end(rest: &str) -> usize {
-    let search_from = if rest.starts_with('[') || rest.starts_with(".[") {
-        rest.find(']').map_or(0, |i| i + 1)
-    } else {
-        0
-    };
+    let search_from =
+        if rest.starts_with('[') || rest.starts_with(".[") { rest.find(']').map_or(0, |i| i + 1) } else { 0 };
     rest[search_from..].find(['/', '?']).map_or(rest.len(), |i| i + search_from)
 }
 
@@ -412,9 +409,21 @@ fn parse_query(query: &str) -> Vec<QueryCondition> {
     for token in query.split('&').filter(|token| !token.is_empty()) {
         let (key, value) = token.split_once('=').unwrap_or((token, ""));
         let condition = match (value.is_empty(), key.strip_suffix('*'), value.strip_suffix('*')) {
-            (true, Some(stem), _) => QueryCondition { key: decode_component(stem).into(), key_prefix: true, value: "".into(), prefix: true },
-            (false, _, Some(stem)) => QueryCondition { key: decode_component(key).into(), key_prefix: false, value: decode_component(stem).into(), prefix: true },
-            _ => QueryCondition { key: decode_component(key).into(), key_prefix: false, value: decode_component(value).into(), prefix: false },
+            (true, Some(stem), _) => {
+                QueryCondition { key: decode_component(stem).into(), key_prefix: true, value: "".into(), prefix: true }
+            }
+            (false, _, Some(stem)) => QueryCondition {
+                key: decode_component(key).into(),
+                key_prefix: false,
+                value: decode_component(stem).into(),
+                prefix: true,
+            },
+            _ => QueryCondition {
+                key: decode_component(key).into(),
+                key_prefix: false,
+                value: decode_component(value).into(),
+                prefix: false,
+            },
         };
         if !conditions.contains(&condition) {
             conditions.push(condition);
@@ -433,8 +442,14 @@ mod tests {
 
     #[test]
     fn bare_host_covers_subdomains_and_leading_dot_does_not() {
-        assert_eq!(entry("example.com").unwrap().host, HostPattern::Domain { host: "example.com".into(), subdomains: true });
-        assert_eq!(entry(".www.example.com").unwrap().host, HostPattern::Domain { host: "www.example.com".into(), subdomains: false });
+        assert_eq!(
+            entry("example.com").unwrap().host,
+            HostPattern::Domain { host: "example.com".into(), subdomains: true }
+        );
+        assert_eq!(
+            entry(".www.example.com").unwrap().host,
+            HostPattern::Domain { host: "www.example.com".into(), subdomains: false }
+        );
         assert_eq!(entry("*").unwrap().host, HostPattern::Any);
     }
 
@@ -478,8 +493,15 @@ mod tests {
         let summary: Vec<_> = rules.iter().map(|r| (r.action, &*r.text, r.source.line)).collect();
         // Line 6, under the unknown section, is read as a [block] line; as it cannot be read,
         // a block of its host stands in for it.
-        assert_eq!(summary, [(Action::Allow, "first.example", 2), (Action::Block, "bad.example/x", 4),
-            (Action::Block, "*.oops.example", 6), (Action::Allow, "site.example", 8)]);
+        assert_eq!(
+            summary,
+            [
+                (Action::Allow, "first.example", 2),
+                (Action::Block, "bad.example/x", 4),
+                (Action::Block, "*.oops.example", 6),
+                (Action::Allow, "site.example", 8)
+            ]
+        );
         assert_eq!(rules[3].resource_hosts.len(), 2);
         let lines: Vec<_> = errors.iter().map(|e| e.source.to_string()).collect();
         assert_eq!(lines, ["ks1.list:5", "ks1.list:6"]);
@@ -487,15 +509,25 @@ mod tests {
     }
 
     fn conditions(text: &str) -> Vec<(String, bool, String, bool)> {
-        entry(text).unwrap().query.iter().map(|c| (c.key.to_string(), c.key_prefix, c.value.to_string(), c.prefix)).collect()
+        entry(text)
+            .unwrap()
+            .query
+            .iter()
+            .map(|c| (c.key.to_string(), c.key_prefix, c.value.to_string(), c.prefix))
+            .collect()
     }
 
     #[test]
     fn every_query_condition_chrome_reads_is_read() {
         let own = |key: &str, key_prefix, value: &str, prefix| (key.to_owned(), key_prefix, value.to_owned(), prefix);
-        assert_eq!(conditions("a.example/x?v=1&list=*&lang=en*"),
-            [own("v", false, "1", false), own("list", false, "", true), own("lang", false, "en", true)]);
-        assert_eq!(conditions("a.example?flag&empty="), [own("flag", false, "", false), own("empty", false, "", false)]);
+        assert_eq!(
+            conditions("a.example/x?v=1&list=*&lang=en*"),
+            [own("v", false, "1", false), own("list", false, "", true), own("lang", false, "en", true)]
+        );
+        assert_eq!(
+            conditions("a.example?flag&empty="),
+            [own("flag", false, "", false), own("empty", false, "", false)]
+        );
         assert_eq!(conditions("a.example?fo*&*"), [own("fo", true, "", true), own("", true, "", true)]);
         // A key ending in `*` with an empty value is a key prefix too, as in Chrome; an
         // escaped star is a letter.
@@ -509,7 +541,10 @@ mod tests {
         let rule = entry("http://user:pass@Google.com:8080/whatever#top").unwrap();
         assert_eq!((rule.scheme, rule.port, &*rule.path), (Some(Scheme::Http), Some(8080), "/whatever"));
         assert_eq!(rule.host, HostPattern::Domain { host: "google.com".into(), subdomains: true });
-        assert_eq!(entry("a@b@.www.example.com").unwrap().host, HostPattern::Domain { host: "www.example.com".into(), subdomains: false });
+        assert_eq!(
+            entry("a@b@.www.example.com").unwrap().host,
+            HostPattern::Domain { host: "www.example.com".into(), subdomains: false }
+        );
         assert_eq!(entry("user@").unwrap_err(), Problem::BadHost("".into()));
     }
 
@@ -518,17 +553,29 @@ mod tests {
         let text = "[block]\nhttp://a.example:99999/x\n*.b.example/y\nftp://c.example\njavascript:alert(1)\nex*ample.com\nd.example uses: e.example\n[allow]\nf.example:0\n";
         let (rules, errors) = parse_list("l", text);
         let fallbacks: Vec<_> = errors.iter().map(|e| e.fallback.clone()).collect();
-        assert_eq!(fallbacks, [
-            Fallback::HostBlocked("all of a.example (and its subdomains)".into()),
-            Fallback::HostBlocked("all of b.example (and its subdomains)".into()),
-            Fallback::SchemeNeverOpened("ftp".into()),
-            Fallback::HostBlocked("all of javascript (and its subdomains)".into()),
-            Fallback::ListsUnusable,
-            Fallback::HostBlocked("all of d.example (and its subdomains)".into()),
-            Fallback::LeftOut,
-        ]);
-        let stand_ins: Vec<_> = rules.iter().map(|r| (r.host.key().unwrap(), &*r.path, r.query.len(), r.refused.is_some())).collect();
-        assert_eq!(stand_ins, [("a.example", "", 0, true), ("b.example", "", 0, true), ("javascript", "", 0, true), ("d.example", "", 0, true)]);
+        assert_eq!(
+            fallbacks,
+            [
+                Fallback::HostBlocked("all of a.example (and its subdomains)".into()),
+                Fallback::HostBlocked("all of b.example (and its subdomains)".into()),
+                Fallback::SchemeNeverOpened("ftp".into()),
+                Fallback::HostBlocked("all of javascript (and its subdomains)".into()),
+                Fallback::ListsUnusable,
+                Fallback::HostBlocked("all of d.example (and its subdomains)".into()),
+                Fallback::LeftOut,
+            ]
+        );
+        let stand_ins: Vec<_> =
+            rules.iter().map(|r| (r.host.key().unwrap(), &*r.path, r.query.len(), r.refused.is_some())).collect();
+        assert_eq!(
+            stand_ins,
+            [
+                ("a.example", "", 0, true),
+                ("b.example", "", 0, true),
+                ("javascript", "", 0, true),
+                ("d.example", "", 0, true)
+            ]
+        );
         assert!(rules.iter().all(|r| r.action == Action::Block && r.port.is_none() && r.scheme.is_none()));
     }
 
@@ -536,7 +583,14 @@ mod tests {
     fn uses_is_only_for_allow_entries_and_needs_hosts() {
         let (_, errors) = parse_list("l", "[block]\na.example uses: b.example\n[allow]\nc.example uses:\nd.example extra\ne.example uses: https://f.example\n");
         let problems: Vec<_> = errors.into_iter().map(|e| e.problem).collect();
-        assert_eq!(problems, [Problem::UsesOnBlock, Problem::EmptyUses, Problem::TrailingText("extra".into()),
-            Problem::BadResourceHost("https://f.example".into())]);
+        assert_eq!(
+            problems,
+            [
+                Problem::UsesOnBlock,
+                Problem::EmptyUses,
+                Problem::TrailingText("extra".into()),
+                Problem::BadResourceHost("https://f.example".into())
+            ]
+        );
     }
 }

@@ -16,10 +16,10 @@ use axum::{Json, Router};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
+use super::alerts::{self, Stored};
 use super::api::{refuse, take, ApiError, Kiosk};
 use super::limits::{cut_bytes as cut, Kind};
 use super::store::{ActivityBatchRow, KioskRow, Store};
-use super::alerts::{self, Stored};
 use super::{now, Server};
 use crate::protocol::{ActivityAck, ActivityBatch, ActivityEvent, Happening, ACTIVITY_BATCH_EVENTS, ACTIVITY_PATH};
 
@@ -50,15 +50,25 @@ pub(super) struct Job {
     stored: oneshot::Sender<bool>,
 }
 
-async fn ingest(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, headers: HeaderMap, body: Bytes) -> Result<Json<ActivityAck>, ApiError> {
+async fn ingest(
+    State(server): State<Arc<Server>>,
+    Kiosk(kiosk): Kiosk,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ActivityAck>, ApiError> {
     take(&server, &kiosk, Kind::Activity, "activity batches")?;
     let json = decompress(&headers, &body)?;
-    let batch: ActivityBatch = serde_json::from_slice(&json).map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("not an activity batch: {e}")))?;
-    if batch.log.is_empty() || batch.log.len() > 64 || !batch.log.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    let batch: ActivityBatch = serde_json::from_slice(&json)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("not an activity batch: {e}")))?;
+    if batch.log.is_empty() || batch.log.len() > 64 || !batch.log.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err(refuse(StatusCode::BAD_REQUEST, "a batch names its log: up to 64 letters, digits and dashes"));
     }
     if batch.events.len() > ACTIVITY_BATCH_EVENTS {
-        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("a batch holds at most {ACTIVITY_BATCH_EVENTS} events")));
+        return Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("a batch holds at most {ACTIVITY_BATCH_EVENTS} events"),
+        ));
     }
     let through = batch.events.iter().filter_map(|event| event.get("seq")?.as_u64()).max().unwrap_or(0);
     let received = batch.events.len();
@@ -78,7 +88,10 @@ async fn ingest(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, headers:
     let queue = server.activity_queue.get_or_init(|| start_writer(Arc::clone(&server)));
     let job = Job { kiosk, log: batch.log, events, stored };
     if queue.send(job).await.is_err() || !answer.await.unwrap_or(false) {
-        return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "the activity could not be stored just now; send it again later"));
+        return Err(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the activity could not be stored just now; send it again later",
+        ));
     }
     Ok(Json(ActivityAck { through }))
 }
@@ -88,10 +101,15 @@ fn decompress(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, ApiError> {
     let reader: Box<dyn Read + '_> = match encoding.trim().to_ascii_lowercase().as_str() {
         "gzip" => Box::new(flate2::read::GzDecoder::new(&body[..])),
         "identity" => Box::new(&body[..]),
-        other => return Err(refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("activity is sent as gzip, not {other}"))),
+        other => {
+            return Err(refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("activity is sent as gzip, not {other}")))
+        }
     };
     let mut json = Vec::new();
-    reader.take(DECOMPRESSED_LIMIT + 1).read_to_end(&mut json).map_err(|_| refuse(StatusCode::BAD_REQUEST, "the batch is not valid gzip"))?;
+    reader
+        .take(DECOMPRESSED_LIMIT + 1)
+        .read_to_end(&mut json)
+        .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the batch is not valid gzip"))?;
     if json.len() as u64 > DECOMPRESSED_LIMIT {
         return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "the batch is too large once decompressed"));
     }
@@ -137,7 +155,8 @@ fn capped(mut event: ActivityEvent, latest: u64) -> ActivityEvent {
 
 fn start_writer(server: Arc<Server>) -> mpsc::Sender<Job> {
     let (queue, jobs) = mpsc::channel(QUEUED);
-    let started = std::thread::Builder::new().name("activity-writer".into()).spawn(move || write_batches(&server, jobs));
+    let started =
+        std::thread::Builder::new().name("activity-writer".into()).spawn(move || write_batches(&server, jobs));
     if let Err(error) = started {
         // The queue's receiver went with the thread: every batch is answered 503 and sent again.
         warn!(%error, "cannot start the activity writer");
@@ -182,7 +201,10 @@ fn write_group(server: &Server, store: &Store, group: &[Job]) -> bool {
     let matcher = server.alert_terms.current(store);
     let now = now();
     let written = store.in_transaction(|store| {
-        let rows: Vec<ActivityBatchRow<'_>> = group.iter().map(|job| ActivityBatchRow { kiosk: &job.kiosk, log: &job.log, events: &job.events }).collect();
+        let rows: Vec<ActivityBatchRow<'_>> = group
+            .iter()
+            .map(|job| ActivityBatchRow { kiosk: &job.kiosk, log: &job.log, events: &job.events })
+            .collect();
         let new = store.add_activity(&rows, now)?;
         let stored: Vec<Stored<'_>> = group
             .iter()
@@ -226,7 +248,12 @@ pub(super) async fn expire(server: Arc<Server>, retention_days: u64) {
         }
         if deleted > 0 {
             info!(deleted, retention_days, "old activity deleted");
-            let _ = server.store().audit(None, "retention", &format!("{deleted} activity events older than {retention_days} days deleted"), now());
+            let _ = server.store().audit(
+                None,
+                "retention",
+                &format!("{deleted} activity events older than {retention_days} days deleted"),
+                now(),
+            );
         }
         tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
     }

@@ -109,10 +109,12 @@ pub fn scan(store: &Store, matcher: &Matcher, stored: &[Stored<'_>], now: u64) -
             raised.push(raise(store, &alert, now)?);
         }
         if let Some(at) = latest_block {
-            let (blocks, alerted) = store.recent_blocks(batch.machine, batch.kiosk_id, at.saturating_sub(BLOCKS_WINDOW_MS))?;
+            let (blocks, alerted) =
+                store.recent_blocks(batch.machine, batch.kiosk_id, at.saturating_sub(BLOCKS_WINDOW_MS))?;
             if blocks >= BLOCKS_FOR_ALERT && !alerted {
                 let words = blocks.to_string();
-                let (session, session_id) = batch.events.last().map_or(("", None), |(row, event)| (event.session.as_str(), Some(row.session)));
+                let (session, session_id) =
+                    batch.events.last().map_or(("", None), |(row, event)| (event.session.as_str(), Some(row.session)));
                 let alert = NewAlert {
                     activity_id: None,
                     kiosk_id: batch.kiosk_id,
@@ -142,7 +144,12 @@ fn raise(store: &Store, alert: &NewAlert<'_>, now: u64) -> rusqlite::Result<Rais
 /// Tells the consoles of alerts now committed, and the mailer of urgent ones.
 pub fn announce(server: &Server, raised: &[Raised]) {
     for alert in raised {
-        let _ = server.events.send(ConsoleEvent { kind: "alert", id: alert.id.to_string(), room: alert.room_id, safeguarding: true });
+        let _ = server.events.send(ConsoleEvent {
+            kind: "alert",
+            id: alert.id.to_string(),
+            room: alert.room_id,
+            safeguarding: true,
+        });
         if alert.urgent {
             server.urgent_alert.notify_one();
         }

@@ -20,8 +20,8 @@ use super::store::{KioskRow, Screenshot, Sent};
 use super::{hash, now, random_hex, ConsoleEvent, Server};
 use crate::bundle;
 use crate::protocol::{
-    EnrolRequest, Enrolment, ErrorBody, FeelingRequest, Heartbeat, Received, Report, ReportContent, RulesQuery, UnblockRequest, ENROL_PATH,
-    FEELING_PATH, HEARTBEAT_PATH, REPORTS_PATH, RULES_PATH, UNBLOCK_PATH,
+    EnrolRequest, Enrolment, ErrorBody, FeelingRequest, Heartbeat, Received, Report, ReportContent, RulesQuery,
+    UnblockRequest, ENROL_PATH, FEELING_PATH, HEARTBEAT_PATH, REPORTS_PATH, RULES_PATH, UNBLOCK_PATH,
 };
 
 /// A report's body: its fields and the base64 PNG (at most 4 MB of picture).
@@ -67,7 +67,11 @@ pub(super) fn refuse(status: StatusCode, message: &str) -> ApiError {
 /// `429`: this kiosk has sent its share for now; it may send again after `wait`.
 fn limited(kiosk: &KioskRow, what: &str, wait: Duration) -> ApiError {
     warn!(kiosk = kiosk.id, name = kiosk.name, what, wait_seconds = wait.as_secs(), "kiosk over its limit");
-    ApiError(StatusCode::TOO_MANY_REQUESTS, format!("this kiosk has sent too many {what} for now: wait and send again"), Some(wait))
+    ApiError(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("this kiosk has sent too many {what} for now: wait and send again"),
+        Some(wait),
+    )
 }
 
 /// Counts one `kind` from the kiosk against its limits.
@@ -81,7 +85,9 @@ fn is_new(server: &Server, kiosk: &KioskRow, item: Sent, id: &str) -> Result<boo
     match server.store().sender(item, id)? {
         None => Ok(true),
         Some(sender) if sender == kiosk.id => Ok(false),
-        Some(_) => Err(refuse(StatusCode::CONFLICT, "another kiosk already sent something with this id: make a new one")),
+        Some(_) => {
+            Err(refuse(StatusCode::CONFLICT, "another kiosk already sent something with this id: make a new one"))
+        }
     }
 }
 
@@ -101,7 +107,10 @@ impl FromRequestParts<Arc<Server>> for Kiosk {
     }
 }
 
-async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolRequest>) -> Result<Json<Enrolment>, ApiError> {
+async fn enrol(
+    State(server): State<Arc<Server>>,
+    Json(request): Json<EnrolRequest>,
+) -> Result<Json<Enrolment>, ApiError> {
     let name = request.name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(refuse(StatusCode::BAD_REQUEST, "a machine name of 1 to 100 characters is needed"));
@@ -116,7 +125,10 @@ async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolReque
     let code = request.code.trim().to_ascii_uppercase();
     let room_id = server.store().enrol(&hash(&code), &kiosk, &hash(&token), now())?;
     let Some(room_id) = room_id else {
-        return Err(refuse(StatusCode::FORBIDDEN, "this enrolment code is unknown, already used or expired: ask for a new one"));
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "this enrolment code is unknown, already used or expired: ask for a new one",
+        ));
     };
     let store = server.store();
     store.audit(None, "enrol", &format!("{name} ({id}) in room {room_id}"), now())?;
@@ -127,8 +139,14 @@ async fn enrol(State(server): State<Arc<Server>>, Json(request): Json<EnrolReque
 
 /// The kiosk's signed bundle. With `If-None-Match` naming the version it has, `304` when
 /// nothing changed; with `?wait=N` the answer waits up to N seconds for a change.
-async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(query): Query<RulesQuery>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let held: Option<i64> = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse().ok());
+async fn rules(
+    State(server): State<Arc<Server>>,
+    Kiosk(kiosk): Kiosk,
+    Query(query): Query<RulesQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let held: Option<i64> =
+        headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse().ok());
     let mut changes = server.watch_room(kiosk.room_id);
     let current = server.store().room_version(kiosk.room_id)?;
     let holding = server.long_polls.hold(&kiosk.id);
@@ -154,7 +172,11 @@ async fn rules(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Query(que
     Ok(([(ETAG, etag)], Json(signed)).into_response())
 }
 
-async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(mut report): Json<Report>) -> Result<Json<Received>, ApiError> {
+async fn report(
+    State(server): State<Arc<Server>>,
+    Kiosk(kiosk): Kiosk,
+    Json(mut report): Json<Report>,
+) -> Result<Json<Received>, ApiError> {
     if !is_uuid(&report.id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "a report id is a UUID"));
     }
@@ -180,7 +202,12 @@ async fn report(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(mut
     let new = server.store().add_report(&kiosk, &report, &screenshot, now())?;
     if new {
         info!(report = report.id, kiosk = kiosk.name, "report received");
-        let _ = server.events.send(ConsoleEvent { kind: "report", id: report.id.clone(), room: kiosk.room_id, safeguarding: false });
+        let _ = server.events.send(ConsoleEvent {
+            kind: "report",
+            id: report.id.clone(),
+            room: kiosk.room_id,
+            safeguarding: false,
+        });
     }
     let screenshot_kept = matches!(screenshot, Screenshot::Stored { .. });
     Ok(Json(Received { id: report.id, stored: true, screenshot_kept: Some(screenshot_kept) }))
@@ -201,10 +228,20 @@ fn cap_report(report: &mut ReportContent) {
 
 /// Stores a report's screenshot if the kiosk's quota and the disk floor allow; otherwise the
 /// report goes without it.
-async fn keep_screenshot(server: &Arc<Server>, kiosk: &KioskRow, report_id: &str, png: Vec<u8>) -> Result<Screenshot, ApiError> {
+async fn keep_screenshot(
+    server: &Arc<Server>,
+    kiosk: &KioskRow,
+    report_id: &str,
+    png: Vec<u8>,
+) -> Result<Screenshot, ApiError> {
     let bytes = png.len() as u64;
     if server.store().screenshot_bytes(&kiosk.id)? + bytes > limits::SCREENSHOT_BYTES {
-        warn!(kiosk = kiosk.id, name = kiosk.name, report = report_id, "screenshot quota used up: the report is kept without its screenshot");
+        warn!(
+            kiosk = kiosk.id,
+            name = kiosk.name,
+            report = report_id,
+            "screenshot quota used up: the report is kept without its screenshot"
+        );
         return Ok(Screenshot::Refused("quota"));
     }
     // The file is named by the UUID checked before, so no name can leave the folder.
@@ -229,7 +266,12 @@ fn is_feeling(feeling: &str) -> bool {
 }
 
 /// The feeling a pupil picked on the thank-you page, after the report went.
-async fn feeling(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, axum::extract::Path(id): axum::extract::Path<String>, Json(request): Json<FeelingRequest>) -> Result<StatusCode, ApiError> {
+async fn feeling(
+    State(server): State<Arc<Server>>,
+    Kiosk(kiosk): Kiosk,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Json(request): Json<FeelingRequest>,
+) -> Result<StatusCode, ApiError> {
     if !is_uuid(&id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "a report id is a UUID"));
     }
@@ -244,7 +286,11 @@ async fn feeling(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, axum::e
     }
 }
 
-async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(request): Json<UnblockRequest>) -> Result<Json<Received>, ApiError> {
+async fn unblock(
+    State(server): State<Arc<Server>>,
+    Kiosk(kiosk): Kiosk,
+    Json(request): Json<UnblockRequest>,
+) -> Result<Json<Received>, ApiError> {
     // Cut, an address would name another page, and a teacher would allow that one.
     if !is_uuid(&request.id) || request.url.len() > limits::URL_BYTES {
         return Err(refuse(StatusCode::BAD_REQUEST, "an unblock request has a UUID and a URL of at most 8 KB"));
@@ -260,15 +306,27 @@ async fn unblock(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(re
     // top of the list and outlive the retention period.
     let requested_at = request.requested_at.min(now());
     if server.store().add_unblock_request(&kiosk, &request.id, &request.url, requested_at, now())? {
-        let _ = server.events.send(ConsoleEvent { kind: "unblock", id: request.id.clone(), room: kiosk.room_id, safeguarding: false });
+        let _ = server.events.send(ConsoleEvent {
+            kind: "unblock",
+            id: request.id.clone(),
+            room: kiosk.room_id,
+            safeguarding: false,
+        });
     }
     Ok(Json(Received { id: request.id, stored: true, screenshot_kept: None }))
 }
 
-async fn heartbeat(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(beat): Json<Heartbeat>) -> Result<StatusCode, ApiError> {
+async fn heartbeat(
+    State(server): State<Arc<Server>>,
+    Kiosk(kiosk): Kiosk,
+    Json(beat): Json<Heartbeat>,
+) -> Result<StatusCode, ApiError> {
     let version_chars = beat.satchel_version.as_deref().map_or(0, |version| version.chars().count());
     if beat.state.chars().count() > limits::STATE_CHARS || version_chars > limits::VERSION_CHARS {
-        return Err(refuse(StatusCode::BAD_REQUEST, "a heartbeat's state is at most 200 characters and its version at most 50"));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "a heartbeat's state is at most 200 characters and its version at most 50",
+        ));
     }
     take(&server, &kiosk, Kind::Heartbeat, "heartbeats")?;
     server.store().heartbeat(&kiosk, &beat, now())?;
@@ -277,7 +335,13 @@ async fn heartbeat(State(server): State<Arc<Server>>, Kiosk(kiosk): Kiosk, Json(
 
 fn is_uuid(text: &str) -> bool {
     text.len() == 36
-        && text.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() && !c.is_ascii_uppercase() })
+        && text.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit() && !c.is_ascii_uppercase()
+            }
+        })
 }
 
 /// The PNG signature followed by an IHDR chunk of a sensible size.

@@ -71,7 +71,11 @@ impl Server {
             };
             // Forgotten by the database first: a file left behind wastes space, a missing one
             // would break a reveal.
-            let dropped: Vec<String> = oldest.into_iter().filter(|(report, _)| self.store().drop_screenshot(report, "disk").is_ok()).map(|(_, name)| name).collect();
+            let dropped: Vec<String> = oldest
+                .into_iter()
+                .filter(|(report, _)| self.store().drop_screenshot(report, "disk").is_ok())
+                .map(|(_, name)| name)
+                .collect();
             if dropped.is_empty() {
                 break false;
             }
@@ -81,7 +85,12 @@ impl Server {
         if removed > 0 {
             let floor = self.disk_floor.load(Ordering::Relaxed) / (1024 * 1024);
             warn!(removed, floor_mb = floor, "disk below its floor: oldest screenshots removed, their reports kept");
-            let _ = self.store().audit(None, "disk-floor", &format!("{removed} oldest screenshots removed (their reports kept) to keep {floor} MB free"), now());
+            let _ = self.store().audit(
+                None,
+                "disk-floor",
+                &format!("{removed} oldest screenshots removed (their reports kept) to keep {floor} MB free"),
+                now(),
+            );
         }
         room
     }

@@ -58,7 +58,11 @@ pub fn parse_sites(text: &str) -> Result<(String, Vec<Tile>), Vec<String>> {
     if tiles.is_empty() && errors.is_empty() {
         errors.push("add at least one site".to_owned());
     }
-    if errors.is_empty() { Ok((list, tiles)) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok((list, tiles))
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -69,7 +73,15 @@ mod tests {
     fn sites_become_allow_entries_and_tiles_and_bad_lines_are_named() {
         let (list, tiles) = parse_sites("https://www.topmarks.co.uk/maths-games/ | Topmarks | 🔢\n\nphonicsplay.co.uk uses: cdn.phonicsplay.co.uk\n").unwrap();
         assert_eq!(list, "[allow]\nwww.topmarks.co.uk/maths-games\n\nphonicsplay.co.uk uses: cdn.phonicsplay.co.uk\n");
-        assert_eq!(tiles[0], Tile { title: "Topmarks".into(), url: "https://www.topmarks.co.uk/maths-games/".into(), icon: "🔢".into(), colour: None });
+        assert_eq!(
+            tiles[0],
+            Tile {
+                title: "Topmarks".into(),
+                url: "https://www.topmarks.co.uk/maths-games/".into(),
+                icon: "🔢".into(),
+                colour: None
+            }
+        );
         assert_eq!(tiles[1].title, "phonicsplay.co.uk");
         let errors = parse_sites("cbeebies.com\nco.uk\nhttp://\n").unwrap_err();
         assert!(errors.iter().any(|e| e.starts_with("line 2: `co.uk`")), "{errors:?}");

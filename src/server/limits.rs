@@ -90,9 +90,11 @@ impl KioskLimits {
             .rates()
             .iter()
             .filter_map(|rate| {
-                let recent = times.iter().rev().take_while(|t| now.saturating_duration_since(**t) < rate.window).count();
+                let recent =
+                    times.iter().rev().take_while(|t| now.saturating_duration_since(**t) < rate.window).count();
                 // Room comes when the oldest of the last `count` leaves the window.
-                (recent >= rate.count).then(|| (times[times.len() - rate.count] + rate.window).saturating_duration_since(now))
+                (recent >= rate.count)
+                    .then(|| (times[times.len() - rate.count] + rate.window).saturating_duration_since(now))
             })
             .max();
         match wait {
@@ -194,10 +196,17 @@ mod tests {
             assert!(limits.take("k1", Kind::Report, start + Duration::from_secs(minute * 10)).is_ok());
         }
         let at = start + Duration::from_secs(300);
-        assert_eq!(limits.take("k1", Kind::Report, at), Err(Duration::from_secs(300)), "the first leaves the window at 10 minutes");
+        assert_eq!(
+            limits.take("k1", Kind::Report, at),
+            Err(Duration::from_secs(300)),
+            "the first leaves the window at 10 minutes"
+        );
         assert!(limits.take("k2", Kind::Report, at).is_ok(), "another kiosk has its own allowance");
         assert!(limits.take("k1", Kind::Ask, at).is_ok(), "and each kind its own");
-        assert!(limits.take("k1", Kind::Report, start + TEN_MINUTES).is_ok(), "room again once the first is ten minutes old");
+        assert!(
+            limits.take("k1", Kind::Report, start + TEN_MINUTES).is_ok(),
+            "room again once the first is ten minutes old"
+        );
     }
 
     #[test]
@@ -211,7 +220,11 @@ mod tests {
             assert!(limits.take("k1", Kind::Report, at).is_ok(), "report {n}");
         }
         let next = at + Duration::from_secs(1200);
-        assert_eq!(limits.take("k1", Kind::Report, next), Err(DAY - (next - start)), "until the day's first is a day old");
+        assert_eq!(
+            limits.take("k1", Kind::Report, next),
+            Err(DAY - (next - start)),
+            "until the day's first is a day old"
+        );
         assert!(limits.take("k1", Kind::Report, start + DAY).is_ok());
     }
 
@@ -220,7 +233,10 @@ mod tests {
         let limits = KioskLimits::default();
         let start = Instant::now();
         assert!(limits.take("k1", Kind::Heartbeat, start).is_ok());
-        assert_eq!(limits.take("k1", Kind::Heartbeat, start + Duration::from_millis(2500)), Err(Duration::from_millis(7500)));
+        assert_eq!(
+            limits.take("k1", Kind::Heartbeat, start + Duration::from_millis(2500)),
+            Err(Duration::from_millis(7500))
+        );
         assert_eq!(retry_after_seconds(Duration::from_millis(7500)), 8);
         assert!(limits.take("k1", Kind::Heartbeat, start + Duration::from_secs(10)).is_ok());
     }

@@ -54,7 +54,9 @@ impl LoginGuard {
         if buckets.len() >= MOST_BUCKETS {
             buckets.retain(|_, bucket| now.saturating_duration_since(bucket.next_allowed) < FORGET_AFTER);
             if buckets.len() >= MOST_BUCKETS {
-                if let Some(stalest) = buckets.iter().min_by_key(|(_, bucket)| bucket.next_allowed).map(|(key, _)| key.clone()) {
+                if let Some(stalest) =
+                    buckets.iter().min_by_key(|(_, bucket)| bucket.next_allowed).map(|(key, _)| key.clone())
+                {
                     buckets.remove(&stalest);
                 }
             }

@@ -32,7 +32,10 @@ impl Mail {
     /// `url` as lettre reads it: `smtp://relay.school.org:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://host:465`.
     pub fn new(url: &str, from: &str, digest_hour: u64) -> Result<Mail> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).context("--smtp-url is not an SMTP address (smtp://host:port)")?.timeout(Some(Duration::from_secs(30))).build();
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .context("--smtp-url is not an SMTP address (smtp://host:port)")?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
         let from = from.parse().with_context(|| format!("--smtp-from `{from}` is not an e-mail address"))?;
         Ok(Mail { transport, from, digest_hour: digest_hour % 24 })
     }

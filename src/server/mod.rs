@@ -6,8 +6,8 @@ mod activity;
 mod alerts;
 mod api;
 mod console;
-mod lessons;
 pub mod disk;
+mod lessons;
 mod limits;
 mod login;
 pub mod mail;
@@ -96,9 +96,11 @@ impl Server {
     /// built-in KS1 profile, and an admin account whose one-time password is returned once.
     pub fn open(data: &Path, locale: &str) -> Result<(Arc<Server>, Option<String>)> {
         let messages = Pages::new(locale)?;
-        std::fs::create_dir_all(data.join("screenshots")).with_context(|| format!("cannot create {}", data.display()))?;
+        std::fs::create_dir_all(data.join("screenshots"))
+            .with_context(|| format!("cannot create {}", data.display()))?;
         let key = load_or_create_key(&data.join("signing.key"))?;
-        let store = Store::open(&data.join(DATABASE)).with_context(|| format!("cannot open the database in {}", data.display()))?;
+        let store = Store::open(&data.join(DATABASE))
+            .with_context(|| format!("cannot open the database in {}", data.display()))?;
         let log_reader = Store::open(&data.join(DATABASE))?;
         let admin_password = first_start(&store)?;
         let server = Server {
@@ -175,7 +177,9 @@ impl Server {
     /// Creates a one-time enrolment code for a room and returns it.
     pub fn enrol_code(&self, room: &str, valid_minutes: u64) -> Result<String> {
         let store = self.store();
-        let Some(room_id) = store.room_id(room)? else { bail!("no room called `{room}`: add it with `satchel-server add-room`") };
+        let Some(room_id) = store.room_id(room)? else {
+            bail!("no room called `{room}`: add it with `satchel-server add-room`")
+        };
         let code = random_code()?;
         store.add_enrol_code(&hash(&code), room_id, now() + valid_minutes * 60)?;
         store.audit(None, "enrol-code", room, now())?;
@@ -245,7 +249,8 @@ impl Server {
     pub fn keep_first_admin_password(&self, password: &str) -> Result<PathBuf> {
         let file = self.first_admin_password_file();
         let _ = std::fs::remove_file(&file);
-        write_private(&file, format!("{password}\n").as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
+        write_private(&file, format!("{password}\n").as_bytes())
+            .with_context(|| format!("cannot write {}", file.display()))?;
         Ok(file)
     }
 
@@ -287,7 +292,12 @@ impl Server {
                     self.remove_screenshots(&names);
                     if !names.is_empty() {
                         info!(count = names.len(), retention_days, "old reports deleted");
-                        let _ = self.store().audit(None, "retention", &format!("{} reports older than {retention_days} days deleted", names.len()), now());
+                        let _ = self.store().audit(
+                            None,
+                            "retention",
+                            &format!("{} reports older than {retention_days} days deleted", names.len()),
+                            now(),
+                        );
                     }
                 }
                 Err(error) => warn!(%error, "cannot delete old reports"),
@@ -310,7 +320,8 @@ impl Server {
                 Err(error) => warn!(%error, "cannot end lessons"),
             }
             let next = self.store().next_lesson_end().ok().flatten();
-            let wait = next.map_or(Duration::from_secs(60), |at| Duration::from_secs(at.saturating_sub(now()).clamp(0, 60)));
+            let wait =
+                next.map_or(Duration::from_secs(60), |at| Duration::from_secs(at.saturating_sub(now()).clamp(0, 60)));
             tokio::select! {
                 _ = tokio::time::sleep(wait.max(Duration::from_millis(200))) => {}
                 _ = self.lessons_changed.notified() => {}
@@ -360,7 +371,8 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention: Retention
 }
 
 async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
@@ -384,7 +396,8 @@ fn first_start(store: &Store) -> Result<Option<String>> {
 fn load_or_create_key(path: &Path) -> Result<SigningKey> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            let seed: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("{}: not a 32-byte ed25519 key", path.display()))?;
+            let seed: [u8; 32] =
+                bytes.try_into().map_err(|_| anyhow::anyhow!("{}: not a 32-byte ed25519 key", path.display()))?;
             Ok(SigningKey::from_bytes(&seed))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {

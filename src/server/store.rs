@@ -8,15 +8,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 mod activity;
 mod alerts;
 
-pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow, StoredBatch, StoredEvent};
-pub use alerts::{Acknowledgement, AlertRow, NewAlert, SchoolTerm};
 use crate::bundle::{Bundle, Lesson, Profile};
-use crate::safesearch::SearchEngine;
 use crate::pages::Tile;
 use crate::protocol::{Heartbeat, Report};
+use crate::safesearch::SearchEngine;
+pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow, StoredBatch, StoredEvent};
+pub use alerts::{Acknowledgement, AlertRow, NewAlert, SchoolTerm};
 
 /// Each migration moves the database one `user_version` up; they run once, in order.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO counters VALUES ('rules_version', 0);
 CREATE TABLE users (
@@ -51,28 +52,36 @@ CREATE TABLE unblock_requests (
     id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL REFERENCES kiosks(id), room_id INTEGER NOT NULL, url TEXT NOT NULL,
     requested_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'new');
 CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, user_id INTEGER, action TEXT NOT NULL, detail TEXT NOT NULL);
-"#, r#"
+"#,
+    r#"
 CREATE TABLE sessions (
     token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     csrf TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE room_teachers (
     room_id INTEGER NOT NULL REFERENCES rooms(id), user_id INTEGER NOT NULL REFERENCES users(id), PRIMARY KEY (room_id, user_id));
 CREATE TABLE reveals (report_id TEXT NOT NULL REFERENCES reports(id), user_id INTEGER NOT NULL REFERENCES users(id), at INTEGER NOT NULL);
-"#, r#"
+"#,
+    r#"
 ALTER TABLE lesson_runs ADD COLUMN approved TEXT NOT NULL DEFAULT '';
-"#, r#"
+"#,
+    r#"
 ALTER TABLE profiles ADD COLUMN image_search INTEGER NOT NULL DEFAULT 1;
-"#, r#"
+"#,
+    r#"
 ALTER TABLE profiles ADD COLUMN open_web INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE profiles ADD COLUMN blocked_categories TEXT NOT NULL DEFAULT '';
-"#, r#"
+"#,
+    r#"
 ALTER TABLE kiosks ADD COLUMN retired_at INTEGER;
-"#, r#"
+"#,
+    r#"
 ALTER TABLE users ADD COLUMN disabled_at INTEGER;
-"#, r#"
+"#,
+    r#"
 ALTER TABLE kiosks ADD COLUMN outbox_waiting INTEGER;
 ALTER TABLE kiosks ADD COLUMN outbox_damaged INTEGER;
-"#, r#"
+"#,
+    r#"
 ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
 -- No password could be changed before this version: every account still has its one-time one.
 UPDATE users SET must_change_password = 1;
@@ -85,7 +94,8 @@ CREATE INDEX report_edits_report ON report_edits (report_id, id);
 CREATE TABLE known_devices (
     token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, created_at INTEGER NOT NULL);
 CREATE INDEX audit_action ON audit (action, id);
-"#, r#"
+"#,
+    r#"
 -- What the server keeps of each kiosk's screenshots (its quota), why a report has none, and
 -- when an ask arrived by the server's clock (a kiosk's own date can be anything).
 ALTER TABLE reports ADD COLUMN screenshot_bytes INTEGER NOT NULL DEFAULT 0;
@@ -94,7 +104,12 @@ ALTER TABLE unblock_requests ADD COLUMN received_at INTEGER;
 UPDATE unblock_requests SET received_at = requested_at;
 CREATE INDEX reports_kiosk ON reports (kiosk_id, received_at);
 CREATE INDEX unblock_requests_kiosk ON unblock_requests (kiosk_id, status);
-"#, activity::MIGRATION, alerts::MIGRATION, activity::BLOCKS_MIGRATION, activity::KEYED_MIGRATION];
+"#,
+    activity::MIGRATION,
+    alerts::MIGRATION,
+    activity::BLOCKS_MIGRATION,
+    activity::KEYED_MIGRATION,
+];
 
 pub struct Store {
     db: Connection,
@@ -186,7 +201,11 @@ impl Store {
     /// The next rules version: one counter for the whole server, so a kiosk moved to another
     /// room still only ever sees versions grow.
     fn next_version(&self) -> Result<i64> {
-        self.db.query_row("UPDATE counters SET value = value + 1 WHERE name = 'rules_version' RETURNING value", [], |row| row.get(0))
+        self.db.query_row(
+            "UPDATE counters SET value = value + 1 WHERE name = 'rules_version' RETURNING value",
+            [],
+            |row| row.get(0),
+        )
     }
 
     /// Marks a room's rules as changed and returns the new version.
@@ -228,12 +247,18 @@ impl Store {
 
     pub fn add_room(&self, name: &str, profile_id: i64) -> Result<i64> {
         let version = self.next_version()?;
-        self.db.execute("INSERT INTO rooms (name, profile_id, rules_version) VALUES (?1, ?2, ?3)", params![name, profile_id, version])?;
+        self.db.execute(
+            "INSERT INTO rooms (name, profile_id, rules_version) VALUES (?1, ?2, ?3)",
+            params![name, profile_id, version],
+        )?;
         Ok(self.db.last_insert_rowid())
     }
 
     pub fn add_enrol_code(&self, code_hash: &str, room_id: i64, expires_at: u64) -> Result<()> {
-        self.db.execute("INSERT INTO enrol_codes (code_hash, room_id, expires_at) VALUES (?1, ?2, ?3)", params![code_hash, room_id, expires_at as i64])?;
+        self.db.execute(
+            "INSERT INTO enrol_codes (code_hash, room_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![code_hash, room_id, expires_at as i64],
+        )?;
         Ok(())
     }
 
@@ -259,9 +284,11 @@ impl Store {
 
     pub fn kiosk_by_token(&self, id: &str, token_hash: &str) -> Result<Option<KioskRow>> {
         self.db
-            .query_row("SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2 AND retired_at IS NULL", params![id, token_hash], |row| {
-                Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })
-            })
+            .query_row(
+                "SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2 AND retired_at IS NULL",
+                params![id, token_hash],
+                |row| Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? }),
+            )
             .optional()
     }
 
@@ -321,7 +348,10 @@ impl Store {
 
     pub fn add_lesson(&self, name: &str, list: &str, tiles: &[Tile], owner: Option<i64>) -> Result<i64> {
         let tiles = serde_json::to_string(tiles).expect("tiles serialise");
-        self.db.execute("INSERT INTO lessons (name, list, tiles, owner_id) VALUES (?1, ?2, ?3, ?4)", params![name, list, tiles, owner])?;
+        self.db.execute(
+            "INSERT INTO lessons (name, list, tiles, owner_id) VALUES (?1, ?2, ?3, ?4)",
+            params![name, list, tiles, owner],
+        )?;
         Ok(self.db.last_insert_rowid())
     }
 
@@ -355,7 +385,9 @@ impl Store {
 
     /// The soonest time a running lesson ends, so the server wakes then.
     pub fn next_lesson_end(&self) -> Result<Option<u64>> {
-        self.db.query_row("SELECT min(ends_at) FROM lesson_runs WHERE ended = 0", [], |row| row.get::<_, Option<i64>>(0)).map(|t| t.map(|t| t as u64))
+        self.db
+            .query_row("SELECT min(ends_at) FROM lesson_runs WHERE ended = 0", [], |row| row.get::<_, Option<i64>>(0))
+            .map(|t| t.map(|t| t as u64))
     }
 
     /// The kiosk that sent the report or ask with this id, if one did.
@@ -372,7 +404,8 @@ impl Store {
     /// Stores a report (its screenshot, if any, is already beside the database: `screenshot`).
     pub fn add_report(&self, kiosk: &KioskRow, report: &Report, screenshot: &Screenshot, now: u64) -> Result<bool> {
         let Report { id, content: report } = report;
-        let room: String = self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [kiosk.room_id], |row| row.get(0))?;
+        let room: String =
+            self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [kiosk.room_id], |row| row.get(0))?;
         let (name, bytes, missing) = match screenshot {
             Screenshot::Stored { name, bytes } => (name.as_str(), *bytes as i64, None),
             Screenshot::NotSent => ("", 0, None),
@@ -405,7 +438,13 @@ impl Store {
 
     /// The bytes of screenshot this kiosk has stored (its quota).
     pub fn screenshot_bytes(&self, kiosk_id: &str) -> Result<u64> {
-        self.db.query_row("SELECT coalesce(sum(screenshot_bytes), 0) FROM reports WHERE kiosk_id = ?1", [kiosk_id], |row| row.get::<_, i64>(0)).map(|n| n as u64)
+        self.db
+            .query_row(
+                "SELECT coalesce(sum(screenshot_bytes), 0) FROM reports WHERE kiosk_id = ?1",
+                [kiosk_id],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
     }
 
     /// Screenshots that may go to keep the disk floor, oldest first: `(report id, file name)`.
@@ -419,17 +458,30 @@ impl Store {
 
     /// Forgets a report's screenshot (its file is deleted next), saying why in the inbox.
     pub fn drop_screenshot(&self, report_id: &str, why: &str) -> Result<()> {
-        self.db.execute("UPDATE reports SET screenshot = '', screenshot_bytes = 0, screenshot_missing = ?2 WHERE id = ?1", params![report_id, why])?;
+        self.db.execute(
+            "UPDATE reports SET screenshot = '', screenshot_bytes = 0, screenshot_missing = ?2 WHERE id = ?1",
+            params![report_id, why],
+        )?;
         Ok(())
     }
 
     /// Records a feeling on a report this kiosk sent; false when there is none.
     pub fn set_feeling(&self, kiosk: &KioskRow, report_id: &str, feeling: &str) -> Result<bool> {
-        let changed = self.db.execute("UPDATE reports SET feeling = ?3 WHERE id = ?1 AND kiosk_id = ?2", params![report_id, kiosk.id, feeling])?;
+        let changed = self.db.execute(
+            "UPDATE reports SET feeling = ?3 WHERE id = ?1 AND kiosk_id = ?2",
+            params![report_id, kiosk.id, feeling],
+        )?;
         Ok(changed == 1)
     }
 
-    pub fn add_unblock_request(&self, kiosk: &KioskRow, id: &str, url: &str, requested_at: u64, now: u64) -> Result<bool> {
+    pub fn add_unblock_request(
+        &self,
+        kiosk: &KioskRow,
+        id: &str,
+        url: &str,
+        requested_at: u64,
+        now: u64,
+    ) -> Result<bool> {
         let inserted = self.db.execute(
             "INSERT INTO unblock_requests (id, kiosk_id, room_id, url, requested_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
             params![id, kiosk.id, kiosk.room_id, url, requested_at as i64, now as i64],
@@ -439,7 +491,11 @@ impl Store {
 
     /// Asks from this kiosk no teacher has answered yet.
     pub fn open_asks(&self, kiosk_id: &str) -> Result<i64> {
-        self.db.query_row("SELECT count(*) FROM unblock_requests WHERE kiosk_id = ?1 AND status = 'new'", [kiosk_id], |row| row.get(0))
+        self.db.query_row(
+            "SELECT count(*) FROM unblock_requests WHERE kiosk_id = ?1 AND status = 'new'",
+            [kiosk_id],
+            |row| row.get(0),
+        )
     }
 
     pub fn heartbeat(&self, kiosk: &KioskRow, beat: &Heartbeat, now: u64) -> Result<()> {
@@ -460,7 +516,10 @@ impl Store {
     }
 
     pub fn audit(&self, user: Option<i64>, action: &str, detail: &str, now: u64) -> Result<()> {
-        self.db.execute("INSERT INTO audit (at, user_id, action, detail) VALUES (?1, ?2, ?3, ?4)", params![now as i64, user, action, detail])?;
+        self.db.execute(
+            "INSERT INTO audit (at, user_id, action, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![now as i64, user, action, detail],
+        )?;
         Ok(())
     }
 }
@@ -588,7 +647,9 @@ impl Store {
     /// The user's id and password hash.
     pub fn user_login(&self, name: &str) -> Result<Option<(i64, String)>> {
         self.db
-            .query_row("SELECT id, password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL", [name], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row("SELECT id, password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL", [name], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .optional()
     }
 
@@ -599,26 +660,49 @@ impl Store {
 
     /// A user's password hash and name, for checking the current password before a change.
     pub fn password_hash(&self, user_id: i64) -> Result<Option<String>> {
-        self.db.query_row("SELECT password_hash FROM users WHERE id = ?1 AND disabled_at IS NULL", [user_id], |row| row.get(0)).optional()
+        self.db
+            .query_row("SELECT password_hash FROM users WHERE id = ?1 AND disabled_at IS NULL", [user_id], |row| {
+                row.get(0)
+            })
+            .optional()
     }
 
     /// Sets a password; `one_time` for one an admin hands over (it must be changed at the next
     /// sign-in). Every session of the account but `keep_session` ends.
-    pub fn set_password(&self, user_id: i64, password_hash: &str, one_time: bool, keep_session: Option<&str>) -> Result<()> {
-        self.db.execute("UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1", params![user_id, password_hash, one_time])?;
-        self.db.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2", params![user_id, keep_session])?;
+    pub fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        one_time: bool,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        self.db.execute(
+            "UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
+            params![user_id, password_hash, one_time],
+        )?;
+        self.db.execute(
+            "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+            params![user_id, keep_session],
+        )?;
         Ok(())
     }
 
     /// Remembers a browser that signed in to this account: failed tries from elsewhere never
     /// slow it down.
     pub fn add_known_device(&self, token_hash: &str, user_id: i64, now: u64) -> Result<()> {
-        self.db.execute("INSERT OR IGNORE INTO known_devices (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)", params![token_hash, user_id, now as i64])?;
+        self.db.execute(
+            "INSERT OR IGNORE INTO known_devices (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, user_id, now as i64],
+        )?;
         Ok(())
     }
 
     pub fn is_known_device(&self, token_hash: &str, user_id: i64) -> Result<bool> {
-        self.db.query_row("SELECT EXISTS (SELECT 1 FROM known_devices WHERE token_hash = ?1 AND user_id = ?2)", params![token_hash, user_id], |row| row.get(0))
+        self.db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM known_devices WHERE token_hash = ?1 AND user_id = ?2)",
+            params![token_hash, user_id],
+            |row| row.get(0),
+        )
     }
 
     pub fn add_session(&self, token_hash: &str, user_id: i64, csrf: &str, now: u64, expires_at: u64) -> Result<()> {
@@ -655,7 +739,10 @@ impl Store {
     }
 
     pub fn assign_room(&self, user_id: i64, room_id: i64) -> Result<()> {
-        self.db.execute("INSERT OR IGNORE INTO room_teachers (room_id, user_id) VALUES (?1, ?2)", params![room_id, user_id])?;
+        self.db.execute(
+            "INSERT OR IGNORE INTO room_teachers (room_id, user_id) VALUES (?1, ?2)",
+            params![room_id, user_id],
+        )?;
         Ok(())
     }
 
@@ -682,13 +769,19 @@ impl Store {
     pub fn lessons(&self) -> Result<Vec<LessonRow>> {
         let mut statement = self.db.prepare("SELECT id, name, tiles FROM lessons ORDER BY name")?;
         let rows = statement.query_map([], |row| {
-            Ok(LessonRow { id: row.get(0)?, name: row.get(1)?, tiles: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default() })
+            Ok(LessonRow {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                tiles: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default(),
+            })
         })?;
         rows.collect()
     }
 
     pub fn lesson_exists(&self, lesson_id: i64) -> Result<bool> {
-        self.db.query_row("SELECT count(*) FROM lessons WHERE id = ?1", [lesson_id], |row| row.get::<_, i64>(0)).map(|n| n > 0)
+        self.db
+            .query_row("SELECT count(*) FROM lessons WHERE id = ?1", [lesson_id], |row| row.get::<_, i64>(0))
+            .map(|n| n > 0)
     }
 
     /// Adds minutes to the lesson running in a room; `None` when none is running.
@@ -729,14 +822,24 @@ impl Store {
     }
 
     pub fn record_reveal(&self, report_id: &str, user_id: i64, now: u64) -> Result<()> {
-        self.db.execute("INSERT INTO reveals (report_id, user_id, at) VALUES (?1, ?2, ?3)", params![report_id, user_id, now as i64])?;
+        self.db.execute(
+            "INSERT INTO reveals (report_id, user_id, at) VALUES (?1, ?2, ?3)",
+            params![report_id, user_id, now as i64],
+        )?;
         Ok(())
     }
 
     /// Saves the incident form if nobody saved it since `seen_version` was read, and keeps the
     /// saved text in the report's history. `false`: someone else's save came first, and
     /// nothing was written.
-    pub fn update_incident(&mut self, report_id: &str, fields: &IncidentFields, seen_version: i64, user_id: i64, now: u64) -> Result<bool> {
+    pub fn update_incident(
+        &mut self,
+        report_id: &str,
+        fields: &IncidentFields,
+        seen_version: i64,
+        user_id: i64,
+        now: u64,
+    ) -> Result<bool> {
         let transaction = self.db.transaction()?;
         let updated = transaction.execute(
             "UPDATE reports SET incident_type = ?2, details = ?3, passed_to = ?4, action_taken = ?5, status = ?6,
@@ -803,7 +906,10 @@ impl Store {
 /// What became of a teacher's answer to a pupil's ask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AskOutcome {
-    Approved { room: i64, version: i64 },
+    Approved {
+        room: i64,
+        version: i64,
+    },
     Declined,
     /// The room's lesson has ended: nothing to add the page to, and the ask stays open.
     NoLesson,
@@ -892,7 +998,11 @@ impl Store {
     pub fn decide_unblock(&mut self, id: &str, approve_entry: Option<&str>, now: u64) -> Result<AskOutcome> {
         let transaction = self.db.transaction()?;
         let room: Option<i64> = transaction
-            .query_row("UPDATE unblock_requests SET status = ?2 WHERE id = ?1 AND status = 'new' RETURNING room_id", params![id, if approve_entry.is_some() { "approved" } else { "declined" }], |row| row.get(0))
+            .query_row(
+                "UPDATE unblock_requests SET status = ?2 WHERE id = ?1 AND status = 'new' RETURNING room_id",
+                params![id, if approve_entry.is_some() { "approved" } else { "declined" }],
+                |row| row.get(0),
+            )
             .optional()?;
         let Some(room) = room else { return Ok(AskOutcome::AlreadyDecided) };
         let Some(entry) = approve_entry else {
@@ -912,7 +1022,11 @@ impl Store {
     }
 
     pub fn unblock_request(&self, id: &str) -> Result<Option<(i64, String)>> {
-        self.db.query_row("SELECT room_id, url FROM unblock_requests WHERE id = ?1", [id], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+        self.db
+            .query_row("SELECT room_id, url FROM unblock_requests WHERE id = ?1", [id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
     }
 
     pub fn machines(&self) -> Result<Vec<MachineRow>> {
@@ -930,7 +1044,10 @@ impl Store {
                 state: row.get(5)?,
                 satchel_version: row.get(6)?,
                 id: row.get(7)?,
-                outbox: row.get::<_, Option<i64>>(8)?.zip(row.get::<_, Option<i64>>(9)?).map(|(waiting, damaged)| (waiting as u64, damaged as u64)),
+                outbox: row
+                    .get::<_, Option<i64>>(8)?
+                    .zip(row.get::<_, Option<i64>>(9)?)
+                    .map(|(waiting, damaged)| (waiting as u64, damaged as u64)),
             })
         })?;
         rows.collect()
@@ -939,7 +1056,10 @@ impl Store {
     /// Retires a kiosk: its token stops working and it leaves the Machines page; its reports
     /// stay. Returns its name, or `None` if there is no such kiosk in service.
     pub fn retire_kiosk(&self, id: &str, now: u64) -> Result<Option<String>> {
-        let name: Option<String> = self.db.query_row("SELECT name FROM kiosks WHERE id = ?1 AND retired_at IS NULL", [id], |row| row.get(0)).optional()?;
+        let name: Option<String> = self
+            .db
+            .query_row("SELECT name FROM kiosks WHERE id = ?1 AND retired_at IS NULL", [id], |row| row.get(0))
+            .optional()?;
         if name.is_some() {
             self.db.execute("UPDATE kiosks SET retired_at = ?2 WHERE id = ?1", params![id, now as i64])?;
         }
@@ -953,7 +1073,12 @@ impl Store {
              WHERE ?1 IS NULL OR audit.action = ?1 ORDER BY audit.id DESC LIMIT ?2 OFFSET ?3",
         )?;
         let rows = statement.query_map(params![action, count as i64, skip as i64], |row| {
-            Ok(AuditRow { at: row.get::<_, i64>(0)? as u64, user: row.get(1)?, action: row.get(2)?, detail: row.get(3)? })
+            Ok(AuditRow {
+                at: row.get::<_, i64>(0)? as u64,
+                user: row.get(1)?,
+                action: row.get(2)?,
+                detail: row.get(3)?,
+            })
         })?;
         rows.collect()
     }
@@ -980,7 +1105,9 @@ impl Store {
 
     /// Every account: id, name, role, and whether it is disabled.
     pub fn users(&self) -> Result<Vec<(i64, String, String, bool)>> {
-        let mut statement = self.db.prepare("SELECT id, name, role, disabled_at IS NOT NULL FROM users ORDER BY disabled_at IS NOT NULL, name")?;
+        let mut statement = self.db.prepare(
+            "SELECT id, name, role, disabled_at IS NOT NULL FROM users ORDER BY disabled_at IS NOT NULL, name",
+        )?;
         let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
         rows.collect()
     }
@@ -989,7 +1116,10 @@ impl Store {
     /// once. What it did stays in the audit log. Returns its name, or `None` if there is no
     /// such account in use.
     pub fn disable_user(&self, id: i64, now: u64) -> Result<Option<String>> {
-        let name: Option<String> = self.db.query_row("SELECT name FROM users WHERE id = ?1 AND disabled_at IS NULL", [id], |row| row.get(0)).optional()?;
+        let name: Option<String> = self
+            .db
+            .query_row("SELECT name FROM users WHERE id = ?1 AND disabled_at IS NULL", [id], |row| row.get(0))
+            .optional()?;
         if name.is_some() {
             self.db.execute("UPDATE users SET disabled_at = ?2 WHERE id = ?1", params![id, now as i64])?;
             self.db.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
@@ -1002,7 +1132,9 @@ impl Store {
     }
 
     pub fn profiles(&self) -> Result<Vec<ProfileRow>> {
-        let mut statement = self.db.prepare("SELECT id, name, list, search, image_search, open_web, blocked_categories FROM profiles ORDER BY name")?;
+        let mut statement = self.db.prepare(
+            "SELECT id, name, list, search, image_search, open_web, blocked_categories FROM profiles ORDER BY name",
+        )?;
         let rows = statement.query_map([], |row| {
             Ok(ProfileRow {
                 id: row.get(0)?,
@@ -1025,7 +1157,11 @@ impl Store {
             params![profile.id, profile.list, search_name(profile.search), profile.image_search, profile.open_web, profile.blocked_categories.join(",")],
         )?;
         let id = profile.id;
-        let rooms: Vec<i64> = self.db.prepare("SELECT id FROM rooms WHERE profile_id = ?1")?.query_map([id], |row| row.get(0))?.collect::<Result<_>>()?;
+        let rooms: Vec<i64> = self
+            .db
+            .prepare("SELECT id FROM rooms WHERE profile_id = ?1")?
+            .query_map([id], |row| row.get(0))?
+            .collect::<Result<_>>()?;
         rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
     }
 
@@ -1049,7 +1185,14 @@ impl Store {
              FROM kiosks k JOIN rooms ON rooms.id = k.room_id) WHERE sent + asked > 0 ORDER BY sent + asked DESC, 3, 2",
         )?;
         let rows = statement.query_map([since as i64], |row| {
-            Ok(KioskActivity { id: row.get(0)?, name: row.get(1)?, room: row.get(2)?, retired: row.get(3)?, reports: row.get(4)?, asks: row.get(5)? })
+            Ok(KioskActivity {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                room: row.get(2)?,
+                retired: row.get(3)?,
+                reports: row.get(4)?,
+                asks: row.get(5)?,
+            })
         })?;
         rows.collect()
     }
@@ -1064,7 +1207,9 @@ impl Store {
     /// first, and how many in all), and how many worked-on reports stay.
     pub fn junk(&self, kiosk_id: &str, since: u64, until: u64, shown: usize) -> Result<Junk> {
         let (since, until, shown) = (since as i64, until as i64, shown as i64);
-        let count = |sql: &str| self.db.query_row(sql, params![kiosk_id, since, until], |row| row.get::<_, i64>(0)).map(|n| n as usize);
+        let count = |sql: &str| {
+            self.db.query_row(sql, params![kiosk_id, since, until], |row| row.get::<_, i64>(0)).map(|n| n as usize)
+        };
         let list = |sql: &str| -> Result<Vec<JunkItem>> {
             let mut statement = self.db.prepare(sql)?;
             let rows = statement.query_map(params![kiosk_id, since, until, shown], |row| {
@@ -1108,8 +1253,15 @@ const JUNK_ASKS: &str = "kiosk_id = ?1 AND status = 'new' AND received_at BETWEE
 
 /// Deletes the reports `condition` picks, with their reveals (their saved forms go by
 /// cascade); returns their screenshots' file names (empty for those without one).
-fn delete_reports(transaction: &rusqlite::Transaction<'_>, condition: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Vec<String>> {
-    transaction.execute(&format!("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE {condition})"), values)?;
+fn delete_reports(
+    transaction: &rusqlite::Transaction<'_>,
+    condition: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<String>> {
+    transaction.execute(
+        &format!("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE {condition})"),
+        values,
+    )?;
     let mut statement = transaction.prepare(&format!("DELETE FROM reports WHERE {condition} RETURNING screenshot"))?;
     let names = statement.query_map(values, |row| row.get(0))?;
     names.collect()

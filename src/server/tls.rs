@@ -26,8 +26,11 @@ pub fn load(data: &Path, given: Option<(&Path, &Path)>) -> Result<Tls> {
             let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
             if !cert.exists() {
                 std::fs::create_dir_all(&dir)?;
-                let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "satchel-server".into());
-                let made = rcgen::generate_simple_self_signed(vec![host, "localhost".into(), "127.0.0.1".into()]).context("cannot make a certificate")?;
+                let host = std::fs::read_to_string("/etc/hostname")
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_else(|_| "satchel-server".into());
+                let made = rcgen::generate_simple_self_signed(vec![host, "localhost".into(), "127.0.0.1".into()])
+                    .context("cannot make a certificate")?;
                 write_durably(&key, made.signing_key.serialize_pem().as_bytes())?;
                 write_durably(&cert, made.cert.pem().as_bytes())?;
             }
@@ -39,7 +42,8 @@ pub fn load(data: &Path, given: Option<(&Path, &Path)>) -> Result<Tls> {
         .with_context(|| format!("{}: not a PEM certificate", cert_path.display()))?;
     let first = certs.first().with_context(|| format!("{}: no certificate in it", cert_path.display()))?;
     let fingerprint = crate::keys::fingerprint(first.as_ref());
-    let key = PrivateKeyDer::from_pem_file(&key_path).with_context(|| format!("{}: not a PEM private key", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .with_context(|| format!("{}: not a PEM private key", key_path.display()))?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()

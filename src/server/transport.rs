@@ -65,7 +65,12 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// Serves `app` on `listener` until `stop` resolves, over TLS when given a configuration. Then
 /// it accepts nothing new, lets the requests in flight finish (a report being uploaded is
 /// stored and acknowledged) and closes idle connections.
-pub(super) async fn serve(listener: TcpListener, app: Router, tls: Option<Arc<rustls::ServerConfig>>, stop: impl Future<Output = ()>) {
+pub(super) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    stop: impl Future<Output = ()>,
+) {
     let open_files = raise_open_files_limit();
     let unproven = Arc::new(Unproven::new((open_files / 2).clamp(1, MOST_UNPROVEN) as usize));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -86,7 +91,14 @@ pub(super) async fn serve(listener: TcpListener, app: Router, tls: Option<Arc<ru
                 stream
             }
             // The client gave up before it was accepted: nothing is wrong here.
-            Err(error) if matches!(error.kind(), std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset) => continue,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                continue
+            }
             // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays queued and the
             // listener stays ready, so trying again at once would spin. Wait for connections to
             // close instead, the longer the more often it fails.
@@ -214,7 +226,11 @@ impl Unproven {
                     }
                     state.closed += 1;
                     if state.closed.is_power_of_two() {
-                        warn!(most = self.most, closed = state.closed, "too many connections have not said who they are: closing the oldest");
+                        warn!(
+                            most = self.most,
+                            closed = state.closed,
+                            "too many connections have not said who they are: closing the oldest"
+                        );
                     }
                     return;
                 }
@@ -294,7 +310,13 @@ impl std::error::Error for TooSlow {}
 impl TimedBody {
     fn new(inner: Body, late: Arc<AtomicBool>) -> TimedBody {
         let started = Instant::now();
-        TimedBody { inner, started, received: 0, deadline: Box::pin(tokio::time::sleep_until(started + BODY_START)), late }
+        TimedBody {
+            inner,
+            started,
+            received: 0,
+            deadline: Box::pin(tokio::time::sleep_until(started + BODY_START)),
+            late,
+        }
     }
 }
 
@@ -309,7 +331,8 @@ impl hyper::body::Body for TimedBody {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.received += data.len() as u64;
-                    let allowed = (BODY_START + Duration::from_millis(this.received * 1000 / BODY_RATE)).min(BODY_LIMIT);
+                    let allowed =
+                        (BODY_START + Duration::from_millis(this.received * 1000 / BODY_RATE)).min(BODY_LIMIT);
                     this.deadline.as_mut().reset(this.started + allowed);
                 }
                 Poll::Ready(Some(Ok(frame)))

@@ -121,7 +121,12 @@ impl Display {
 
     /// A screenshot of the whole screen, as PNG bytes.
     pub fn screenshot(&self, path: &Path) {
-        let status = Command::new("import").env("DISPLAY", &self.name).args(["-window", "root"]).arg(path).status().expect("import (imagemagick) runs");
+        let status = Command::new("import")
+            .env("DISPLAY", &self.name)
+            .args(["-window", "root"])
+            .arg(path)
+            .status()
+            .expect("import (imagemagick) runs");
         assert!(status.success());
     }
 
@@ -148,7 +153,11 @@ impl Drop for Display {
 
 /// The colour of a pixel of a PNG file, as `#rrggbb`.
 pub fn png_pixel(path: &Path, x: u32, y: u32) -> String {
-    let output = Command::new("convert").arg(path).args(["-crop", &format!("1x1+{x}+{y}"), "-depth", "8", "txt:-"]).output().expect("convert (imagemagick) runs");
+    let output = Command::new("convert")
+        .arg(path)
+        .args(["-crop", &format!("1x1+{x}+{y}"), "-depth", "8", "txt:-"])
+        .output()
+        .expect("convert (imagemagick) runs");
     let text = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
     text.split_whitespace().find(|w| w.starts_with('#') && w.len() == 7).unwrap_or("").to_owned()
 }
@@ -176,7 +185,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn html(body: &str) -> Reply {
-        Reply { status: 200, headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body: body.as_bytes().to_vec() }
+        Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: body.as_bytes().to_vec(),
+        }
     }
     pub fn with(mut self, name: &str, value: &str) -> Reply {
         self.headers.push((name.into(), value.into()));
@@ -307,13 +320,21 @@ impl WebDriver {
 
     fn session(mut driver: Command, what: &str, capabilities: Value) -> WebDriver {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = driver.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{what} runs: {e}"));
+        let driver = driver
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} runs: {e}"));
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        wait_for(&format!("{what} to listen"), Duration::from_secs(20), || client.get(format!("{base}/status")).send().is_ok());
+        wait_for(&format!("{what} to listen"), Duration::from_secs(20), || {
+            client.get(format!("{base}/status")).send().is_ok()
+        });
         let request = json!({ "capabilities": { "alwaysMatch": capabilities } });
         let response: Value = client.post(format!("{base}/session")).json(&request).send().unwrap().json().unwrap();
-        let session = response["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {response}")).to_owned();
+        let session =
+            response["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {response}")).to_owned();
         WebDriver { driver, base, session, client }
     }
 
@@ -324,8 +345,14 @@ impl WebDriver {
     }
 
     fn element(&self, selector: &str) -> String {
-        let element = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": selector })));
-        element.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap_or_else(|| panic!("no element {selector}: {element}")).to_owned()
+        let element =
+            self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": selector })));
+        element
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {selector}: {element}"))
+            .to_owned()
     }
 
     /// A PNG of the page.
@@ -442,7 +469,8 @@ impl Relay {
                 }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else { continue };
                 relay_open.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
-                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut from, &mut to);
                         let _ = to.shutdown(std::net::Shutdown::Both);

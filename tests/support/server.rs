@@ -60,18 +60,37 @@ pub fn start_with_open_files(data: TempDir, options: &[&str], open_files: u64) -
     let limit = libc::rlimit { rlim_cur: open_files, rlim_max: open_files };
     // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
     unsafe {
-        command.pre_exec(move || if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
     }
     launch(data, port, options, command)
 }
 
 fn launch(data: TempDir, port: u16, options: &[&str], mut command: Command) -> Running {
-    let child = command.arg("--data").arg(data.path()).args(["--listen", &format!("127.0.0.1:{port}")]).args(options).stdout(Stdio::null()).spawn().unwrap();
+    let child = command
+        .arg("--data")
+        .arg(data.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(options)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let scheme = if options.contains(&"--tls") { "https" } else { "http" };
     let base = format!("{scheme}://127.0.0.1:{port}");
     // The self-signed certificate is not checked here; the kiosk's pinning has tests of its own.
-    let client = Client::builder().timeout(Duration::from_secs(60)).danger_accept_invalid_certs(scheme == "https").build().unwrap();
-    wait_for("the server to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let client = Client::builder()
+        .timeout(Duration::from_secs(60))
+        .danger_accept_invalid_certs(scheme == "https")
+        .build()
+        .unwrap();
+    wait_for("the server to listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
     Running { child, base, data, client, port }
 }
 
@@ -110,11 +129,18 @@ impl Running {
     }
 
     pub fn code(&self, minutes: u64) -> String {
-        admin(self.data.path(), &["enrol-code", "--room", "Class 1", "--valid-minutes", &minutes.to_string()]).trim().to_owned()
+        admin(self.data.path(), &["enrol-code", "--room", "Class 1", "--valid-minutes", &minutes.to_string()])
+            .trim()
+            .to_owned()
     }
 
     pub fn enrol(&self, code: &str) -> (StatusCode, Value) {
-        let response = self.client.post(format!("{}/api/v1/enrol", self.base)).json(&json!({ "code": code, "name": "PC-01" })).send().unwrap();
+        let response = self
+            .client
+            .post(format!("{}/api/v1/enrol", self.base))
+            .json(&json!({ "code": code, "name": "PC-01" }))
+            .send()
+            .unwrap();
         (response.status(), response.json().unwrap_or(Value::Null))
     }
 
@@ -134,7 +160,12 @@ impl Running {
 
     /// A long poll for a kiosk's rules from another thread: the status and body.
     pub fn kiosk_request(client: &Client, base: &str, id: &str, token: &str, etag: &str) -> (StatusCode, String) {
-        let response = client.get(format!("{base}/api/v1/rules?wait=10")).bearer_auth(format!("{id}.{token}")).header("If-None-Match", etag).send().unwrap();
+        let response = client
+            .get(format!("{base}/api/v1/rules?wait=10"))
+            .bearer_auth(format!("{id}.{token}"))
+            .header("If-None-Match", etag)
+            .send()
+            .unwrap();
         (response.status(), response.text().unwrap())
     }
 
@@ -153,11 +184,20 @@ pub struct Staff {
 }
 
 pub fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 pub fn hidden_csrf(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").map(|i| i + 19).or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21)).expect("a CSRF token on the page");
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .map(|i| i + 19)
+        .or_else(|| html.find("name=\"csrf\" content=\"").map(|i| i + 21))
+        .expect("a CSRF token on the page");
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -176,7 +216,12 @@ pub fn login(server: &Running, name: &str, password: &str) -> Staff {
     if lessons.headers().get("location").is_some_and(|to| to == "/password") {
         let page = client.get(format!("{}/password", server.base)).send().unwrap().text().unwrap();
         let chosen = chosen_password(password);
-        let form = [("csrf", hidden_csrf(&page)), ("current", password.to_owned()), ("new", chosen.clone()), ("repeat", chosen)];
+        let form = [
+            ("csrf", hidden_csrf(&page)),
+            ("current", password.to_owned()),
+            ("new", chosen.clone()),
+            ("repeat", chosen),
+        ];
         let changed = client.post(format!("{}/password", server.base)).form(&form).send().unwrap();
         assert_eq!(changed.status(), StatusCode::SEE_OTHER, "{}", changed.text().unwrap_or_default());
     }
@@ -219,7 +264,11 @@ impl Staff {
         assert_eq!(self.post("/lessons", &[("name", name), ("sites", sites)]).status(), StatusCode::SEE_OTHER);
         let lesson = server.count(&format!("SELECT max(id) FROM lessons WHERE name = '{name}'"));
         let room = server.count("SELECT id FROM rooms WHERE name = 'Class 1'").to_string();
-        assert_eq!(self.post(&format!("/lessons/{lesson}/start"), &[("room", &room), ("minutes", &minutes.to_string())]).status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            self.post(&format!("/lessons/{lesson}/start"), &[("room", &room), ("minutes", &minutes.to_string())])
+                .status(),
+            StatusCode::SEE_OTHER
+        );
         lesson
     }
 

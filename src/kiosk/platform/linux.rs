@@ -6,15 +6,19 @@ use std::rc::Rc;
 
 use gtk::glib::{self, translate::ToGlibPtr};
 use gtk::prelude::*;
-use webkit2gtk::{
-    AuthenticationRequestExt, Credential, CredentialPersistence, FileChooserRequestExt, LoadEvent, NavigationPolicyDecision, NavigationType,
-    NavigationPolicyDecisionExt, PermissionRequestExt, PolicyDecisionExt, PolicyDecisionType, SettingsExt, URIRequestExt, UserContentInjectedFrames,
-    UserContentManagerExt, UserStyleLevel, UserStyleSheet, WebViewExt,
-};
 use tao::platform::unix::WindowExtUnix;
+use webkit2gtk::{
+    AuthenticationRequestExt, Credential, CredentialPersistence, FileChooserRequestExt, LoadEvent,
+    NavigationPolicyDecision, NavigationPolicyDecisionExt, NavigationType, PermissionRequestExt, PolicyDecisionExt,
+    PolicyDecisionType, SettingsExt, URIRequestExt, UserContentInjectedFrames, UserContentManagerExt, UserStyleLevel,
+    UserStyleSheet, WebViewExt,
+};
 use wry::{WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
-use super::{Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, PngEncoder, ProxyCredentials, Snapshot, ViewSettings};
+use super::{
+    Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, PngEncoder,
+    ProxyCredentials, Snapshot, ViewSettings,
+};
 use crate::kiosk::navigation::Frame;
 
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
@@ -28,9 +32,14 @@ impl Lockdown for wry::WebView {
         // Mouse buttons 8 and 9 navigate through wry's synthetic events; the raw `event`
         // signal runs first.
         view.connect_event(|_, event| {
-            let side_button = matches!(event.event_type(), gtk::gdk::EventType::ButtonPress | gtk::gdk::EventType::ButtonRelease)
-                && matches!(event.button(), Some(8 | 9));
-            if side_button { glib::Propagation::Stop } else { glib::Propagation::Proceed }
+            let side_button =
+                matches!(event.event_type(), gtk::gdk::EventType::ButtonPress | gtk::gdk::EventType::ButtonRelease)
+                    && matches!(event.button(), Some(8 | 9));
+            if side_button {
+                glib::Propagation::Stop
+            } else {
+                glib::Propagation::Proceed
+            }
         });
         if !choices.allow_uploads {
             view.connect_run_file_chooser(|_, request| {
@@ -64,7 +73,8 @@ impl Lockdown for wry::WebView {
         // no dialog appeared either way, so no test shows the difference; handled, it cannot.
         view.connect_print(|_, _| true);
         if let Some(manager) = view.user_content_manager() {
-            let sheet = UserStyleSheet::new(NO_SELECTION, UserContentInjectedFrames::AllFrames, UserStyleLevel::User, &[], &[]);
+            let sheet =
+                UserStyleSheet::new(NO_SELECTION, UserContentInjectedFrames::AllFrames, UserStyleLevel::User, &[], &[]);
             manager.add_style_sheet(&sheet);
         }
     }
@@ -78,7 +88,9 @@ impl NavigationGate for wry::WebView {
         // loading is the main frame's; otherwise the pupil's own clicks and submits are.
         let main_frame_loading = Rc::new(Cell::new(false));
         let loading = Rc::clone(&main_frame_loading);
-        view.connect_load_changed(move |_, event| loading.set(matches!(event, LoadEvent::Started | LoadEvent::Redirected)));
+        view.connect_load_changed(move |_, event| {
+            loading.set(matches!(event, LoadEvent::Started | LoadEvent::Redirected))
+        });
         view.connect_decide_policy(move |view, decision, kind| {
             if kind != PolicyDecisionType::NavigationAction {
                 return false;
@@ -93,7 +105,11 @@ impl NavigationGate for wry::WebView {
                 || action.mouse_button() != 0
                 || matches!(
                     action.navigation_type(),
-                    NavigationType::LinkClicked | NavigationType::FormSubmitted | NavigationType::FormResubmitted | NavigationType::BackForward | NavigationType::Reload
+                    NavigationType::LinkClicked
+                        | NavigationType::FormSubmitted
+                        | NavigationType::FormResubmitted
+                        | NavigationType::BackForward
+                        | NavigationType::Reload
                 );
             let redirect = action.is_redirect();
             let frame = if by_pupil || (redirect && main_frame_loading.get()) { Frame::Main } else { Frame::Sub };
@@ -136,26 +152,33 @@ impl Snapshot for wry::WebView {
     fn snapshot(&self, done: impl FnOnce(Option<PngEncoder>, String) + 'static) {
         let view = self.webview();
         let title = view.title().map(|t| t.to_string()).unwrap_or_default();
-        view.snapshot(webkit2gtk::SnapshotRegion::Visible, webkit2gtk::SnapshotOptions::NONE, None::<&gtk::gio::Cancellable>, move |result| {
-            let image = result.map_err(|e| e.to_string()).and_then(|surface| cairo::ImageSurface::try_from(surface).map_err(|_| "not an image surface".to_owned()));
-            let encoder = match image {
-                Ok(image) => Some(Box::new(move || {
-                    let mut png = Vec::new();
-                    match image.write_to_png(&mut png) {
-                        Ok(()) => Some(png),
-                        Err(error) => {
-                            tracing::warn!(%error, "the screenshot could not be encoded");
-                            None
+        view.snapshot(
+            webkit2gtk::SnapshotRegion::Visible,
+            webkit2gtk::SnapshotOptions::NONE,
+            None::<&gtk::gio::Cancellable>,
+            move |result| {
+                let image = result.map_err(|e| e.to_string()).and_then(|surface| {
+                    cairo::ImageSurface::try_from(surface).map_err(|_| "not an image surface".to_owned())
+                });
+                let encoder = match image {
+                    Ok(image) => Some(Box::new(move || {
+                        let mut png = Vec::new();
+                        match image.write_to_png(&mut png) {
+                            Ok(()) => Some(png),
+                            Err(error) => {
+                                tracing::warn!(%error, "the screenshot could not be encoded");
+                                None
+                            }
                         }
+                    }) as PngEncoder),
+                    Err(error) => {
+                        tracing::warn!(error, "no screenshot for the report");
+                        None
                     }
-                }) as PngEncoder),
-                Err(error) => {
-                    tracing::warn!(error, "no screenshot for the report");
-                    None
-                }
-            };
-            done(encoder, title);
-        });
+                };
+                done(encoder, title);
+            },
+        );
     }
 }
 

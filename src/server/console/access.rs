@@ -38,13 +38,21 @@ impl Access for SignedIn {
 
 impl Access for Safeguarding {
     fn admit(user: User) -> Result<Self, ConsoleError> {
-        if user.role.sees_every_room() { Ok(Safeguarding(user)) } else { Err(not_for_your_role()) }
+        if user.role.sees_every_room() {
+            Ok(Safeguarding(user))
+        } else {
+            Err(not_for_your_role())
+        }
     }
 }
 
 impl Access for Admin {
     fn admit(user: User) -> Result<Self, ConsoleError> {
-        if user.role == Role::Admin { Ok(Admin(user)) } else { Err(not_for_your_role()) }
+        if user.role == Role::Admin {
+            Ok(Admin(user))
+        } else {
+            Err(not_for_your_role())
+        }
     }
 }
 
@@ -75,7 +83,9 @@ impl IntoResponse for NoUser {
 fn session_user(parts: &Parts, server: &Server) -> Result<User, NoUser> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(NoUser::GoTo("/login"))?;
     match server.store().session(&hash(&token), now()) {
-        Ok(Some(user)) if user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") => Err(NoUser::GoTo("/password")),
+        Ok(Some(user)) if user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") => {
+            Err(NoUser::GoTo("/password"))
+        }
         Ok(Some(user)) => Ok(user),
         Ok(None) => Err(NoUser::GoTo("/login")),
         Err(error) => Err(NoUser::Failed(error.into())),
@@ -136,9 +146,13 @@ impl<A: Access, F: DeserializeOwned> FromRequest<Arc<Server>> for Posted<A, F> {
     async fn from_request(request: Request, server: &Arc<Server>) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
         let user = session_user(&parts, server).map_err(IntoResponse::into_response)?;
-        let RawForm(bytes) = RawForm::from_request(Request::from_parts(parts, body), server).await.map_err(IntoResponse::into_response)?;
+        let RawForm(bytes) = RawForm::from_request(Request::from_parts(parts, body), server)
+            .await
+            .map_err(IntoResponse::into_response)?;
         // Read as axum's `Form` reads it; the handler's fields ignore the token.
-        let malformed = |error: serde_urlencoded::de::Error| (StatusCode::UNPROCESSABLE_ENTITY, format!("Failed to deserialize form body: {error}")).into_response();
+        let malformed = |error: serde_urlencoded::de::Error| {
+            (StatusCode::UNPROCESSABLE_ENTITY, format!("Failed to deserialize form body: {error}")).into_response()
+        };
         let fields: F = serde_urlencoded::from_bytes(&bytes).map_err(malformed)?;
         let token: Token = serde_urlencoded::from_bytes(&bytes).map_err(malformed)?;
         if !same(&user.csrf, &token.csrf) {
@@ -182,18 +196,39 @@ mod tests {
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         runtime.spawn(async move { axum::serve(listener, app).await });
-        let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap();
+        let client = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         let post = |path: &str, session: bool, form: &[(&str, &str)]| {
             let request = client.post(format!("{base}{path}")).form(form);
-            let response = if session { request.header("Cookie", "satchel_session=the-session") } else { request }.send().unwrap();
+            let response =
+                if session { request.header("Cookie", "satchel_session=the-session") } else { request }.send().unwrap();
             (response.status(), response.text().unwrap())
         };
-        assert_eq!(post("/page-extractor", true, &[("csrf", "the-token")]).0, StatusCode::FORBIDDEN, "a page's extractor never admits a post");
+        assert_eq!(
+            post("/page-extractor", true, &[("csrf", "the-token")]).0,
+            StatusCode::FORBIDDEN,
+            "a page's extractor never admits a post"
+        );
         assert_eq!(post("/form", true, &[]).0, StatusCode::UNPROCESSABLE_ENTITY, "no token");
-        assert_eq!(post("/form", true, &[("csrf", "another-token")]).0, StatusCode::FORBIDDEN, "another session's token");
-        assert_eq!(post("/form", false, &[("csrf", "the-token")]).0, StatusCode::SEE_OTHER, "no session: to the login page");
+        assert_eq!(
+            post("/form", true, &[("csrf", "another-token")]).0,
+            StatusCode::FORBIDDEN,
+            "another session's token"
+        );
+        assert_eq!(
+            post("/form", false, &[("csrf", "the-token")]).0,
+            StatusCode::SEE_OTHER,
+            "no session: to the login page"
+        );
         assert_eq!(post("/form", true, &[("csrf", "the-token")]), (StatusCode::OK, "mr.jones".to_owned()));
-        assert_eq!(post("/admin-form", true, &[("csrf", "the-token")]).0, StatusCode::FORBIDDEN, "a teacher is not the admin");
+        assert_eq!(
+            post("/admin-form", true, &[("csrf", "the-token")]).0,
+            StatusCode::FORBIDDEN,
+            "a teacher is not the admin"
+        );
         drop(runtime);
         std::fs::remove_dir_all(data).unwrap();
     }

@@ -72,8 +72,13 @@ struct NameForm {
     name: String,
 }
 
-async fn add_room(State(server): State<Arc<Server>>, Posted(Admin(_), form): Posted<Admin, NameForm>) -> Result<Response, ConsoleError> {
-    server.add_room(form.name.trim(), "KS1").map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+async fn add_room(
+    State(server): State<Arc<Server>>,
+    Posted(Admin(_), form): Posted<Admin, NameForm>,
+) -> Result<Response, ConsoleError> {
+    server
+        .add_room(form.name.trim(), "KS1")
+        .map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     Ok(redirect("/admin"))
 }
 
@@ -82,20 +87,35 @@ struct ProfileChoice {
     profile: i64,
 }
 
-async fn set_room_profile(State(server): State<Arc<Server>>, Path(room): Path<i64>, Posted(Admin(user), form): Posted<Admin, ProfileChoice>) -> Result<Response, ConsoleError> {
+async fn set_room_profile(
+    State(server): State<Arc<Server>>,
+    Path(room): Path<i64>,
+    Posted(Admin(user), form): Posted<Admin, ProfileChoice>,
+) -> Result<Response, ConsoleError> {
     if !server.store().profiles()?.iter().any(|p| p.id == form.profile) {
         return Err(ConsoleError::not_found("No such profile."));
     }
     let version = server.store().set_room_profile(room, form.profile)?;
-    server.store().audit(Some(user.id), "room-profile", &format!("room {room} uses profile {}", form.profile), now())?;
+    server.store().audit(
+        Some(user.id),
+        "room-profile",
+        &format!("room {room} uses profile {}", form.profile),
+        now(),
+    )?;
     server.rules_changed(room, version);
     Ok(redirect("/admin"))
 }
 
 /// A one-time enrolment code, shown once with the certificate fingerprint the kiosk pins.
-async fn enrol_code(State(server): State<Arc<Server>>, Path(room): Path<i64>, Posted(Admin(user), _): Posted<Admin>) -> Result<Html<String>, ConsoleError> {
+async fn enrol_code(
+    State(server): State<Arc<Server>>,
+    Path(room): Path<i64>,
+    Posted(Admin(user), _): Posted<Admin>,
+) -> Result<Html<String>, ConsoleError> {
     let name = server.store().room_name(room)?.ok_or_else(|| ConsoleError::not_found("No such room."))?;
-    let code = server.enrol_code(&name, crate::server::ENROL_CODE_MINUTES).map_err(|e| ConsoleError::internal(e.to_string()))?;
+    let code = server
+        .enrol_code(&name, crate::server::ENROL_CODE_MINUTES)
+        .map_err(|e| ConsoleError::internal(e.to_string()))?;
     let fingerprint = server.fingerprint.get().cloned();
     let notice = Notice { title: "console-new-code", name, secret: code, fingerprint, help: "console-code-help" };
     admin_html(&server, &user, Some(notice))
@@ -110,7 +130,10 @@ struct UserForm {
 }
 
 /// A new account, with its one-time password shown once.
-async fn add_user(State(server): State<Arc<Server>>, Posted(Admin(user), form): Posted<Admin, UserForm>) -> Result<Html<String>, ConsoleError> {
+async fn add_user(
+    State(server): State<Arc<Server>>,
+    Posted(Admin(user), form): Posted<Admin, UserForm>,
+) -> Result<Html<String>, ConsoleError> {
     let rooms: Vec<String> = if form.room.is_empty() { Vec::new() } else { vec![form.room.clone()] };
     let name = form.name.trim().to_owned();
     let role = form.role.clone();
@@ -120,12 +143,22 @@ async fn add_user(State(server): State<Arc<Server>>, Posted(Admin(user), form): 
         .await
         .map_err(|_| ConsoleError::internal("the account could not be made"))?
         .map_err(|e| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    let notice = Notice { title: "console-add-user", name: form.name.trim().to_owned(), secret: password, fingerprint: None, help: "console-one-time-help" };
+    let notice = Notice {
+        title: "console-add-user",
+        name: form.name.trim().to_owned(),
+        secret: password,
+        fingerprint: None,
+        help: "console-one-time-help",
+    };
     admin_html(&server, &user, Some(notice))
 }
 
 /// Disables a staff account (someone who has left, or a password given away).
-async fn disable_user(State(server): State<Arc<Server>>, Path(id): Path<i64>, Posted(Admin(user), _): Posted<Admin>) -> Result<Html<String>, ConsoleError> {
+async fn disable_user(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<i64>,
+    Posted(Admin(user), _): Posted<Admin>,
+) -> Result<Html<String>, ConsoleError> {
     if id == user.id {
         return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, "You cannot disable your own account.".into()));
     }
@@ -138,11 +171,20 @@ async fn disable_user(State(server): State<Arc<Server>>, Path(id): Path<i64>, Po
 
 /// Gives another account a new one-time password (forgotten, or given away): its sessions end
 /// and it must choose its own at the next sign-in.
-async fn reset_user_password(State(server): State<Arc<Server>>, Path(id): Path<i64>, Posted(Admin(user), _): Posted<Admin>) -> Result<Html<String>, ConsoleError> {
+async fn reset_user_password(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<i64>,
+    Posted(Admin(user), _): Posted<Admin>,
+) -> Result<Html<String>, ConsoleError> {
     if id == user.id {
         return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-reset-own")));
     }
-    let name = server.store().users()?.into_iter().find(|(account, _, _, disabled)| *account == id && !disabled).map(|(_, name, _, _)| name);
+    let name = server
+        .store()
+        .users()?
+        .into_iter()
+        .find(|(account, _, _, disabled)| *account == id && !disabled)
+        .map(|(_, name, _, _)| name);
     let Some(name) = name else { return Err(ConsoleError::not_found("No such account in use.")) };
     let resetting = Arc::clone(&server);
     // argon2 off the async threads, as at login.
@@ -151,7 +193,13 @@ async fn reset_user_password(State(server): State<Arc<Server>>, Path(id): Path<i
         .map_err(|_| ConsoleError::internal("the password could not be reset"))?
         .map_err(|e| ConsoleError::internal(e.to_string()))?;
     server.store().audit(Some(user.id), "reset-password", &name, now())?;
-    let notice = Notice { title: "console-reset-password", name, secret: password, fingerprint: None, help: "console-one-time-help" };
+    let notice = Notice {
+        title: "console-reset-password",
+        name,
+        secret: password,
+        fingerprint: None,
+        help: "console-one-time-help",
+    };
     admin_html(&server, &user, Some(notice))
 }
 
@@ -177,9 +225,20 @@ async fn profiles_page(State(server): State<Arc<Server>>, Admin(user): Admin) ->
 }
 
 /// Profiles' forms; `errors` are the list's, when one profile is shown back after a mistake.
-fn profiles_html(server: &Server, user: &User, profiles: &[ProfileRow], errors: &[String]) -> Result<Html<String>, ConsoleError> {
+fn profiles_html(
+    server: &Server,
+    user: &User,
+    profiles: &[ProfileRow],
+    errors: &[String],
+) -> Result<Html<String>, ConsoleError> {
     let profiles = profiles.iter().map(|row| ProfileForm { row, engine: row.search.name() }).collect();
-    let body = render(&ProfilesPage { t: server.words(), user, profiles, engines: SearchEngine::ALL.map(SearchEngine::name), errors })?;
+    let body = render(&ProfilesPage {
+        t: server.words(),
+        user,
+        profiles,
+        engines: SearchEngine::ALL.map(SearchEngine::name),
+        errors,
+    })?;
     server.page(Some(user), "console-profiles", body)
 }
 
@@ -196,14 +255,24 @@ struct ProfileFields {
     blocked_categories: String,
 }
 
-async fn save_profile(State(server): State<Arc<Server>>, Path(id): Path<i64>, Posted(Admin(user), form): Posted<Admin, ProfileFields>) -> Result<Response, ConsoleError> {
-    let profile = server.store().profiles()?.into_iter().find(|p| p.id == id).ok_or_else(|| ConsoleError::not_found("No such profile."))?;
+async fn save_profile(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<i64>,
+    Posted(Admin(user), form): Posted<Admin, ProfileFields>,
+) -> Result<Response, ConsoleError> {
+    let profile = server
+        .store()
+        .profiles()?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| ConsoleError::not_found("No such profile."))?;
     let search = store::parse_search(&form.search);
     // Browsers send CRLF from a textarea; lists are stored with plain newlines.
     let list = form.list.replace("\r\n", "\n");
     let mut builder = Policy::builder();
     builder.add_list(&profile.name, &list);
-    let errors: Vec<String> = builder.errors().iter().map(|e| format!("line {}: `{}`: {}", e.source.line, e.text, e.problem)).collect();
+    let errors: Vec<String> =
+        builder.errors().iter().map(|e| format!("line {}: `{}`: {}", e.source.line, e.text, e.problem)).collect();
     let typed = ProfileRow {
         list,
         search,
@@ -213,20 +282,44 @@ async fn save_profile(State(server): State<Arc<Server>>, Path(id): Path<i64>, Po
         ..profile
     };
     if !errors.is_empty() {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, profiles_html(&server, &user, std::slice::from_ref(&typed), &errors)?).into_response());
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            profiles_html(&server, &user, std::slice::from_ref(&typed), &errors)?,
+        )
+            .into_response());
     }
     let changed = server.store().update_profile(&typed)?;
     let images = if typed.image_search { "image search on" } else { "image search off" };
-    let web = if typed.open_web { format!("open web, blocking {}", typed.blocked_categories.join(", ")) } else { "listed sites only".into() };
-    server.store().audit(Some(user.id), "update-profile", &format!("{} ({} lines, {}, {images}, {web})", typed.name, typed.list.lines().count(), form.search), now())?;
+    let web = if typed.open_web {
+        format!("open web, blocking {}", typed.blocked_categories.join(", "))
+    } else {
+        "listed sites only".into()
+    };
+    server.store().audit(
+        Some(user.id),
+        "update-profile",
+        &format!("{} ({} lines, {}, {images}, {web})", typed.name, typed.list.lines().count(), form.search),
+        now(),
+    )?;
     for (room, version) in changed {
         server.rules_changed(room, version);
     }
     Ok(redirect("/profiles"))
 }
 
-async fn export_profile(State(server): State<Arc<Server>>, Admin(_): Admin, Path(id): Path<i64>) -> Result<Response, ConsoleError> {
-    let profile = server.store().profiles()?.into_iter().find(|p| p.id == id).ok_or_else(|| ConsoleError::not_found("No such profile."))?;
-    let file = format!("attachment; filename=\"{}.list\"", profile.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
-    Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, file)], profile.list).into_response())
+async fn export_profile(
+    State(server): State<Arc<Server>>,
+    Admin(_): Admin,
+    Path(id): Path<i64>,
+) -> Result<Response, ConsoleError> {
+    let profile = server
+        .store()
+        .profiles()?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| ConsoleError::not_found("No such profile."))?;
+    let file =
+        format!("attachment; filename=\"{}.list\"", profile.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, file)], profile.list)
+        .into_response())
 }

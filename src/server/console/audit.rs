@@ -41,11 +41,18 @@ struct AuditPage<'a> {
     filter: String,
 }
 
-async fn audit_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Query(query): Query<AuditQuery>) -> Result<Html<String>, ConsoleError> {
+async fn audit_page(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Query(query): Query<AuditQuery>,
+) -> Result<Html<String>, ConsoleError> {
     let action = Some(query.action.as_str()).filter(|action| !action.is_empty());
     let (mut log, actions) = {
         let store = server.store();
-        (store.audit_log(action, query.page.saturating_mul(AUDIT_PER_PAGE), AUDIT_PER_PAGE + 1)?, store.audit_actions()?)
+        (
+            store.audit_log(action, query.page.saturating_mul(AUDIT_PER_PAGE), AUDIT_PER_PAGE + 1)?,
+            store.audit_actions()?,
+        )
     };
     let older = log.len() > AUDIT_PER_PAGE;
     log.truncate(AUDIT_PER_PAGE);

@@ -29,7 +29,12 @@ const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 10..=256;
 
 pub(super) fn router() -> Router<Arc<Server>> {
     Router::new()
-        .route("/login", get(login_page).post(login).layer(axum::extract::DefaultBodyLimit::max(crate::server::transport::OPEN_BODY_LIMIT)))
+        .route(
+            "/login",
+            get(login_page)
+                .post(login)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::server::transport::OPEN_BODY_LIMIT)),
+        )
         .route("/logout", post(logout))
         .route("/password", get(password_page).post(change_password))
 }
@@ -61,7 +66,11 @@ struct Credentials {
     password: String,
 }
 
-async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form): Form<Credentials>) -> Result<Response, ConsoleError> {
+async fn login(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Result<Response, ConsoleError> {
     if cookie(&headers, LOGIN_COOKIE).as_deref() != Some(form.csrf.as_str()) || form.csrf.is_empty() {
         return login_form(&server, Some("console-form-expired"), StatusCode::FORBIDDEN);
     }
@@ -70,7 +79,9 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
     let account = server.store().user_login(&name)?;
     let device = cookie(&headers, DEVICE_COOKIE).map(|token| hash(&token));
     let client = match (&account, device) {
-        (Some((user_id, _)), Some(device)) if server.store().is_known_device(&device, *user_id)? => Client::Known(device),
+        (Some((user_id, _)), Some(device)) if server.store().is_known_device(&device, *user_id)? => {
+            Client::Known(device)
+        }
         _ => Client::Elsewhere,
     };
     if let Err(wait) = server.login_guard.begin(&name, &client, Instant::now()) {
@@ -83,9 +94,11 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
     // real one, so the time taken does not tell which names exist.
     let stored = account.as_ref().map(|(_, stored)| stored.clone());
     let password = form.password;
-    let verified = tokio::task::spawn_blocking(move || crate::secrets::matches(stored.as_deref().unwrap_or_else(|| crate::server::login::stand_in_hash()), &password))
-        .await
-        .unwrap_or(false);
+    let verified = tokio::task::spawn_blocking(move || {
+        crate::secrets::matches(stored.as_deref().unwrap_or_else(|| crate::server::login::stand_in_hash()), &password)
+    })
+    .await
+    .unwrap_or(false);
     let Some((user_id, _)) = account.filter(|_| verified) else {
         server.login_guard.failed(&name, &client, Instant::now());
         info!(name, "login failed");
@@ -109,16 +122,26 @@ async fn login(State(server): State<Arc<Server>>, headers: HeaderMap, Form(form)
     let must_change = store.session(&hash(&token), now())?.is_some_and(|user| user.must_change_password);
     let security = server.cookie_security();
     let mut response = redirect(if must_change { "/password" } else { "/lessons" });
-    let session = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{security}", SESSION_HOURS * 3600);
+    let session = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{security}",
+        SESSION_HOURS * 3600
+    );
     response.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&session).expect("hex is a valid header"));
     if let Some(device) = new_device {
-        let device = format!("{DEVICE_COOKIE}={device}; HttpOnly; SameSite=Strict; Path=/login; Max-Age={}{security}", DEVICE_DAYS * 86_400);
+        let device = format!(
+            "{DEVICE_COOKIE}={device}; HttpOnly; SameSite=Strict; Path=/login; Max-Age={}{security}",
+            DEVICE_DAYS * 86_400
+        );
         response.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&device).expect("hex is a valid header"));
     }
     Ok(response)
 }
 
-async fn logout(State(server): State<Arc<Server>>, headers: HeaderMap, Posted(SignedIn(_), _): Posted<SignedIn>) -> Result<Response, ConsoleError> {
+async fn logout(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Posted(SignedIn(_), _): Posted<SignedIn>,
+) -> Result<Response, ConsoleError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         server.store().end_session(&hash(&token))?;
         server.sessions_ended.send_modify(|generation| *generation += 1);
@@ -137,13 +160,22 @@ struct PasswordPage<'a> {
     most: usize,
 }
 
-async fn password_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+async fn password_page(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+) -> Result<Html<String>, ConsoleError> {
     password_form(&server, &user, None)
 }
 
 /// Changing one's own password; with a one-time password, the only page until it is done.
 fn password_form(server: &Server, user: &User, error: Option<&str>) -> Result<Html<String>, ConsoleError> {
-    let body = render(&PasswordPage { t: server.words(), user, error, least: *PASSWORD_LENGTH.start(), most: *PASSWORD_LENGTH.end() })?;
+    let body = render(&PasswordPage {
+        t: server.words(),
+        user,
+        error,
+        least: *PASSWORD_LENGTH.start(),
+        most: *PASSWORD_LENGTH.end(),
+    })?;
     server.page(Some(user), "console-change-password", body)
 }
 
@@ -154,8 +186,13 @@ struct NewPassword {
     repeat: String,
 }
 
-async fn change_password(State(server): State<Arc<Server>>, headers: HeaderMap, Posted(SignedIn(user), form): Posted<SignedIn, NewPassword>) -> Result<Response, ConsoleError> {
-    let refuse = |status: StatusCode, error: &str| Ok((status, password_form(&server, &user, Some(error))?).into_response());
+async fn change_password(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Posted(SignedIn(user), form): Posted<SignedIn, NewPassword>,
+) -> Result<Response, ConsoleError> {
+    let refuse =
+        |status: StatusCode, error: &str| Ok((status, password_form(&server, &user, Some(error))?).into_response());
     if form.new != form.repeat {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "console-password-mismatch");
     }
@@ -173,9 +210,11 @@ async fn change_password(State(server): State<Arc<Server>>, headers: HeaderMap, 
     }
     let stored = server.store().password_hash(user.id)?.unwrap_or_default();
     let NewPassword { current, new, .. } = form;
-    let checked = tokio::task::spawn_blocking(move || crate::secrets::matches(&stored, &current).then(|| crate::secrets::hash(&new)))
-        .await
-        .map_err(|_| ConsoleError::internal("the password could not be checked"))?;
+    let checked = tokio::task::spawn_blocking(move || {
+        crate::secrets::matches(&stored, &current).then(|| crate::secrets::hash(&new))
+    })
+    .await
+    .map_err(|_| ConsoleError::internal("the password could not be checked"))?;
     let Some(new_hash) = checked else {
         server.login_guard.failed(&user.name, &client, Instant::now());
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "console-password-wrong");

@@ -27,40 +27,50 @@ pub(super) fn router() -> Router<Arc<Server>> {
 /// `event: report` or `event: unblock`, data = the id; for the DSL and admins, `event: alert`
 /// too. The stream ends with its session
 /// (signed out, the account disabled, its password reset, or expired).
-async fn events(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, headers: HeaderMap) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
+async fn events(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+    headers: HeaderMap,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
     let rooms = if user.role == Role::Teacher { Some(server.store().user_rooms(user.id)?) } else { None };
     let session = cookie(&headers, SESSION_COOKIE).map(|token| hash(&token)).unwrap_or_default();
     let receiver = server.events.subscribe();
     let sessions = server.sessions_ended.subscribe();
     let state = (receiver, sessions, rooms, session, server);
-    let stream = futures_util::stream::unfold(state, |(mut receiver, mut sessions, rooms, session, server)| async move {
-        let alive = |server: &Server, session: &str| matches!(server.store().session(session, now()), Ok(Some(_)));
-        loop {
-            // A stopping server ends the stream; the browser reconnects to the next one.
-            let received = tokio::select! {
-                received = receiver.recv() => received,
-                _ = server.stopped() => return None,
-                ended = sessions.changed() => {
-                    if ended.is_err() || !alive(&server, &session) {
-                        return None;
+    let stream =
+        futures_util::stream::unfold(state, |(mut receiver, mut sessions, rooms, session, server)| async move {
+            let alive = |server: &Server, session: &str| matches!(server.store().session(session, now()), Ok(Some(_)));
+            loop {
+                // A stopping server ends the stream; the browser reconnects to the next one.
+                let received = tokio::select! {
+                    received = receiver.recv() => received,
+                    _ = server.stopped() => return None,
+                    ended = sessions.changed() => {
+                        if ended.is_err() || !alive(&server, &session) {
+                            return None;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                _ = tokio::time::sleep(SESSION_CHECK) => {
-                    if !alive(&server, &session) {
-                        return None;
+                    _ = tokio::time::sleep(SESSION_CHECK) => {
+                        if !alive(&server, &session) {
+                            return None;
+                        }
+                        continue;
                     }
-                    continue;
+                };
+                match received {
+                    Ok(event)
+                        if rooms.as_ref().is_none_or(|mine| !event.safeguarding && mine.contains(&event.room)) =>
+                    {
+                        return Some((
+                            Ok(Event::default().event(event.kind).data(event.id)),
+                            (receiver, sessions, rooms, session, server),
+                        ));
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
-            };
-            match received {
-                Ok(event) if rooms.as_ref().is_none_or(|mine| !event.safeguarding && mine.contains(&event.room)) => {
-                    return Some((Ok(Event::default().event(event.kind).data(event.id)), (receiver, sessions, rooms, session, server)));
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
-        }
-    });
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -41,12 +41,21 @@ struct LessonsPage<'a> {
     errors: &'a [String],
 }
 
-async fn lessons_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+async fn lessons_page(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+) -> Result<Html<String>, ConsoleError> {
     render_lessons(&server, &user, "", "", &[])
 }
 
 /// The lessons page; `name`, `sites` and `errors` refill the new-lesson form after a mistake.
-fn render_lessons(server: &Server, user: &User, name: &str, sites: &str, errors: &[String]) -> Result<Html<String>, ConsoleError> {
+fn render_lessons(
+    server: &Server,
+    user: &User,
+    name: &str,
+    sites: &str,
+    errors: &[String],
+) -> Result<Html<String>, ConsoleError> {
     let (rooms, lessons) = {
         let store = server.store();
         (store.rooms_for(user, now())?, store.lessons()?)
@@ -62,9 +71,13 @@ struct LessonForm {
     sites: String,
 }
 
-async fn create_lesson(State(server): State<Arc<Server>>, Posted(SignedIn(user), form): Posted<SignedIn, LessonForm>) -> Result<Response, ConsoleError> {
+async fn create_lesson(
+    State(server): State<Arc<Server>>,
+    Posted(SignedIn(user), form): Posted<SignedIn, LessonForm>,
+) -> Result<Response, ConsoleError> {
     let name = form.name.trim();
-    let parsed = if name.is_empty() { Err(vec![server.t("console-lesson-name-needed")]) } else { parse_sites(&form.sites) };
+    let parsed =
+        if name.is_empty() { Err(vec![server.t("console-lesson-name-needed")]) } else { parse_sites(&form.sites) };
     match parsed {
         Ok((list, tiles)) => {
             let store = server.store();
@@ -72,7 +85,10 @@ async fn create_lesson(State(server): State<Arc<Server>>, Posted(SignedIn(user),
             store.audit(Some(user.id), "create-lesson", &format!("{name} ({id}): {}", list.trim()), now())?;
             Ok(redirect("/lessons"))
         }
-        Err(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, render_lessons(&server, &user, name, &form.sites, &errors)?).into_response()),
+        Err(errors) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render_lessons(&server, &user, name, &form.sites, &errors)?)
+                .into_response())
+        }
     }
 }
 
@@ -82,19 +98,32 @@ struct StartForm {
     minutes: u64,
 }
 
-async fn start_lesson(State(server): State<Arc<Server>>, Path(lesson_id): Path<i64>, Posted(SignedIn(user), form): Posted<SignedIn, StartForm>) -> Result<Response, ConsoleError> {
+async fn start_lesson(
+    State(server): State<Arc<Server>>,
+    Path(lesson_id): Path<i64>,
+    Posted(SignedIn(user), form): Posted<SignedIn, StartForm>,
+) -> Result<Response, ConsoleError> {
     may_use_room(&server, &user, form.room)?;
     if !server.store().lesson_exists(lesson_id)? {
         return Err(ConsoleError::not_found("There is no such lesson."));
     }
     let minutes = form.minutes.clamp(5, 480);
     let version = server.store().start_lesson(lesson_id, form.room, now(), minutes)?;
-    server.store().audit(Some(user.id), "start-lesson", &format!("lesson {lesson_id} in room {} for {minutes} minutes", form.room), now())?;
+    server.store().audit(
+        Some(user.id),
+        "start-lesson",
+        &format!("lesson {lesson_id} in room {} for {minutes} minutes", form.room),
+        now(),
+    )?;
     server.rules_changed(form.room, version);
     Ok(redirect("/lessons"))
 }
 
-async fn end_lesson(State(server): State<Arc<Server>>, Path(room_id): Path<i64>, Posted(SignedIn(user), _): Posted<SignedIn>) -> Result<Response, ConsoleError> {
+async fn end_lesson(
+    State(server): State<Arc<Server>>,
+    Path(room_id): Path<i64>,
+    Posted(SignedIn(user), _): Posted<SignedIn>,
+) -> Result<Response, ConsoleError> {
     may_use_room(&server, &user, room_id)?;
     let version = server.store().end_lesson(room_id)?;
     server.store().audit(Some(user.id), "end-lesson", &format!("room {room_id}"), now())?;
@@ -102,7 +131,11 @@ async fn end_lesson(State(server): State<Arc<Server>>, Path(room_id): Path<i64>,
     Ok(redirect("/lessons"))
 }
 
-async fn extend_lesson(State(server): State<Arc<Server>>, Path(room_id): Path<i64>, Posted(SignedIn(user), _): Posted<SignedIn>) -> Result<Response, ConsoleError> {
+async fn extend_lesson(
+    State(server): State<Arc<Server>>,
+    Path(room_id): Path<i64>,
+    Posted(SignedIn(user), _): Posted<SignedIn>,
+) -> Result<Response, ConsoleError> {
     may_use_room(&server, &user, room_id)?;
     // Bound first: a guard in the `if let` would still be held by the `audit` below.
     let extended = server.store().extend_lesson(room_id, 15, now())?;
@@ -153,12 +186,16 @@ fn asks_html(server: &Server, user: &User) -> Result<Markup, ConsoleError> {
     render(&AsksFragment { t: server.words(), user, asks })
 }
 
-async fn asks_fragment(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+async fn asks_fragment(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+) -> Result<Html<String>, ConsoleError> {
     Ok(Html(asks_html(&server, &user)?.to_string()))
 }
 
 /// Query keys that say where a visitor came from, never which page it is.
-const TRACKING_KEYS: [&str; 9] = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "fbclid", "gclid", "si", "feature"];
+const TRACKING_KEYS: [&str; 9] =
+    ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "fbclid", "gclid", "si", "feature"];
 
 /// The allow entry approving an ask adds: exactly that page, that is its host alone (not its
 /// subdomains), its path, and the query that picks the page (a video's `v=`), never a
@@ -207,24 +244,43 @@ fn entry_in_words(server: &Server, entry: &str) -> String {
     })
 }
 
-async fn approve_ask(State(server): State<Arc<Server>>, Path(id): Path<String>, Posted(SignedIn(user), _): Posted<SignedIn>) -> Result<Response, ConsoleError> {
+async fn approve_ask(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    Posted(SignedIn(user), _): Posted<SignedIn>,
+) -> Result<Response, ConsoleError> {
     decide_ask(&server, &user, &id, true)
 }
 
-async fn decline_ask(State(server): State<Arc<Server>>, Path(id): Path<String>, Posted(SignedIn(user), _): Posted<SignedIn>) -> Result<Response, ConsoleError> {
+async fn decline_ask(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    Posted(SignedIn(user), _): Posted<SignedIn>,
+) -> Result<Response, ConsoleError> {
     decide_ask(&server, &user, &id, false)
 }
 
 fn decide_ask(server: &Server, user: &User, id: &str, approve: bool) -> Result<Response, ConsoleError> {
     let (room, url) = server.store().unblock_request(id)?.ok_or_else(|| ConsoleError::not_found("No such request."))?;
     may_use_room(server, user, room)?;
-    let entry = if approve { Some(entry_for(&url).ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-approve-cannot")))?) } else { None };
+    let entry = if approve {
+        Some(
+            entry_for(&url)
+                .ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-approve-cannot")))?,
+        )
+    } else {
+        None
+    };
     let decided = server.store().decide_unblock(id, entry.as_deref(), now())?;
     match decided {
         AskOutcome::Approved { room, version } => server.rules_changed(room, version),
         AskOutcome::Declined => {}
-        AskOutcome::NoLesson => return Err(ConsoleError(StatusCode::CONFLICT, server.t("console-approve-lesson-ended"))),
-        AskOutcome::AlreadyDecided => return Err(ConsoleError(StatusCode::CONFLICT, server.t("console-ask-already-answered"))),
+        AskOutcome::NoLesson => {
+            return Err(ConsoleError(StatusCode::CONFLICT, server.t("console-approve-lesson-ended")))
+        }
+        AskOutcome::AlreadyDecided => {
+            return Err(ConsoleError(StatusCode::CONFLICT, server.t("console-ask-already-answered")))
+        }
     }
     let detail = match &entry {
         Some(entry) => format!("{url} as {entry}"),

@@ -60,17 +60,26 @@ async fn machines_page(State(server): State<Arc<Server>>, Admin(user): Admin) ->
             silent: row.last_seen.is_none_or(|seen| now().saturating_sub(seen) > SILENT_AFTER),
             outdated: row.rules_version.is_some_and(|v| v < row.room_version),
             set_aside: row.outbox.is_some_and(|(_, damaged)| damaged > 0),
-            outbox: row.outbox.map_or_else(String::new, |(waiting, damaged)| t.count("console-outbox-counts", &[("waiting", waiting), ("damaged", damaged)])),
+            outbox: row.outbox.map_or_else(String::new, |(waiting, damaged)| {
+                t.count("console-outbox-counts", &[("waiting", waiting), ("damaged", damaged)])
+            }),
         })
         .collect();
     let count = |test: fn(&Machine) -> bool| machines.iter().filter(|m| test(m)).count() as u64;
-    let summary = t.count("console-machines-summary", &[("total", machines.len() as u64), ("silent", count(|m| m.silent)), ("outdated", count(|m| m.outdated))]);
+    let summary = t.count(
+        "console-machines-summary",
+        &[("total", machines.len() as u64), ("silent", count(|m| m.silent)), ("outdated", count(|m| m.outdated))],
+    );
     let body = render(&MachinesPage { t, user: &user, summary, machines, junk_hours: JUNK_HOURS })?;
     server.page(Some(&user), "console-machines", body)
 }
 
 /// Retires a kiosk (a machine replaced, re-imaged or lost): its token stops working at once.
-async fn retire_machine(State(server): State<Arc<Server>>, Path(id): Path<String>, Posted(Admin(user), _): Posted<Admin>) -> Result<Response, ConsoleError> {
+async fn retire_machine(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    Posted(Admin(user), _): Posted<Admin>,
+) -> Result<Response, ConsoleError> {
     let retired = server.store().retire_kiosk(&id, now())?;
     let Some(name) = retired else { return Err(ConsoleError::not_found("No such computer in service.")) };
     server.store().audit(Some(user.id), "retire-kiosk", &name, now())?;
@@ -104,7 +113,11 @@ struct JunkPage<'a> {
 
 /// The computers that sent reports or asks lately, the most first, each a link to remove
 /// its junk (the DSL and the admin).
-async fn junk_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Query(query): Query<JunkQuery>) -> Result<Html<String>, ConsoleError> {
+async fn junk_page(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Query(query): Query<JunkQuery>,
+) -> Result<Html<String>, ConsoleError> {
     junk_list(&server, &user, query.hours.clamp(1, JUNK_HOURS_MOST), None)
 }
 
@@ -140,26 +153,37 @@ struct JunkPreview<'a> {
 
 /// What removing a computer's junk of the last hours would remove, listed, with the button
 /// that removes exactly that (nothing that arrives after this page was made).
-async fn junk_preview(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Path(id): Path<String>, Query(query): Query<JunkQuery>) -> Result<Html<String>, ConsoleError> {
-    let (machine, room) = server.store().kiosk_name(&id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
+async fn junk_preview(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Path(id): Path<String>,
+    Query(query): Query<JunkQuery>,
+) -> Result<Html<String>, ConsoleError> {
+    let (machine, room) =
+        server.store().kiosk_name(&id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
     let hours = query.hours.clamp(1, JUNK_HOURS_MOST);
     let (since, until) = junk_window(hours, now());
     let junk = server.store().junk(&id, since, until, JUNK_SHOWN)?;
     let t = server.words();
-    let lists = [(&junk.reports, junk.report_count, "console-reports"), (&junk.asks, junk.ask_count, "console-junk-asks")]
-        .into_iter()
-        .filter(|(items, _, _)| !items.is_empty())
-        .map(|(items, total, heading)| JunkList {
-            heading,
-            items,
-            more: (total > items.len()).then(|| t.count("console-junk-more", &[("more", (total - items.len()) as u64)])),
-        })
-        .collect();
+    let lists =
+        [(&junk.reports, junk.report_count, "console-reports"), (&junk.asks, junk.ask_count, "console-junk-asks")]
+            .into_iter()
+            .filter(|(items, _, _)| !items.is_empty())
+            .map(|(items, total, heading)| JunkList {
+                heading,
+                items,
+                more: (total > items.len())
+                    .then(|| t.count("console-junk-more", &[("more", (total - items.len()) as u64)])),
+            })
+            .collect();
     let page = JunkPreview {
         t,
         user: &user,
         id: &id,
-        summary: t.count("console-junk-summary", &[("hours", hours), ("reports", junk.report_count as u64), ("asks", junk.ask_count as u64)]),
+        summary: t.count(
+            "console-junk-summary",
+            &[("hours", hours), ("reports", junk.report_count as u64), ("asks", junk.ask_count as u64)],
+        ),
         machine,
         room,
         kept: (junk.kept > 0).then(|| t.count("console-junk-kept", &[("kept", junk.kept as u64)])),
@@ -180,15 +204,25 @@ struct JunkForm {
 
 /// Removes what the preview showed: the computer's reports no one has worked on (with their
 /// screenshots) and its unanswered asks, audited with the counts.
-async fn remove_junk(State(server): State<Arc<Server>>, Path(id): Path<String>, Posted(Safeguarding(user), form): Posted<Safeguarding, JunkForm>) -> Result<Html<String>, ConsoleError> {
+async fn remove_junk(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    Posted(Safeguarding(user), form): Posted<Safeguarding, JunkForm>,
+) -> Result<Html<String>, ConsoleError> {
     let (machine, _) = server.store().kiosk_name(&id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
     let hours = form.hours.clamp(1, JUNK_HOURS_MOST);
     let (since, until) = junk_window(hours, form.until.min(now()));
     let (names, asks) = server.store().remove_junk(&id, since, until)?;
     server.remove_screenshots(&names);
-    let detail = format!("{machine} ({id}): {} reports and {asks} requests received from {} to {}", names.len(), iso_time(since), iso_time(until));
+    let detail = format!(
+        "{machine} ({id}): {} reports and {asks} requests received from {} to {}",
+        names.len(),
+        iso_time(since),
+        iso_time(until)
+    );
     info!(user = user.name, detail, "junk removed");
     server.store().audit(Some(user.id), "remove-junk", &detail, now())?;
-    let removed = server.words().count("console-junk-removed", &[("reports", names.len() as u64), ("asks", asks as u64)]);
+    let removed =
+        server.words().count("console-junk-removed", &[("reports", names.len() as u64), ("asks", asks as u64)]);
     junk_list(&server, &user, hours, Some(removed))
 }

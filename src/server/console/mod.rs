@@ -8,7 +8,10 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -37,8 +40,14 @@ const SESSION_COOKIE: &str = "satchel_session";
 pub fn router() -> Router<Arc<Server>> {
     Router::new()
         .route("/", get(|| async { redirect("/lessons") }))
-        .route("/static/console.css", get(|| async { static_file("text/css", include_str!("../../../assets/console/console.css")) }))
-        .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("../../../assets/console/console.js")) }))
+        .route(
+            "/static/console.css",
+            get(|| async { static_file("text/css", include_str!("../../../assets/console/console.css")) }),
+        )
+        .route(
+            "/static/console.js",
+            get(|| async { static_file("text/javascript", include_str!("../../../assets/console/console.js")) }),
+        )
         .merge(auth::router())
         .merge(lessons::router())
         .merge(reports::router())
@@ -54,7 +63,8 @@ pub fn router() -> Router<Arc<Server>> {
 /// never inside another site's frame, send no referrer, guess no types, and (unless the answer
 /// says otherwise) keep nothing: pages hold reports, one-time passwords and codes.
 async fn security_headers(mut response: Response) -> Response {
-    const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; \
+    const POLICY: &str =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; \
                           form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
@@ -177,7 +187,11 @@ struct Page<'a> {
 impl Server {
     /// Served over HTTPS, the cookies say so: a browser then never sends them over plain HTTP.
     fn cookie_security(&self) -> &'static str {
-        if self.fingerprint.get().is_some() { "; Secure" } else { "" }
+        if self.fingerprint.get().is_some() {
+            "; Secure"
+        } else {
+            ""
+        }
     }
 
     pub(super) fn t(&self, id: &str) -> String {
@@ -216,7 +230,11 @@ fn static_file(media_type: &'static str, text: &'static str) -> Response {
 
 fn may_use_room(server: &Server, user: &User, room_id: i64) -> Result<(), ConsoleError> {
     let allowed = server.store().rooms_for(user, now())?.iter().any(|room| room.id == room_id);
-    if allowed { Ok(()) } else { Err(ConsoleError(StatusCode::FORBIDDEN, "That room is not one of yours.".into())) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(ConsoleError(StatusCode::FORBIDDEN, "That room is not one of yours.".into()))
+    }
 }
 
 /// A CSV field, quoted, and defused so a spreadsheet never runs it as a formula.

@@ -18,7 +18,9 @@ use serde::Deserialize;
 
 use super::{csv_field, iso_time, redirect, render, ConsoleError, Iso, Markup, Posted, Safeguarding, SignedIn, Words};
 use crate::alerts::Severity;
-use crate::server::store::{Acknowledgement, ActivityFilter, ActivityRow, AlertRow, MachineNow, MachineRow, RoomRow, SchoolTerm, Store, User};
+use crate::server::store::{
+    Acknowledgement, ActivityFilter, ActivityRow, AlertRow, MachineNow, MachineRow, RoomRow, SchoolTerm, Store, User,
+};
 use crate::server::{now, Server};
 
 /// Rows a page of the log or of alerts shows.
@@ -58,12 +60,29 @@ struct ActivityQuery {
     before: Option<i64>,
 }
 
-const KINDS: &[&str] = &["opened", "titled", "searched", "blocked", "subresources-blocked", "told", "asked", "session-start", "session-end", "dropped"];
+const KINDS: &[&str] = &[
+    "opened",
+    "titled",
+    "searched",
+    "blocked",
+    "subresources-blocked",
+    "told",
+    "asked",
+    "session-start",
+    "session-end",
+    "dropped",
+];
 
 impl ActivityQuery {
     fn filter(&self) -> ActivityFilter {
         ActivityFilter {
-            words: self.q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).map(str::to_lowercase).collect(),
+            words: self
+                .q
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(8)
+                .map(str::to_lowercase)
+                .collect(),
             room_id: self.room.parse().ok(),
             kiosk_id: Some(self.machine.trim()).filter(|m| !m.is_empty()).map(str::to_owned),
             from: day_start(&self.from),
@@ -76,7 +95,14 @@ impl ActivityQuery {
     /// The query string again (for the next page and the export), without `before`.
     fn encoded(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([("q", &self.q), ("room", &self.room), ("machine", &self.machine), ("from", &self.from), ("to", &self.to), ("kind", &self.kind)])
+            .extend_pairs([
+                ("q", &self.q),
+                ("room", &self.room),
+                ("machine", &self.machine),
+                ("from", &self.from),
+                ("to", &self.to),
+                ("kind", &self.kind),
+            ])
             .finish()
     }
 }
@@ -112,24 +138,48 @@ struct ActivityPage<'a> {
     older: Option<i64>,
 }
 
-async fn activity_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Query(query): Query<ActivityQuery>) -> Result<Html<String>, ConsoleError> {
+async fn activity_page(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Query(query): Query<ActivityQuery>,
+) -> Result<Html<String>, ConsoleError> {
     let filter = query.filter();
     let rows = read_log(&server, move |log| log.search_activity(&filter, PER_PAGE + 1)).await?;
     let (rooms, machines) = {
         let store = server.store();
-        store.audit(Some(user.id), "search-activity", &format!("q={:?} room={} machine={} from={} to={} kind={}", query.q, query.room, query.machine, query.from, query.to, query.kind), now())?;
+        store.audit(
+            Some(user.id),
+            "search-activity",
+            &format!(
+                "q={:?} room={} machine={} from={} to={} kind={}",
+                query.q, query.room, query.machine, query.from, query.to, query.kind
+            ),
+            now(),
+        )?;
         (store.rooms_for(&user, now())?, store.machines()?)
     };
     let shown = &rows[..rows.len().min(PER_PAGE)];
     let older = if rows.len() > PER_PAGE { shown.last().map(|last| last.id) } else { None };
     let table = activity_table(&server, shown, true)?;
-    let page = ActivityPage { t: server.words(), query: &query, encoded: query.encoded(), rooms, machines, kinds: KINDS, table, older };
+    let page = ActivityPage {
+        t: server.words(),
+        query: &query,
+        encoded: query.encoded(),
+        rooms,
+        machines,
+        kinds: KINDS,
+        table,
+        older,
+    };
     server.page(Some(&user), "console-activity", render(&page)?)
 }
 
 /// Reads the activity log on its own connection, on a thread where waiting is allowed: a
 /// search over a year of a school's log must not hold up the server's async threads.
-async fn read_log<T: Send + 'static>(server: &Arc<Server>, read: impl FnOnce(&Store) -> rusqlite::Result<T> + Send + 'static) -> Result<T, ConsoleError> {
+async fn read_log<T: Send + 'static>(
+    server: &Arc<Server>,
+    read: impl FnOnce(&Store) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ConsoleError> {
     let server = Arc::clone(server);
     let read = tokio::task::spawn_blocking(move || read(&server.log_reader())).await;
     read.map_err(|_| ConsoleError::internal("The activity log could not be read."))?.map_err(ConsoleError::from)
@@ -155,14 +205,22 @@ struct SessionPage<'a> {
     table: Markup,
 }
 
-async fn session_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Path(session): Path<i64>) -> Result<Html<String>, ConsoleError> {
+async fn session_page(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Path(session): Path<i64>,
+) -> Result<Html<String>, ConsoleError> {
     server.store().audit(Some(user.id), "view-session", &session.to_string(), now())?;
     let rows = read_log(&server, move |log| log.session_activity(session)).await?;
     let table = activity_table(&server, &rows, false)?;
     server.page(Some(&user), "console-activity-timeline", render(&SessionPage { rows: &rows, table })?)
 }
 
-async fn activity_csv(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Query(query): Query<ActivityQuery>) -> Result<Response, ConsoleError> {
+async fn activity_csv(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Query(query): Query<ActivityQuery>,
+) -> Result<Response, ConsoleError> {
     let filter = ActivityFilter { before: None, ..query.filter() };
     let rows = read_log(&server, move |log| log.search_activity(&filter, CSV_ROWS)).await?;
     let mut csv = String::from("date and time,room,computer,session,lesson,kind,url,title,search terms,engine,rule,category,reason,host,count\r\n");
@@ -189,8 +247,20 @@ async fn activity_csv(State(server): State<Arc<Server>>, Safeguarding(user): Saf
         csv.push_str(&fields.iter().map(|field| csv_field(field)).collect::<Vec<_>>().join(","));
         csv.push_str("\r\n");
     }
-    server.store().audit(Some(user.id), "export-activity", &format!("{} events (q={:?})", rows.len(), query.q), now())?;
-    Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8"), (CONTENT_DISPOSITION, "attachment; filename=\"satchel-activity.csv\"")], csv).into_response())
+    server.store().audit(
+        Some(user.id),
+        "export-activity",
+        &format!("{} events (q={:?})", rows.len(), query.q),
+        now(),
+    )?;
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"satchel-activity.csv\""),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -209,12 +279,20 @@ struct AlertsPage<'a> {
     categories: Vec<&'static str>,
 }
 
-async fn alerts_page(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Query(query): Query<AlertsQuery>) -> Result<Html<String>, ConsoleError> {
+async fn alerts_page(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Query(query): Query<AlertsQuery>,
+) -> Result<Html<String>, ConsoleError> {
     let (alerts, terms) = {
         let store = server.store();
         (store.alerts(query.before, PER_PAGE + 1)?, store.school_terms()?)
     };
-    let rows = alerts.iter().take(PER_PAGE).map(|(alert, acknowledged)| alert_row(&server, &user, alert, acknowledged.as_ref())).collect::<Result<_, _>>()?;
+    let rows = alerts
+        .iter()
+        .take(PER_PAGE)
+        .map(|(alert, acknowledged)| alert_row(&server, &user, alert, acknowledged.as_ref()))
+        .collect::<Result<_, _>>()?;
     let older = if alerts.len() > PER_PAGE { alerts.get(PER_PAGE - 1).map(|(last, _)| last.id) } else { None };
     let categories = crate::alerts::BUILT_IN.iter().map(|(category, _)| *category).collect();
     let page = AlertsPage { t: server.words(), user: &user, rows, older, terms, categories };
@@ -230,15 +308,26 @@ struct AlertRowFragment<'a> {
     acknowledged: Option<&'a Acknowledgement>,
 }
 
-fn alert_row(server: &Server, user: &User, alert: &AlertRow, acknowledged: Option<&Acknowledgement>) -> Result<Markup, ConsoleError> {
+fn alert_row(
+    server: &Server,
+    user: &User,
+    alert: &AlertRow,
+    acknowledged: Option<&Acknowledgement>,
+) -> Result<Markup, ConsoleError> {
     render(&AlertRowFragment { t: server.words(), user, alert, acknowledged })
 }
 
 /// One alert's row, for the page to add as the alert arrives (`event: alert`).
-async fn alert_row_fragment(State(server): State<Arc<Server>>, Safeguarding(user): Safeguarding, Path(id): Path<i64>) -> Result<Html<String>, ConsoleError> {
+async fn alert_row_fragment(
+    State(server): State<Arc<Server>>,
+    Safeguarding(user): Safeguarding,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, ConsoleError> {
     let alerts = server.store().alerts(Some(id + 1), 1)?;
     match alerts.first() {
-        Some((alert, acknowledged)) if alert.id == id => Ok(Html(alert_row(&server, &user, alert, acknowledged.as_ref())?.to_string())),
+        Some((alert, acknowledged)) if alert.id == id => {
+            Ok(Html(alert_row(&server, &user, alert, acknowledged.as_ref())?.to_string()))
+        }
         _ => Err(ConsoleError::not_found("No such alert.")),
     }
 }
@@ -248,7 +337,11 @@ struct AcknowledgeForm {
     note: String,
 }
 
-async fn acknowledge(State(server): State<Arc<Server>>, Path(id): Path<i64>, Posted(Safeguarding(user), form): Posted<Safeguarding, AcknowledgeForm>) -> Result<Response, ConsoleError> {
+async fn acknowledge(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<i64>,
+    Posted(Safeguarding(user), form): Posted<Safeguarding, AcknowledgeForm>,
+) -> Result<Response, ConsoleError> {
     let note = form.note.trim();
     if note.is_empty() || note.chars().count() > 2000 {
         return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-alerts-note-needed")));
@@ -267,14 +360,20 @@ struct TermForm {
     severity: String,
 }
 
-async fn add_term(State(server): State<Arc<Server>>, Posted(Safeguarding(user), form): Posted<Safeguarding, TermForm>) -> Result<Response, ConsoleError> {
+async fn add_term(
+    State(server): State<Arc<Server>>,
+    Posted(Safeguarding(user), form): Posted<Safeguarding, TermForm>,
+) -> Result<Response, ConsoleError> {
     let phrase = form.phrase.trim();
-    let severity = Severity::parse(&form.severity).ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-terms-bad")))?;
+    let severity = Severity::parse(&form.severity)
+        .ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-terms-bad")))?;
     let Some((category, _)) = crate::alerts::BUILT_IN.iter().find(|(category, _)| *category == form.category) else {
         return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-terms-bad")));
     };
     // The same rule as the shipped lists: enough letters to mean something.
-    if phrase.chars().count() > 200 || crate::alerts::Matcher::builder().add(phrase, &(*category).into(), severity).is_err() {
+    if phrase.chars().count() > 200
+        || crate::alerts::Matcher::builder().add(phrase, &(*category).into(), severity).is_err()
+    {
         return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-terms-bad")));
     }
     let store = server.store();
@@ -285,7 +384,11 @@ async fn add_term(State(server): State<Arc<Server>>, Posted(Safeguarding(user), 
     Ok(redirect("/alerts#terms-h"))
 }
 
-async fn remove_term(State(server): State<Arc<Server>>, Path(id): Path<i64>, Posted(Safeguarding(user), _): Posted<Safeguarding>) -> Result<Response, ConsoleError> {
+async fn remove_term(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<i64>,
+    Posted(Safeguarding(user), _): Posted<Safeguarding>,
+) -> Result<Response, ConsoleError> {
     let store = server.store();
     if let Some(phrase) = store.remove_school_term(id)? {
         store.audit(Some(user.id), "remove-alert-term", &phrase, now())?;
@@ -303,12 +406,18 @@ struct RoomsNowPage<'a> {
 
 /// Room now: the page and its list of machines, which the page fetches again every few
 /// seconds.
-async fn rooms_now_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+async fn rooms_now_page(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+) -> Result<Html<String>, ConsoleError> {
     let machines = rooms_now_html(&server, &user)?;
     server.page(Some(&user), "console-room-now", render(&RoomsNowPage { t: server.words(), machines })?)
 }
 
-async fn rooms_now_fragment(State(server): State<Arc<Server>>, SignedIn(user): SignedIn) -> Result<Html<String>, ConsoleError> {
+async fn rooms_now_fragment(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+) -> Result<Html<String>, ConsoleError> {
     Ok(Html(rooms_now_html(&server, &user)?.to_string()))
 }
 
@@ -335,7 +444,10 @@ fn rooms_now_html(server: &Server, user: &User) -> Result<Markup, ConsoleError> 
         .into_iter()
         .map(|row| {
             let page = row.page.as_ref().map(|(url, title)| {
-                let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| url.clone());
+                let host = url::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_else(|| url.clone());
                 (host, title.clone().unwrap_or_default())
             });
             Showing { row, page }

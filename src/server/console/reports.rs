@@ -44,8 +44,13 @@ struct ReportsPage<'a> {
     older: bool,
 }
 
-async fn reports_page(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Query(query): Query<PageQuery>) -> Result<Html<String>, ConsoleError> {
-    let mut reports = server.store().reports_for(&user, Some((query.page.saturating_mul(REPORTS_PER_PAGE), REPORTS_PER_PAGE + 1)))?;
+async fn reports_page(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+    Query(query): Query<PageQuery>,
+) -> Result<Html<String>, ConsoleError> {
+    let mut reports =
+        server.store().reports_for(&user, Some((query.page.saturating_mul(REPORTS_PER_PAGE), REPORTS_PER_PAGE + 1)))?;
     let older = reports.len() > REPORTS_PER_PAGE;
     reports.truncate(REPORTS_PER_PAGE);
     let rows = reports.iter().map(|report| report_html(&server, &user, report)).collect::<Result<_, _>>()?;
@@ -119,14 +124,22 @@ fn report_html(server: &Server, user: &User, report: &ReportRow) -> Result<Marku
     render(&row)
 }
 
-async fn report_row(State(server): State<Arc<Server>>, SignedIn(user): SignedIn, Path(id): Path<String>) -> Result<Html<String>, ConsoleError> {
+async fn report_row(
+    State(server): State<Arc<Server>>,
+    SignedIn(user): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ConsoleError> {
     let report = server.store().report_for(&user, &id)?.ok_or_else(|| ConsoleError::not_found("No such report."))?;
     Ok(Html(report_html(&server, &user, &report)?.to_string()))
 }
 
 /// The screenshot, only on purpose (a POST from the Reveal button), and every reveal is
 /// recorded. A report marked "do not view: refer" shows its picture to nobody.
-async fn reveal(State(server): State<Arc<Server>>, Path(id): Path<String>, Posted(SignedIn(user), _): Posted<SignedIn>) -> Result<Response, ConsoleError> {
+async fn reveal(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    Posted(SignedIn(user), _): Posted<SignedIn>,
+) -> Result<Response, ConsoleError> {
     let report = server.store().report_for(&user, &id)?.ok_or_else(|| ConsoleError::not_found("No such report."))?;
     if report.refer_only {
         return Err(ConsoleError(StatusCode::FORBIDDEN, server.t("console-refer-hidden")));
@@ -150,19 +163,31 @@ struct IncidentForm {
     fields: IncidentFields,
 }
 
-async fn update_report(State(server): State<Arc<Server>>, Path(id): Path<String>, Posted(SignedIn(user), form): Posted<SignedIn, IncidentForm>) -> Result<Response, ConsoleError> {
+async fn update_report(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    Posted(SignedIn(user), form): Posted<SignedIn, IncidentForm>,
+) -> Result<Response, ConsoleError> {
     if server.store().report_for(&user, &id)?.is_none() {
         return Err(ConsoleError::not_found("No such report."));
     }
     if !STATUSES.contains(&form.fields.status.as_str()) {
         return Err(ConsoleError(StatusCode::BAD_REQUEST, "Unknown status.".into()));
     }
-    let seen: i64 = form.edit_version.parse().map_err(|_| ConsoleError(StatusCode::BAD_REQUEST, "This form has no version: reload the page.".into()))?;
+    let seen: i64 = form
+        .edit_version
+        .parse()
+        .map_err(|_| ConsoleError(StatusCode::BAD_REQUEST, "This form has no version: reload the page.".into()))?;
     let saved = server.store().update_incident(&id, &form.fields, seen, user.id, now())?;
     if !saved {
         return stale_save(&server, &user, &id, &form.fields);
     }
-    server.store().audit(Some(user.id), "update-report", &format!("{id}: {} / {}", form.fields.status, form.fields.incident_type), now())?;
+    server.store().audit(
+        Some(user.id),
+        "update-report",
+        &format!("{id}: {} / {}", form.fields.status, form.fields.incident_type),
+        now(),
+    )?;
     Ok(redirect(&format!("/reports#report-{id}")))
 }
 
@@ -210,5 +235,12 @@ async fn reports_csv(State(server): State<Arc<Server>>, SignedIn(user): SignedIn
         csv.push_str("\r\n");
     }
     server.store().audit(Some(user.id), "export-reports", &format!("{} reports", reports.len()), now())?;
-    Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8"), (CONTENT_DISPOSITION, "attachment; filename=\"satchel-reports.csv\"")], csv).into_response())
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"satchel-reports.csv\""),
+        ],
+        csv,
+    )
+        .into_response())
 }

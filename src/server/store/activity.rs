@@ -31,7 +31,8 @@ END;
 
 /// Each machine's blocked pages by time, apart from its other rows: the repeated-blocks alert
 /// counts them at every batch, and a busy machine's other rows need not be read to do it.
-pub(super) const BLOCKS_MIGRATION: &str = "CREATE INDEX activity_blocks ON activity (kiosk_id, at) WHERE kind = 'blocked';";
+pub(super) const BLOCKS_MIGRATION: &str =
+    "CREATE INDEX activity_blocks ON activity (kiosk_id, at) WHERE kind = 'blocked';";
 
 /// The log rebuilt for a thousand kiosks' ingest: rows keyed by small numbers (a machine's,
 /// a session's) instead of UUID text; sequences kept once per kiosk log (a kiosk sends in
@@ -135,14 +136,24 @@ fn columns(what: &Happening) -> Columns<'_> {
         Happening::SessionEnd { reason } => Columns { reason: Some(session_end_name(*reason)), ..Columns::default() },
         Happening::Opened { url } => Columns { url: Some(url), ..Columns::default() },
         Happening::Titled { url, title } => Columns { url: Some(url), title: Some(title), ..Columns::default() },
-        Happening::Blocked { url, rule, category, reason } => {
-            Columns { url: Some(url), rule: rule.as_deref(), category: category.as_deref(), reason: Some(reason), ..Columns::default() }
+        Happening::Blocked { url, rule, category, reason } => Columns {
+            url: Some(url),
+            rule: rule.as_deref(),
+            category: category.as_deref(),
+            reason: Some(reason),
+            ..Columns::default()
+        },
+        Happening::Searched { engine, terms, url } => {
+            Columns { url: Some(url), terms: Some(terms), engine: Some(engine), ..Columns::default() }
         }
-        Happening::Searched { engine, terms, url } => Columns { url: Some(url), terms: Some(terms), engine: Some(engine), ..Columns::default() },
         Happening::Told { url, report } => Columns { url: Some(url), item: Some(report), ..Columns::default() },
         Happening::Asked { url, ask } => Columns { url: Some(url), item: Some(ask), ..Columns::default() },
-        Happening::SubresourcesBlocked { page, host, count } => Columns { url: Some(page), host: Some(host), count: Some(i64::from(*count)), ..Columns::default() },
-        Happening::Dropped { count } => Columns { count: Some(i64::try_from(*count).unwrap_or(i64::MAX)), ..Columns::default() },
+        Happening::SubresourcesBlocked { page, host, count } => {
+            Columns { url: Some(page), host: Some(host), count: Some(i64::from(*count)), ..Columns::default() }
+        }
+        Happening::Dropped { count } => {
+            Columns { count: Some(i64::try_from(*count).unwrap_or(i64::MAX)), ..Columns::default() }
+        }
     }
 }
 
@@ -192,7 +203,15 @@ impl Store {
         let mut stored = Vec::with_capacity(batches.len());
         for batch in batches {
             let machine = self.machine_number(&batch.kiosk.id)?;
-            let through = self.db.query_row("SELECT through FROM activity_logs WHERE machine = ?1 AND log = ?2", params![machine, batch.log], |row| row.get::<_, i64>(0)).optional()?.unwrap_or(0);
+            let through = self
+                .db
+                .query_row(
+                    "SELECT through FROM activity_logs WHERE machine = ?1 AND log = ?2",
+                    params![machine, batch.log],
+                    |row| row.get::<_, i64>(0),
+                )
+                .optional()?
+                .unwrap_or(0);
             let (mut newest, mut sessions, mut latest) = (through, HashMap::new(), Latest::default());
             let mut rows = Vec::new();
             for (position, event) in batch.events.iter().enumerate() {
@@ -212,12 +231,30 @@ impl Store {
                 let c = columns(&event.what);
                 let kind = event.what.kind();
                 insert.execute(params![
-                    machine, seq, event.at as i64, now as i64, batch.kiosk.room_id, session, event.lesson,
-                    kind, c.url, c.title, c.terms, c.engine, c.rule, c.category, c.reason, c.host, c.count, c.item
+                    machine,
+                    seq,
+                    event.at as i64,
+                    now as i64,
+                    batch.kiosk.room_id,
+                    session,
+                    event.lesson,
+                    kind,
+                    c.url,
+                    c.title,
+                    c.terms,
+                    c.engine,
+                    c.rule,
+                    c.category,
+                    c.reason,
+                    c.host,
+                    c.count,
+                    c.item
                 ])?;
                 let row = self.db.last_insert_rowid();
                 index.execute(params![row, c.words(), tags(kind, batch.kiosk.room_id, machine)])?;
-                days.entry(event.at / DAY_MS).and_modify(|(first, last)| (*first, *last) = ((*first).min(row), (*last).max(row))).or_insert((row, row));
+                days.entry(event.at / DAY_MS)
+                    .and_modify(|(first, last)| (*first, *last) = ((*first).min(row), (*last).max(row)))
+                    .or_insert((row, row));
                 latest.see(event, session);
                 rows.push(StoredEvent { index: position, row, session });
             }
@@ -284,7 +321,9 @@ impl Store {
     /// kiosks and staff are never kept waiting long; returns how many went.
     pub fn expire_activity(&self, cutoff: u64, slice: usize) -> Result<usize> {
         let cutoff_day = (cutoff / DAY_MS) as i64;
-        let last: Option<i64> = self.db.query_row("SELECT max(last_id) FROM activity_days WHERE day <= ?1", [cutoff_day], |row| row.get(0))?;
+        let last: Option<i64> =
+            self.db
+                .query_row("SELECT max(last_id) FROM activity_days WHERE day <= ?1", [cutoff_day], |row| row.get(0))?;
         let Some(last) = last else { return Ok(0) };
         let deleted = self.db.execute(
             "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE id <= ?1 AND at < ?2 ORDER BY id LIMIT ?3)",
@@ -356,7 +395,8 @@ pub struct ActivityRow {
     pub item: Option<String>,
 }
 
-const ACTIVITY_COLUMNS: &str = "a.id, a.at, coalesce(r.name, ''), coalesce(k.name, m.kiosk_id), a.kind, a.url, a.title, a.terms, a.engine, a.rule,
+const ACTIVITY_COLUMNS: &str =
+    "a.id, a.at, coalesce(r.name, ''), coalesce(k.name, m.kiosk_id), a.kind, a.url, a.title, a.terms, a.engine, a.rule,
     a.category, a.reason, a.host, a.count, a.session, a.lesson, a.item";
 /// Where an event's room and machine names come from.
 const NAMES: &str = "LEFT JOIN activity_machines m ON m.number = a.machine LEFT JOIN kiosks k ON k.id = m.kiosk_id LEFT JOIN rooms r ON r.id = a.room_id";
@@ -425,7 +465,10 @@ impl Store {
             tags.push(format!("r{room}"));
         }
         if let Some(kiosk) = &filter.kiosk_id {
-            let number: Option<i64> = self.db.query_row("SELECT number FROM activity_machines WHERE kiosk_id = ?1", [kiosk], |row| row.get(0)).optional()?;
+            let number: Option<i64> = self
+                .db
+                .query_row("SELECT number FROM activity_machines WHERE kiosk_id = ?1", [kiosk], |row| row.get(0))
+                .optional()?;
             let Some(number) = number else { return Ok(Vec::new()) };
             tags.push(format!("m{number}"));
         }
@@ -446,7 +489,10 @@ impl Store {
             values.push(value);
         };
         if filter.from.is_some() || filter.until.is_some() {
-            let (from_day, until_day) = (filter.from.map_or(0, |from| from / DAY_MS), filter.until.map_or(i64::MAX as u64, |until| until.div_ceil(DAY_MS)));
+            let (from_day, until_day) = (
+                filter.from.map_or(0, |from| from / DAY_MS),
+                filter.until.map_or(i64::MAX as u64, |until| until.div_ceil(DAY_MS)),
+            );
             let (first, last): (Option<i64>, Option<i64>) = self.db.query_row(
                 "SELECT min(first_id), max(last_id) FROM activity_days WHERE day >= ?1 AND day < ?2",
                 params![from_day.min(i64::MAX as u64) as i64, until_day.min(i64::MAX as u64) as i64],
@@ -474,7 +520,9 @@ impl Store {
 
     /// One pupil's sitting, in order.
     pub fn session_activity(&self, session: i64) -> Result<Vec<ActivityRow>> {
-        let mut statement = self.db.prepare(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"))?;
+        let mut statement = self.db.prepare(&format!(
+            "SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"
+        ))?;
         let rows = statement.query_map(params![session], activity_row)?;
         rows.collect()
     }
@@ -489,13 +537,22 @@ impl Store {
         let mut machines = Vec::new();
         for room in room_ids {
             let rows = statement.query_map(params![room], |row| {
-                let page = row.get::<_, Option<String>>(3)?.map(|url| Ok::<_, rusqlite::Error>((url, row.get(4)?))).transpose()?;
+                let page = row
+                    .get::<_, Option<String>>(3)?
+                    .map(|url| Ok::<_, rusqlite::Error>((url, row.get(4)?)))
+                    .transpose()?;
                 let this_session = row.get::<_, Option<bool>>(7)?.unwrap_or(false);
                 let blocked = match (row.get::<_, Option<String>>(5)?, row.get::<_, Option<i64>>(6)?) {
                     (Some(url), Some(at)) if this_session => Some((url, at.max(0) as u64)),
                     _ => None,
                 };
-                Ok(MachineNow { machine: row.get(0)?, room: row.get(1)?, last_seen: row.get::<_, Option<i64>>(2)?.map(|t| t.max(0) as u64), page, blocked })
+                Ok(MachineNow {
+                    machine: row.get(0)?,
+                    room: row.get(1)?,
+                    last_seen: row.get::<_, Option<i64>>(2)?.map(|t| t.max(0) as u64),
+                    page,
+                    blocked,
+                })
             })?;
             for machine in rows {
                 machines.push(machine?);
@@ -550,11 +607,22 @@ mod tests {
     }
 
     fn opened(seq: u64, days_ago: u64, url: &str) -> ActivityEvent {
-        ActivityEvent { seq, at: NOW_MS - days_ago * DAY_MS, session: "s-1".into(), lesson: None, what: Happening::Opened { url: url.into() } }
+        ActivityEvent {
+            seq,
+            at: NOW_MS - days_ago * DAY_MS,
+            session: "s-1".into(),
+            lesson: None,
+            what: Happening::Opened { url: url.into() },
+        }
     }
 
     fn blocked(seq: u64, days_ago: u64, url: &str) -> ActivityEvent {
-        let what = Happening::Blocked { url: url.into(), rule: None, category: Some("games".into()), reason: "not on today's list".into() };
+        let what = Happening::Blocked {
+            url: url.into(),
+            rule: None,
+            category: Some("games".into()),
+            reason: "not on today's list".into(),
+        };
         ActivityEvent { what, ..opened(seq, days_ago, url) }
     }
 
@@ -562,22 +630,52 @@ mod tests {
     fn each_filter_finds_exactly_the_rows_it_names_newest_first() {
         let log = Log::new("filters");
         let (a, b) = (kiosk("k-a", 1), kiosk("k-b", 2));
-        log.add(&a, &[opened(1, 10, "https://www.bbc.co.uk/dinosaurs"), blocked(2, 10, "https://games.test/dinosaurs"), opened(3, 1, "https://www.bbc.co.uk/volcanoes")]);
+        log.add(
+            &a,
+            &[
+                opened(1, 10, "https://www.bbc.co.uk/dinosaurs"),
+                blocked(2, 10, "https://games.test/dinosaurs"),
+                opened(3, 1, "https://www.bbc.co.uk/volcanoes"),
+            ],
+        );
         log.add(&b, &[opened(1, 10, "https://www.bbc.co.uk/dinosaurs"), blocked(2, 1, "https://games.test/r2")]);
         let words = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect();
         assert_eq!(log.ids(ActivityFilter::default()), [5, 4, 3, 2, 1]);
-        assert_eq!(log.ids(ActivityFilter { words: words(&["dino"]), ..Default::default() }), [4, 2, 1], "a word it starts");
-        assert_eq!(log.ids(ActivityFilter { words: words(&["bbc", "dinosaurs"]), ..Default::default() }), [4, 1], "every word");
+        assert_eq!(
+            log.ids(ActivityFilter { words: words(&["dino"]), ..Default::default() }),
+            [4, 2, 1],
+            "a word it starts"
+        );
+        assert_eq!(
+            log.ids(ActivityFilter { words: words(&["bbc", "dinosaurs"]), ..Default::default() }),
+            [4, 1],
+            "every word"
+        );
         assert_eq!(log.ids(ActivityFilter { room_id: Some(2), ..Default::default() }), [5, 4]);
-        assert_eq!(log.ids(ActivityFilter { words: words(&["r2"]), ..Default::default() }), [5], "a word is never a room's tag");
-        assert_eq!(log.ids(ActivityFilter { kind: Some("blocked".into()), room_id: Some(1), ..Default::default() }), [2]);
+        assert_eq!(
+            log.ids(ActivityFilter { words: words(&["r2"]), ..Default::default() }),
+            [5],
+            "a word is never a room's tag"
+        );
+        assert_eq!(
+            log.ids(ActivityFilter { kind: Some("blocked".into()), room_id: Some(1), ..Default::default() }),
+            [2]
+        );
         assert_eq!(log.ids(ActivityFilter { kiosk_id: Some("k-b".into()), ..Default::default() }), [5, 4]);
-        assert_eq!(log.ids(ActivityFilter { kiosk_id: Some("k-unknown".into()), ..Default::default() }), Vec::<i64>::new());
-        let recent = ActivityFilter { from: Some(NOW_MS - 2 * DAY_MS), until: Some(NOW_MS + DAY_MS), ..Default::default() };
+        assert_eq!(
+            log.ids(ActivityFilter { kiosk_id: Some("k-unknown".into()), ..Default::default() }),
+            Vec::<i64>::new()
+        );
+        let recent =
+            ActivityFilter { from: Some(NOW_MS - 2 * DAY_MS), until: Some(NOW_MS + DAY_MS), ..Default::default() };
         assert_eq!(log.ids(recent.clone()), [5, 3]);
         assert_eq!(log.ids(ActivityFilter { words: words(&["bbc"]), ..recent.clone() }), [3]);
         assert_eq!(log.ids(ActivityFilter { before: Some(4), ..Default::default() }), [3, 2, 1], "the next page");
-        let long_ago = ActivityFilter { from: Some(NOW_MS - 100 * DAY_MS), until: Some(NOW_MS - 50 * DAY_MS), ..Default::default() };
+        let long_ago = ActivityFilter {
+            from: Some(NOW_MS - 100 * DAY_MS),
+            until: Some(NOW_MS - 50 * DAY_MS),
+            ..Default::default()
+        };
         assert_eq!(log.ids(long_ago), Vec::<i64>::new());
     }
 
@@ -588,7 +686,11 @@ mod tests {
         log.add(&k, &[opened(1, 1, "https://a.test/yesterday")]);
         // After weeks away, a kiosk's log sends what it held.
         log.add(&k, &[opened(2, 30, "https://a.test/a-month-ago")]);
-        let month_ago = ActivityFilter { from: Some(NOW_MS - 31 * DAY_MS), until: Some(NOW_MS - 29 * DAY_MS), ..Default::default() };
+        let month_ago = ActivityFilter {
+            from: Some(NOW_MS - 31 * DAY_MS),
+            until: Some(NOW_MS - 29 * DAY_MS),
+            ..Default::default()
+        };
         assert_eq!(log.ids(month_ago), [2]);
     }
 
@@ -596,13 +698,24 @@ mod tests {
     fn retention_deletes_old_rows_from_the_log_and_its_index_and_keeps_the_rest() {
         let log = Log::new("retention");
         let k = kiosk("k-a", 1);
-        log.add(&k, &[opened(1, 400, "https://old.test/fox"), opened(2, 380, "https://old.test/fox"), opened(3, 2, "https://new.test/fox")]);
+        log.add(
+            &k,
+            &[
+                opened(1, 400, "https://old.test/fox"),
+                opened(2, 380, "https://old.test/fox"),
+                opened(3, 2, "https://new.test/fox"),
+            ],
+        );
         let cutoff = NOW_MS - 365 * DAY_MS;
         assert_eq!(log.store.expire_activity(cutoff, 1).unwrap(), 1, "a slice at a time");
         assert_eq!(log.store.expire_activity(cutoff, 10).unwrap(), 1);
         assert_eq!(log.store.expire_activity(cutoff, 10).unwrap(), 0);
         assert_eq!(log.count("SELECT count(*) FROM activity"), 1);
-        assert_eq!(log.count("SELECT count(*) FROM activity_text WHERE activity_text MATCH 'fox'"), 1, "gone from the index too");
+        assert_eq!(
+            log.count("SELECT count(*) FROM activity_text WHERE activity_text MATCH 'fox'"),
+            1,
+            "gone from the index too"
+        );
         assert_eq!(log.count("SELECT count(*) FROM activity_days"), 1);
         assert_eq!(log.ids(ActivityFilter { words: vec!["fox".into()], ..Default::default() }), [3]);
     }
@@ -610,11 +723,14 @@ mod tests {
     #[test]
     fn room_now_keeps_the_newest_page_even_when_an_older_batch_arrives_last() {
         let log = Log::new("now");
-        log.store.db.execute_batch(
-            "INSERT INTO profiles (id, name, list) VALUES (1, 'KS1', '');
+        log.store
+            .db
+            .execute_batch(
+                "INSERT INTO profiles (id, name, list) VALUES (1, 'KS1', '');
              INSERT INTO rooms (id, name, profile_id, rules_version) VALUES (1, 'Lab', 1, 1);
              INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0);",
-        ).unwrap();
+            )
+            .unwrap();
         let k = kiosk("k-a", 1);
         log.add(&k, &[opened(5, 0, "https://now.test/"), blocked(6, 0, "https://games.test/")]);
         let mut older = opened(7, 3, "https://then.test/");
@@ -652,9 +768,23 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let count = |sql: &str| store.db.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap();
         assert_eq!(count("SELECT count(*) FROM activity"), 3);
-        assert_eq!(count("SELECT count(DISTINCT session) FROM activity"), 2, "one session name on two kiosks is two sittings");
-        assert_eq!(count("SELECT through FROM activity_logs JOIN activity_machines ON number = machine WHERE kiosk_id = 'k-a'"), 2);
-        let found: Vec<i64> = store.search_activity(&ActivityFilter { words: vec!["fox".into()], room_id: Some(1), ..Default::default() }, 10).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(
+            count("SELECT count(DISTINCT session) FROM activity"),
+            2,
+            "one session name on two kiosks is two sittings"
+        );
+        assert_eq!(
+            count(
+                "SELECT through FROM activity_logs JOIN activity_machines ON number = machine WHERE kiosk_id = 'k-a'"
+            ),
+            2
+        );
+        let found: Vec<i64> = store
+            .search_activity(&ActivityFilter { words: vec!["fox".into()], room_id: Some(1), ..Default::default() }, 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
         assert_eq!(found, [2, 1]);
         let session = store.alerts(None, 10).unwrap()[0].0.session.expect("the alert keeps its timeline");
         assert_eq!(store.session_activity(session).unwrap().len(), 2);

@@ -66,20 +66,34 @@ impl Store {
         let blocks = self.db.query_row(RECENT_BLOCKS, params![machine, since as i64], |row| row.get(0))?;
         let alerted = self
             .db
-            .query_row("SELECT 1 FROM alerts WHERE kiosk_id = ?1 AND reason = 'repeated-blocks' AND at >= ?2 LIMIT 1", params![kiosk_id, since as i64], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM alerts WHERE kiosk_id = ?1 AND reason = 'repeated-blocks' AND at >= ?2 LIMIT 1",
+                params![kiosk_id, since as i64],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some();
         Ok((blocks, alerted))
     }
 
     pub fn school_terms(&self) -> Result<Vec<SchoolTerm>> {
-        let mut statement = self.db.prepare("SELECT id, phrase, category, severity FROM alert_terms ORDER BY category, phrase")?;
-        let terms = statement.query_map([], |row| Ok(SchoolTerm { id: row.get(0)?, phrase: row.get(1)?, category: row.get(2)?, severity: row.get(3)? }))?;
+        let mut statement =
+            self.db.prepare("SELECT id, phrase, category, severity FROM alert_terms ORDER BY category, phrase")?;
+        let terms = statement.query_map([], |row| {
+            Ok(SchoolTerm { id: row.get(0)?, phrase: row.get(1)?, category: row.get(2)?, severity: row.get(3)? })
+        })?;
         terms.collect()
     }
 
     /// Adds a school's own term; `false` when the category already has it.
-    pub fn add_school_term(&self, phrase: &str, category: &str, severity: &str, user_id: i64, now: u64) -> Result<bool> {
+    pub fn add_school_term(
+        &self,
+        phrase: &str,
+        category: &str,
+        severity: &str,
+        user_id: i64,
+        now: u64,
+    ) -> Result<bool> {
         let added = self.db.execute(
             "INSERT INTO alert_terms (phrase, category, severity, added_by, added_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![phrase, category, severity, user_id, now as i64],
@@ -89,7 +103,9 @@ impl Store {
 
     /// Removes a school's own term; its phrase, when there was one.
     pub fn remove_school_term(&self, id: i64) -> Result<Option<String>> {
-        self.db.query_row("DELETE FROM alert_terms WHERE id = ?1 RETURNING phrase", params![id], |row| row.get(0)).optional()
+        self.db
+            .query_row("DELETE FROM alert_terms WHERE id = ?1 RETURNING phrase", params![id], |row| row.get(0))
+            .optional()
     }
 }
 
@@ -115,7 +131,8 @@ const RECENT_BLOCKS: &str = "SELECT count(*) FROM activity WHERE machine = ?1 AN
 
 const ALERT_FIELDS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coalesce(kiosks.name, alerts.kiosk_id), alerts.reason, alerts.category,
     alerts.severity, alerts.words, alerts.text, alerts.session_id";
-const ALERT_FROM: &str = "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
+const ALERT_FROM: &str =
+    "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
 
 fn alert_row(row: &rusqlite::Row<'_>) -> Result<AlertRow> {
     Ok(AlertRow {
@@ -192,7 +209,11 @@ impl Store {
         ))?;
         let rows = statement.query_map(params![before.unwrap_or(i64::MAX), limit as i64], |row| {
             let acknowledged = match row.get::<_, Option<i64>>(11)? {
-                Some(at) => Some(Acknowledgement { by: row.get::<_, Option<String>>(10)?.unwrap_or_default(), at: at.max(0) as u64, note: row.get::<_, Option<String>>(12)?.unwrap_or_default() }),
+                Some(at) => Some(Acknowledgement {
+                    by: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    at: at.max(0) as u64,
+                    note: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
+                }),
                 None => None,
             };
             Ok((alert_row(row)?, acknowledged))
@@ -221,7 +242,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let store = Store::open(&dir.join("satchel.db")).unwrap();
         let mut plan = store.db.prepare(&format!("EXPLAIN QUERY PLAN {RECENT_BLOCKS}")).unwrap();
-        let steps: Vec<String> = plan.query_map(params![1, 0], |row| row.get(3)).unwrap().collect::<Result<_>>().unwrap();
+        let steps: Vec<String> =
+            plan.query_map(params![1, 0], |row| row.get(3)).unwrap().collect::<Result<_>>().unwrap();
         assert!(steps.iter().any(|step| step.contains("COVERING INDEX activity_blocks")), "{steps:?}");
         drop(plan);
         drop(store);
