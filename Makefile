@@ -19,7 +19,7 @@ KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev 
 # The console's accessibility check runs axe-core (from npm) in Chromium.
 AXE := target/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: demo check-demo test bench bench-kiosk deb fuzz toolchain deps
+.PHONY: demo check-demo test lint bench bench-kiosk deb fuzz toolchain deps
 
 ## demo: a local school server with demo data and a kiosk enrolled to it; prints the
 ## console's address and the teacher's login (leave the kiosk: Ctrl+Alt+Shift+T, PIN 1234).
@@ -36,6 +36,16 @@ check-demo: toolchain
 ## the server and console (Chromium, axe-core), the Debian packages).
 test: toolchain deps
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --no-fail-fast --features automation
+
+## lint: the baseline CI holds the code to: rustfmt's layout (rustfmt.toml), no clippy
+## warnings on any target or feature (the [lints] table in Cargo.toml), and the library
+## building without the kiosk and server features.
+lint: toolchain
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets --all-features -- -D warnings
+	$(CARGO) check --locked --lib --no-default-features
 
 ## bench: the policy decisions against Brave's adblock engine, the server under load, and
 ## monitoring (activity ingest and search; its 10-million-event log is built once under target/).

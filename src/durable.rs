@@ -16,8 +16,7 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     // Its own temporary name, so that two writers of one file never share one.
     let temporary = dir.join(format!(".{name}.{}.tmp", new_uuid()?));
     let written = (|| {
-        let mut file =
-            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
+        let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&temporary, path)

@@ -321,7 +321,6 @@ fn the_kiosk_ignores_close_and_leaves_only_with_the_chord_and_the_right_pin() {
     let hash = String::from_utf8(hash.stdout).unwrap();
     let lab = Lab::new(&format!("exit_pin_hash = \"{}\"", hash.trim()));
     let mut kiosk = KioskProcess::start(&lab.display, &lab.config());
-    std::thread::sleep(Duration::from_secs(4));
 
     lab.display.xdotool(&["key", "alt+F4"]);
     std::thread::sleep(Duration::from_secs(1));
@@ -341,7 +340,6 @@ fn the_kiosk_ignores_close_and_leaves_only_with_the_chord_and_the_right_pin() {
 
     // Five wrong tries, and then even the right PIN waits: nobody tries every PIN.
     let mut kiosk = KioskProcess::start(&lab.display, &lab.config());
-    std::thread::sleep(Duration::from_secs(4));
     lab.display.xdotool(&["key", "ctrl+alt+shift+t"]);
     std::thread::sleep(Duration::from_secs(1));
     for wrong in ["1111", "2222", "3333", "4444", "5555", "2468"] {

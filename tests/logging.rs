@@ -6,17 +6,19 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::{one_at_a_time, wait_for, Display, TempDir, SATCHEL};
 
-/// Starts the kiosk with `log_level` in its configuration, waits for its window, and returns
-/// what it logged.
-fn kiosk_log(display: &Display, log_level: &str, override_level: Option<&str>) -> String {
+/// Starts the kiosk with `log_level` in its configuration and returns what it logged: up to
+/// its ready line when the level logs it, or else once its window is up and a moment has
+/// passed for lines that must not come.
+fn kiosk_log(display: &Display, log_level: &str, override_level: Option<&str>, logs_ready: bool) -> String {
     let dir = TempDir::new("logging");
     let config = dir.path().join("kiosk.toml");
     std::fs::write(&config, format!("state_dir = \"state\"\nlog_level = \"{log_level}\"\n")).unwrap();
@@ -31,23 +33,37 @@ fn kiosk_log(display: &Display, log_level: &str, override_level: Option<&str>) -
         command.env("SATCHEL_LOG", level);
     }
     let mut kiosk = command.stderr(Stdio::piped()).spawn().unwrap();
-    // Looked for again and again: under load the window can take a while, and xdotool's own
-    // wait gives up on a display that is slow to answer.
-    wait_for("the kiosk's window", Duration::from_secs(60), || {
-        Command::new("xdotool")
-            .env("DISPLAY", &display.name)
-            .args(["search", "--onlyvisible", "--name", "^Satchel$"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    });
-    // The home page is painted by now; what was to be logged at start-up has been.
-    std::thread::sleep(Duration::from_secs(2));
+    let log = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (log, stderr) = (Arc::clone(&log), BufReader::new(kiosk.stderr.take().unwrap()));
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    if logs_ready {
+        wait_for("the kiosk's ready line", Duration::from_secs(60), || log.lock().unwrap().contains("kiosk ready"));
+    } else {
+        // Looked for again and again: under load the window can take a while, and xdotool's
+        // own wait gives up on a display that is slow to answer.
+        wait_for("the kiosk's window", Duration::from_secs(60), || {
+            Command::new("xdotool")
+                .env("DISPLAY", &display.name)
+                .args(["search", "--onlyvisible", "--name", "^Satchel$"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        });
+        std::thread::sleep(Duration::from_secs(2));
+    }
     kiosk.kill().unwrap();
     kiosk.wait().unwrap();
-    let mut log = String::new();
-    kiosk.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    reader.join().unwrap();
+    let log = log.lock().unwrap().clone();
     log
 }
 
@@ -56,16 +72,16 @@ fn the_configured_level_decides_what_the_kiosk_logs_and_satchel_log_overrides_it
     let _turn = one_at_a_time();
     let display = Display::start();
 
-    let quiet = kiosk_log(&display, "warn", None);
+    let quiet = kiosk_log(&display, "warn", None, false);
     assert!(!quiet.contains("kiosk ready") && !quiet.contains(" INFO "), "warn logs no info lines:\n{quiet}");
 
-    let module = kiosk_log(&display, "warn,satchel::kiosk=info", None);
+    let module = kiosk_log(&display, "warn,satchel::kiosk=info", None, true);
     assert!(module.contains("kiosk ready"), "a module's own level applies:\n{module}");
 
-    let overridden = kiosk_log(&display, "warn", Some("info"));
+    let overridden = kiosk_log(&display, "warn", Some("info"), true);
     assert!(overridden.contains("kiosk ready"), "SATCHEL_LOG overrides the configuration:\n{overridden}");
 
-    let bad_override = kiosk_log(&display, "info", Some("loud"));
+    let bad_override = kiosk_log(&display, "info", Some("loud"), true);
     assert!(
         bad_override.contains("`loud` is not one of") && bad_override.contains("kiosk ready"),
         "a bad SATCHEL_LOG is named and ignored:\n{bad_override}"

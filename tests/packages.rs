@@ -51,7 +51,7 @@ fn control_file(deb: &Path, name: &str) -> String {
 }
 
 fn shell_syntax_ok(script: &str) -> bool {
-    let mut check = Command::new("sh").arg("-n").stdin(std::process::Stdio::piped()).spawn().unwrap();
+    let mut check = Command::new("sh").arg("-n").stdin(Stdio::piped()).spawn().unwrap();
     use std::io::Write;
     check.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
     check.wait().unwrap().success()

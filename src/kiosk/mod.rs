@@ -40,6 +40,9 @@ use platform::{
 };
 use proxy::{PolicyCell, Resolver};
 
+/// Logged once, when Home has first loaded.
+static KIOSK_READY: std::sync::Once = std::sync::Once::new();
+
 /// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
 const TOOLBAR_HEIGHT: i32 = 80;
 
@@ -209,7 +212,7 @@ pub fn run(options: Options) -> Result<()> {
     // The pupil's page first: its web process starts while the toolbar's is built.
     kiosk.content = Some(kiosk.build_content(&page_url(Page::Home, None))?);
     kiosk.toolbar = Some(kiosk.build_toolbar()?);
-    info!(locale = pages.tag(), "kiosk ready");
+    info!(locale = pages.tag(), "kiosk starting");
     event_loop.run(move |event, _, control_flow| kiosk.handle(event, control_flow))
 }
 
@@ -699,6 +702,9 @@ impl Kiosk {
         });
         let (policy, events, activity) = (Arc::clone(&self.policy), self.events.clone(), Arc::clone(&self.activity));
         content.on_address_moved_in_page(move |address| {
+            // The first page (Home) has loaded: the kiosk is in service. Said once, for the
+            // technician's log and for the tests, which wait for it.
+            KIOSK_READY.call_once(|| info!("kiosk ready"));
             let policy = policy.current();
             // Only a block: a rewrite (safe search) here would reload the page it is on.
             match navigation::decide(&policy, &address, Frame::Main) {

@@ -425,14 +425,31 @@ pub struct KioskProcess {
 }
 
 impl KioskProcess {
+    /// Starts the kiosk and returns once it logs that it is ready (Home loaded), its log
+    /// passed on to the test's own.
     pub fn start(display: &Display, config: &Path) -> KioskProcess {
-        let child = Command::new(SATCHEL)
+        let mut child = Command::new(SATCHEL)
             .args(["--config", config.to_str().unwrap()])
             .env("DISPLAY", &display.name)
             .env("SATCHEL_LOG", "satchel=debug,warn")
+            .stderr(Stdio::piped())
             .spawn()
             .expect("satchel runs");
-        KioskProcess { child }
+        let (ready, ready_seen) = std::sync::mpsc::channel();
+        let log = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in log.lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if line.contains("kiosk ready") {
+                    let _ = ready.send(());
+                }
+            }
+        });
+        let mut kiosk = KioskProcess { child };
+        if ready_seen.recv_timeout(Duration::from_secs(60)).is_err() {
+            panic!("the kiosk did not log that it was ready within a minute (exited: {:?})", kiosk.exited());
+        }
+        kiosk
     }
 
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {

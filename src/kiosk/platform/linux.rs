@@ -24,7 +24,7 @@ use crate::kiosk::navigation::Frame;
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
 const NO_SELECTION: &str = "* { user-select: none !important; -webkit-user-select: none !important; }";
 
-impl Lockdown for wry::WebView {
+impl Lockdown for WebView {
     fn lock_down(&self, choices: &ViewSettings) {
         let view = self.webview();
         // The menu offers Inspect Element and Open Link in New Window.
@@ -80,7 +80,7 @@ impl Lockdown for wry::WebView {
     }
 }
 
-impl NavigationGate for wry::WebView {
+impl NavigationGate for WebView {
     fn gate_navigations(&self, decide: impl Fn(&NavigationRequest) -> bool + 'static) {
         let view = self.webview();
         // WebKitGTK does not say which frame a navigation is for (the frame name is empty for
@@ -125,13 +125,16 @@ impl NavigationGate for wry::WebView {
     }
 }
 
-impl ProxyCredentials for wry::WebView {
+impl ProxyCredentials for WebView {
     fn answer_proxy_challenge(&self, user: &str, token: &str) {
         let credential = Credential::new(user, token, CredentialPersistence::ForSession);
         self.webview().connect_authenticate(move |_, request| {
             if request.is_for_proxy() {
                 // The safe binding has no `authenticate`; the C call takes the request and a
                 // credential it copies.
+                // SAFETY: both pointers come from live GObjects borrowed for the call (the
+                // request from the signal, the credential from the closure), and WebKit copies
+                // the credential rather than keeping the pointer.
                 unsafe {
                     webkit2gtk::ffi::webkit_authentication_request_authenticate(
                         request.to_glib_none().0,
@@ -148,7 +151,7 @@ impl ProxyCredentials for wry::WebView {
     }
 }
 
-impl Snapshot for wry::WebView {
+impl Snapshot for WebView {
     fn snapshot(&self, done: impl FnOnce(Option<PngEncoder>, String) + 'static) {
         let view = self.webview();
         let title = view.title().map(|t| t.to_string()).unwrap_or_default();
@@ -182,7 +185,7 @@ impl Snapshot for wry::WebView {
     }
 }
 
-impl Activity for wry::WebView {
+impl Activity for WebView {
     fn on_activity(&self, touched: impl Fn() + 'static) {
         use gtk::gdk::EventType::*;
         self.webview().connect_event(move |_, event| {
@@ -194,7 +197,7 @@ impl Activity for wry::WebView {
     }
 }
 
-impl MainFrameLoads for wry::WebView {
+impl MainFrameLoads for WebView {
     fn on_main_frame_committed(&self, committed: impl Fn(String) + 'static) {
         self.webview().connect_load_changed(move |view, event| {
             if event == LoadEvent::Committed {

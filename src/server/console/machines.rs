@@ -53,7 +53,7 @@ struct MachinesPage<'a> {
 async fn machines_page(State(server): State<Arc<Server>>, Admin(user): Admin) -> Result<Html<String>, ConsoleError> {
     let rows = server.store().machines()?;
     let t = server.words();
-    let machines: Vec<Machine> = rows
+    let machines: Vec<Machine<'_>> = rows
         .iter()
         .map(|row| Machine {
             row,
@@ -65,7 +65,7 @@ async fn machines_page(State(server): State<Arc<Server>>, Admin(user): Admin) ->
             }),
         })
         .collect();
-    let count = |test: fn(&Machine) -> bool| machines.iter().filter(|m| test(m)).count() as u64;
+    let count = |test: fn(&Machine<'_>) -> bool| machines.iter().filter(|m| test(m)).count() as u64;
     let summary = t.count(
         "console-machines-summary",
         &[("total", machines.len() as u64), ("silent", count(|m| m.silent)), ("outdated", count(|m| m.outdated))],

@@ -178,12 +178,14 @@ fn tags(kind: &str, room_id: i64, machine: i64) -> String {
     format!("{} r{room_id} m{machine}", kind_tag(kind))
 }
 
+/// A page's address and title (once known), or `None` for Satchel's own pages.
+type Showing<'e> = Option<(&'e str, Option<&'e str>)>;
+
 /// What a machine was last seen doing in a batch, for Room now.
 #[derive(Default)]
 struct Latest<'e> {
-    /// The page showing, by the kiosk's clock: (at, session, address and title, or `None` on
-    /// Satchel's own pages).
-    page: Option<(u64, i64, Option<(&'e str, Option<&'e str>)>)>,
+    /// The page showing, by the kiosk's clock: (at, session, what it shows).
+    page: Option<(u64, i64, Showing<'e>)>,
     /// The latest page blocked: (at, session, address).
     blocked: Option<(u64, i64, &'e str)>,
 }
