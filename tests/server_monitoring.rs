@@ -219,3 +219,32 @@ fn a_word_search_pages_newest_first_and_its_next_page_goes_on_from_the_last_row(
     let expected: Vec<String> = (0..50).rev().map(|n| format!("{n:03}")).collect();
     assert_eq!(shown(&second), expected, "the rest, from where the first page stopped");
 }
+
+#[test]
+fn an_admin_sets_where_a_safeguarding_leads_alert_emails_go_and_it_is_audited() {
+    let server = start();
+    let dsl = staff(&server, "mrs.khan", "dsl");
+    let head = support::server::admin_session(&server, "head");
+    let id = server.count("SELECT id FROM users WHERE name = 'mrs.khan'");
+    let path = format!("/admin/users/{id}/email");
+    let page = head.get("/admin").text().unwrap();
+    assert!(page.contains(&format!("action=\"{path}\"")), "a DSL's account has the e-mail field");
+
+    assert_eq!(head.post(&path, &[("email", "not an address")]).status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(dsl.post(&path, &[("email", "dsl@school.example")]).status(), StatusCode::FORBIDDEN, "admins only");
+    assert_eq!(server.count("SELECT count(*) FROM users WHERE email IS NOT NULL"), 0, "nothing changed");
+
+    assert_eq!(head.post(&path, &[("email", " k.khan@school.example ")]).status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        server.count("SELECT count(*) FROM users WHERE name = 'mrs.khan' AND email = 'k.khan@school.example'"),
+        1
+    );
+    assert!(head.get("/admin").text().unwrap().contains("value=\"k.khan@school.example\""), "the page shows it");
+    let head_id = server.count("SELECT id FROM users WHERE name = 'head'");
+    assert_eq!(
+        server.count(&format!("SELECT count(*) FROM audit WHERE action = 'set-email' AND user_id = {head_id} AND detail LIKE 'mrs.khan:%'")),
+        1
+    );
+    assert_eq!(head.post(&path, &[("email", "")]).status(), StatusCode::SEE_OTHER, "emptied: no e-mails");
+    assert_eq!(server.count("SELECT count(*) FROM users WHERE email IS NOT NULL"), 0);
+}

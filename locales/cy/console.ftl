@@ -242,3 +242,5 @@ console-room-now-help = Pob cyfrifiadur yn eich ystafelloedd a'r dudalen y mae'n
 console-room-now-none = Dim cyfrifiaduron yn eich ystafelloedd eto.
 console-room-now-home = Tudalen Gartref Satchel
 console-room-now-blocked = Rhwystrwyd ddiwethaf:
+console-alert-email = E-byst rhybuddion at
+console-email-bad = Nid yw hwnnw'n gyfeiriad e-bost: ni newidiwyd dim.

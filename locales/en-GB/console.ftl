@@ -241,3 +241,5 @@ console-room-now-help = Each computer in your rooms and the page it shows, as it
 console-room-now-none = No computers in your rooms yet.
 console-room-now-home = Satchel's Home page
 console-room-now-blocked = Last blocked:
+console-alert-email = Alert e-mails to
+console-email-bad = That is not an e-mail address: nothing was changed.

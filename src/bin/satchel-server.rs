@@ -169,13 +169,13 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Some(Command::AddUser { name, role, rooms, email }) => {
             let password = server.add_user(&name, &role, &rooms)?;
             if let Some(email) = email {
-                server.set_email(&name, Some(&email))?;
+                server.set_email(&name, Some(&email), None)?;
             }
             println!("{password}");
             eprintln!("Account `{name}` ({role}): give them this one-time password.");
             Ok(())
         }
-        Some(Command::SetEmail { name, email }) => server.set_email(&name, email.as_deref()),
+        Some(Command::SetEmail { name, email }) => server.set_email(&name, email.as_deref(), None),
         None => {
             let tls = (cli.tls || cli.tls_cert.is_some() || !cli.listen.ip().is_loopback())
                 .then(|| server::tls::load(&cli.data, tls_files(&cli)))

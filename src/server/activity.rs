@@ -169,7 +169,7 @@ fn start_writer(server: Arc<Server>) -> mpsc::Sender<Job> {
 /// Between transactions it leaves the write lock free a moment while more batches wait, so a
 /// lesson started or a report sent is never kept waiting behind a stream of activity.
 fn write_batches(server: &Server, mut jobs: mpsc::Receiver<Job>) {
-    let store = match server.open_store() {
+    let store = match server.open_activity_store() {
         Ok(store) => store,
         Err(error) => {
             warn!(%error, "the activity writer cannot open the database; batches will be sent again");

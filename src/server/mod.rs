@@ -136,9 +136,9 @@ impl Server {
         self.log_reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A connection of its own, for a thread that writes much (the activity writer).
-    fn open_store(&self) -> rusqlite::Result<Store> {
-        Store::open(&self.data.join(DATABASE))
+    /// The activity writer's connection of its own (see [`Store::open_for_activity`]).
+    fn open_activity_store(&self) -> rusqlite::Result<Store> {
+        Store::open_for_activity(&self.data.join(DATABASE))
     }
 
     pub fn public_key(&self) -> String {
@@ -214,8 +214,9 @@ impl Server {
         Ok(password)
     }
 
-    /// Sets where an account's alert e-mails go (`None` clears it).
-    pub fn set_email(&self, name: &str, email: Option<&str>) -> Result<()> {
+    /// Sets where an account's alert e-mails go (`None` clears it); `by` is the member of
+    /// staff who did it (`None` on the command line), for the audit log.
+    pub fn set_email(&self, name: &str, email: Option<&str>, by: Option<i64>) -> Result<()> {
         if let Some(email) = email {
             if email.len() > 254 || !email.contains('@') || email.contains(char::is_whitespace) {
                 bail!("`{email}` is not an e-mail address");
@@ -224,7 +225,7 @@ impl Server {
         let store = self.store();
         let Some((id, _)) = store.user_login(name)? else { bail!("no account called `{name}`") };
         store.set_email(id, email)?;
-        store.audit(None, "set-email", &format!("{name}: {}", email.unwrap_or("none")), now())?;
+        store.audit(by, "set-email", &format!("{name}: {}", email.unwrap_or("none")), now())?;
         Ok(())
     }
 

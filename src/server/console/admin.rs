@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::{redirect, render, Admin, ConsoleError, Posted, Words};
 use crate::policy::Policy;
 use crate::safesearch::SearchEngine;
-use crate::server::store::{self, ProfileRow, User};
+use crate::server::store::{self, ProfileRow, User, UserRow};
 use crate::server::{now, Server};
 
 pub(super) fn router() -> Router<Arc<Server>> {
@@ -27,6 +27,7 @@ pub(super) fn router() -> Router<Arc<Server>> {
         .route("/admin/users", post(add_user))
         .route("/admin/users/{id}/disable", post(disable_user))
         .route("/admin/users/{id}/reset-password", post(reset_user_password))
+        .route("/admin/users/{id}/email", post(set_user_email))
         .route("/profiles", get(profiles_page))
         .route("/profiles/{id}", post(save_profile))
         .route("/profiles/{id}/list", get(export_profile))
@@ -50,12 +51,37 @@ struct AdminPage<'a> {
     notice: Option<Notice>,
     rooms: Vec<(i64, String, i64)>,
     profiles: Vec<ProfileRow>,
-    users: Vec<(i64, String, String, bool)>,
+    users: Vec<UserRow>,
 }
 
 /// Rooms (with their profile and enrolment codes) and staff accounts.
 async fn admin_page(State(server): State<Arc<Server>>, Admin(user): Admin) -> Result<Html<String>, ConsoleError> {
     admin_html(&server, &user, None)
+}
+
+/// An account that is not disabled, by its id.
+fn account_in_use(server: &Server, id: i64) -> Result<UserRow, ConsoleError> {
+    let account = server.store().users()?.into_iter().find(|account| account.id == id && !account.disabled);
+    account.ok_or_else(|| ConsoleError::not_found("No such account in use."))
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    email: String,
+}
+
+/// Where a safeguarding lead's alert e-mails go (empty: none), set by an admin.
+async fn set_user_email(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<i64>,
+    Posted(Admin(user), form): Posted<Admin, EmailForm>,
+) -> Result<Response, ConsoleError> {
+    let account = account_in_use(&server, id)?;
+    let email = Some(form.email.trim()).filter(|email| !email.is_empty());
+    server
+        .set_email(&account.name, email, Some(user.id))
+        .map_err(|_| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-email-bad")))?;
+    Ok(redirect("/admin#users-h"))
 }
 
 fn admin_html(server: &Server, user: &User, notice: Option<Notice>) -> Result<Html<String>, ConsoleError> {
@@ -179,13 +205,7 @@ async fn reset_user_password(
     if id == user.id {
         return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-reset-own")));
     }
-    let name = server
-        .store()
-        .users()?
-        .into_iter()
-        .find(|(account, _, _, disabled)| *account == id && !disabled)
-        .map(|(_, name, _, _)| name);
-    let Some(name) = name else { return Err(ConsoleError::not_found("No such account in use.")) };
+    let name = account_in_use(&server, id)?.name;
     let resetting = Arc::clone(&server);
     // argon2 off the async threads, as at login.
     let password = tokio::task::spawn_blocking(move || resetting.reset_password(id))

@@ -40,7 +40,10 @@ pub(super) const BLOCKS_MIGRATION: &str =
 /// table mapping dates to row ids (so neither ingest nor a date search needs an index on
 /// time); each machine's page now kept with its machine (so Room now reads one row, not the
 /// log); and one contentless full-text index that holds the words and, as tags, each row's
-/// kind, room and machine, so that any filter is one index lookup.
+/// kind, room and machine, so that any filter is one index lookup. The index keeps which
+/// column a word is in but not its place (no phrase searches are made), and every word's first
+/// three letters as a term of their own, so a short prefix ("bbc") is read newest first and
+/// stops at a page's end instead of gathering every word it starts.
 pub(super) const KEYED_MIGRATION: &str = r#"
 CREATE TABLE activity_machines (
     number INTEGER PRIMARY KEY, kiosk_id TEXT UNIQUE NOT NULL, session INTEGER, page_url TEXT, page_title TEXT,
@@ -69,7 +72,8 @@ DROP TABLE activity;
 ALTER TABLE activity_keyed RENAME TO activity;
 CREATE INDEX activity_session ON activity (session);
 CREATE INDEX activity_blocks ON activity (machine, at) WHERE kind = 'blocked';
-CREATE VIRTUAL TABLE activity_text USING fts5 (words, tags, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE activity_text USING fts5 (
+    words, tags, content = '', contentless_delete = 1, detail = column, prefix = '3', tokenize = 'unicode61 remove_diacritics 2');
 INSERT INTO activity_text (rowid, words, tags)
     SELECT id, concat_ws(' ', url, title, terms, host), 'k' || replace(kind, '-', '') || ' r' || coalesce(room_id, 0) || ' m' || machine FROM activity;
 CREATE TRIGGER activity_text_remove AFTER DELETE ON activity BEGIN DELETE FROM activity_text WHERE rowid = old.id; END;
@@ -118,9 +122,15 @@ struct Columns<'e> {
 
 impl Columns<'_> {
     /// What the full-text index holds of the row: its address, title, search words and host.
+    /// An address's scheme and `www.` are left out: on nearly every row, they would cost the
+    /// writer a term each and find nothing anyone looks for.
     fn words(&self) -> String {
         let mut words = String::new();
-        for text in [self.url, self.title, self.terms, self.host].into_iter().flatten() {
+        let url = self.url.map(|url| {
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).unwrap_or(url);
+            rest.strip_prefix("www.").unwrap_or(rest)
+        });
+        for text in [url, self.title, self.terms, self.host].into_iter().flatten() {
             if !words.is_empty() {
                 words.push(' ');
             }
