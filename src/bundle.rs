@@ -156,31 +156,41 @@ pub fn enforce(
     })
 }
 
+/// The bundle the unit tests share: kiosk `k1` in Class 1 on the KS1 profile (CBeebies
+/// allowed), no lesson.
+#[cfg(test)]
+pub(crate) fn example(version: u64, issued_at: u64) -> Bundle {
+    Bundle {
+        version,
+        issued_at,
+        kiosk_id: "k1".into(),
+        room: "Class 1".into(),
+        profile: Profile {
+            name: "KS1".into(),
+            list: "[allow]\ncbeebies.com\n".into(),
+            search: SearchEngine::Google,
+            image_search: true,
+            open_web: false,
+            blocked_categories: vec![],
+            tiles: vec![],
+        },
+        lesson: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn bundle() -> Bundle {
         Bundle {
-            version: 7,
-            issued_at: 1_795_000_000,
-            kiosk_id: "k1".into(),
-            room: "Class 1".into(),
-            profile: Profile {
-                name: "KS1".into(),
-                list: "[allow]\ncbeebies.com\n".into(),
-                search: SearchEngine::Google,
-                image_search: true,
-                open_web: false,
-                blocked_categories: vec![],
-                tiles: vec![],
-            },
             lesson: Some(Lesson {
                 name: "Phonics".into(),
                 list: "[allow]\nphonicsplay.co.uk\n".into(),
                 tiles: vec![],
                 ends_at: 1_795_003_600,
             }),
+            ..example(7, 1_795_000_000)
         }
     }
 

@@ -156,6 +156,8 @@ fn a_teacher_runs_a_lesson_and_handles_a_report_in_chromium() {
 fn the_admin_pages_have_no_serious_accessibility_problems() {
     let server = start();
     let password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin"]);
+    // A safeguarding lead's account, so the admin page shows its alert e-mail field.
+    admin(server.data.path(), &["add-user", "mrs.khan", "--role", "dsl", "--email", "k.khan@school.example"]);
     let _kiosk = server.enrolled();
     let profile = TempDir::new("chromium");
     let driver = WebDriver::chromium(profile.path());
@@ -165,4 +167,7 @@ fn the_admin_pages_have_no_serious_accessibility_problems() {
         assert_eq!(accessibility_problems(&driver), Vec::<String>::new(), "{page}");
         screenshot(&driver, &page.replace('/', "-"));
     }
+    driver.navigate(&format!("{}/admin", server.base));
+    driver.run("document.querySelector('form[action$=\"/email\"]').scrollIntoView()");
+    screenshot(&driver, "admin-accounts");
 }

@@ -135,7 +135,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
-    use crate::bundle::{sign, Bundle, Lesson, Profile};
+    use crate::bundle::{example, sign, Bundle, Lesson};
     use crate::durable::write_durably;
 
     const NOW: u64 = 1_795_000_000;
@@ -166,25 +166,13 @@ mod tests {
 
     fn bundle(lesson: Option<&str>) -> Bundle {
         Bundle {
-            version: 12,
-            issued_at: NOW - 10 * 60,
-            kiosk_id: "k1".into(),
-            room: "Class 1".into(),
-            profile: Profile {
-                name: "KS1".into(),
-                list: "[allow]\ncbeebies.com\n".into(),
-                search: Default::default(),
-                image_search: true,
-                open_web: false,
-                blocked_categories: vec![],
-                tiles: vec![],
-            },
             lesson: lesson.map(|name| Lesson {
                 name: name.into(),
                 list: String::new(),
                 tiles: vec![],
                 ends_at: NOW + 600,
             }),
+            ..example(12, NOW - 10 * 60)
         }
     }
 

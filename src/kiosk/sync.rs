@@ -584,26 +584,11 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{sign, Profile};
+    use crate::bundle::{example, sign};
     use ed25519_dalek::SigningKey;
 
     fn bundle(version: u64) -> Bundle {
-        Bundle {
-            version,
-            issued_at: 1_795_000_000,
-            kiosk_id: "k1".into(),
-            room: "Class 1".into(),
-            profile: Profile {
-                name: "KS1".into(),
-                list: "[allow]\ncbeebies.com\n".into(),
-                search: Default::default(),
-                image_search: true,
-                open_web: false,
-                blocked_categories: vec![],
-                tiles: vec![],
-            },
-            lesson: None,
-        }
+        example(version, 1_795_000_000)
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub const ENROL_CODE_MINUTES: u64 = 24 * 60;
 /// The longest account name.
 pub const ACCOUNT_NAME_CHARS: usize = 64;
 
+/// Whether `text` can be an e-mail address (the relay is the judge of whether it exists).
+pub fn is_email_address(text: &str) -> bool {
+    text.len() <= 254 && text.contains('@') && !text.contains(char::is_whitespace)
+}
+
 /// The database's file in the data directory.
 const DATABASE: &str = "satchel.db";
 
@@ -217,10 +222,8 @@ impl Server {
     /// Sets where an account's alert e-mails go (`None` clears it); `by` is the member of
     /// staff who did it (`None` on the command line), for the audit log.
     pub fn set_email(&self, name: &str, email: Option<&str>, by: Option<i64>) -> Result<()> {
-        if let Some(email) = email {
-            if email.len() > 254 || !email.contains('@') || email.contains(char::is_whitespace) {
-                bail!("`{email}` is not an e-mail address");
-            }
+        if let Some(email) = email.filter(|email| !is_email_address(email)) {
+            bail!("`{email}` is not an e-mail address");
         }
         let store = self.store();
         let Some((id, _)) = store.user_login(name)? else { bail!("no account called `{name}`") };

@@ -16,7 +16,7 @@ use super::{redirect, render, Admin, ConsoleError, Posted, Words};
 use crate::policy::Policy;
 use crate::safesearch::SearchEngine;
 use crate::server::store::{self, ProfileRow, User, UserRow};
-use crate::server::{now, Server};
+use crate::server::{is_email_address, now, Server};
 
 pub(super) fn router() -> Router<Arc<Server>> {
     Router::new()
@@ -78,9 +78,10 @@ async fn set_user_email(
 ) -> Result<Response, ConsoleError> {
     let account = account_in_use(&server, id)?;
     let email = Some(form.email.trim()).filter(|email| !email.is_empty());
-    server
-        .set_email(&account.name, email, Some(user.id))
-        .map_err(|_| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-email-bad")))?;
+    if email.is_some_and(|email| !is_email_address(email)) {
+        return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-email-bad")));
+    }
+    server.set_email(&account.name, email, Some(user.id)).map_err(|e| ConsoleError::internal(e.to_string()))?;
     Ok(redirect("/admin#users-h"))
 }
 

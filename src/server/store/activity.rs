@@ -291,22 +291,29 @@ impl Store {
 
     /// The kiosk's number in the log, given on its first event.
     fn machine_number(&self, kiosk_id: &str) -> Result<i64> {
-        let mut find = self.db.prepare_cached("SELECT number FROM activity_machines WHERE kiosk_id = ?1")?;
-        if let Some(number) = find.query_row([kiosk_id], |row| row.get(0)).optional()? {
-            return Ok(number);
-        }
-        self.db.execute("INSERT INTO activity_machines (kiosk_id) VALUES (?1)", [kiosk_id])?;
-        Ok(self.db.last_insert_rowid())
+        self.find_or_add(
+            "SELECT number FROM activity_machines WHERE kiosk_id = ?1",
+            "INSERT INTO activity_machines (kiosk_id) VALUES (?1)",
+            params![kiosk_id],
+        )
     }
 
     /// A sitting's id: sessions are named by their kiosk, so one kiosk cannot add rows to
     /// another's timeline by naming its session.
     fn session_id(&self, machine: i64, name: &str) -> Result<i64> {
-        let mut find = self.db.prepare_cached("SELECT id FROM activity_sessions WHERE machine = ?1 AND name = ?2")?;
-        if let Some(id) = find.query_row(params![machine, name], |row| row.get(0)).optional()? {
+        self.find_or_add(
+            "SELECT id FROM activity_sessions WHERE machine = ?1 AND name = ?2",
+            "INSERT INTO activity_sessions (machine, name) VALUES (?1, ?2)",
+            params![machine, name],
+        )
+    }
+
+    /// The row `find` finds, or else the one `add` adds (with the same parameters).
+    fn find_or_add(&self, find: &str, add: &str, values: &[&dyn rusqlite::ToSql]) -> Result<i64> {
+        if let Some(id) = self.db.prepare_cached(find)?.query_row(values, |row| row.get(0)).optional()? {
             return Ok(id);
         }
-        self.db.execute("INSERT INTO activity_sessions (machine, name) VALUES (?1, ?2)", params![machine, name])?;
+        self.db.prepare_cached(add)?.execute(values)?;
         Ok(self.db.last_insert_rowid())
     }
 
