@@ -18,7 +18,8 @@ const BACK_BUTTON: (u32, u32) = (192, 40);
 const FIRST_TILE: (u32, u32) = (178, 294);
 
 // `localhost` (the allowed site again) is a secure context, where camera and location exist.
-const SCHOOL_LIST: &str = "[allow]\nallowed.test uses: cdn.test\ndown.test\nlocalhost\n[block]\nallowed.test/secret\n";
+const SCHOOL_LIST: &str =
+    "[allow]\nallowed.test uses: cdn.test\ndown.test\nnowhere.test\nhanging.test\nlocalhost\n[block]\nallowed.test/secret\n";
 
 /// The pages of the allowed site.
 fn allowed_site(seen: &Seen) -> Reply {
@@ -488,4 +489,56 @@ fn a_page_moving_its_address_while_it_loads_gets_the_block_page_when_the_load_en
     driver.wait_for_url("http://allowed.test/");
     driver.run("location.href = '/moves-while-loading';");
     driver.wait_for_url(&blocked_page_for("http://allowed.test/secret?during=load"));
+}
+
+/// Taps Home's one tile and waits up to `within` for the offline page.
+fn offline_page_within(lab: &Lab, within: Duration) -> WebDriver {
+    let driver = WebDriver::start(&lab.display, &lab.config());
+    driver.wait_for_url("satchel://pupil/home.html");
+    driver.click("#tiles a");
+    wait_for("the offline page", within, || {
+        driver
+            .run("return document.body ? document.body.innerText : ''")
+            .as_str()
+            .unwrap_or("")
+            .contains("This page is not working just now.")
+    });
+    driver
+}
+
+#[test]
+fn a_listed_https_site_that_refuses_the_connection_shows_the_offline_page() {
+    let _turn = one_at_a_time();
+    offline_page_within(&Lab::with_tile("", "https://down.test/"), Duration::from_secs(5));
+}
+
+#[test]
+fn a_listed_https_site_whose_name_does_not_resolve_shows_the_offline_page() {
+    let _turn = one_at_a_time();
+    offline_page_within(&Lab::with_tile("", "https://nowhere.test/"), Duration::from_secs(5));
+}
+
+#[test]
+fn a_listed_https_site_that_fails_its_tls_handshake_shows_the_offline_page() {
+    let _turn = one_at_a_time();
+    // allowed.test speaks plain http: the tunnel opens, the handshake fails.
+    offline_page_within(&Lab::with_tile("", "https://allowed.test/"), Duration::from_secs(5));
+}
+
+#[test]
+fn a_listed_https_site_whose_connection_hangs_shows_the_offline_page() {
+    let _turn = one_at_a_time();
+    // A listener whose queue of unaccepted connections is full: a new connection's SYN goes
+    // unanswered, as for a site whose network has gone.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(stream) = std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300)) {
+        queued.push(stream);
+    }
+    let lab = Lab::with_tile("", "https://hanging.test/");
+    let mut config = std::fs::read_to_string(lab.config()).unwrap();
+    config.push_str(&format!("\"hanging.test\" = \"{address}\"\n"));
+    std::fs::write(lab.config(), config).unwrap();
+    offline_page_within(&lab, Duration::from_secs(15));
 }

@@ -249,7 +249,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         return Ok(response);
     }
     if request.method() == Method::CONNECT {
-        Ok(tunnel(state, request).await)
+        tunnel(state, request).await
     } else {
         forward(state, request).await
     }
@@ -264,9 +264,9 @@ fn authorized(state: &State, request: &Request<Incoming>) -> bool {
 
 /// `CONNECT host:port`: decided by host; the tunnel goes to the safe-search address when one
 /// applies.
-async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body> {
+async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Unreachable> {
     let Some(authority) = request.uri().authority().cloned() else {
-        return small(StatusCode::BAD_REQUEST, "CONNECT needs host:port");
+        return Ok(small(StatusCode::BAD_REQUEST, "CONNECT needs host:port"));
     };
     let host = authority.host().to_owned();
     let port = authority.port_u16().unwrap_or(443);
@@ -275,16 +275,14 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body>
     if !decision.allows() {
         info!(host, port, reason = %decision.reason, "blocked CONNECT");
         (state.blocked)(&host);
-        return small(StatusCode::FORBIDDEN, "not on today's list");
+        return Ok(small(StatusCode::FORBIDDEN, "not on today's list"));
     }
     let target = decision.connect_to.unwrap_or(&host);
-    let upstream = match state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await {
-        Ok(stream) => stream,
-        Err(error) => {
+    let upstream =
+        state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await.map_err(|error| {
             info!(host, target, %error, "CONNECT upstream unreachable");
-            return small(StatusCode::BAD_GATEWAY, "cannot reach the site");
-        }
-    };
+            Unreachable { url: format!("https://{host}:{port}/"), source: error.into() }
+        })?;
     debug!(host, port, target, "CONNECT");
     tokio::spawn(async move {
         match hyper::upgrade::on(request).await {
@@ -295,7 +293,7 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Response<Body>
             Err(error) => debug!(%error, "CONNECT upgrade failed"),
         }
     });
-    Response::new(empty())
+    Ok(Response::new(empty()))
 }
 
 /// A plain-http request (or a `ws:` WebSocket handshake, which WebKit sends with its own

@@ -230,6 +230,7 @@ impl MainFrameLoads for WebView {
             let on_purpose = error.matches(webkit2gtk::NetworkError::Cancelled)
                 || error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange)
                 || error.matches(webkit2gtk::PolicyError::CannotShowUri);
+            tracing::debug!(uri, %error, on_purpose, "load failed");
             if on_purpose || uri.starts_with("satchel:") {
                 return false;
             }
