@@ -19,7 +19,7 @@ const FIRST_TILE: (u32, u32) = (178, 294);
 
 // `localhost` (the allowed site again) is a secure context, where camera and location exist.
 const SCHOOL_LIST: &str =
-    "[allow]\nallowed.test uses: cdn.test\ndown.test\nnowhere.test\nhanging.test\nlocalhost\n[block]\nallowed.test/secret\n";
+    "[allow]\nallowed.test uses: cdn.test\ndown.test\nnowhere.test\nhanging.test\nlater.test\nlocalhost\n[block]\nallowed.test/secret\n";
 
 /// The pages of the allowed site.
 fn allowed_site(seen: &Seen) -> Reply {
@@ -510,6 +510,53 @@ fn offline_page_within(lab: &Lab, within: Duration) -> WebDriver {
 fn a_listed_https_site_that_refuses_the_connection_shows_the_offline_page() {
     let _turn = one_at_a_time();
     offline_page_within(&Lab::with_tile("", "https://down.test/"), Duration::from_secs(5));
+}
+
+#[test]
+fn the_offline_page_offers_home() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let driver = lab.driver();
+    driver.click("#down");
+    wait_for("the offline page", Duration::from_secs(20), || {
+        driver
+            .run("return document.body ? document.body.innerText : ''")
+            .as_str()
+            .unwrap_or("")
+            .contains("This page is not working just now.")
+    });
+    // Where a screenshot of the page goes, to look at (not part of the repository).
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    lab.display.screenshot(&shots.join("kiosk-offline.png"));
+    driver.click("a[href='satchel://action/home']");
+    driver.wait_for_url("satchel://pupil/home.html");
+}
+
+#[test]
+fn the_offline_page_opens_the_site_by_itself_once_it_answers_again() {
+    let _turn = one_at_a_time();
+    let port = closed_port();
+    let lab = Lab::with_tile("", "http://later.test/");
+    let mut config = std::fs::read_to_string(lab.config()).unwrap();
+    config.push_str(&format!("\"later.test\" = \"127.0.0.1:{port}\"\n"));
+    std::fs::write(lab.config(), config).unwrap();
+    let driver = offline_page_within(&lab, Duration::from_secs(5));
+    // The site comes back (the network returns): nobody touches the kiosk.
+    let site = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for mut stream in site.incoming().map_while(Result::ok) {
+            let mut request = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let page = "<!doctype html><title>back</title><p>back again</p>";
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = std::io::Write::write_all(&mut stream, reply.as_bytes());
+        }
+    });
+    wait_for("the site on screen again", Duration::from_secs(15), || driver.url() == "http://later.test/");
 }
 
 #[test]

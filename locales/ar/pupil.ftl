@@ -66,5 +66,5 @@ feeling-rude = غير مهذّب
 feeling-sad = حزين
 # Thanks page: word under the thinking face.
 feeling-other = شيء آخر
-# Thanks page: word under the house on the big Go home button.
+# Thanks and offline pages: word under the house on the big Go home button.
 go-home = إلى البيت

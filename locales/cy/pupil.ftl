@@ -66,5 +66,5 @@ feeling-rude = Digywilydd
 feeling-sad = Trist
 # Thanks page: word under the thinking face.
 feeling-other = Rhywbeth arall
-# Thanks page: word under the house on the big Go home button.
+# Thanks and offline pages: word under the house on the big Go home button.
 go-home = Mynd adref

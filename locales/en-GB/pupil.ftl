@@ -66,5 +66,5 @@ feeling-rude = Rude
 feeling-sad = Sad
 # Thanks page: word under the thinking face.
 feeling-other = Something else
-# Thanks page: word under the house on the big Go home button.
+# Thanks and offline pages: word under the house on the big Go home button.
 go-home = Go home

@@ -66,5 +66,5 @@ feeling-rude = Niegrzeczne
 feeling-sad = Smutne
 # Thanks page: word under the thinking face.
 feeling-other = Coś innego
-# Thanks page: word under the house on the big Go home button.
+# Thanks and offline pages: word under the house on the big Go home button.
 go-home = Na start

@@ -66,5 +66,5 @@ feeling-rude = بدتمیز
 feeling-sad = اداس
 # Thanks page: word under the thinking face.
 feeling-other = کچھ اور
-# Thanks page: word under the house on the big Go home button.
+# Thanks and offline pages: word under the house on the big Go home button.
 go-home = گھر جائیں

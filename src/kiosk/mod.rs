@@ -40,6 +40,9 @@ use platform::{
 };
 use proxy::{PolicyCell, Resolver};
 
+/// How often the offline page's site is tried again.
+const OFFLINE_RETRY: Duration = Duration::from_secs(5);
+
 /// Logged once, when Home has first loaded.
 static KIOSK_READY: std::sync::Once = std::sync::Once::new();
 
@@ -61,6 +64,8 @@ enum KioskEvent {
     /// `target=_blank` or `window.open`: load it here, through the same gate.
     OpenHere(String),
     LoadFailed(String),
+    /// The site the offline page stands for takes connections again.
+    Reachable(String),
     Toolbar(ToolbarMessage),
     /// Ctrl+Alt+Shift+T: the teacher wants to leave.
     ExitChord,
@@ -182,6 +187,7 @@ pub fn run(options: Options) -> Result<()> {
         exit_tries: crate::attempts::Attempts::new(EXIT_PIN_TRIES, EXIT_PIN_WINDOW),
         categories,
         activity: Arc::clone(&activity),
+        offline: None,
     };
     if let Some(server) = &config.server {
         let link = sync::Link::new(server, &config.state_dir, shared)
@@ -248,6 +254,8 @@ struct Kiosk {
     categories: Option<Arc<crate::categories::CategoryIndex>>,
     /// What the pupils opened, tried and searched for, for the safeguarding lead.
     activity: Arc<ActivityLog>,
+    /// The address the offline page stands for, and when it was last tried.
+    offline: Option<(String, Instant)>,
 }
 
 /// The lesson's name, while one runs.
@@ -319,10 +327,21 @@ impl Kiosk {
             }
             KioskEvent::Navigate(Navigate::Action(action)) => self.on_pupil_action(action),
             KioskEvent::Navigate(Navigate::Allow | Navigate::Ignore) => {}
-            KioskEvent::LoadFailed(address) => self.load(&page_url(Page::Offline, Some(&address))),
+            KioskEvent::LoadFailed(address) => {
+                self.load(&page_url(Page::Offline, Some(&address)));
+                self.offline = Some((address, Instant::now()));
+            }
+            KioskEvent::Reachable(address) => {
+                // Only if the pupil is still waiting on the offline page for it.
+                if self.offline.take_if(|(waiting, _)| *waiting == address).is_some() && self.showing_offline() {
+                    info!(address, "the site can be reached again");
+                    self.load(&address);
+                }
+            }
             KioskEvent::Toolbar(message) => self.on_toolbar(message, control_flow),
             KioskEvent::ExitChord => self.show_exit_prompt(),
             KioskEvent::Tick => {
+                self.try_offline_site_again();
                 let server_now = self.server_now();
                 if self.lesson_ends_at.is_some_and(|end| server_now >= end) {
                     info!("the lesson has ended");
@@ -546,6 +565,31 @@ impl Kiosk {
         if let Some(toolbar) = &self.toolbar {
             let _ = toolbar.load_url(&page_url(page, None));
         }
+    }
+
+    fn showing_offline(&self) -> bool {
+        let showing = self.content.as_ref().and_then(|content| content.url().ok());
+        showing.is_some_and(|url| url.starts_with(&page_url(Page::Offline, None)))
+    }
+
+    /// While the offline page shows, tries the site again every few seconds; the page loads
+    /// it once a connection opens (a pupil should not have to know to press the tile again).
+    fn try_offline_site_again(&mut self) {
+        let Some((address, tried)) = &self.offline else { return };
+        if !self.showing_offline() {
+            self.offline = None;
+            return;
+        }
+        if tried.elapsed() < OFFLINE_RETRY {
+            return;
+        }
+        let (events, waiting) = (self.events.clone(), address.clone());
+        self.proxy.probe(address, move |reachable| {
+            if reachable {
+                let _ = events.send_event(KioskEvent::Reachable(waiting));
+            }
+        });
+        self.offline = self.offline.take().map(|(address, _)| (address, Instant::now()));
     }
 
     fn load(&self, url: &str) {

@@ -171,6 +171,28 @@ pub type Blocked = Box<dyn Fn(&str) + Send + Sync>;
 pub struct Proxy {
     pub address: SocketAddr,
     pub token: String,
+    state: Arc<State>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Proxy {
+    /// Tries a connection to the site of `url` as the proxy would make it (today's rules, the
+    /// hosts table, public addresses only) and tells `answer` whether one opened: the offline
+    /// page tries again by itself once the site can be reached.
+    pub fn probe(&self, url: &str, answer: impl FnOnce(bool) + Send + 'static) {
+        let site =
+            url::Url::parse(url).ok().and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?)));
+        let Some((host, port)) = site else { return answer(false) };
+        let state = Arc::clone(&self.state);
+        self.runtime.spawn(async move {
+            let policy = state.policy.current();
+            let decision = policy.decide_connect(&host, port);
+            let target = decision.connect_to.unwrap_or(&host);
+            let reachable = decision.allows()
+                && state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await.is_ok();
+            answer(reachable);
+        });
+    }
 }
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -195,16 +217,18 @@ pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, blocked: Blocked) -> i
         .thread_name("satchel-proxy")
         .enable_all()
         .build()?;
+    let handle = runtime.handle().clone();
+    let serving = Arc::clone(&state);
     std::thread::Builder::new().name("satchel-proxy".into()).spawn(move || {
         runtime.block_on(async move {
             match TcpListener::from_std(std_listener) {
-                Ok(listener) => serve(listener, state).await,
+                Ok(listener) => serve(listener, serving).await,
                 Err(error) => warn!(%error, "the proxy cannot listen"),
             }
         })
     })?;
     info!(%address, "proxy listening");
-    Ok(Proxy { address, token })
+    Ok(Proxy { address, token, state, runtime: handle })
 }
 
 async fn serve(listener: TcpListener, state: Arc<State>) {
