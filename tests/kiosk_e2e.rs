@@ -572,11 +572,10 @@ fn a_listed_https_site_that_fails_its_tls_handshake_shows_the_offline_page() {
     offline_page_within(&Lab::with_tile("", "https://allowed.test/"), Duration::from_secs(5));
 }
 
-#[test]
-fn a_listed_https_site_whose_connection_hangs_shows_the_offline_page() {
-    let _turn = one_at_a_time();
-    // A listener whose queue of unaccepted connections is full: a new connection's SYN goes
-    // unanswered, as for a site whose network has gone.
+/// A lab whose one tile is a listed site whose connection hangs: its address is a listener
+/// whose queue of unaccepted connections is full, so a new connection's SYN goes unanswered,
+/// as for a site whose network has gone. The listener and streams returned keep it so.
+fn hanging_lab() -> (Lab, (std::net::TcpListener, Vec<std::net::TcpStream>)) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let mut queued = Vec::new();
@@ -587,5 +586,50 @@ fn a_listed_https_site_whose_connection_hangs_shows_the_offline_page() {
     let mut config = std::fs::read_to_string(lab.config()).unwrap();
     config.push_str(&format!("\"hanging.test\" = \"{address}\"\n"));
     std::fs::write(lab.config(), config).unwrap();
+    (lab, (listener, queued))
+}
+
+#[test]
+fn a_listed_https_site_whose_connection_hangs_shows_the_offline_page() {
+    let _turn = one_at_a_time();
+    let (lab, _queued) = hanging_lab();
     offline_page_within(&lab, Duration::from_secs(15));
+}
+
+#[test]
+fn a_tapped_tile_shows_at_once_that_its_site_is_on_the_way() {
+    let _turn = one_at_a_time();
+    let (lab, _queued) = hanging_lab();
+    let _kiosk = KioskProcess::start(&lab.display, &lab.config());
+    // The tile's border, left of its picture: light before the tap, dark once tapped.
+    let border = || lab.display.pixel(FIRST_TILE.0 - 145, FIRST_TILE.1);
+    wait_for("Home's tile", Duration::from_secs(20), || luminance(&border()) > 0.5);
+    lab.display.click(FIRST_TILE.0, FIRST_TILE.1);
+    wait_for("the tapped tile's dark outline", Duration::from_secs(2), || luminance(&border()) < 0.3);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    lab.display.screenshot(&shots.join("kiosk-tile-tapped.png"));
+}
+
+/// How light a `#rrggbb` colour is, from 0 (black) to 1 (white).
+fn luminance(hex: &str) -> f64 {
+    let channel = |at: usize| u8::from_str_radix(hex.get(at..at + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0;
+    0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+}
+
+#[test]
+fn a_tile_to_a_site_not_on_todays_list_opens_the_block_page() {
+    let _turn = one_at_a_time();
+    let lab = Lab::with_tile("", "http://unlisted.test/page");
+    let driver = WebDriver::start(&lab.display, &lab.config());
+    driver.wait_for_url("satchel://pupil/home.html");
+    lab.display.click(FIRST_TILE.0, FIRST_TILE.1);
+    wait_for("the block page", Duration::from_secs(10), || {
+        driver
+            .run("return document.body ? document.body.innerText : ''")
+            .as_str()
+            .unwrap_or("")
+            .contains("This page is not on today's list.")
+    });
+    lab.assert_unlisted_never_reached();
 }

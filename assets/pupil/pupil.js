@@ -93,4 +93,32 @@
       link.setAttribute("aria-current", "true");
     });
   });
+
+  // Home: a tapped tile shows at once that its site is on the way (a pupil taps again and
+  // again otherwise), and further taps wait for it. The site is opened only once the sign
+  // is on screen: WebKit stops painting a page that is navigating away, so a sign drawn
+  // after the navigation starts would never show. The next page replaces this one, whether
+  // the site, the block page or the offline page; coming back to Home from history shows
+  // the tiles as they were.
+  var tiles = document.querySelectorAll("#tiles .tile");
+  tiles.forEach(function (tile) {
+    tile.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (document.querySelector("#tiles .tile.opening")) return;
+      tile.classList.add("opening");
+      tile.setAttribute("aria-busy", "true");
+      // Two frames on, the sign has been painted.
+      window.requestAnimationFrame(function () {
+        window.requestAnimationFrame(function () {
+          window.location.href = tile.href;
+        });
+      });
+    });
+  });
+  window.addEventListener("pageshow", function () {
+    tiles.forEach(function (tile) {
+      tile.classList.remove("opening");
+      tile.removeAttribute("aria-busy");
+    });
+  });
 })();
