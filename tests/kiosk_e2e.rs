@@ -70,6 +70,17 @@ fn allowed_site(seen: &Seen) -> Reply {
             );
             Reply::html(&body).with("Set-Cookie", "pupil=1; Path=/")
         }
+        path if path.starts_with("/busy") => {
+            // Sixty pictures from the resource host and ten frames from the site itself, all at
+            // once: each request meets the proxy's password challenge.
+            let round = path.trim_start_matches("/busy");
+            let pictures: String = (0..60)
+                .map(|n| format!(r#"<img src="http://cdn.test/img/{round}/{n}.png" width=8 height=8>"#))
+                .collect();
+            let frames: String =
+                (0..10).map(|n| format!(r#"<iframe src="/frame/{round}/{n}" width=40 height=40></iframe>"#)).collect();
+            Reply::html(&format!("<!doctype html><title>busy</title>{pictures}{frames}"))
+        }
         _ => Reply::html("<!doctype html><title>page</title><p>a page</p>"),
     }
 }
@@ -632,4 +643,24 @@ fn a_tile_to_a_site_not_on_todays_list_opens_the_block_page() {
             .contains("This page is not on today's list.")
     });
     lab.assert_unlisted_never_reached();
+}
+
+#[test]
+fn a_page_with_sixty_pictures_and_ten_frames_loads_every_one_every_time() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    // The burst is the session's first contact with the proxy: no credentials yet.
+    let driver = WebDriver::start(&lab.display, &lab.config());
+    driver.wait_for_url("satchel://pupil/home.html");
+    for round in 1..=5 {
+        driver.open(&format!("http://allowed.test/busy{round}"));
+        let want = |site: &Site, prefix: &str, count: usize| {
+            let seen: std::collections::HashSet<String> =
+                site.paths().into_iter().filter(|path| path.starts_with(prefix)).collect();
+            seen.len() == count
+        };
+        wait_for(&format!("every picture and frame, round {round}"), Duration::from_secs(20), || {
+            want(&lab.cdn, &format!("/img/{round}/"), 60) && want(&lab.allowed, &format!("/frame/{round}/"), 10)
+        });
+    }
 }
