@@ -10,12 +10,13 @@ DEMO_URLS := 'https://www.bbc.co.uk/bitesize' 'https://www.cbeebies.com/grownups
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What the kiosk builds against, and what the tests run it and the packages with: Xvfb,
-# cage, lintian, debootstrap (Debian 12 package names).
+# cage, lintian, debootstrap; espeak-ng speaks Listen, sox measures what it said (Debian 12
+# package names).
 KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev \
 	xvfb xauth openbox webkit2gtk-driver xdotool imagemagick cage xwayland grim \
 	lintian debootstrap systemd-container \
 	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core \
-	chromium chromium-driver
+	espeak-ng sox chromium chromium-driver
 # The console's accessibility check runs axe-core (from npm) in Chromium.
 AXE := target/npm/node_modules/axe-core/axe.min.js
 

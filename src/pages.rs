@@ -77,6 +77,17 @@ impl Page {
         Page::ALL.into_iter().find(|page| page.file_name() == name)
     }
 
+    /// The id of the page's one sentence, the words its Listen button says.
+    pub fn sentence(self) -> Option<&'static str> {
+        match self {
+            Page::Home => Some("home-sentence"),
+            Page::Blocked => Some("blocked-sentence"),
+            Page::Offline => Some("offline-sentence"),
+            Page::Thanks => Some("thanks-sentence"),
+            Page::Toolbar | Page::Exit => None,
+        }
+    }
+
     fn template(self) -> &'static str {
         match self {
             Page::Home => include_str!("../assets/pupil/home.html"),
@@ -116,6 +127,8 @@ pub struct Values<'a> {
     pub search_action: &'a str,
     pub search_param: &'a str,
     pub tiles: &'a [Tile],
+    /// Whether the kiosk can speak this locale: Listen buttons show only then.
+    pub listen: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -206,7 +219,8 @@ impl Pages {
                 Some("blocked_url") => escape_into(&mut out, values.address),
                 Some("search_action") => escape_into(&mut out, values.search_action),
                 Some("search_param") => escape_into(&mut out, values.search_param),
-                Some("tiles") => tiles_html(&mut out, values.tiles),
+                Some("tiles") => self.tiles_html(&mut out, values.tiles),
+                Some("listen") => out.push_str(if values.listen { "on" } else { "off" }),
                 Some(other) => return Err(PageError::UnknownValue { page: name, name: other.to_owned() }),
                 None => {
                     let text = self
@@ -220,26 +234,32 @@ impl Pages {
         out.push_str(rest);
         Ok(out)
     }
-}
 
-/// One `<li>` per tile, every title, URL and colour escaped; nothing at all for no tiles, so
-/// the page's empty message shows. Only web addresses make tiles: a `javascript:` or `file:`
-/// tile (from a bundle or a configuration) is never shown, whatever sent it.
-fn tiles_html(out: &mut String, tiles: &[Tile]) {
-    for tile in tiles.iter().filter(|tile| opens_on_the_web(&tile.url)) {
-        out.push_str("<li><a class=\"tile\" href=\"");
-        escape_into(out, &tile.url);
-        out.push('"');
-        if let Some(colour) = &tile.colour {
-            out.push_str(" style=\"--tile-colour:");
-            escape_into(out, colour);
+    /// One `<li>` per tile, every title, URL and colour escaped; nothing at all for no tiles,
+    /// so the page's empty message shows. Only web addresses make tiles: a `javascript:` or
+    /// `file:` tile (from a bundle or a configuration) is never shown, whatever sent it. Each
+    /// tile has a small speaker that says its name.
+    fn tiles_html(&self, out: &mut String, tiles: &[Tile]) {
+        let listen = self.message("listen").unwrap_or_default();
+        for tile in tiles.iter().filter(|tile| opens_on_the_web(&tile.url)) {
+            out.push_str("<li><a class=\"tile\" href=\"");
+            escape_into(out, &tile.url);
             out.push('"');
+            if let Some(colour) = &tile.colour {
+                out.push_str(" style=\"--tile-colour:");
+                escape_into(out, colour);
+                out.push('"');
+            }
+            out.push_str("><span class=\"tile-icon\" aria-hidden=\"true\">");
+            escape_into(out, &tile.icon);
+            out.push_str("</span><span class=\"tile-title\" dir=\"auto\">");
+            escape_into(out, &tile.title);
+            out.push_str("</span></a><button type=\"button\" class=\"tile-say\" data-say-tile=\"");
+            escape_into(out, &tile.url);
+            out.push_str("\" aria-label=\"");
+            escape_into(out, &format!("{listen}: {}", tile.title));
+            out.push_str("\" hidden><span aria-hidden=\"true\">🔊</span></button></li>");
         }
-        out.push_str("><span class=\"tile-icon\" aria-hidden=\"true\">");
-        escape_into(out, &tile.icon);
-        out.push_str("</span><span class=\"tile-title\">");
-        escape_into(out, &tile.title);
-        out.push_str("</span></a></li>");
     }
 }
 
@@ -291,6 +311,7 @@ mod tests {
             search_action: "https://www.google.co.uk/search",
             search_param: "q",
             tiles,
+            listen: true,
         }
     }
 
@@ -329,6 +350,8 @@ mod tests {
         assert!(home.contains("&lt;b&gt;Owl&lt;/b&gt;"));
         assert!(home.contains("href=\"https://owl.test/?a=1&amp;b=&quot;2&quot;\""));
         assert!(home.contains("--tile-colour:#fff&quot; onclick=&quot;x\""));
+        assert!(home.contains("data-say-tile=\"https://owl.test/?a=1&amp;b=&quot;2&quot;\""));
+        assert!(home.contains("aria-label=\"Listen: &lt;b&gt;Owl&lt;/b&gt;\""));
         let blocked = pages.render(Page::Blocked, &values(&tiles)).unwrap();
         assert!(blocked.contains("http://x.test/?a=1&amp;b=&lt;2&gt;"));
         assert!(!blocked.contains("<2>"));
@@ -351,6 +374,26 @@ mod tests {
         let list = &list[..list.find("</ul>").unwrap()];
         assert_eq!(list.matches("<li>").count(), 2, "{list}");
         assert!(!list.contains("javascript:") && !list.contains("JavaScript:") && !list.contains("file:"));
+    }
+
+    #[test]
+    fn listen_shows_only_where_the_kiosk_can_speak() {
+        let pages = Pages::new("cy").unwrap();
+        for page in Page::ALL {
+            let spoken = pages.render(page, &values(&[])).unwrap();
+            let silent = pages.render(page, &Values { listen: false, ..values(&[]) }).unwrap();
+            match page.sentence() {
+                Some(_) => {
+                    assert!(
+                        spoken.contains("data-listen=\"on\"") && silent.contains("data-listen=\"off\""),
+                        "{page:?}"
+                    );
+                    let name = page.file_name().trim_end_matches(".html");
+                    assert!(spoken.contains(&format!("data-say=\"{name}\"")), "{page:?} has no Listen button");
+                }
+                None => assert!(!spoken.contains("data-say"), "{page:?}"),
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use satchel::config::HostAddress;
-use satchel::kiosk::proxy::{self, PolicyCell, Proxy, Resolver, PROXY_USER};
+use satchel::kiosk::proxy::{self, Passage, PolicyCell, Proxy, Resolver, PROXY_USER};
 use satchel::policy::Policy;
 use support::{Reply, Site};
 
@@ -29,8 +29,8 @@ struct Setup {
     allowed: Site,
     unlisted: Site,
     safe_google: Site,
-    /// The hosts of blocked requests, as the proxy told them.
-    blocked: Arc<Mutex<Vec<String>>>,
+    /// The host of each request decided, and its passage, as the proxy told them.
+    told: Arc<Mutex<Vec<(String, Passage)>>>,
 }
 
 fn setup() -> Setup {
@@ -49,15 +49,15 @@ fn setup() -> Setup {
     let policy = Arc::new(PolicyCell::new(policy(
         "[allow]\nallowed.test uses: cdn.test\n.www.google.co.uk/search\n[block]\nallowed.test/private\n",
     )));
-    let blocked = Arc::new(Mutex::new(Vec::new()));
-    let told = Arc::clone(&blocked);
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let telling = Arc::clone(&told);
     let proxy = proxy::start(
         Arc::clone(&policy),
         Resolver::new(hosts),
-        Box::new(move |host| told.lock().unwrap().push(host.to_owned())),
+        Box::new(move |host, passage| telling.lock().unwrap().push((host.to_owned(), passage))),
     )
     .unwrap();
-    Setup { proxy, policy, allowed, unlisted, safe_google, blocked }
+    Setup { proxy, policy, allowed, unlisted, safe_google, told }
 }
 
 impl Setup {
@@ -122,11 +122,10 @@ fn listed_pages_and_resource_hosts_go_through_and_nothing_else_reaches_a_site() 
     assert_eq!(setup.get("http://allowed.test/private/diary").0, 403);
     assert_eq!(setup.get("http://127.0.0.1:9/").0, 403);
     assert!(setup.unlisted.requests().is_empty());
-    assert_eq!(
-        *setup.blocked.lock().unwrap(),
-        ["unlisted.test", "allowed.test", "127.0.0.1"],
-        "each block is told, for the activity log"
-    );
+    let told = setup.told.lock().unwrap().clone();
+    let hosts = |passage| told.iter().filter(|(_, p)| *p == passage).map(|(host, _)| host.as_str()).collect::<Vec<_>>();
+    assert_eq!(hosts(Passage::Blocked), ["unlisted.test", "allowed.test", "127.0.0.1"], "each block is told");
+    assert_eq!(hosts(Passage::Allowed), ["allowed.test", "cdn.test"], "and each request let through");
     let paths = setup.allowed.paths();
     assert_eq!(paths, ["/lesson", "/picture.png"]);
     let first = &setup.allowed.requests()[0];
@@ -140,7 +139,7 @@ fn connect_is_decided_by_host_and_tunnels_bytes_to_the_site() {
     let (status, _, _) =
         setup.send("CONNECT unlisted.test:443 HTTP/1.1\r\nHost: unlisted.test:443", Some(&setup.credentials()));
     assert_eq!(status, 403);
-    assert_eq!(*setup.blocked.lock().unwrap(), ["unlisted.test"]);
+    assert_eq!(*setup.told.lock().unwrap(), [("unlisted.test".to_owned(), Passage::Blocked)]);
 
     // Through an allowed tunnel, speak plain HTTP to the site: the bytes arrive as sent.
     let mut stream = TcpStream::connect(setup.proxy.address).unwrap();
@@ -164,6 +163,7 @@ fn connect_is_decided_by_host_and_tunnels_bytes_to_the_site() {
     reader.read_to_string(&mut response).unwrap();
     assert!(response.ends_with("page /tunnelled"), "{response}");
     assert!(setup.unlisted.requests().is_empty());
+    assert_eq!(setup.told.lock().unwrap()[1], ("cdn.test".to_owned(), Passage::Allowed), "the tunnel is told too");
 }
 
 #[test]
@@ -188,7 +188,7 @@ fn an_unreachable_site_gets_no_answer_so_the_browser_reports_a_failed_load() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut hosts = BTreeMap::new();
     hosts.insert("allowed.test".to_owned(), HostAddress { ip: "127.0.0.1".parse().unwrap(), port: Some(closed) });
-    let down = proxy::start(Arc::clone(&setup.policy), Resolver::new(hosts), Box::new(|_| {})).unwrap();
+    let down = proxy::start(Arc::clone(&setup.policy), Resolver::new(hosts), Box::new(|_, _| {})).unwrap();
     let setup = Setup { proxy: down, ..setup };
     let (status, head, _) = setup.get("http://allowed.test/lesson");
     assert_eq!((status, head.as_str()), (0, ""), "the connection closes without a response");

@@ -1,6 +1,7 @@
 // Satchel pupil pages: the little behaviour they need, and nothing else.
-// No network, no storage, no timers. Every page works without this file except the
-// toolbar, whose buttons talk to the kiosk through wry's IPC channel.
+// Nothing from the network (Listen asks the kiosk itself), no storage, no timers. Every
+// page works without this file except the toolbar, whose buttons talk to the kiosk through
+// wry's IPC channel.
 (function () {
   "use strict";
 
@@ -46,40 +47,47 @@
     if (wrong) wrong.hidden = false;
   };
 
-  // Listen: reads the page's one sentence aloud. The button stays hidden unless the
-  // machine has a voice for the page's language: a button that does nothing, or reads
-  // Welsh with an English voice, is worse than no button.
-  var listen = document.querySelector("[data-listen]");
-  var sentence = document.querySelector(".sentence");
-  if (listen && sentence && "speechSynthesis" in window && "SpeechSynthesisUtterance" in window) {
-    var lang = (document.documentElement.lang || "").toLowerCase();
-    var primary = lang.split("-")[0];
-    var pickVoice = function () {
-      var exact = null;
-      var near = null;
-      window.speechSynthesis.getVoices().forEach(function (voice) {
-        var tag = String(voice.lang || "").toLowerCase().replace(/_/g, "-");
-        if (tag === lang) exact = exact || voice;
-        else if (tag.split("-")[0] === primary) near = near || voice;
+  // Listen: the page's sentence, or a tile's name, spoken by the kiosk in the page's
+  // language (satchel://pupil/say/...). The buttons show only when the kiosk has a voice
+  // for it, and hide again if the words cannot be had or played: a button that does
+  // nothing is worse than no button. One player for the page, so a new tap stops the words
+  // before. WebKit's media player cannot read the kiosk's own scheme, so the words come as
+  // a blob (kept, for the next tap).
+  if (document.documentElement.getAttribute("data-listen") === "on") {
+    var speakers = document.querySelectorAll("[data-say], [data-say-tile]");
+    var voice = document.createElement("audio");
+    voice.id = "voice";
+    var silence = function () {
+      speakers.forEach(function (button) {
+        button.hidden = true;
       });
-      return exact || near;
     };
-    var update = function () {
-      listen.hidden = !pickVoice();
+    voice.addEventListener("error", silence);
+    document.body.appendChild(voice);
+    var heard = {};
+    var play = function (source) {
+      voice.setAttribute("data-words", source);
+      voice.src = heard[source];
+      var playing = voice.play();
+      if (playing && typeof playing.catch === "function") playing.catch(function () {});
     };
-    update();
-    if (typeof window.speechSynthesis.addEventListener === "function") {
-      window.speechSynthesis.addEventListener("voiceschanged", update);
-    }
-    listen.addEventListener("click", function () {
-      var voice = pickVoice();
-      if (!voice) return;
-      window.speechSynthesis.cancel();
-      var utterance = new SpeechSynthesisUtterance(sentence.textContent.trim());
-      utterance.voice = voice;
-      utterance.lang = voice.lang;
-      utterance.rate = 0.85;
-      window.speechSynthesis.speak(utterance);
+    speakers.forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        var tile = button.getAttribute("data-say-tile");
+        var source = tile === null
+          ? "say/" + encodeURIComponent(button.getAttribute("data-say"))
+          : "say/tile?url=" + encodeURIComponent(tile);
+        if (heard[source]) return play(source);
+        fetch(source).then(function (response) {
+          if (!response.ok) throw new Error("no words");
+          return response.blob();
+        }).then(function (words) {
+          heard[source] = URL.createObjectURL(words);
+          play(source);
+        }).catch(silence);
+      });
     });
   }
 

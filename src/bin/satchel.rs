@@ -1,6 +1,7 @@
 //! `satchel`: the pupil kiosk and the technician's tools. With no command it opens the kiosk;
 //! `satchel check` decides URLs against lists exactly as the kiosk would, one JSON object per
-//! URL; `satchel hash-pin` makes the teacher's exit PIN hash for the configuration.
+//! URL; `satchel hash-pin` makes the teacher's exit PIN hash for the configuration; `satchel
+//! learn` lists the hosts a site loads from.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -58,6 +59,21 @@ enum Command {
         /// Print what would be done, and change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Open a site in a learning window (a technician's or teacher's machine, never a pupil's)
+    /// and print its list entry with every host it loaded from: `www.example.org uses:
+    /// cdn.example.net, img.example.com`, ready to paste into a list.
+    #[cfg(feature = "kiosk")]
+    Learn {
+        /// The kiosk configuration whose `[hosts]` table to use [default: /etc/satchel/kiosk.toml
+        /// if present].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// How long to learn for, unless the window is closed first.
+        #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// The site's address, e.g. https://www.example.org/
+        url: String,
     },
     /// One screen for the technician: enrolment, the server, the rules in force, the outbox,
     /// the last error.
@@ -133,6 +149,8 @@ fn main() -> ExitCode {
         Some(Command::Enrol(args)) => enrol(args),
         #[cfg(feature = "kiosk")]
         Some(Command::Status { config }) => status(&config),
+        #[cfg(feature = "kiosk")]
+        Some(Command::Learn { config, seconds, url }) => learn(config.as_deref(), seconds, &url),
         #[cfg(feature = "kiosk")]
         Some(Command::SetupKiosk { enrol: args, dry_run }) => setup_kiosk(args, dry_run),
         None => kiosk(cli.kiosk),
@@ -339,15 +357,30 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The configuration named, else the system's if there is one, else the built-in settings.
 #[cfg(feature = "kiosk")]
-fn kiosk(args: KioskArgs) -> anyhow::Result<()> {
+fn kiosk_config(path: Option<&std::path::Path>) -> anyhow::Result<satchel::config::KioskConfig> {
     use satchel::config::{KioskConfig, DEFAULT_PATH};
     let system_config = std::path::Path::new(DEFAULT_PATH);
-    let mut config = match &args.config {
+    Ok(match path {
         Some(path) => KioskConfig::load(path)?,
         None if system_config.exists() => KioskConfig::load(system_config)?,
         None => KioskConfig::default(),
-    };
+    })
+}
+
+#[cfg(feature = "kiosk")]
+fn learn(config: Option<&std::path::Path>, seconds: u64, url: &str) -> anyhow::Result<()> {
+    let config = kiosk_config(config)?;
+    satchel::logging::init("satchel", &config.log_level);
+    satchel::kiosk::learn::run(&config, url, seconds)
+}
+
+#[cfg(feature = "kiosk")]
+fn kiosk(args: KioskArgs) -> anyhow::Result<()> {
+    use satchel::config::DEFAULT_PATH;
+    let system_config = std::path::Path::new(DEFAULT_PATH);
+    let mut config = kiosk_config(args.config.as_deref())?;
     satchel::logging::init("satchel", &config.log_level);
     if let Some(list) = args.list {
         config.list = Some(list);

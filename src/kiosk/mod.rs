@@ -5,10 +5,12 @@
 //! technician's commands for the link with the school server.
 
 pub mod enrol;
+pub mod learn;
 pub mod navigation;
 mod pages_protocol;
 mod platform;
 pub mod proxy;
+mod speech;
 pub mod status;
 pub mod sync;
 
@@ -127,7 +129,11 @@ pub fn run(options: Options) -> Result<()> {
         None => (config.policy()?, config.tiles.clone(), config.search, None),
     };
     let policy = Arc::new(PolicyCell::new(policy));
-    let page_server = Arc::new(PageServer::new(Arc::clone(&pages), tiles, search.form()));
+    let speaker = speech::Espeak::for_locale(pages.tag()).map(|voice| speech::Speaker::new(Box::new(voice)));
+    if speaker.is_none() {
+        warn!(locale = pages.tag(), "no espeak-ng voice for the locale: the pages have no Listen buttons");
+    }
+    let page_server = Arc::new(PageServer::new(Arc::clone(&pages), tiles, search.form(), speaker));
     let shared = Arc::new(sync::Shared::default());
     if let Some(bundle) = &cached {
         shared.version.store(bundle.version, std::sync::atomic::Ordering::Relaxed);
@@ -144,7 +150,11 @@ pub fn run(options: Options) -> Result<()> {
     let proxy = proxy::start(
         Arc::clone(&policy),
         Resolver::new(config.hosts.clone()),
-        Box::new(move |host| counted.blocked_host(host)),
+        Box::new(move |host, passage| {
+            if passage == proxy::Passage::Blocked {
+                counted.blocked_host(host);
+            }
+        }),
     )?;
 
     let event_loop = EventLoopBuilder::<KioskEvent>::with_user_event().build();
@@ -642,7 +652,7 @@ impl Kiosk {
             .with_incognito(true)
             .with_devtools(false)
             .with_proxy_config(self.proxy_config())
-            .with_custom_protocol(navigation::SCHEME.into(), self.page_server.handler())
+            .with_asynchronous_custom_protocol(navigation::SCHEME.into(), self.page_server.handler())
             .with_url(page_url(Page::Toolbar, None))
             .with_navigation_handler(|url| url == page_url(Page::Toolbar, None) || url == page_url(Page::Exit, None))
             .with_new_window_req_handler(|_, _| NewWindowResponse::Deny)
@@ -681,7 +691,7 @@ impl Kiosk {
         let content = builder
             .with_devtools(false)
             .with_proxy_config(proxy_config)
-            .with_custom_protocol(navigation::SCHEME.into(), handler)
+            .with_asynchronous_custom_protocol(navigation::SCHEME.into(), handler)
             .with_url(url)
             .with_back_forward_navigation_gestures(false)
             .with_document_title_changed_handler(move |title| titles.titled(&title))

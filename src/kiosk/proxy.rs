@@ -160,12 +160,20 @@ struct State {
     policy: Arc<PolicyCell>,
     resolver: Resolver,
     expected_authorization: HeaderValue,
-    /// Told the host of every request blocked, for the activity log's per-page counts.
-    blocked: Blocked,
+    /// Told the host of every request decided: the activity log counts the blocked ones per
+    /// page, `satchel learn` lists the hosts a site uses.
+    watch: Watch,
 }
 
-/// What the proxy tells of each request it blocks: the host asked for.
-pub type Blocked = Box<dyn Fn(&str) + Send + Sync>;
+/// What became of a request at the proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passage {
+    Allowed,
+    Blocked,
+}
+
+/// What the proxy tells of each request it decides: the host asked for, and its passage.
+pub type Watch = Box<dyn Fn(&str, Passage) + Send + Sync>;
 
 /// A running proxy: where WebKit should send requests, and the credentials it must present.
 pub struct Proxy {
@@ -198,7 +206,7 @@ impl Proxy {
 type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Starts the proxy on a random loopback port, on its own thread with its own runtime.
-pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, blocked: Blocked) -> io::Result<Proxy> {
+pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, watch: Watch) -> io::Result<Proxy> {
     // A random UUID: 122 random bits, more than enough for a token that lives one run.
     let token = crate::durable::new_uuid()?;
     let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
@@ -210,7 +218,7 @@ pub fn start(policy: Arc<PolicyCell>, resolver: Resolver, blocked: Blocked) -> i
         resolver,
         expected_authorization: HeaderValue::from_str(&format!("Basic {credentials}"))
             .expect("base64 is a valid header"),
-        blocked,
+        watch,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -298,9 +306,10 @@ async fn tunnel(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     let decision = policy.decide_connect(&host, port);
     if !decision.allows() {
         info!(host, port, reason = %decision.reason, "blocked CONNECT");
-        (state.blocked)(&host);
+        (state.watch)(&host, Passage::Blocked);
         return Ok(small(StatusCode::FORBIDDEN, "not on today's list"));
     }
+    (state.watch)(&host, Passage::Allowed);
     let target = decision.connect_to.unwrap_or(&host);
     let upstream =
         state.resolver.connect(target, port, |ip| ip_rule_allows(&policy, ip, port)).await.map_err(|error| {
@@ -337,7 +346,7 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Re
     match decision.verdict {
         Verdict::Block => {
             info!(url, reason = %decision.reason, "blocked request");
-            (state.blocked)(&host);
+            (state.watch)(&host, Passage::Blocked);
             return Ok(small(StatusCode::FORBIDDEN, "not on today's list"));
         }
         Verdict::Rewrite => {
@@ -347,7 +356,7 @@ async fn forward(state: Arc<State>, mut request: Request<Incoming>) -> Result<Re
             }
             return Ok(response);
         }
-        Verdict::Allow => {}
+        Verdict::Allow => (state.watch)(&host, Passage::Allowed),
     }
     let target = decision.connect_to.unwrap_or(&host);
     let upstream =
