@@ -19,7 +19,7 @@ const FIRST_TILE: (u32, u32) = (178, 294);
 
 // `localhost` (the allowed site again) is a secure context, where camera and location exist.
 const SCHOOL_LIST: &str =
-    "[allow]\nallowed.test uses: cdn.test\ndown.test\nnowhere.test\nhanging.test\nlater.test\nlocalhost\n[block]\nallowed.test/secret\n";
+    "[allow]\nallowed.test uses: cdn.test\nsecure.test uses: secure-cdn.test\ndown.test\nnowhere.test\nhanging.test\nlater.test\nlocalhost\n[block]\nallowed.test/secret\n";
 
 /// The pages of the allowed site.
 fn allowed_site(seen: &Seen) -> Reply {
@@ -70,19 +70,20 @@ fn allowed_site(seen: &Seen) -> Reply {
             );
             Reply::html(&body).with("Set-Cookie", "pupil=1; Path=/")
         }
-        path if path.starts_with("/busy") => {
-            // Sixty pictures from the resource host and ten frames from the site itself, all at
-            // once: each request meets the proxy's password challenge.
-            let round = path.trim_start_matches("/busy");
-            let pictures: String = (0..60)
-                .map(|n| format!(r#"<img src="http://cdn.test/img/{round}/{n}.png" width=8 height=8>"#))
-                .collect();
-            let frames: String =
-                (0..10).map(|n| format!(r#"<iframe src="/frame/{round}/{n}" width=40 height=40></iframe>"#)).collect();
-            Reply::html(&format!("<!doctype html><title>busy</title>{pictures}{frames}"))
-        }
+        path if path.starts_with("/busy") => busy_page("http://cdn.test", path),
         _ => Reply::html("<!doctype html><title>page</title><p>a page</p>"),
     }
+}
+
+/// Sixty pictures from the resource host and ten frames from the site itself, all at once:
+/// each request meets the proxy's password challenge. `/busy<round>`.
+fn busy_page(resource_host: &str, path: &str) -> Reply {
+    let round = path.trim_start_matches("/busy");
+    let pictures: String =
+        (0..60).map(|n| format!(r#"<img src="{resource_host}/img/{round}/{n}.png" width=8 height=8>"#)).collect();
+    let frames: String =
+        (0..10).map(|n| format!(r#"<iframe src="/frame/{round}/{n}" width=40 height=40></iframe>"#)).collect();
+    Reply::html(&format!("<!doctype html><title>busy</title>{pictures}{frames}"))
 }
 
 struct Lab {
@@ -645,6 +646,22 @@ fn a_tile_to_a_site_not_on_todays_list_opens_the_block_page() {
     lab.assert_unlisted_never_reached();
 }
 
+/// Five rounds of [`busy_page`] at `site`, each waiting until every picture reached `cdn`
+/// and every frame `site`.
+fn every_picture_and_frame_arrives(driver: &WebDriver, site: (&str, &Site), cdn: &Site) {
+    for round in 1..=5 {
+        driver.open(&format!("{}/busy{round}", site.0));
+        let want = |site: &Site, prefix: &str, count: usize| {
+            let seen: std::collections::HashSet<String> =
+                site.paths().into_iter().filter(|path| path.starts_with(prefix)).collect();
+            seen.len() == count
+        };
+        wait_for(&format!("every picture and frame of {}, round {round}", site.0), Duration::from_secs(20), || {
+            want(cdn, &format!("/img/{round}/"), 60) && want(site.1, &format!("/frame/{round}/"), 10)
+        });
+    }
+}
+
 #[test]
 fn a_page_with_sixty_pictures_and_ten_frames_loads_every_one_every_time() {
     let _turn = one_at_a_time();
@@ -652,15 +669,43 @@ fn a_page_with_sixty_pictures_and_ten_frames_loads_every_one_every_time() {
     // The burst is the session's first contact with the proxy: no credentials yet.
     let driver = WebDriver::start(&lab.display, &lab.config());
     driver.wait_for_url("satchel://pupil/home.html");
-    for round in 1..=5 {
-        driver.open(&format!("http://allowed.test/busy{round}"));
-        let want = |site: &Site, prefix: &str, count: usize| {
-            let seen: std::collections::HashSet<String> =
-                site.paths().into_iter().filter(|path| path.starts_with(prefix)).collect();
-            seen.len() == count
-        };
-        wait_for(&format!("every picture and frame, round {round}"), Duration::from_secs(20), || {
-            want(&lab.cdn, &format!("/img/{round}/"), 60) && want(&lab.allowed, &format!("/frame/{round}/"), 10)
+    every_picture_and_frame_arrives(&driver, ("http://allowed.test", &lab.allowed), &lab.cdn);
+}
+
+#[test]
+fn an_https_page_with_sixty_pictures_and_ten_frames_loads_every_one_every_time() {
+    let _turn = one_at_a_time();
+    let lab = Lab::new("");
+    let secure = Site::start_tls(&["secure.test"], |seen| match seen.path() {
+        path if path.starts_with("/busy") => busy_page("https://secure-cdn.test", path),
+        _ => Reply::html("<!doctype html><title>frame</title>"),
+    });
+    let secure_cdn = Site::start_tls(&["secure-cdn.test"], |_| Reply::typed("text/plain", b"resource"));
+    let mut config = std::fs::OpenOptions::new().append(true).open(lab.config()).unwrap();
+    use std::io::Write as _;
+    // The hosts table is the configuration's last section.
+    write!(config, "\"secure.test\" = \"{}\"\n\"secure-cdn.test\" = \"{}\"\n", secure.address(), secure_cdn.address())
+        .unwrap();
+    // Every request is a CONNECT meeting the proxy's challenge, each tunnel its own TLS.
+    let driver = WebDriver::start_accepting_any_certificate(&lab.display, &lab.config());
+    driver.wait_for_url("satchel://pupil/home.html");
+    every_picture_and_frame_arrives(&driver, ("https://secure.test", &secure), &secure_cdn);
+}
+
+#[test]
+fn the_burst_loads_whole_in_the_kiosk_as_pupils_run_it_with_a_fresh_view_each_session() {
+    let _turn = one_at_a_time();
+    // No automation: each pupil session is a new private view, whose first requests all meet
+    // the proxy's challenge at once. The idle timeout ends the first session.
+    let lab = Lab::with_tile("idle_timeout_seconds = 10", "http://allowed.test/busy1");
+    let _kiosk = KioskProcess::start(&lab.display, &lab.config());
+    let count = |site: &Site, prefix: &str| site.paths().iter().filter(|path| path.starts_with(prefix)).count();
+    for session in 1..=2 {
+        // Home shows: the tile's own calm blue, inside its edge.
+        wait_for("Home", Duration::from_secs(30), || lab.display.pixel(FIRST_TILE.0 - 120, FIRST_TILE.1) == "#dcebf8");
+        lab.display.click(FIRST_TILE.0, FIRST_TILE.1);
+        wait_for(&format!("every picture and frame, session {session}"), Duration::from_secs(30), || {
+            count(&lab.cdn, "/img/1/") == 60 * session && count(&lab.allowed, "/frame/1/") == 10 * session
         });
     }
 }

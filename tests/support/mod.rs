@@ -227,6 +227,37 @@ impl Site {
         Site { port, log }
     }
 
+    /// The same, over TLS with a self-signed certificate for `names` (a browser takes it only
+    /// when told to accept insecure certificates, as [`WebDriver::start_accepting_any_certificate`] does).
+    #[cfg(feature = "server")]
+    pub fn start_tls(names: &[&str], routes: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Site {
+        let made =
+            rcgen::generate_simple_self_signed(names.iter().map(|name| name.to_string()).collect::<Vec<_>>()).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![made.cert.der().clone()], key)
+            .unwrap();
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let routes: Routes = Arc::new(routes);
+        let site_log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (log, routes, config) = (Arc::clone(&site_log), Arc::clone(&routes), Arc::clone(&config));
+                std::thread::spawn(move || {
+                    let connection = rustls::ServerConnection::new(config).unwrap();
+                    serve(rustls::StreamOwned::new(connection, stream), &log, &*routes)
+                });
+            }
+        });
+        Site { port, log }
+    }
+
     pub fn requests(&self) -> Vec<Seen> {
         self.log.lock().unwrap().clone()
     }
@@ -240,9 +271,8 @@ impl Site {
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, routes: &(dyn Fn(&Seen) -> Reply + Send + Sync)) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
+fn serve(stream: impl Read + Write, log: &Mutex<Vec<Seen>>, routes: &(dyn Fn(&Seen) -> Reply + Send + Sync)) {
+    let mut reader = BufReader::new(stream);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -282,7 +312,14 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, routes: &(dyn Fn(&Seen) -> R
         }
         head.push_str("\r\n");
         let close = seen.headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&reply.body)).is_err() || close {
+        let writer = reader.get_mut();
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(&reply.body))
+            .and_then(|_| writer.flush())
+            .is_err()
+            || close
+        {
             return;
         }
     }
@@ -299,9 +336,19 @@ pub struct WebDriver {
 impl WebDriver {
     /// Starts WebKitWebDriver and, through it, `satchel --automation --config <config>`.
     pub fn start(display: &Display, config: &Path) -> WebDriver {
+        WebDriver::kiosk(display, config, false)
+    }
+
+    /// The same, with WebKit taking any certificate (WebDriver's `acceptInsecureCerts`), for
+    /// test sites on https with certificates of their own.
+    pub fn start_accepting_any_certificate(display: &Display, config: &Path) -> WebDriver {
+        WebDriver::kiosk(display, config, true)
+    }
+
+    fn kiosk(display: &Display, config: &Path, any_certificate: bool) -> WebDriver {
         let mut driver = Command::new("WebKitWebDriver");
         driver.env("DISPLAY", &display.name).env("SATCHEL_LOG", "satchel=debug,warn");
-        let capabilities = json!({ "webkitgtk:browserOptions": {
+        let capabilities = json!({ "acceptInsecureCerts": any_certificate, "webkitgtk:browserOptions": {
             "binary": SATCHEL,
             "args": ["--automation", "--config", config.to_str().unwrap()],
         }});
