@@ -540,6 +540,8 @@ fn the_offline_page_offers_home() {
     // Where a screenshot of the page goes, to look at (not part of the repository).
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    // The page is in the view before it is on the screen: wait for the site's green to go.
+    wait_for("the offline page on screen", Duration::from_secs(10), || lab.display.pixel(640, 700) != "#33cc33");
     lab.display.screenshot(&shots.join("kiosk-offline.png"));
     driver.click("a[href='satchel://action/home']");
     driver.wait_for_url("satchel://pupil/home.html");
