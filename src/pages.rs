@@ -54,13 +54,10 @@ pub enum Page {
     Blocked,
     Offline,
     Thanks,
-    Toolbar,
-    /// The teacher's PIN prompt, shown in the toolbar strip after the exit key chord.
-    Exit,
 }
 
 impl Page {
-    pub const ALL: [Page; 6] = [Page::Home, Page::Blocked, Page::Offline, Page::Thanks, Page::Toolbar, Page::Exit];
+    pub const ALL: [Page; 4] = [Page::Home, Page::Blocked, Page::Offline, Page::Thanks];
 
     pub fn file_name(self) -> &'static str {
         match self {
@@ -68,8 +65,6 @@ impl Page {
             Page::Blocked => "blocked.html",
             Page::Offline => "offline.html",
             Page::Thanks => "thanks.html",
-            Page::Toolbar => "toolbar.html",
-            Page::Exit => "exit.html",
         }
     }
 
@@ -78,13 +73,12 @@ impl Page {
     }
 
     /// The id of the page's one sentence, the words its Listen button says.
-    pub fn sentence(self) -> Option<&'static str> {
+    pub fn sentence(self) -> &'static str {
         match self {
-            Page::Home => Some("home-sentence"),
-            Page::Blocked => Some("blocked-sentence"),
-            Page::Offline => Some("offline-sentence"),
-            Page::Thanks => Some("thanks-sentence"),
-            Page::Toolbar | Page::Exit => None,
+            Page::Home => "home-sentence",
+            Page::Blocked => "blocked-sentence",
+            Page::Offline => "offline-sentence",
+            Page::Thanks => "thanks-sentence",
         }
     }
 
@@ -94,8 +88,6 @@ impl Page {
             Page::Blocked => include_str!("../assets/pupil/blocked.html"),
             Page::Offline => include_str!("../assets/pupil/offline.html"),
             Page::Thanks => include_str!("../assets/pupil/thanks.html"),
-            Page::Toolbar => include_str!("../assets/pupil/toolbar.html"),
-            Page::Exit => include_str!("../assets/pupil/exit.html"),
         }
     }
 }
@@ -181,6 +173,11 @@ impl Pages {
 
     pub fn tag(&self) -> &'static str {
         self.tag
+    }
+
+    /// Whether the locale is written right to left (ur, ar).
+    pub fn right_to_left(&self) -> bool {
+        self.rtl
     }
 
     /// The message with this id, from this locale or else from en-GB.
@@ -382,17 +379,9 @@ mod tests {
         for page in Page::ALL {
             let spoken = pages.render(page, &values(&[])).unwrap();
             let silent = pages.render(page, &Values { listen: false, ..values(&[]) }).unwrap();
-            match page.sentence() {
-                Some(_) => {
-                    assert!(
-                        spoken.contains("data-listen=\"on\"") && silent.contains("data-listen=\"off\""),
-                        "{page:?}"
-                    );
-                    let name = page.file_name().trim_end_matches(".html");
-                    assert!(spoken.contains(&format!("data-say=\"{name}\"")), "{page:?} has no Listen button");
-                }
-                None => assert!(!spoken.contains("data-say"), "{page:?}"),
-            }
+            assert!(spoken.contains("data-listen=\"on\"") && silent.contains("data-listen=\"off\""), "{page:?}");
+            let name = page.file_name().trim_end_matches(".html");
+            assert!(spoken.contains(&format!("data-say=\"{name}\"")), "{page:?} has no Listen button");
         }
     }
 

@@ -1,51 +1,8 @@
 // Satchel pupil pages: the little behaviour they need, and nothing else.
 // Nothing from the network (Listen asks the kiosk itself), no storage, no timers. Every
-// page works without this file except the toolbar, whose buttons talk to the kiosk through
-// wry's IPC channel.
+// page works without this file.
 (function () {
   "use strict";
-
-  // Toolbar: <button data-action="home|back|tell"> posts {"action": "..."} to the kiosk.
-  // Only the toolbar view is given window.ipc; in any other view the buttons do nothing.
-  function post(action, extra) {
-    if (window.ipc && typeof window.ipc.postMessage === "function") {
-      var message = extra || {};
-      message.action = action;
-      window.ipc.postMessage(JSON.stringify(message));
-    }
-  }
-  document.querySelectorAll("[data-action]").forEach(function (el) {
-    el.addEventListener("click", function () {
-      post(el.getAttribute("data-action"));
-    });
-  });
-
-  // Toolbar badge: the kiosk calls window.satchel.setWaiting(n) (evaluate_script) with the
-  // number of reports still in the outbox; 0 hides the badge.
-  window.satchel = window.satchel || {};
-  window.satchel.setWaiting = function (n) {
-    var badge = document.getElementById("waiting");
-    var count = document.getElementById("waiting-count");
-    if (!badge || !count) return;
-    n = Math.max(0, Math.floor(Number(n) || 0));
-    count.textContent = String(n);
-    badge.hidden = n === 0;
-  };
-
-  // Exit prompt (toolbar view only): the teacher's PIN goes to the kiosk, which checks it.
-  var exitForm = document.querySelector("form[data-exit]");
-  if (exitForm) {
-    exitForm.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var pin = exitForm.elements.pin;
-      post("exit", { pin: pin.value });
-      pin.value = "";
-    });
-  }
-  window.satchel.wrongPin = function () {
-    var wrong = document.getElementById("wrong-pin");
-    if (wrong) wrong.hidden = false;
-  };
 
   // Listen: the page's sentence, or a tile's name, spoken by the kiosk in the page's
   // language (satchel://pupil/say/...). The buttons show only when the kiosk has a voice

@@ -1,7 +1,7 @@
-//! The kiosk: one fullscreen window with two webviews, the toolbar strip (Home, Back, Tell my
-//! teacher) and the content view the pupil browses in. Every navigation of the content view
-//! goes through [`navigation::decide`], every request through the loopback [`proxy`]. Only the
-//! toolbar has an IPC channel; the page can never reach it. [`enrol`] and [`status`] are the
+//! The kiosk: one fullscreen window with the native toolbar strip (Home, Back, Tell my
+//! teacher) over the one webview the pupil browses in. Every navigation of the content view
+//! goes through [`navigation::decide`], every request through the loopback [`proxy`]. The
+//! toolbar is the platform's own widgets: no web process, no script channel a page could reach. [`enrol`] and [`status`] are the
 //! technician's commands for the link with the school server.
 
 pub mod enrol;
@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 use tao::event::{Event, StartCause, WindowEvent};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
 use tao::window::{Fullscreen, Window, WindowBuilder};
@@ -38,7 +37,8 @@ use crate::protocol::{Happening, Outgoing, ReportContent, SessionEnd};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
 use platform::{
-    Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, ViewSettings,
+    Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, Toolbar,
+    ToolbarPress, ToolbarWords, ViewSettings,
 };
 use proxy::{PolicyCell, Resolver};
 
@@ -48,7 +48,7 @@ const OFFLINE_RETRY: Duration = Duration::from_secs(5);
 /// Logged once, when Home has first loaded.
 static KIOSK_READY: std::sync::Once = std::sync::Once::new();
 
-/// The toolbar strip's height: the pages are drawn for 80 px, big enough for small fingers.
+/// The toolbar strip's height: big enough for small fingers.
 const TOOLBAR_HEIGHT: i32 = 80;
 
 /// How the kiosk was started.
@@ -68,7 +68,7 @@ enum KioskEvent {
     LoadFailed(String),
     /// The site the offline page stands for takes connections again.
     Reachable(String),
-    Toolbar(ToolbarMessage),
+    Toolbar(ToolbarPress),
     /// Ctrl+Alt+Shift+T: the teacher wants to leave.
     ExitChord,
     /// Once a second, for the idle timeout: tao's `WaitUntil` does not wake a GTK loop.
@@ -88,17 +88,6 @@ struct Capture {
     url: String,
     title: String,
     png: Option<platform::PngEncoder>,
-}
-
-/// A message from the toolbar's IPC channel.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "action", rename_all = "lowercase")]
-enum ToolbarMessage {
-    Home,
-    Back,
-    Tell,
-    Exit { pin: String },
-    Cancel,
 }
 
 /// Exit PIN tries allowed in [`EXIT_PIN_WINDOW`].
@@ -227,7 +216,7 @@ pub fn run(options: Options) -> Result<()> {
     });
     // The pupil's page first: its web process starts while the toolbar's is built.
     kiosk.content = Some(kiosk.build_content(&page_url(Page::Home, None))?);
-    kiosk.toolbar = Some(kiosk.build_toolbar()?);
+    kiosk.toolbar = Some(kiosk.build_toolbar(&pages)?);
     info!(locale = pages.tag(), "kiosk starting");
     event_loop.run(move |event, _, control_flow| kiosk.handle(event, control_flow))
 }
@@ -244,7 +233,7 @@ struct Kiosk {
     last_activity: Rc<Cell<Instant>>,
     active_since_reset: Rc<Cell<bool>>,
     automation_context: Option<WebContext>,
-    toolbar: Option<WebView>,
+    toolbar: Option<Box<dyn Toolbar>>,
     content: Option<WebView>,
     window: Window,
     /// The bundle in force and the server clock's lead over ours (seconds).
@@ -365,7 +354,7 @@ impl Kiosk {
             }
             KioskEvent::Waiting(count) => {
                 if let Some(toolbar) = &self.toolbar {
-                    let _ = toolbar.evaluate_script(&format!("window.satchel && window.satchel.setWaiting({count})"));
+                    toolbar.set_waiting(count);
                 }
             }
             KioskEvent::Captured => {
@@ -413,15 +402,18 @@ impl Kiosk {
         }
     }
 
-    fn on_toolbar(&mut self, message: ToolbarMessage, control_flow: &mut ControlFlow) {
-        match message {
-            ToolbarMessage::Home => self.load(&page_url(Page::Home, None)),
-            ToolbarMessage::Back => self.go_back(),
-            ToolbarMessage::Tell => {
+    fn on_toolbar(&mut self, press: ToolbarPress, control_flow: &mut ControlFlow) {
+        // A press on the toolbar is the pupil at the machine, as a touch on the page is.
+        self.last_activity.set(Instant::now());
+        self.active_since_reset.set(true);
+        match press {
+            ToolbarPress::Home => self.load(&page_url(Page::Home, None)),
+            ToolbarPress::Back => self.go_back(),
+            ToolbarPress::Tell => {
                 debug!("tell pressed");
                 self.capture_for_report();
             }
-            ToolbarMessage::Exit { pin } => {
+            ToolbarPress::Exit { pin } => {
                 if self.pin_is_right(&pin) {
                     info!("teacher left the kiosk");
                     self.activity.end_session(SessionEnd::Exit);
@@ -431,10 +423,10 @@ impl Kiosk {
                     *control_flow = ControlFlow::Exit;
                 } else if let Some(toolbar) = &self.toolbar {
                     warn!("wrong exit PIN");
-                    let _ = toolbar.evaluate_script("window.satchel.wrongPin()");
+                    toolbar.wrong_pin();
                 }
             }
-            ToolbarMessage::Cancel => self.load_toolbar(Page::Toolbar),
+            ToolbarPress::Cancel => self.show_toolbar_buttons(),
         }
     }
 
@@ -564,16 +556,19 @@ impl Kiosk {
             info!("exit chord pressed, but no exit PIN is configured");
             return;
         }
-        self.load_toolbar(Page::Exit);
         if let Some(toolbar) = &self.toolbar {
             // The PIN box takes the keys, not the pupil's page.
-            let _ = toolbar.focus();
+            toolbar.show_exit_prompt();
         }
     }
 
-    fn load_toolbar(&self, page: Page) {
+    /// The pupil's buttons again, and the keys back to the page.
+    fn show_toolbar_buttons(&self) {
         if let Some(toolbar) = &self.toolbar {
-            let _ = toolbar.load_url(&page_url(page, None));
+            toolbar.show_buttons();
+        }
+        if let Some(content) = &self.content {
+            let _ = content.focus();
         }
     }
 
@@ -626,7 +621,9 @@ impl Kiosk {
             warn!(%error, "no new session id; the activity goes on under the last one");
         }
         // A teacher's unfinished exit prompt does not outlive the session.
-        self.load_toolbar(Page::Toolbar);
+        if let Some(toolbar) = &self.toolbar {
+            toolbar.show_buttons();
+        }
         if self.automation_context.is_some() {
             // WebKitWebDriver holds on to the first view; keep it and only go to the page.
             self.load(url);
@@ -646,37 +643,24 @@ impl Kiosk {
         })
     }
 
-    fn build_toolbar(&self) -> Result<WebView> {
+    fn build_toolbar(&self, pages: &Pages) -> Result<Box<dyn Toolbar>> {
+        let word = |id: &str| pages.message(id).map(|text| text.into_owned()).unwrap_or_default();
+        let words = ToolbarWords {
+            home: word("toolbar-home"),
+            back: word("toolbar-back"),
+            tell: word("toolbar-tell"),
+            tell_label: word("tell-teacher-label"),
+            reports_waiting: word("reports-waiting"),
+            exit_pin_label: word("exit-pin-label"),
+            exit_leave: word("exit-leave"),
+            exit_cancel: word("exit-cancel"),
+            exit_wrong_pin: word("exit-wrong-pin"),
+            right_to_left: pages.right_to_left(),
+        };
         let events = self.events.clone();
-        let toolbar = WebViewBuilder::new()
-            .with_incognito(true)
-            .with_devtools(false)
-            .with_proxy_config(self.proxy_config())
-            .with_asynchronous_custom_protocol(navigation::SCHEME.into(), self.page_server.handler())
-            .with_url(page_url(Page::Toolbar, None))
-            .with_navigation_handler(|url| url == page_url(Page::Toolbar, None) || url == page_url(Page::Exit, None))
-            .with_new_window_req_handler(|_, _| NewWindowResponse::Deny)
-            .with_download_started_handler(|_, _| false)
-            .with_ipc_handler(move |request| {
-                // Only Satchel's own toolbar pages may talk to the shell.
-                let from = request.uri().to_string();
-                if !(from.starts_with(&page_url(Page::Toolbar, None)) || from.starts_with(&page_url(Page::Exit, None)))
-                {
-                    warn!(from, "IPC message from an unexpected page ignored");
-                    return;
-                }
-                match serde_json::from_str::<ToolbarMessage>(request.body()) {
-                    Ok(message) => {
-                        let _ = events.send_event(KioskEvent::Toolbar(message));
-                    }
-                    Err(error) => warn!(%error, "bad toolbar message"),
-                }
-            });
-        let toolbar = self.window.add_toolbar(toolbar, TOOLBAR_HEIGHT)?;
-        toolbar.lock_down(&ViewSettings { allow_uploads: false, ..self.view_settings });
-        toolbar.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
-        self.watch_activity(&toolbar);
-        Ok(toolbar)
+        self.window.add_toolbar(&words, TOOLBAR_HEIGHT, move |press| {
+            let _ = events.send_event(KioskEvent::Toolbar(press));
+        })
     }
 
     fn build_content(&mut self, url: &str) -> Result<WebView> {

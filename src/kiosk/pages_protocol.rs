@@ -67,7 +67,7 @@ impl PageServer {
             return Some(tiles.iter().find(|tile| tile.url == address).map(|tile| tile.title.clone()));
         }
         let page = Page::from_file_name(&format!("{what}.html"));
-        Some(page.and_then(Page::sentence).and_then(|id| self.pages.message(id)).map(Cow::into_owned))
+        Some(page.and_then(|page| self.pages.message(page.sentence())).map(Cow::into_owned))
     }
 
     fn respond(&self, request: &Request<Vec<u8>>) -> Reply {

@@ -17,7 +17,7 @@ use wry::{WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
 use super::{
     Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, PngEncoder,
-    ProxyCredentials, Snapshot, ViewSettings,
+    ProxyCredentials, Snapshot, Toolbar, ToolbarPress, ToolbarWords, ViewSettings,
 };
 use crate::kiosk::navigation::Frame;
 
@@ -242,20 +242,206 @@ impl MainFrameLoads for WebView {
 }
 
 impl Layout for tao::window::Window {
-    fn add_toolbar(&self, toolbar: WebViewBuilder<'_>, height: i32) -> anyhow::Result<WebView> {
+    fn add_toolbar(
+        &self,
+        words: &ToolbarWords,
+        height: i32,
+        pressed: impl Fn(ToolbarPress) + 'static,
+    ) -> anyhow::Result<Box<dyn Toolbar>> {
         let container = window_box(self)?;
-        let toolbar = toolbar.build_gtk(container)?;
+        let toolbar = GtkToolbar::new(words, Rc::new(pressed));
+        toolbar.stack.set_size_request(-1, height);
         // GTK does the layout: the strip keeps its height whatever the window's size.
-        let widget = toolbar.webview();
-        container.set_child_packing(&widget, false, false, 0, gtk::PackType::Start);
-        container.reorder_child(&widget, 0);
-        widget.set_size_request(-1, height);
-        Ok(toolbar)
+        container.pack_start(&toolbar.stack, false, false, 0);
+        container.reorder_child(&toolbar.stack, 0);
+        toolbar.stack.show_all();
+        toolbar.badge.hide();
+        toolbar.wrong.hide();
+        Ok(Box::new(toolbar))
     }
 
     fn add_content(&self, content: WebViewBuilder<'_>) -> anyhow::Result<WebView> {
         Ok(content.build_gtk(window_box(self)?)?)
     }
+}
+
+/// The toolbar's look, after `shared/pupil-ui.md` and the pupil pages' colours: Andika, big
+/// targets with a picture over one word, and the amber Tell button with the raised hand.
+const TOOLBAR_CSS: &str = "
+.satchel-bar { background-color: #e6edf4; box-shadow: inset 0 -2px #aebccb; }
+.satchel-bar, .satchel-bar label, .satchel-bar entry {
+  font-family: Andika, 'Noto Naskh Arabic', 'Noto Sans Arabic', sans-serif; color: #1b2a3a; }
+.satchel-bar button {
+  min-width: 74px; min-height: 0; padding: 0 16px; border-radius: 16px; border: 3px solid #2f6b45;
+  background-image: none; background-color: #cfead6; box-shadow: none; font-size: 20px; font-weight: bold; }
+.satchel-bar button:hover { background-color: #c3e2cb; }
+.satchel-bar button:focus { outline: 4px solid #0b3a8c; outline-offset: -9px; }
+.satchel-bar button.satchel-tell { min-width: 182px; background-color: #ffb020; border-color: #8a5300; }
+.satchel-bar button.satchel-tell:hover { background-color: #f5a814; }
+.satchel-bar label { font-size: 19px; font-weight: bold; }
+.satchel-bar label.satchel-pic { font-family: 'Noto Color Emoji'; font-size: 27px; font-weight: normal; }
+.satchel-bar label.satchel-hand {
+  background-color: #ffffff; border-radius: 999px; min-width: 36px; min-height: 36px; font-size: 22px; }
+.satchel-badge { background-color: #ffffff; border: 2px solid #aebccb; border-radius: 999px; padding: 4px 12px;
+  font-size: 20px; font-weight: bold; }
+.satchel-bar entry { min-height: 44px; min-width: 160px; font-size: 22px; border: 3px solid #2f6b45; border-radius: 12px; }
+";
+
+/// The toolbar in GTK widgets: a stack of two strips, the pupil's buttons and the exit
+/// prompt.
+struct GtkToolbar {
+    stack: gtk::Stack,
+    badge: gtk::Box,
+    count: gtk::Label,
+    pin: gtk::Entry,
+    wrong: gtk::Label,
+}
+
+impl GtkToolbar {
+    fn new(words: &ToolbarWords, pressed: Rc<dyn Fn(ToolbarPress)>) -> GtkToolbar {
+        let direction = if words.right_to_left { gtk::TextDirection::Rtl } else { gtk::TextDirection::Ltr };
+        // Every selector is under .satchel-bar, so the rest of the screen is untouched; at the
+        // application's priority it wins over the desktop theme.
+        let provider = gtk::CssProvider::new();
+        match (provider.load_from_data(TOOLBAR_CSS.as_bytes()), gtk::gdk::Screen::default()) {
+            (Ok(()), Some(screen)) => {
+                gtk::StyleContext::add_provider_for_screen(&screen, &provider, gtk::STYLE_PROVIDER_PRIORITY_APPLICATION)
+            }
+            (Err(error), _) => tracing::warn!(%error, "the toolbar's style did not load"),
+            (_, None) => tracing::warn!("no screen for the toolbar's style"),
+        }
+        let stack = gtk::Stack::new();
+        stack.set_direction(direction);
+        stack.style_context().add_class("satchel-bar");
+
+        let buttons = strip(direction);
+        let home = picture_button("🏠", &words.home, None, &pressed, || ToolbarPress::Home);
+        let back_picture = if words.right_to_left { "➡️" } else { "⬅️" };
+        let back = picture_button(back_picture, &words.back, None, &pressed, || ToolbarPress::Back);
+        let count = gtk::Label::new(Some("0"));
+        let badge = gtk::Box::new(gtk::Orientation::Horizontal, 4);
+        badge.style_context().add_class("satchel-badge");
+        badge.set_valign(gtk::Align::Center);
+        badge.set_tooltip_text(Some(&words.reports_waiting));
+        badge.pack_start(&emoji("⏳"), false, false, 0);
+        badge.pack_start(&count, false, false, 0);
+        let tell = picture_button("✋", &words.tell, Some(&words.tell_label), &pressed, || ToolbarPress::Tell);
+        tell.style_context().add_class("satchel-tell");
+        buttons.pack_start(&home, false, false, 0);
+        buttons.pack_start(&back, false, false, 0);
+        buttons.pack_end(&tell, false, false, 0);
+        buttons.pack_end(&badge, false, false, 0);
+
+        let prompt = strip(direction);
+        let pin = gtk::Entry::new();
+        pin.set_visibility(false);
+        pin.set_input_purpose(gtk::InputPurpose::Pin);
+        pin.set_valign(gtk::Align::Center);
+        let label = gtk::Label::new(Some(&words.exit_pin_label));
+        label.set_mnemonic_widget(Some(&pin));
+        let leave = text_button(&words.exit_leave);
+        let cancel = text_button(&words.exit_cancel);
+        let wrong = gtk::Label::new(Some(&words.exit_wrong_pin));
+        let submit = {
+            let (pressed, pin) = (Rc::clone(&pressed), pin.clone());
+            Rc::new(move || {
+                let typed = pin.text().to_string();
+                pin.set_text("");
+                pressed(ToolbarPress::Exit { pin: typed });
+            })
+        };
+        let on_enter = Rc::clone(&submit);
+        pin.connect_activate(move |_| on_enter());
+        leave.connect_clicked(move |_| submit());
+        let on_cancel = Rc::clone(&pressed);
+        cancel.connect_clicked(move |_| on_cancel(ToolbarPress::Cancel));
+        prompt.pack_start(&emoji("🔒"), false, false, 0);
+        prompt.pack_start(&label, false, false, 0);
+        prompt.pack_start(&pin, false, false, 0);
+        prompt.pack_start(&leave, false, false, 0);
+        prompt.pack_start(&cancel, false, false, 0);
+        prompt.pack_start(&wrong, false, false, 0);
+
+        stack.add_named(&buttons, "buttons");
+        stack.add_named(&prompt, "exit");
+        stack.set_visible_child_name("buttons");
+        GtkToolbar { stack, badge, count, pin, wrong }
+    }
+}
+
+impl Toolbar for GtkToolbar {
+    fn set_waiting(&self, reports: usize) {
+        self.count.set_text(&reports.to_string());
+        self.badge.set_visible(reports > 0);
+    }
+
+    fn show_exit_prompt(&self) {
+        self.wrong.hide();
+        self.pin.set_text("");
+        self.stack.set_visible_child_name("exit");
+        self.pin.grab_focus();
+    }
+
+    fn wrong_pin(&self) {
+        self.pin.set_text("");
+        self.wrong.show();
+        self.pin.grab_focus();
+    }
+
+    fn show_buttons(&self) {
+        self.pin.set_text("");
+        self.stack.set_visible_child_name("buttons");
+    }
+}
+
+/// One row of the strip, 12 px from the window's edges and between its parts.
+fn strip(direction: gtk::TextDirection) -> gtk::Box {
+    let row = gtk::Box::new(gtk::Orientation::Horizontal, 12);
+    row.set_direction(direction);
+    row.set_margin_start(12);
+    row.set_margin_end(12);
+    row.set_margin_top(2);
+    row.set_margin_bottom(2);
+    row
+}
+
+fn emoji(picture: &str) -> gtk::Label {
+    let label = gtk::Label::new(Some(picture));
+    label.style_context().add_class("satchel-pic");
+    label
+}
+
+/// A picture over one word; a press calls `pressed` with what `press` makes.
+fn picture_button(
+    picture: &str,
+    word: &str,
+    full_name: Option<&str>,
+    pressed: &Rc<dyn Fn(ToolbarPress)>,
+    press: impl Fn() -> ToolbarPress + 'static,
+) -> gtk::Button {
+    let button = gtk::Button::new();
+    let inside = gtk::Box::new(gtk::Orientation::Vertical, 0);
+    inside.set_valign(gtk::Align::Center);
+    let picture = emoji(picture);
+    if full_name.is_some() {
+        // The raised hand sits on a white disc, as on every pupil screen.
+        picture.style_context().add_class("satchel-hand");
+        picture.set_halign(gtk::Align::Center);
+    }
+    inside.pack_start(&picture, false, false, 0);
+    inside.pack_start(&gtk::Label::new(Some(word)), false, false, 0);
+    button.add(&inside);
+    button.set_tooltip_text(full_name);
+    button.set_focus_on_click(false);
+    let pressed = Rc::clone(pressed);
+    button.connect_clicked(move |_| pressed(press()));
+    button
+}
+
+fn text_button(word: &str) -> gtk::Button {
+    let button = gtk::Button::with_label(word);
+    button.set_valign(gtk::Align::Center);
+    button
 }
 
 /// The box tao fills the window with; `build_as_child` would leave the keyboard out of the

@@ -9,13 +9,58 @@ use super::navigation::Frame;
 #[cfg(target_os = "linux")]
 mod linux;
 
-/// Where the views go in the kiosk window: the toolbar strip across the top at a fixed height,
-/// the content view below it taking the rest. The strip is one slot, so a native toolbar can
-/// take the toolbar view's place without the content view noticing.
+/// Where things go in the kiosk window: the toolbar strip across the top at a fixed height,
+/// the content view below it taking the rest.
 pub trait Layout {
-    fn add_toolbar(&self, toolbar: WebViewBuilder<'_>, height: i32) -> anyhow::Result<WebView>;
+    /// The platform's own widgets, not a web page: no web process to feed, no script channel
+    /// a page could reach, and nothing a page can draw over.
+    fn add_toolbar(
+        &self,
+        words: &ToolbarWords,
+        height: i32,
+        pressed: impl Fn(ToolbarPress) + 'static,
+    ) -> anyhow::Result<Box<dyn Toolbar>>;
     /// Also each new pupil session's view, in place of the dropped one.
     fn add_content(&self, content: WebViewBuilder<'_>) -> anyhow::Result<WebView>;
+}
+
+/// The strip across the top: Home, Back, Tell my teacher and the badge of reports waiting
+/// to be sent; in their place, on the teacher's chord, the exit PIN prompt.
+pub trait Toolbar {
+    /// How many reports wait in the outbox; 0 hides the badge.
+    fn set_waiting(&self, reports: usize);
+    /// The PIN prompt, with the keyboard in its PIN box.
+    fn show_exit_prompt(&self);
+    /// "That PIN is not right.", with the box emptied for another try.
+    fn wrong_pin(&self);
+    /// The pupil's buttons again.
+    fn show_buttons(&self);
+}
+
+/// What a press on the toolbar asks for.
+#[derive(Debug)]
+pub enum ToolbarPress {
+    Home,
+    Back,
+    Tell,
+    Exit { pin: String },
+    Cancel,
+}
+
+/// The toolbar's words, in the kiosk's language, and its direction.
+#[derive(Clone, Debug, Default)]
+pub struct ToolbarWords {
+    pub home: String,
+    pub back: String,
+    pub tell: String,
+    /// The Tell button's full name, for screen readers.
+    pub tell_label: String,
+    pub reports_waiting: String,
+    pub exit_pin_label: String,
+    pub exit_leave: String,
+    pub exit_cancel: String,
+    pub exit_wrong_pin: String,
+    pub right_to_left: bool,
 }
 
 /// The kiosk window's keyboard: taken from the window manager, so its shortcuts never fire,
