@@ -338,9 +338,12 @@ def home_page_for_chromium(into):
         f'<li><a class="tile" href="{esc(t["url"])}"'
         + (f' style="--tile-colour:{esc(t["colour"])}"' if "colour" in t else "")
         + f'><span class="tile-icon" aria-hidden="true">{esc(t["icon"])}</span>'
-        f'<span class="tile-title">{esc(t["title"])}</span></a></li>'
+        f'<span class="tile-title" dir="auto">{esc(t["title"])}</span></a>'
+        f'<button type="button" class="tile-say" data-say-tile="{esc(t["url"])}" hidden>'
+        '<span aria-hidden="true">🔊</span></button></li>'
         for t in tiles)
-    values = {"@lang": "en-GB", "@dir": "ltr", "@tiles": tiles_html,
+    # Chromium has no kiosk to speak for it: its Listen buttons stay hidden.
+    values = {"@lang": "en-GB", "@dir": "ltr", "@tiles": tiles_html, "@listen": "off",
               "@search_action": "https://www.google.co.uk/search", "@search_param": "q"}
 
     def fill(match):

@@ -73,13 +73,18 @@ def admin(data, *args):
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
-def console_session(base, name, password):
-    """A logged-in urllib opener and the session's CSRF token."""
+def console_session(base, name, password, chosen):
+    """A logged-in urllib opener and the session's CSRF token, the one-time password from
+    add-user replaced by `chosen` (the console asks for that at the first login)."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/login").read().decode()
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    opener.open(f"{base}/login", urllib.parse.urlencode({"csrf": csrf, "name": name, "password": password}).encode())
+    page = opener.open(f"{base}/login", urllib.parse.urlencode({"csrf": csrf, "name": name, "password": password}).encode())
+    if page.geturl().endswith("/password"):
+        csrf = re.search(r'name="csrf" (?:value|content)="([^"]+)"', page.read().decode()).group(1)
+        fields = {"csrf": csrf, "current": password, "new": chosen, "repeat": chosen}
+        opener.open(f"{base}/password", urllib.parse.urlencode(fields).encode())
     page = opener.open(f"{base}/lessons").read().decode()
     return opener, re.search(r'name="csrf" content="([^"]+)"', page).group(1)
 
@@ -158,7 +163,8 @@ def main():
         processes.append(subprocess.Popen([str(REPO / "target/release/satchel-server"), "--data", str(data), "--listen", f"127.0.0.1:{server_port}"],
                                           stderr=open(work / "server.log", "wb"), start_new_session=True))
         wait("the server", lambda: subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{server_port}"], capture_output=True).returncode == 0, poll=0.1)
-        opener, csrf = console_session(base, "teacher", password)
+        password, one_time = "a bench teacher's own password", password
+        opener, csrf = console_session(base, "teacher", one_time, password)
         opener.open(f"{base}/lessons/1/start", urllib.parse.urlencode({"csrf": csrf, "room": "1", "minutes": "240"}).encode())
 
         config = work / "kiosk.toml"
