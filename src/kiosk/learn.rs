@@ -126,7 +126,7 @@ fn list_entry(start: &Url, hosts: &BTreeSet<String>) -> String {
 /// user. Learning lets every site through, so it never runs there.
 fn in_kiosk_session() -> bool {
     std::env::var_os(KIOSK_SESSION_VARIABLE).is_some_and(|value| !value.is_empty())
-        || (current_uid().is_some() && current_uid() == user_uid(Path::new("/etc/passwd"), KIOSK_USER))
+        || current_uid().is_some_and(|uid| user_uid(Path::new("/etc/passwd"), KIOSK_USER) == Some(uid))
 }
 
 fn current_uid() -> Option<u32> {

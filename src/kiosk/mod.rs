@@ -1,8 +1,8 @@
 //! The kiosk: one fullscreen window with the native toolbar strip (Home, Back, Tell my
 //! teacher) over the one webview the pupil browses in. Every navigation of the content view
 //! goes through [`navigation::decide`], every request through the loopback [`proxy`]. The
-//! toolbar is the platform's own widgets: no web process, no script channel a page could reach. [`enrol`] and [`status`] are the
-//! technician's commands for the link with the school server.
+//! toolbar is the platform's own widgets: no web process, no script channel a page could
+//! reach. [`enrol`], [`status`] and [`learn`] are the technician's commands.
 
 pub mod enrol;
 pub mod learn;
@@ -214,7 +214,7 @@ pub fn run(options: Options) -> Result<()> {
     kiosk.window.on_exit_chord(move || {
         let _ = events.send_event(KioskEvent::ExitChord);
     });
-    // The pupil's page first: its web process starts while the toolbar's is built.
+    // The pupil's page first: its web process starts while the toolbar's widgets are built.
     kiosk.content = Some(kiosk.build_content(&page_url(Page::Home, None))?);
     kiosk.toolbar = Some(kiosk.build_toolbar(&pages)?);
     info!(locale = pages.tag(), "kiosk starting");

@@ -213,18 +213,7 @@ pub struct Site {
 
 impl Site {
     pub fn start(routes: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Site {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let routes: Routes = Arc::new(routes);
-        let site_log = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (log, routes) = (Arc::clone(&site_log), Arc::clone(&routes));
-                std::thread::spawn(move || serve(stream, &log, &*routes));
-            }
-        });
-        Site { port, log }
+        Site::serving(routes, |stream| stream)
     }
 
     /// The same, over TLS with a self-signed certificate for `names` (a browser takes it only
@@ -241,18 +230,26 @@ impl Site {
             .with_single_cert(vec![made.cert.der().clone()], key)
             .unwrap();
         let config = Arc::new(config);
+        Site::serving(routes, move |stream| {
+            rustls::StreamOwned::new(rustls::ServerConnection::new(Arc::clone(&config)).unwrap(), stream)
+        })
+    }
+
+    /// Serves each connection on a thread of its own, through `wrap` (plain, or TLS).
+    fn serving<S: Read + Write + 'static>(
+        routes: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+        wrap: impl Fn(TcpStream) -> S + Send + Sync + 'static,
+    ) -> Site {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let routes: Routes = Arc::new(routes);
+        let wrap = Arc::new(wrap);
         let site_log = Arc::clone(&log);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (log, routes, config) = (Arc::clone(&site_log), Arc::clone(&routes), Arc::clone(&config));
-                std::thread::spawn(move || {
-                    let connection = rustls::ServerConnection::new(config).unwrap();
-                    serve(rustls::StreamOwned::new(connection, stream), &log, &*routes)
-                });
+                let (log, routes, wrap) = (Arc::clone(&site_log), Arc::clone(&routes), Arc::clone(&wrap));
+                std::thread::spawn(move || serve(wrap(stream), &log, &*routes));
             }
         });
         Site { port, log }

@@ -280,7 +280,8 @@ const TOOLBAR_CSS: &str = "
 .satchel-bar button.satchel-tell:hover { background-color: #f5a814; }
 .satchel-bar label { font-size: 19px; font-weight: bold; }
 .satchel-bar label.satchel-pic { font-family: 'Noto Color Emoji'; font-size: 27px; font-weight: normal; }
-.satchel-bar label.satchel-hand {
+/* The raised hand sits on a white disc, as on every pupil screen. */
+.satchel-bar button.satchel-tell label.satchel-pic {
   background-color: #ffffff; border-radius: 999px; min-width: 36px; min-height: 36px; font-size: 22px; }
 .satchel-badge { background-color: #ffffff; border: 2px solid #aebccb; border-radius: 999px; padding: 4px 12px;
   font-size: 20px; font-weight: bold; }
@@ -315,9 +316,9 @@ impl GtkToolbar {
         stack.style_context().add_class("satchel-bar");
 
         let buttons = strip(direction);
-        let home = picture_button("🏠", &words.home, None, &pressed, || ToolbarPress::Home);
+        let home = picture_button("🏠", &words.home, &pressed, || ToolbarPress::Home);
         let back_picture = if words.right_to_left { "➡️" } else { "⬅️" };
-        let back = picture_button(back_picture, &words.back, None, &pressed, || ToolbarPress::Back);
+        let back = picture_button(back_picture, &words.back, &pressed, || ToolbarPress::Back);
         let count = gtk::Label::new(Some("0"));
         let badge = gtk::Box::new(gtk::Orientation::Horizontal, 4);
         badge.style_context().add_class("satchel-badge");
@@ -325,8 +326,9 @@ impl GtkToolbar {
         badge.set_tooltip_text(Some(&words.reports_waiting));
         badge.pack_start(&emoji("⏳"), false, false, 0);
         badge.pack_start(&count, false, false, 0);
-        let tell = picture_button("✋", &words.tell, Some(&words.tell_label), &pressed, || ToolbarPress::Tell);
+        let tell = picture_button("✋", &words.tell, &pressed, || ToolbarPress::Tell);
         tell.style_context().add_class("satchel-tell");
+        tell.set_tooltip_text(Some(&words.tell_label));
         buttons.pack_start(&home, false, false, 0);
         buttons.pack_start(&back, false, false, 0);
         buttons.pack_end(&tell, false, false, 0);
@@ -415,7 +417,6 @@ fn emoji(picture: &str) -> gtk::Label {
 fn picture_button(
     picture: &str,
     word: &str,
-    full_name: Option<&str>,
     pressed: &Rc<dyn Fn(ToolbarPress)>,
     press: impl Fn() -> ToolbarPress + 'static,
 ) -> gtk::Button {
@@ -423,15 +424,10 @@ fn picture_button(
     let inside = gtk::Box::new(gtk::Orientation::Vertical, 0);
     inside.set_valign(gtk::Align::Center);
     let picture = emoji(picture);
-    if full_name.is_some() {
-        // The raised hand sits on a white disc, as on every pupil screen.
-        picture.style_context().add_class("satchel-hand");
-        picture.set_halign(gtk::Align::Center);
-    }
+    picture.set_halign(gtk::Align::Center);
     inside.pack_start(&picture, false, false, 0);
     inside.pack_start(&gtk::Label::new(Some(word)), false, false, 0);
     button.add(&inside);
-    button.set_tooltip_text(full_name);
     button.set_focus_on_click(false);
     let pressed = Rc::clone(pressed);
     button.connect_clicked(move |_| pressed(press()));

@@ -48,7 +48,7 @@ pub enum ToolbarPress {
 }
 
 /// The toolbar's words, in the kiosk's language, and its direction.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug)]
 pub struct ToolbarWords {
     pub home: String,
     pub back: String,
