@@ -63,13 +63,21 @@ fn allowed_site(seen: &Seen) -> Reply {
         "/download" => Reply::typed("application/octet-stream", b"not for pupils")
             .with("Content-Disposition", "attachment; filename=\"x.bin\""),
         "/upload" => Reply::html(r#"<!doctype html><input id="upload" type="file" style="width:100vw;height:100vh">"#),
+        // Tells the site what it finds in the page's storage, then stores something; the
+        // picture may be cached for an hour, if anything caches it.
         "/cookie" => {
             let body = format!(
-                r#"<!doctype html><a href="/cookie" style="display:block;height:100vh;background:#36c">cookie: {}</a>"#,
+                r#"<!doctype html><a href="/cookie" style="display:block;height:100vh;background:#36c">cookie: {}</a>
+                <img src="/cacheable.png" width=8 height=8>
+                <script>
+                  fetch("/stored/" + (localStorage.getItem("pupil") || "none"));
+                  localStorage.setItem("pupil", "1");
+                </script>"#,
                 seen.headers.get("cookie").map_or("none", String::as_str)
             );
             Reply::html(&body).with("Set-Cookie", "pupil=1; Path=/")
         }
+        "/cacheable.png" => Reply::typed("image/png", b"not really a picture").with("Cache-Control", "max-age=3600"),
         path if path.starts_with("/busy") => busy_page("http://cdn.test", path),
         _ => Reply::html("<!doctype html><title>page</title><p>a page</p>"),
     }
@@ -290,8 +298,13 @@ fn home_and_back_buttons_work_from_the_toolbar() {
     driver.wait_for_url("satchel://pupil/home.html");
 }
 
+/// What the cookie page found in the page's storage at each visit, in order.
+fn stored_values(site: &Site) -> Vec<String> {
+    site.paths().iter().filter_map(|path| path.strip_prefix("/stored/")).map(str::to_owned).collect()
+}
+
 #[test]
-fn an_idle_kiosk_starts_a_fresh_session_and_the_cookie_is_gone() {
+fn an_idle_kiosk_starts_a_fresh_session_with_no_cookie_storage_or_cache_from_the_last() {
     let _turn = one_at_a_time();
     let lab = Lab::new("idle_timeout_seconds = 10");
     let _kiosk = KioskProcess::start(&lab.display, &lab.config());
@@ -308,6 +321,10 @@ fn an_idle_kiosk_starts_a_fresh_session_and_the_cookie_is_gone() {
     wait_for("the second visit", Duration::from_secs(10), || cookie_requests().len() > first);
     let second = cookie_requests().last().cloned().unwrap();
     assert_eq!(second.headers.get("cookie").map(String::as_str), Some("pupil=1"), "cookies work within a session");
+    wait_for("the second visit's storage", Duration::from_secs(10), || stored_values(&lab.allowed).len() == 2);
+    assert_eq!(stored_values(&lab.allowed), ["none", "1"], "storage works within a session");
+    let pictures = lab.allowed.paths().iter().filter(|path| *path == "/cacheable.png").count();
+    assert_eq!(pictures, 2, "the second visit's picture came from a cache the proxy never saw");
 
     std::thread::sleep(Duration::from_secs(13));
     let before = cookie_requests().len();
@@ -315,6 +332,8 @@ fn an_idle_kiosk_starts_a_fresh_session_and_the_cookie_is_gone() {
     wait_for("the visit after the reset", Duration::from_secs(10), || cookie_requests().len() > before);
     let after = cookie_requests().last().cloned().unwrap();
     assert_eq!(after.headers.get("cookie"), None, "the new session has no cookie from the old one");
+    wait_for("the storage after the reset", Duration::from_secs(10), || stored_values(&lab.allowed).len() == 3);
+    assert_eq!(stored_values(&lab.allowed)[2], "none", "the new session found the old one's storage");
 }
 
 #[test]

@@ -37,8 +37,8 @@ use crate::protocol::{Happening, Outgoing, ReportContent, SessionEnd};
 use navigation::{Frame, Navigate, PupilAction};
 use pages_protocol::PageServer;
 use platform::{
-    Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, Toolbar,
-    ToolbarPress, ToolbarWords, ViewSettings,
+    Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, ProxyCredentials, Snapshot, StoredData,
+    Toolbar, ToolbarPress, ToolbarWords, ViewSettings,
 };
 use proxy::{PolicyCell, Resolver};
 
@@ -81,6 +81,12 @@ enum KioskEvent {
     Captured,
     /// The page is covered: store the report.
     StoreReport,
+    /// The last session's stored data is forgotten: the next session's view may be built
+    /// (if no newer session has begun since), at its first page.
+    Forgotten {
+        session: u64,
+        url: String,
+    },
 }
 
 /// A report between capture and storage: the page, and its picture still to encode.
@@ -88,6 +94,30 @@ struct Capture {
     url: String,
     title: String,
     png: Option<platform::PngEncoder>,
+}
+
+/// The private folder the content views' web context keeps its files in (cookies and
+/// storage until the session ends; there is no cache). Removed when the kiosk stops.
+struct ViewsFolder(std::path::PathBuf);
+
+impl ViewsFolder {
+    fn create() -> Result<ViewsFolder> {
+        use std::os::unix::fs::DirBuilderExt;
+        let path = std::env::temp_dir().join(format!("satchel-views-{}", std::process::id()));
+        // Left by an earlier kiosk with this process id: not this run's to trust.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .with_context(|| format!("cannot create the views' folder {}", path.display()))?;
+        Ok(ViewsFolder(path))
+    }
+}
+
+impl Drop for ViewsFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Exit PIN tries allowed in [`EXIT_PIN_WINDOW`].
@@ -153,12 +183,9 @@ pub fn run(options: Options) -> Result<()> {
         .with_fullscreen(Some(Fullscreen::Borderless(None)))
         .build(&event_loop)
         .context("cannot open the kiosk window")?;
-    let automation_context = options.automation.then(|| {
-        let mut context =
-            WebContext::new(Some(std::env::temp_dir().join(format!("satchel-automation-{}", std::process::id()))));
-        context.set_allows_automation(true);
-        context
-    });
+    let views_folder = ViewsFolder::create()?;
+    let mut context = WebContext::new(Some(views_folder.0.clone()));
+    context.set_allows_automation(options.automation);
     let mut kiosk = Kiosk {
         events: event_loop.create_proxy(),
         policy,
@@ -173,7 +200,11 @@ pub fn run(options: Options) -> Result<()> {
         exit_pin_hash: config.exit_pin_hash.clone(),
         last_activity: Rc::new(Cell::new(Instant::now())),
         active_since_reset: Rc::new(Cell::new(false)),
-        automation_context,
+        context,
+        _views_folder: views_folder,
+        automation: options.automation,
+        forget: None,
+        session: 0,
         toolbar: None,
         content: None,
         window,
@@ -232,7 +263,15 @@ struct Kiosk {
     exit_pin_hash: Option<String>,
     last_activity: Rc<Cell<Instant>>,
     active_since_reset: Rc<Cell<bool>>,
-    automation_context: Option<WebContext>,
+    /// Every session's view comes from this one context, its files in `_views_folder`.
+    context: WebContext,
+    _views_folder: ViewsFolder,
+    /// WebKitWebDriver drives the view: it holds on to the first one, which is then kept.
+    automation: bool,
+    /// Forgets what the context's pages stored, once a view has been built.
+    forget: Option<platform::Forget>,
+    /// Counts pupil sessions, so that only the latest reset builds a view.
+    session: u64,
     toolbar: Option<Box<dyn Toolbar>>,
     content: Option<WebView>,
     window: Window,
@@ -371,6 +410,18 @@ impl Kiosk {
                     self.report(capture);
                 }
             }
+            KioskEvent::Forgotten { session, url } if session == self.session => {
+                if self.content.is_some() {
+                    // Under automation: the same view goes on, at the new session's page.
+                    self.load(&url);
+                    return;
+                }
+                match self.build_content(&url) {
+                    Ok(view) => self.content = Some(view),
+                    Err(error) => warn!(%error, "cannot build a new content view"),
+                }
+            }
+            KioskEvent::Forgotten { .. } => debug!("a newer session began while the data was forgotten"),
         }
     }
 
@@ -612,8 +663,9 @@ impl Kiosk {
         }
     }
 
-    /// Drops the content view and everything it held (cookies, storage, history) and starts
-    /// a new one at `url`: the next pupil's session.
+    /// Drops the content view and forgets everything its pages stored (cookies, storage,
+    /// history), then starts a new one at `url`: the next pupil's session. Until the data is
+    /// gone there is no view (a blank strip below the toolbar, for a few milliseconds).
     fn new_session(&mut self, url: &str, reason: SessionEnd) {
         self.active_since_reset.set(false);
         self.activity.end_session(reason);
@@ -624,15 +676,16 @@ impl Kiosk {
         if let Some(toolbar) = &self.toolbar {
             toolbar.show_buttons();
         }
-        if self.automation_context.is_some() {
-            // WebKitWebDriver holds on to the first view; keep it and only go to the page.
-            self.load(url);
-            return;
+        if !self.automation {
+            self.content = None;
         }
-        self.content = None;
-        match self.build_content(url) {
-            Ok(view) => self.content = Some(view),
-            Err(error) => warn!(%error, "cannot build a new content view"),
+        self.session += 1;
+        let (events, session, url) = (self.events.clone(), self.session, url.to_owned());
+        match &self.forget {
+            Some(forget) => forget(Box::new(move || {
+                let _ = events.send_event(KioskEvent::Forgotten { session, url });
+            })),
+            None => warn!("no view was ever built, so there is nothing to forget"),
         }
     }
 
@@ -665,29 +718,31 @@ impl Kiosk {
 
     fn build_content(&mut self, url: &str) -> Result<WebView> {
         let proxy_config = self.proxy_config();
-        let handler = self.page_server.handler();
         let open_here = self.events.clone();
         let titles = Arc::clone(&self.activity);
-        let builder = match self.automation_context.as_mut() {
-            Some(context) => WebViewBuilder::new_with_web_context(context),
-            None => WebViewBuilder::new().with_incognito(true),
-        };
+        // The pages' scheme and the refusal of downloads belong to the context, once.
+        let first_view = !self.context.is_custom_protocol_registered(navigation::SCHEME);
+        let mut builder = WebViewBuilder::new_with_web_context(&mut self.context);
+        if first_view {
+            builder = builder
+                .with_asynchronous_custom_protocol(navigation::SCHEME.into(), self.page_server.handler())
+                .with_download_started_handler(|url, _| {
+                    info!(url, "download refused");
+                    false
+                });
+        }
         let content = builder
             .with_devtools(false)
             .with_proxy_config(proxy_config)
-            .with_asynchronous_custom_protocol(navigation::SCHEME.into(), handler)
             .with_url(url)
             .with_back_forward_navigation_gestures(false)
             .with_document_title_changed_handler(move |title| titles.titled(&title))
-            .with_download_started_handler(|url, _| {
-                info!(url, "download refused");
-                false
-            })
             .with_new_window_req_handler(move |url, _| {
                 let _ = open_here.send_event(KioskEvent::OpenHere(url));
                 NewWindowResponse::Deny
             });
         let content = self.window.add_content(content)?;
+        self.forget.get_or_insert_with(|| content.forget_stored_data());
         content.lock_down(&self.view_settings);
         content.answer_proxy_challenge(proxy::PROXY_USER, &self.proxy.token);
         let (policy, events, activity) = (Arc::clone(&self.policy), self.events.clone(), Arc::clone(&self.activity));

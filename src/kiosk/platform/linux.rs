@@ -11,15 +11,32 @@ use webkit2gtk::{
     AuthenticationRequestExt, Credential, CredentialPersistence, FileChooserRequestExt, LoadEvent,
     NavigationPolicyDecision, NavigationPolicyDecisionExt, NavigationType, PermissionRequestExt, PolicyDecisionExt,
     PolicyDecisionType, SettingsExt, URIRequestExt, UserContentInjectedFrames, UserContentManagerExt, UserStyleLevel,
-    UserStyleSheet, WebViewExt,
+    UserStyleSheet, WebContextExt, WebViewExt, WebsiteDataManagerExtManual, WebsiteDataTypes,
 };
 use wry::{WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
 use super::{
     Activity, Keyboard, Layout, Lockdown, MainFrameLoads, NavigationGate, NavigationRequest, PngEncoder,
-    ProxyCredentials, Snapshot, Toolbar, ToolbarPress, ToolbarWords, ViewSettings,
+    ProxyCredentials, Snapshot, StoredData, Toolbar, ToolbarPress, ToolbarWords, ViewSettings,
 };
 use crate::kiosk::navigation::Frame;
+
+impl StoredData for WebView {
+    fn forget_stored_data(&self) -> super::Forget {
+        let data = self.webview().context().and_then(|context| context.website_data_manager());
+        Rc::new(move |done| {
+            let Some(data) = &data else {
+                tracing::error!("the view's web context has no data manager: nothing can be forgotten");
+                return;
+            };
+            let all_time = glib::TimeSpan(0);
+            data.clear(WebsiteDataTypes::ALL, all_time, None::<&gtk::gio::Cancellable>, move |cleared| match cleared {
+                Ok(()) => done(),
+                Err(error) => tracing::error!(%error, "the last session's stored data could not be forgotten"),
+            });
+        })
+    }
+}
 
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
 const NO_SELECTION: &str = "* { user-select: none !important; -webkit-user-select: none !important; }";
@@ -46,6 +63,12 @@ impl Lockdown for WebView {
                 request.cancel();
                 true
             });
+        }
+        // No memory or disk cache (the document-viewer model, context-wide): a cached
+        // response would reach the page without passing the proxy, whatever the rules say
+        // by then. The web process is lighter for it.
+        if let Some(context) = view.context() {
+            context.set_cache_model(webkit2gtk::CacheModel::DocumentViewer);
         }
         if let Some(settings) = WebViewExt::settings(&view) {
             // The page's fullscreen API would pull the kiosk window out of fullscreen.

@@ -2,6 +2,8 @@
 //! per concern, so another platform (WebView2, WKWebView) implements these and the shell stays
 //! as it is. Linux (WebKitGTK) is the one implementation today.
 
+use std::rc::Rc;
+
 use wry::{WebView, WebViewBuilder};
 
 use super::navigation::Frame;
@@ -61,6 +63,18 @@ pub struct ToolbarWords {
     pub exit_cancel: String,
     pub exit_wrong_pin: String,
     pub right_to_left: bool,
+}
+
+/// Forgets every cookie, storage, cache and credential the pages of a web context left, and
+/// then calls back; never, if they could not be forgotten (no next session on the last one's
+/// data).
+pub type Forget = Rc<dyn Fn(Box<dyn FnOnce() + Send>)>;
+
+/// What the pages of a view's web context stored. Every pupil session's view comes from one
+/// context (one network process for the kiosk's whole run), so between sessions it is all
+/// forgotten. The forgetting outlives the view, which goes first.
+pub trait StoredData {
+    fn forget_stored_data(&self) -> Forget;
 }
 
 /// The kiosk window's keyboard: taken from the window manager, so its shortcuts never fire,
