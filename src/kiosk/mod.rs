@@ -126,6 +126,7 @@ const EXIT_PIN_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 pub fn run(options: Options) -> Result<()> {
     let config = options.config;
+    let hardware_acceleration = platform::accelerate(config.hardware_acceleration);
     let pages = Arc::new(Pages::new(&config.locale)?);
     // An enrolled kiosk enforces its last good bundle before any network traffic; without
     // one, the configured (or built-in) list.
@@ -193,10 +194,7 @@ pub fn run(options: Options) -> Result<()> {
         proxy,
         outbox: Outbox::new(config.state_dir.join("outbox")),
         idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
-        view_settings: ViewSettings {
-            allow_uploads: config.allow_uploads,
-            hardware_acceleration: config.hardware_acceleration,
-        },
+        view_settings: ViewSettings { allow_uploads: config.allow_uploads, hardware_acceleration },
         exit_pin_hash: config.exit_pin_hash.clone(),
         last_activity: Rc::new(Cell::new(Instant::now())),
         active_since_reset: Rc::new(Cell::new(false)),
@@ -248,7 +246,7 @@ pub fn run(options: Options) -> Result<()> {
     // The pupil's page first: its web process starts while the toolbar's widgets are built.
     kiosk.content = Some(kiosk.build_content(&page_url(Page::Home, None))?);
     kiosk.toolbar = Some(kiosk.build_toolbar(&pages)?);
-    info!(locale = pages.tag(), "kiosk starting");
+    info!(locale = pages.tag(), hardware_acceleration, "kiosk starting");
     event_loop.run(move |event, _, control_flow| kiosk.handle(event, control_flow))
 }
 

@@ -399,7 +399,9 @@ impl WebDriver {
             .to_owned()
     }
 
-    /// A PNG of the page.
+    /// A PNG of the page. Chromium's driver only: WebKitWebDriver's never answers when WebKit
+    /// draws without compositing, as the kiosk does on a machine without a GPU (Xvfb's among
+    /// them); [`Display::screenshot`] takes the kiosk's screen.
     pub fn screenshot(&self) -> Vec<u8> {
         use base64::Engine as _;
         let data = self.call(reqwest::Method::GET, "/screenshot", None);

@@ -38,6 +38,25 @@ impl StoredData for WebView {
     }
 }
 
+/// Whether the views draw with the GPU: as the configuration says, or (`None`) where the
+/// machine has one. Call it first, before any thread starts: without acceleration, WebKit is
+/// told by its environment never to start GL at all (with only the settings' policy, its UI
+/// process still brought up Mesa's EGL: 55 ms of the start and libLLVM in memory).
+pub fn accelerate(chosen: Option<bool>) -> bool {
+    let accelerate = chosen.unwrap_or_else(has_gpu_render_node);
+    if !accelerate {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+    accelerate
+}
+
+/// Whether the kernel offers a GPU for rendering (a DRM render node). Without one, GL is
+/// Mesa's llvmpipe on the CPU, slower and heavier than WebKit drawing on the CPU itself.
+fn has_gpu_render_node() -> bool {
+    std::fs::read_dir("/dev/dri")
+        .is_ok_and(|nodes| nodes.flatten().any(|node| node.file_name().to_string_lossy().starts_with("renderD")))
+}
+
 /// Pupils tap and drag; selecting text only gets in the way (the PIN box opts back in).
 const NO_SELECTION: &str = "* { user-select: none !important; -webkit-user-select: none !important; }";
 

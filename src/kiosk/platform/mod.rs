@@ -10,6 +10,8 @@ use super::navigation::Frame;
 
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::accelerate;
 
 /// Where things go in the kiosk window: the toolbar strip across the top at a fixed height,
 /// the content view below it taking the rest.
@@ -102,6 +104,7 @@ pub trait Lockdown {
 #[derive(Clone, Copy, Debug)]
 pub struct ViewSettings {
     pub allow_uploads: bool,
+    /// As [`accelerate`] decided.
     pub hardware_acceleration: bool,
 }
 
