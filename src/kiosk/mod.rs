@@ -97,25 +97,37 @@ struct Capture {
 }
 
 /// The private folder the content views' web context keeps its files in (cookies and
-/// storage until the session ends; there is no cache). Removed when the kiosk stops.
+/// storage until the session ends; there is no cache), one per running kiosk.
 struct ViewsFolder(std::path::PathBuf);
 
+const VIEWS_FOLDER_PREFIX: &str = "satchel-views-";
+
 impl ViewsFolder {
+    /// Also removes the folders of kiosks no longer running (killed, or crashed): a pupil's
+    /// cookies do not stay on the disk until the next boot.
     fn create() -> Result<ViewsFolder> {
         use std::os::unix::fs::DirBuilderExt;
-        let path = std::env::temp_dir().join(format!("satchel-views-{}", std::process::id()));
-        // Left by an earlier kiosk with this process id: not this run's to trust.
-        let _ = std::fs::remove_dir_all(&path);
+        let temp = std::env::temp_dir();
+        for entry in std::fs::read_dir(&temp).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|name| name.strip_prefix(VIEWS_FOLDER_PREFIX)) else { continue };
+            let ours = pid == std::process::id().to_string();
+            if ours || !std::path::Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let path = temp.join(format!("{VIEWS_FOLDER_PREFIX}{}", std::process::id()));
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&path)
             .with_context(|| format!("cannot create the views' folder {}", path.display()))?;
         Ok(ViewsFolder(path))
     }
-}
 
-impl Drop for ViewsFolder {
-    fn drop(&mut self) {
+    /// On the way out (tao ends the process without dropping the loop's state). WebKit's
+    /// network process, ending after us, may still write a file or two: the next start's
+    /// sweep takes those.
+    fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -199,7 +211,7 @@ pub fn run(options: Options) -> Result<()> {
         last_activity: Rc::new(Cell::new(Instant::now())),
         active_since_reset: Rc::new(Cell::new(false)),
         context,
-        _views_folder: views_folder,
+        views_folder,
         automation: options.automation,
         forget: None,
         session: 0,
@@ -261,9 +273,9 @@ struct Kiosk {
     exit_pin_hash: Option<String>,
     last_activity: Rc<Cell<Instant>>,
     active_since_reset: Rc<Cell<bool>>,
-    /// Every session's view comes from this one context, its files in `_views_folder`.
+    /// Every session's view comes from this one context, its files in `views_folder`.
     context: WebContext,
-    _views_folder: ViewsFolder,
+    views_folder: ViewsFolder,
     /// WebKitWebDriver drives the view: it holds on to the first one, which is then kept.
     automation: bool,
     /// Forgets what the context's pages stored, once a view has been built.
@@ -469,6 +481,8 @@ impl Kiosk {
                     if let Err(error) = self.activity.flush() {
                         warn!(%error, "the last activity could not be written");
                     }
+                    self.content = None;
+                    self.views_folder.remove();
                     *control_flow = ControlFlow::Exit;
                 } else if let Some(toolbar) = &self.toolbar {
                     warn!("wrong exit PIN");
