@@ -10,13 +10,16 @@ DEMO_URLS := 'https://www.bbc.co.uk/bitesize' 'https://www.cbeebies.com/grownups
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What the kiosk builds against, and what the tests run it and the packages with: Xvfb,
-# cage, lintian, debootstrap; espeak-ng speaks Listen, sox measures what it said (Debian 12
-# package names).
+# cage, lintian, debootstrap; espeak-ng speaks Listen, sox measures what it said; the server's
+# suites run a second time on PostgreSQL (Debian 12 package names).
 KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev \
 	xvfb xauth openbox webkit2gtk-driver xdotool imagemagick cage xwayland grim \
 	lintian debootstrap systemd-container \
 	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core \
-	espeak-ng sox chromium chromium-driver
+	espeak-ng sox chromium chromium-driver postgresql
+# What runs on both databases: the kiosk API, the console, monitoring, limits and quotas.
+POSTGRES_SUITES := --test server_api --test server_console --test server_hardening --test server_activity \
+	--test server_monitoring --test server_quotas --test server_limits --test console_chromium
 # The console's accessibility check runs axe-core (from npm) in Chromium.
 AXE := target/npm/node_modules/axe-core/axe.min.js
 
@@ -34,9 +37,12 @@ check-demo: toolchain
 	$(CARGO) run --release --quiet -- check --strict --explain --list allowlists/ks1.list $(DEMO_URLS)
 
 ## test: every test (unit, data-driven, property, proxy, the kiosk end to end under Xvfb,
-## the server and console (Chromium, axe-core), the Debian packages).
+## the server and console (Chromium, axe-core), the Debian packages), then the server's and
+## console's suites again with PostgreSQL as the database (a cluster of their own, started
+## and stopped by the tests).
 test: toolchain deps
 	SATCHEL_SHARED_DATA=$(SHARED_DATA) SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --no-fail-fast --features automation
+	SATCHEL_TEST_DATABASE=postgres SATCHEL_AXE=$(CURDIR)/$(AXE) $(CARGO) test --locked --no-fail-fast --features automation $(POSTGRES_SUITES)
 
 ## lint: the baseline CI holds the code to: rustfmt's layout (rustfmt.toml), no clippy
 ## warnings on any target or feature (the [lints] table in Cargo.toml), and the library

@@ -201,10 +201,10 @@ fn reports_and_unblock_requests_older_than_the_retention_period_are_deleted_with
     // Two days pass (the server's own dates, moved back), and the server starts again keeping
     // one day (0, keeping nothing, is refused).
     let data = server.stop();
-    {
-        let db = rusqlite::Connection::open(data.path().join("satchel.db")).unwrap();
-        db.execute_batch("UPDATE reports SET received_at = received_at - 2 * 86400; UPDATE unblock_requests SET requested_at = requested_at - 2 * 86400;").unwrap();
-    }
+    support::server::sql(
+        data.path(),
+        "UPDATE reports SET received_at = received_at - 2 * 86400; UPDATE unblock_requests SET requested_at = requested_at - 2 * 86400;",
+    );
     let server = start_in(data, &["--retention-days", "1"]);
     support::wait_for("the old report to go", Duration::from_secs(10), || {
         server.count("SELECT count(*) FROM reports") == 0

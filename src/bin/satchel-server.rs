@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use satchel::server::{self, Server, DEFAULT_DATA, DEFAULT_LISTEN};
+use satchel::server::{self, Database, Server, DEFAULT_DATA, DEFAULT_LISTEN};
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +19,12 @@ struct Cli {
     /// The data directory: database, signing key, screenshots. Created on first start.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA, global = true)]
     data: PathBuf,
+    /// A PostgreSQL database (`postgres://user:password@host/database`) instead of SQLite in
+    /// the data directory: for a trust's replicas, which share it. The data directory still
+    /// holds the signing key, the TLS files and screenshots. Best given in the environment
+    /// (server.env), where `ps` does not show its password.
+    #[arg(long, value_name = "URL", global = true, env = "SATCHEL_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
     /// Where to listen. Any address but loopback is served over HTTPS.
@@ -127,7 +133,11 @@ fn main() -> ExitCode {
 }
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
-    let (server, admin_password) = Server::open(&cli.data, &cli.locale)?;
+    let database = match &cli.database {
+        Some(url) => Database::from_url(url)?,
+        None => Database::in_data(&cli.data),
+    };
+    let (server, admin_password) = Server::open(&cli.data, &database, &cli.locale)?;
     if let Some(password) = admin_password {
         // Shown once: only its hash is kept. Not on a terminal (under systemd) it would stay in
         // the journal, so it goes to a file only root and the server can read, deleted once

@@ -71,7 +71,12 @@ pub struct Raised {
 
 /// Scans newly stored events and stores the alerts they call for, in the transaction that
 /// stores the events: a batch is never stored without its alerts.
-pub fn scan(store: &Store, matcher: &Matcher, stored: &[Stored<'_>], now: u64) -> rusqlite::Result<Vec<Raised>> {
+pub fn scan(
+    store: &Store,
+    matcher: &Matcher,
+    stored: &[Stored<'_>],
+    now: u64,
+) -> crate::server::store::Result<Vec<Raised>> {
     let mut raised = Vec::new();
     for batch in stored {
         let mut latest_block = None;
@@ -135,7 +140,7 @@ pub fn scan(store: &Store, matcher: &Matcher, stored: &[Stored<'_>], now: u64) -
     Ok(raised)
 }
 
-fn raise(store: &Store, alert: &NewAlert<'_>, now: u64) -> rusqlite::Result<Raised> {
+fn raise(store: &Store, alert: &NewAlert<'_>, now: u64) -> crate::server::store::Result<Raised> {
     let id = store.add_alert(alert, now)?;
     info!(id, kiosk = alert.kiosk_id, category = alert.category, severity = alert.severity, "alert raised");
     Ok(Raised { id, room_id: alert.room_id.unwrap_or(0), urgent: alert.severity == Severity::Urgent.name() })

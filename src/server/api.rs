@@ -53,8 +53,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(error: rusqlite::Error) -> Self {
+impl From<super::store::Error> for ApiError {
+    fn from(error: super::store::Error) -> Self {
         warn!(%error, "database error");
         ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the server's database failed".into(), None)
     }

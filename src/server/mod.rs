@@ -47,6 +47,56 @@ pub fn is_email_address(text: &str) -> bool {
 /// The database's file in the data directory.
 const DATABASE: &str = "satchel.db";
 
+/// Where the server keeps its records: SQLite in the data directory (one school), or a
+/// PostgreSQL database that several replicas share (a trust).
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    /// SQLite in the data directory: the default.
+    pub fn in_data(data: &Path) -> Database {
+        Database::Sqlite(data.join(DATABASE))
+    }
+
+    /// `--database`: a `postgres://` (or `postgresql://`) URL.
+    pub fn from_url(url: &str) -> Result<Database> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Database::Postgres(url.to_owned()))
+        } else {
+            bail!("--database takes a postgres:// URL (without it, the server keeps SQLite in --data)")
+        }
+    }
+
+    fn open(&self) -> store::Result<Store> {
+        match self {
+            Database::Sqlite(path) => Store::open(path),
+            Database::Postgres(url) => Store::connect(url),
+        }
+    }
+
+    /// The activity writer's connection of its own (see [`Store::open_for_activity`]).
+    fn open_for_activity(&self) -> store::Result<Store> {
+        match self {
+            Database::Sqlite(path) => Store::open_for_activity(path),
+            Database::Postgres(url) => Store::connect(url),
+        }
+    }
+
+    /// Where it is, for messages: never a password.
+    fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => match url::Url::parse(url) {
+                Ok(url) => format!("PostgreSQL at {}{}", url.host_str().unwrap_or("the local socket"), url.path()),
+                Err(_) => "PostgreSQL".to_owned(),
+            },
+        }
+    }
+}
+
 /// Something new for the consoles: a report or an unblock request, from a room.
 #[derive(Clone, Debug)]
 pub struct ConsoleEvent {
@@ -66,6 +116,7 @@ pub struct Server {
     log_reader: Mutex<Store>,
     key: SigningKey,
     data: PathBuf,
+    database: Database,
     rooms: Mutex<HashMap<i64, watch::Sender<i64>>>,
     lessons_changed: Notify,
     /// What the consoles listening should know at once.
@@ -99,20 +150,20 @@ pub struct Server {
 impl Server {
     /// Opens (creating on first start) the data directory: database, signing key, the
     /// built-in KS1 profile, and an admin account whose one-time password is returned once.
-    pub fn open(data: &Path, locale: &str) -> Result<(Arc<Server>, Option<String>)> {
+    pub fn open(data: &Path, database: &Database, locale: &str) -> Result<(Arc<Server>, Option<String>)> {
         let messages = Pages::new(locale)?;
         std::fs::create_dir_all(data.join("screenshots"))
             .with_context(|| format!("cannot create {}", data.display()))?;
         let key = load_or_create_key(&data.join("signing.key"))?;
-        let store = Store::open(&data.join(DATABASE))
-            .with_context(|| format!("cannot open the database in {}", data.display()))?;
-        let log_reader = Store::open(&data.join(DATABASE))?;
+        let store = database.open().with_context(|| format!("cannot open the database ({})", database.describe()))?;
+        let log_reader = database.open()?;
         let admin_password = first_start(&store)?;
         let server = Server {
             store: Mutex::new(store),
             log_reader: Mutex::new(log_reader),
             key,
             data: data.to_owned(),
+            database: database.clone(),
             rooms: Mutex::default(),
             lessons_changed: Notify::new(),
             events: broadcast::channel(256).0,
@@ -141,9 +192,8 @@ impl Server {
         self.log_reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The activity writer's connection of its own (see [`Store::open_for_activity`]).
-    fn open_activity_store(&self) -> rusqlite::Result<Store> {
-        Store::open_for_activity(&self.data.join(DATABASE))
+    fn open_activity_store(&self) -> store::Result<Store> {
+        self.database.open_for_activity()
     }
 
     pub fn public_key(&self) -> String {
@@ -260,7 +310,7 @@ impl Server {
 
     /// The first admin has chosen a password: the file holding the one-time one goes.
     fn forget_first_admin_password(&self, user_id: i64) {
-        if self.store().first_admin() == Ok(Some(user_id)) {
+        if matches!(self.store().first_admin(), Ok(Some(first)) if first == user_id) {
             let _ = std::fs::remove_file(self.first_admin_password_file());
         }
     }
@@ -457,7 +507,7 @@ mod tests {
     #[test]
     fn a_rooms_channel_keeps_the_newest_version_whatever_order_changes_are_told_in() {
         let data = std::env::temp_dir().join(format!("satchel-server-unit-{}", std::process::id()));
-        let (server, _) = Server::open(&data, "en-GB").unwrap();
+        let (server, _) = Server::open(&data, &super::Database::in_data(&data), "en-GB").unwrap();
         let mut watching = server.watch_room(7);
         server.rules_changed(7, 11);
         server.rules_changed(7, 10);

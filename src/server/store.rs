@@ -3,10 +3,13 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 mod activity;
 mod alerts;
+pub mod engine;
+mod postgres;
+mod sqlite;
+
+use engine::{params, Engine, Optional, Param, Row};
 
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::pages::Tile;
@@ -112,7 +115,7 @@ CREATE INDEX unblock_requests_kiosk ON unblock_requests (kiosk_id, status);
 ];
 
 pub struct Store {
-    db: Connection,
+    db: Box<dyn Engine>,
 }
 
 /// A staff account as the admin page lists it.
@@ -157,36 +160,23 @@ pub enum Screenshot {
 /// floor leave it whole.
 const WORKED_ON: &str = "(reports.edit_version > 0 OR reports.status != 'new' OR reports.refer_only != 0)";
 
-pub type Result<T> = rusqlite::Result<T>;
+pub use engine::{Error, Result};
 
-/// How long a connection waits for another's write lock, in milliseconds.
-const LONGEST_WAIT_MS: i32 = 10_000;
-
-fn wait_a_millisecond(tries: i32) -> bool {
-    if tries >= LONGEST_WAIT_MS {
-        return false;
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1));
-    true
+/// How a transaction ends: what it did is kept, or undone (and `T` says why).
+pub enum Finish<T> {
+    Commit(T),
+    Undo(T),
 }
 
 impl Store {
+    /// Opens (creating on first use) the SQLite database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        let db = Connection::open(path)?;
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", "FULL")?;
-        // Deleted reports (retention) are overwritten, not left in free pages of the file.
-        db.pragma_update(None, "secure_delete", "ON")?;
-        db.pragma_update(None, "foreign_keys", true)?;
-        // Waiting for another connection's write: try again each millisecond (SQLite's own
-        // timeout backs off to 100 ms, and the activity writer leaves only short gaps).
-        db.busy_handler(Some(wait_a_millisecond))?;
-        // A thousand kiosks' batches land in a thousand places of each activity index at once:
-        // 32 MiB of page cache keeps those pages in memory (SQLite's default is 2 MiB).
-        db.pragma_update(None, "cache_size", -32_768)?;
-        let mut store = Store { db };
-        store.migrate()?;
-        Ok(store)
+        Ok(Store { db: Box::new(sqlite::Sqlite::open(path, "ON")?) })
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://…`), bringing its schema up to date.
+    pub fn connect(url: &str) -> Result<Store> {
+        Ok(Store { db: Box::new(postgres::Postgres::connect(url)?) })
     }
 
     /// A connection for the activity writer. Its full-text index merges its segments as it
@@ -197,37 +187,57 @@ impl Store {
     /// index data still held by the merged segment, and free pages are reused within seconds
     /// at the rate kiosks send.
     pub fn open_for_activity(path: &Path) -> Result<Store> {
-        let store = Store::open(path)?;
-        store.db.pragma_update(None, "secure_delete", "FAST")?;
-        Ok(store)
+        Ok(Store { db: Box::new(sqlite::Sqlite::open(path, "FAST")?) })
     }
 
-    /// Runs `work` in one transaction that holds the write lock from its start (so two
+    fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        self.db.execute(sql, params)
+    }
+
+    /// The first row `sql` returns, read by `read`; [`Error::NoRows`] when there is none.
+    fn query_row<T>(&self, sql: &str, params: &[Param<'_>], read: impl FnOnce(&Row) -> Result<T>) -> Result<T> {
+        self.db.query(sql, params)?.first().ok_or(Error::NoRows).and_then(read)
+    }
+
+    /// Every row `sql` returns, each read by `read`.
+    fn query_map<T>(&self, sql: &str, params: &[Param<'_>], read: impl FnMut(&Row) -> Result<T>) -> Result<Vec<T>> {
+        self.db.query(sql, params)?.iter().map(read).collect()
+    }
+
+    /// Runs `work` in one transaction that no other writer can interleave with (so two
     /// writers never both read and then both try to write), rolled back if it fails.
     pub fn in_transaction<T>(&self, work: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        let transaction = rusqlite::Transaction::new_unchecked(&self.db, rusqlite::TransactionBehavior::Immediate)?;
-        let done = work(self)?;
-        transaction.commit()?;
-        Ok(done)
+        self.in_transaction_then(|store| work(store).map(Finish::Commit))
     }
 
-    fn migrate(&mut self) -> Result<()> {
-        let version: usize = self.db.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-            let transaction = self.db.transaction()?;
-            transaction.execute_batch(migration)?;
-            transaction.pragma_update(None, "user_version", index + 1)?;
-            transaction.commit()?;
+    /// As [`Store::in_transaction`], where `work` may also decide to undo what it did.
+    fn in_transaction_then<T>(&self, work: impl FnOnce(&Store) -> Result<Finish<T>>) -> Result<T> {
+        self.db.begin()?;
+        let done = work(self);
+        match done {
+            Ok(Finish::Commit(value)) => {
+                self.db.commit()?;
+                Ok(value)
+            }
+            Ok(Finish::Undo(value)) => {
+                self.db.rollback()?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The work's failure is the one to report; a failed rollback ends the
+                // connection's transaction anyway.
+                let _ = self.db.rollback();
+                Err(error)
+            }
         }
-        Ok(())
     }
 
     /// The next rules version: one counter for the whole server, so a kiosk moved to another
     /// room still only ever sees versions grow.
     fn next_version(&self) -> Result<i64> {
-        self.db.query_row(
+        self.query_row(
             "UPDATE counters SET value = value + 1 WHERE name = 'rules_version' RETURNING value",
-            [],
+            params![],
             |row| row.get(0),
         )
     }
@@ -235,51 +245,47 @@ impl Store {
     /// Marks a room's rules as changed and returns the new version.
     pub fn bump_room(&self, room_id: i64) -> Result<i64> {
         let version = self.next_version()?;
-        self.db.execute("UPDATE rooms SET rules_version = ?1 WHERE id = ?2", params![version, room_id])?;
+        self.execute("UPDATE rooms SET rules_version = ?1 WHERE id = ?2", params![version, room_id])?;
         Ok(version)
     }
 
     pub fn user_count(&self) -> Result<i64> {
-        self.db.query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+        self.query_row("SELECT count(*) FROM users", params![], |row| row.get(0))
     }
 
     /// Adds an account with a one-time password (changed at its first sign-in).
     pub fn add_user(&self, name: &str, password_hash: &str, role: &str, now: u64) -> Result<i64> {
-        self.db.execute(
-            "INSERT INTO users (name, password_hash, role, created_at, must_change_password) VALUES (?1, ?2, ?3, ?4, 1)",
-            params![name, password_hash, role, now as i64],
-        )?;
-        Ok(self.db.last_insert_rowid())
+        self.query_row("INSERT INTO users (name, password_hash, role, created_at, must_change_password) VALUES (?1, ?2, ?3, ?4, 1) RETURNING id", params![name, password_hash, role, now as i64], |row| row.get(0))
     }
 
     pub fn profile_id(&self, name: &str) -> Result<Option<i64>> {
-        self.db.query_row("SELECT id FROM profiles WHERE name = ?1", [name], |row| row.get(0)).optional()
+        self.query_row("SELECT id FROM profiles WHERE name = ?1", params![name], |row| row.get(0)).optional()
     }
 
     pub fn add_profile(&self, name: &str, list: &str, search: SearchEngine, tiles: &[Tile]) -> Result<i64> {
         let tiles = serde_json::to_string(tiles).expect("tiles serialise");
-        self.db.execute(
-            "INSERT INTO profiles (name, list, search, tiles) VALUES (?1, ?2, ?3, ?4)",
+        self.query_row(
+            "INSERT INTO profiles (name, list, search, tiles) VALUES (?1, ?2, ?3, ?4) RETURNING id",
             params![name, list, search_name(search), tiles],
-        )?;
-        Ok(self.db.last_insert_rowid())
+            |row| row.get(0),
+        )
     }
 
     pub fn room_id(&self, name: &str) -> Result<Option<i64>> {
-        self.db.query_row("SELECT id FROM rooms WHERE name = ?1", [name], |row| row.get(0)).optional()
+        self.query_row("SELECT id FROM rooms WHERE name = ?1", params![name], |row| row.get(0)).optional()
     }
 
     pub fn add_room(&self, name: &str, profile_id: i64) -> Result<i64> {
         let version = self.next_version()?;
-        self.db.execute(
-            "INSERT INTO rooms (name, profile_id, rules_version) VALUES (?1, ?2, ?3)",
+        self.query_row(
+            "INSERT INTO rooms (name, profile_id, rules_version) VALUES (?1, ?2, ?3) RETURNING id",
             params![name, profile_id, version],
-        )?;
-        Ok(self.db.last_insert_rowid())
+            |row| row.get(0),
+        )
     }
 
     pub fn add_enrol_code(&self, code_hash: &str, room_id: i64, expires_at: u64) -> Result<()> {
-        self.db.execute(
+        self.execute(
             "INSERT INTO enrol_codes (code_hash, room_id, expires_at) VALUES (?1, ?2, ?3)",
             params![code_hash, room_id, expires_at as i64],
         )?;
@@ -288,69 +294,68 @@ impl Store {
 
     /// Uses up an enrolment code and records the kiosk; `None` when the code is unknown,
     /// used or expired. One transaction: a code works once even under a race.
-    pub fn enrol(&mut self, code_hash: &str, kiosk: &KioskRow, token_hash: &str, now: u64) -> Result<Option<i64>> {
-        let transaction = self.db.transaction()?;
-        let room: Option<i64> = transaction
-            .query_row(
-                "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING room_id",
-                params![code_hash, now as i64],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(room_id) = room else { return Ok(None) };
-        transaction.execute(
-            "INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![kiosk.id, kiosk.name, room_id, token_hash, now as i64],
-        )?;
-        transaction.commit()?;
-        Ok(Some(room_id))
+    pub fn enrol(&self, code_hash: &str, kiosk: &KioskRow, token_hash: &str, now: u64) -> Result<Option<i64>> {
+        self.in_transaction(|store| {
+            let room: Option<i64> = store
+                .query_row(
+                    "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING room_id",
+                    params![code_hash, now as i64],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(room_id) = room else { return Ok(None) };
+            store.execute(
+                "INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![kiosk.id, kiosk.name, room_id, token_hash, now as i64],
+            )?;
+            Ok(Some(room_id))
+        })
     }
 
     pub fn kiosk_by_token(&self, id: &str, token_hash: &str) -> Result<Option<KioskRow>> {
-        self.db
-            .query_row(
-                "SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2 AND retired_at IS NULL",
-                params![id, token_hash],
-                |row| Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? }),
-            )
-            .optional()
+        self.query_row(
+            "SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND token_hash = ?2 AND retired_at IS NULL",
+            params![id, token_hash],
+            |row| Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? }),
+        )
+        .optional()
     }
 
     /// A kiosk in service (not retired), as it is now: its room may have changed.
     pub fn kiosk_by_id(&self, id: &str) -> Result<Option<KioskRow>> {
-        self.db
-            .query_row("SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND retired_at IS NULL", [id], |row| {
-                Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? })
-            })
-            .optional()
+        self.query_row(
+            "SELECT id, name, room_id FROM kiosks WHERE id = ?1 AND retired_at IS NULL",
+            params![id],
+            |row| Ok(KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? }),
+        )
+        .optional()
     }
 
     pub fn room_version(&self, room_id: i64) -> Result<i64> {
-        self.db.query_row("SELECT rules_version FROM rooms WHERE id = ?1", [room_id], |row| row.get(0))
+        self.query_row("SELECT rules_version FROM rooms WHERE id = ?1", params![room_id], |row| row.get(0))
     }
 
     /// The bundle a kiosk in this room enforces now.
     pub fn bundle(&self, kiosk: &KioskRow, now: u64) -> Result<Bundle> {
-        let (room, version, profile) = self.db.query_row(
+        let (room, version, profile) = self.query_row(
             "SELECT rooms.name, rooms.rules_version, profiles.name, profiles.list, profiles.search, profiles.tiles, profiles.image_search,
                 profiles.open_web, profiles.blocked_categories
              FROM rooms JOIN profiles ON profiles.id = rooms.profile_id WHERE rooms.id = ?1",
-            [kiosk.room_id],
+            params![kiosk.room_id],
             |row| {
                 let profile = Profile {
                     name: row.get(2)?,
                     list: row.get(3)?,
-                    search: parse_search(&row.get::<_, String>(4)?),
+                    search: parse_search(&row.get::<String>(4)?),
                     image_search: row.get(6)?,
                     open_web: row.get(7)?,
-                    blocked_categories: split_categories(&row.get::<_, String>(8)?),
-                    tiles: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
+                    blocked_categories: split_categories(&row.get::<String>(8)?),
+                    tiles: serde_json::from_str(&row.get::<String>(5)?).unwrap_or_default(),
                 };
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, profile))
+                Ok((row.get::<String>(0)?, row.get::<i64>(1)?, profile))
             },
         )?;
         let lesson = self
-            .db
             .query_row(
                 "SELECT lessons.name, lessons.list || lesson_runs.approved, lessons.tiles, lesson_runs.ends_at FROM lesson_runs
                  JOIN lessons ON lessons.id = lesson_runs.lesson_id
@@ -361,8 +366,8 @@ impl Store {
                     Ok(Lesson {
                         name: row.get(0)?,
                         list: row.get(1)?,
-                        tiles: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default(),
-                        ends_at: row.get::<_, i64>(3)? as u64,
+                        tiles: serde_json::from_str(&row.get::<String>(2)?).unwrap_or_default(),
+                        ends_at: row.get::<i64>(3)? as u64,
                     })
                 },
             )
@@ -372,46 +377,47 @@ impl Store {
 
     pub fn add_lesson(&self, name: &str, list: &str, tiles: &[Tile], owner: Option<i64>) -> Result<i64> {
         let tiles = serde_json::to_string(tiles).expect("tiles serialise");
-        self.db.execute(
-            "INSERT INTO lessons (name, list, tiles, owner_id) VALUES (?1, ?2, ?3, ?4)",
+        self.query_row(
+            "INSERT INTO lessons (name, list, tiles, owner_id) VALUES (?1, ?2, ?3, ?4) RETURNING id",
             params![name, list, tiles, owner],
-        )?;
-        Ok(self.db.last_insert_rowid())
+            |row| row.get(0),
+        )
     }
 
     /// Starts a lesson in a room (ending any other running there) and returns the room's new
     /// rules version.
-    pub fn start_lesson(&mut self, lesson_id: i64, room_id: i64, now: u64, minutes: u64) -> Result<i64> {
-        let transaction = self.db.transaction()?;
-        transaction.execute("UPDATE lesson_runs SET ended = 1 WHERE room_id = ?1 AND ended = 0", [room_id])?;
-        transaction.execute(
-            "INSERT INTO lesson_runs (lesson_id, room_id, started_at, ends_at) VALUES (?1, ?2, ?3, ?4)",
-            params![lesson_id, room_id, now as i64, (now + minutes * 60) as i64],
-        )?;
-        transaction.commit()?;
-        self.bump_room(room_id)
+    pub fn start_lesson(&self, lesson_id: i64, room_id: i64, now: u64, minutes: u64) -> Result<i64> {
+        self.in_transaction(|store| {
+            store.execute("UPDATE lesson_runs SET ended = 1 WHERE room_id = ?1 AND ended = 0", params![room_id])?;
+            store.execute(
+                "INSERT INTO lesson_runs (lesson_id, room_id, started_at, ends_at) VALUES (?1, ?2, ?3, ?4)",
+                params![lesson_id, room_id, now as i64, (now + minutes * 60) as i64],
+            )?;
+            store.bump_room(room_id)
+        })
     }
 
     pub fn end_lesson(&self, room_id: i64) -> Result<i64> {
-        self.db.execute("UPDATE lesson_runs SET ended = 1 WHERE room_id = ?1 AND ended = 0", [room_id])?;
+        self.execute("UPDATE lesson_runs SET ended = 1 WHERE room_id = ?1 AND ended = 0", params![room_id])?;
         self.bump_room(room_id)
     }
 
     /// Ends the lessons whose time is up; returns the rooms whose rules changed.
     pub fn end_lessons_due(&self, now: u64) -> Result<Vec<(i64, i64)>> {
-        let rooms: Vec<i64> = self
-            .db
-            .prepare("UPDATE lesson_runs SET ended = 1 WHERE ended = 0 AND ends_at <= ?1 RETURNING room_id")?
-            .query_map([now as i64], |row| row.get(0))?
-            .collect::<Result<_>>()?;
+        let rooms: Vec<i64> = self.query_map(
+            "UPDATE lesson_runs SET ended = 1 WHERE ended = 0 AND ends_at <= ?1 RETURNING room_id",
+            params![now as i64],
+            |row| row.get(0),
+        )?;
         rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
     }
 
     /// The soonest time a running lesson ends, so the server wakes then.
     pub fn next_lesson_end(&self) -> Result<Option<u64>> {
-        self.db
-            .query_row("SELECT min(ends_at) FROM lesson_runs WHERE ended = 0", [], |row| row.get::<_, Option<i64>>(0))
-            .map(|t| t.map(|t| t as u64))
+        self.query_row("SELECT min(ends_at) FROM lesson_runs WHERE ended = 0", params![], |row| {
+            row.get::<Option<i64>>(0)
+        })
+        .map(|t| t.map(|t| t as u64))
     }
 
     /// The kiosk that sent the report or ask with this id, if one did.
@@ -420,7 +426,7 @@ impl Store {
             Sent::Report => "SELECT kiosk_id FROM reports WHERE id = ?1",
             Sent::Ask => "SELECT kiosk_id FROM unblock_requests WHERE id = ?1",
         };
-        self.db.query_row(sql, [id], |row| row.get(0)).optional()
+        self.query_row(sql, params![id], |row| row.get(0)).optional()
     }
 
     /// Stores a report once; a repeat of the same id changes nothing. Returns whether it was
@@ -429,13 +435,13 @@ impl Store {
     pub fn add_report(&self, kiosk: &KioskRow, report: &Report, screenshot: &Screenshot, now: u64) -> Result<bool> {
         let Report { id, content: report } = report;
         let room: String =
-            self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [kiosk.room_id], |row| row.get(0))?;
+            self.query_row("SELECT name FROM rooms WHERE id = ?1", params![kiosk.room_id], |row| row.get(0))?;
         let (name, bytes, missing) = match screenshot {
             Screenshot::Stored { name, bytes } => (name.as_str(), *bytes as i64, None),
             Screenshot::NotSent => ("", 0, None),
             Screenshot::Refused(why) => ("", 0, Some(*why)),
         };
-        let inserted = self.db.execute(
+        let inserted = self.execute(
             "INSERT INTO reports (id, kiosk_id, room, machine, happened_at, received_at, url, title, feeling, profile, lesson, rules_version,
                 screenshot, screenshot_bytes, screenshot_missing)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) DO NOTHING",
@@ -462,27 +468,24 @@ impl Store {
 
     /// The bytes of screenshot this kiosk has stored (its quota).
     pub fn screenshot_bytes(&self, kiosk_id: &str) -> Result<u64> {
-        self.db
-            .query_row(
-                "SELECT coalesce(sum(screenshot_bytes), 0) FROM reports WHERE kiosk_id = ?1",
-                [kiosk_id],
-                |row| row.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
+        self.query_row(
+            "SELECT CAST(coalesce(sum(screenshot_bytes), 0) AS BIGINT) FROM reports WHERE kiosk_id = ?1",
+            params![kiosk_id],
+            |row| row.get::<i64>(0),
+        )
+        .map(|n| n as u64)
     }
 
     /// Screenshots that may go to keep the disk floor, oldest first: `(report id, file name)`.
     /// Never one of a report staff have worked on.
     pub fn oldest_screenshots(&self, count: usize) -> Result<Vec<(String, String)>> {
         let sql = format!("SELECT id, screenshot FROM reports WHERE screenshot != '' AND NOT {WORKED_ON} ORDER BY received_at, rowid LIMIT ?1");
-        let mut statement = self.db.prepare(&sql)?;
-        let rows = statement.query_map([count as i64], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        rows.collect()
+        self.query_map(&sql, params![count as i64], |row| Ok((row.get(0)?, row.get(1)?)))
     }
 
     /// Forgets a report's screenshot (its file is deleted next), saying why in the inbox.
     pub fn drop_screenshot(&self, report_id: &str, why: &str) -> Result<()> {
-        self.db.execute(
+        self.execute(
             "UPDATE reports SET screenshot = '', screenshot_bytes = 0, screenshot_missing = ?2 WHERE id = ?1",
             params![report_id, why],
         )?;
@@ -491,7 +494,7 @@ impl Store {
 
     /// Records a feeling on a report this kiosk sent; false when there is none.
     pub fn set_feeling(&self, kiosk: &KioskRow, report_id: &str, feeling: &str) -> Result<bool> {
-        let changed = self.db.execute(
+        let changed = self.execute(
             "UPDATE reports SET feeling = ?3 WHERE id = ?1 AND kiosk_id = ?2",
             params![report_id, kiosk.id, feeling],
         )?;
@@ -506,7 +509,7 @@ impl Store {
         requested_at: u64,
         now: u64,
     ) -> Result<bool> {
-        let inserted = self.db.execute(
+        let inserted = self.execute(
             "INSERT INTO unblock_requests (id, kiosk_id, room_id, url, requested_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
             params![id, kiosk.id, kiosk.room_id, url, requested_at as i64, now as i64],
         )?;
@@ -515,15 +518,15 @@ impl Store {
 
     /// Asks from this kiosk no teacher has answered yet.
     pub fn open_asks(&self, kiosk_id: &str) -> Result<i64> {
-        self.db.query_row(
+        self.query_row(
             "SELECT count(*) FROM unblock_requests WHERE kiosk_id = ?1 AND status = 'new'",
-            [kiosk_id],
+            params![kiosk_id],
             |row| row.get(0),
         )
     }
 
     pub fn heartbeat(&self, kiosk: &KioskRow, beat: &Heartbeat, now: u64) -> Result<()> {
-        self.db.execute(
+        self.execute(
             "UPDATE kiosks SET last_seen = ?2, rules_version = ?3, last_sync = ?4, state = ?5, satchel_version = ?6, outbox_waiting = ?7, outbox_damaged = ?8 WHERE id = ?1",
             params![
                 kiosk.id,
@@ -540,7 +543,7 @@ impl Store {
     }
 
     pub fn audit(&self, user: Option<i64>, action: &str, detail: &str, now: u64) -> Result<()> {
-        self.db.execute(
+        self.execute(
             "INSERT INTO audit (at, user_id, action, detail) VALUES (?1, ?2, ?3, ?4)",
             params![now as i64, user, action, detail],
         )?;
@@ -645,12 +648,12 @@ const REPORT_COLUMNS: &str = "reports.id, reports.room, reports.machine, reports
     coalesce(reports.incident_type, ''), coalesce(reports.details, ''), coalesce(reports.passed_to, ''), coalesce(reports.action_taken, ''),
     reports.status, reports.refer_only, reports.screenshot, reports.edit_version, reports.screenshot_missing";
 
-fn report_row(row: &rusqlite::Row<'_>) -> Result<ReportRow> {
+fn report_row(row: &Row) -> Result<ReportRow> {
     Ok(ReportRow {
         id: row.get(0)?,
         room: row.get(1)?,
         machine: row.get(2)?,
-        happened_at: row.get::<_, i64>(3)? as u64,
+        happened_at: row.get::<i64>(3)? as u64,
         url: row.get(4)?,
         title: row.get(5)?,
         feeling: row.get(6)?,
@@ -670,25 +673,27 @@ fn report_row(row: &rusqlite::Row<'_>) -> Result<ReportRow> {
 impl Store {
     /// The user's id and password hash.
     pub fn user_login(&self, name: &str) -> Result<Option<(i64, String)>> {
-        self.db
-            .query_row("SELECT id, password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL", [name], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
+        self.query_row(
+            "SELECT id, password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL",
+            params![name],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
     }
 
     /// The account made at first start (the oldest admin).
     pub fn first_admin(&self) -> Result<Option<i64>> {
-        self.db.query_row("SELECT min(id) FROM users WHERE role = 'admin'", [], |row| row.get(0))
+        self.query_row("SELECT min(id) FROM users WHERE role = 'admin'", params![], |row| row.get(0))
     }
 
     /// A user's password hash and name, for checking the current password before a change.
     pub fn password_hash(&self, user_id: i64) -> Result<Option<String>> {
-        self.db
-            .query_row("SELECT password_hash FROM users WHERE id = ?1 AND disabled_at IS NULL", [user_id], |row| {
-                row.get(0)
-            })
-            .optional()
+        self.query_row(
+            "SELECT password_hash FROM users WHERE id = ?1 AND disabled_at IS NULL",
+            params![user_id],
+            |row| row.get(0),
+        )
+        .optional()
     }
 
     /// Sets a password; `one_time` for one an admin hands over (it must be changed at the next
@@ -700,12 +705,12 @@ impl Store {
         one_time: bool,
         keep_session: Option<&str>,
     ) -> Result<()> {
-        self.db.execute(
+        self.execute(
             "UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
             params![user_id, password_hash, one_time],
         )?;
-        self.db.execute(
-            "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+        self.execute(
+            "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS DISTINCT FROM ?2",
             params![user_id, keep_session],
         )?;
         Ok(())
@@ -714,15 +719,15 @@ impl Store {
     /// Remembers a browser that signed in to this account: failed tries from elsewhere never
     /// slow it down.
     pub fn add_known_device(&self, token_hash: &str, user_id: i64, now: u64) -> Result<()> {
-        self.db.execute(
-            "INSERT OR IGNORE INTO known_devices (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+        self.execute(
+            "INSERT INTO known_devices (token_hash, user_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![token_hash, user_id, now as i64],
         )?;
         Ok(())
     }
 
     pub fn is_known_device(&self, token_hash: &str, user_id: i64) -> Result<bool> {
-        self.db.query_row(
+        self.query_row(
             "SELECT EXISTS (SELECT 1 FROM known_devices WHERE token_hash = ?1 AND user_id = ?2)",
             params![token_hash, user_id],
             |row| row.get(0),
@@ -730,8 +735,8 @@ impl Store {
     }
 
     pub fn add_session(&self, token_hash: &str, user_id: i64, csrf: &str, now: u64, expires_at: u64) -> Result<()> {
-        self.db.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now as i64])?;
-        self.db.execute(
+        self.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now as i64])?;
+        self.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![token_hash, user_id, csrf, expires_at as i64],
         )?;
@@ -739,7 +744,7 @@ impl Store {
     }
 
     pub fn session(&self, token_hash: &str, now: u64) -> Result<Option<User>> {
-        self.db
+        self
             .query_row(
                 "SELECT users.id, users.name, users.role, sessions.csrf, users.must_change_password FROM sessions JOIN users ON users.id = sessions.user_id
                  WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2 AND users.disabled_at IS NULL",
@@ -748,7 +753,7 @@ impl Store {
                     Ok(User {
                         id: row.get(0)?,
                         name: row.get(1)?,
-                        role: Role::parse(&row.get::<_, String>(2)?).unwrap_or(Role::Teacher),
+                        role: Role::parse(&row.get::<String>(2)?).unwrap_or(Role::Teacher),
                         csrf: row.get(3)?,
                         must_change_password: row.get(4)?,
                     })
@@ -758,13 +763,13 @@ impl Store {
     }
 
     pub fn end_session(&self, token_hash: &str) -> Result<()> {
-        self.db.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        self.execute("DELETE FROM sessions WHERE token_hash = ?1", params![token_hash])?;
         Ok(())
     }
 
     pub fn assign_room(&self, user_id: i64, room_id: i64) -> Result<()> {
-        self.db.execute(
-            "INSERT OR IGNORE INTO room_teachers (room_id, user_id) VALUES (?1, ?2)",
+        self.execute(
+            "INSERT INTO room_teachers (room_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             params![room_id, user_id],
         )?;
         Ok(())
@@ -772,45 +777,40 @@ impl Store {
 
     /// The rooms a user may run lessons in and read reports from.
     pub fn rooms_for(&self, user: &User, now: u64) -> Result<Vec<RoomRow>> {
-        let mut statement = self.db.prepare(
+        self.query_map(
             "SELECT rooms.id, rooms.name,
                 (SELECT lessons.name FROM lesson_runs JOIN lessons ON lessons.id = lesson_runs.lesson_id
                  WHERE lesson_runs.room_id = rooms.id AND lesson_runs.ended = 0 AND lesson_runs.ends_at > ?2 ORDER BY lesson_runs.started_at DESC LIMIT 1),
                 (SELECT lesson_runs.ends_at FROM lesson_runs
                  WHERE lesson_runs.room_id = rooms.id AND lesson_runs.ended = 0 AND lesson_runs.ends_at > ?2 ORDER BY lesson_runs.started_at DESC LIMIT 1)
              FROM rooms WHERE ?3 OR rooms.id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1) ORDER BY rooms.name",
-        )?;
-        let rows = statement.query_map(params![user.id, now as i64, user.role.sees_every_room()], |row| {
-            let lesson = match (row.get::<_, Option<String>>(2)?, row.get::<_, Option<i64>>(3)?) {
+        params![user.id, now as i64, user.role.sees_every_room()], |row| {
+            let lesson = match (row.get::<Option<String>>(2)?, row.get::<Option<i64>>(3)?) {
                 (Some(name), Some(ends)) => Some((name, ends as u64)),
                 _ => None,
             };
             Ok(RoomRow { id: row.get(0)?, name: row.get(1)?, lesson })
-        })?;
-        rows.collect()
+        })
     }
 
     pub fn lessons(&self) -> Result<Vec<LessonRow>> {
-        let mut statement = self.db.prepare("SELECT id, name, tiles FROM lessons ORDER BY name")?;
-        let rows = statement.query_map([], |row| {
+        self.query_map("SELECT id, name, tiles FROM lessons ORDER BY name", params![], |row| {
             Ok(LessonRow {
                 id: row.get(0)?,
                 name: row.get(1)?,
-                tiles: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default(),
+                tiles: serde_json::from_str(&row.get::<String>(2)?).unwrap_or_default(),
             })
-        })?;
-        rows.collect()
+        })
     }
 
     pub fn lesson_exists(&self, lesson_id: i64) -> Result<bool> {
-        self.db
-            .query_row("SELECT count(*) FROM lessons WHERE id = ?1", [lesson_id], |row| row.get::<_, i64>(0))
+        self.query_row("SELECT count(*) FROM lessons WHERE id = ?1", params![lesson_id], |row| row.get::<i64>(0))
             .map(|n| n > 0)
     }
 
     /// Adds minutes to the lesson running in a room; `None` when none is running.
     pub fn extend_lesson(&self, room_id: i64, minutes: u64, now: u64) -> Result<Option<i64>> {
-        let changed = self.db.execute(
+        let changed = self.execute(
             "UPDATE lesson_runs SET ends_at = ends_at + ?2 WHERE room_id = ?1 AND ended = 0 AND ends_at > ?3",
             params![room_id, (minutes * 60) as i64, now as i64],
         )?;
@@ -829,11 +829,8 @@ impl Store {
              WHERE ?2 OR kiosks.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1)
              ORDER BY reports.received_at DESC, reports.rowid DESC LIMIT ?3 OFFSET ?4"
         );
-        // SQLite reads a negative LIMIT as no limit.
-        let (skip, count) = page.map_or((0, -1), |(skip, count)| (skip as i64, count as i64));
-        let mut statement = self.db.prepare(&sql)?;
-        let rows = statement.query_map(params![user.id, user.role.sees_every_room(), count, skip], report_row)?;
-        rows.collect()
+        let (skip, count) = page.map_or((0, i64::MAX), |(skip, count)| (skip as i64, count as i64));
+        self.query_map(&sql, params![user.id, user.role.sees_every_room(), count, skip], report_row)
     }
 
     /// One report, if this user may read it.
@@ -842,11 +839,11 @@ impl Store {
             "SELECT {REPORT_COLUMNS} FROM reports JOIN kiosks ON kiosks.id = reports.kiosk_id
              WHERE reports.id = ?3 AND (?2 OR kiosks.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1))"
         );
-        self.db.query_row(&sql, params![user.id, user.role.sees_every_room(), id], report_row).optional()
+        self.query_row(&sql, params![user.id, user.role.sees_every_room(), id], report_row).optional()
     }
 
     pub fn record_reveal(&self, report_id: &str, user_id: i64, now: u64) -> Result<()> {
-        self.db.execute(
+        self.execute(
             "INSERT INTO reveals (report_id, user_id, at) VALUES (?1, ?2, ?3)",
             params![report_id, user_id, now as i64],
         )?;
@@ -857,73 +854,73 @@ impl Store {
     /// saved text in the report's history. `false`: someone else's save came first, and
     /// nothing was written.
     pub fn update_incident(
-        &mut self,
+        &self,
         report_id: &str,
         fields: &IncidentFields,
         seen_version: i64,
         user_id: i64,
         now: u64,
     ) -> Result<bool> {
-        let transaction = self.db.transaction()?;
-        let updated = transaction.execute(
-            "UPDATE reports SET incident_type = ?2, details = ?3, passed_to = ?4, action_taken = ?5, status = ?6,
-                refer_only = max(refer_only, ?7), edit_version = edit_version + 1 WHERE id = ?1 AND edit_version = ?8",
-            params![
-                report_id,
-                fields.incident_type,
-                fields.details,
-                fields.passed_to,
-                fields.action_taken,
-                fields.status,
-                fields.refer_only.is_some(),
-                seen_version
-            ],
-        )?;
-        if updated == 0 {
-            return Ok(false);
-        }
-        transaction.execute(
-            "INSERT INTO report_edits (report_id, user_id, at, incident_type, details, passed_to, action_taken, status, refer_only)
-             SELECT id, ?2, ?3, coalesce(incident_type, ''), coalesce(details, ''), coalesce(passed_to, ''), coalesce(action_taken, ''), status, refer_only
-             FROM reports WHERE id = ?1",
-            params![report_id, user_id, now as i64],
-        )?;
-        transaction.commit()?;
-        Ok(true)
+        self.in_transaction(|store| {
+            // Referral only ever goes on: a save without the box leaves it as it was.
+            let updated = store.execute(
+                "UPDATE reports SET incident_type = ?2, details = ?3, passed_to = ?4, action_taken = ?5, status = ?6,
+                    refer_only = CASE WHEN ?7 = 1 THEN 1 ELSE refer_only END, edit_version = edit_version + 1
+                 WHERE id = ?1 AND edit_version = ?8",
+                params![
+                    report_id,
+                    fields.incident_type,
+                    fields.details,
+                    fields.passed_to,
+                    fields.action_taken,
+                    fields.status,
+                    fields.refer_only.is_some(),
+                    seen_version
+                ],
+            )?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            store.execute(
+                "INSERT INTO report_edits (report_id, user_id, at, incident_type, details, passed_to, action_taken, status, refer_only)
+                 SELECT id, ?2, ?3, coalesce(incident_type, ''), coalesce(details, ''), coalesce(passed_to, ''), coalesce(action_taken, ''), status, refer_only
+                 FROM reports WHERE id = ?1",
+                params![report_id, user_id, now as i64],
+            )?;
+            Ok(true)
+        })
     }
 
     /// Every save of a report's incident form, oldest first, with who made it.
     pub fn report_edits(&self, report_id: &str) -> Result<Vec<ReportEdit>> {
-        let mut statement = self.db.prepare(
+        self.query_map(
             "SELECT e.at, users.name, e.incident_type, e.details, e.passed_to, e.action_taken, e.status, e.refer_only
              FROM report_edits e LEFT JOIN users ON users.id = e.user_id WHERE e.report_id = ?1 ORDER BY e.id",
-        )?;
-        let rows = statement.query_map([report_id], |row| {
-            Ok(ReportEdit {
-                at: row.get::<_, i64>(0)? as u64,
-                user: row.get(1)?,
-                fields: IncidentFields {
-                    incident_type: row.get(2)?,
-                    details: row.get(3)?,
-                    passed_to: row.get(4)?,
-                    action_taken: row.get(5)?,
-                    status: row.get(6)?,
-                    refer_only: row.get::<_, bool>(7)?.then(|| "1".to_owned()),
-                },
-            })
-        })?;
-        rows.collect()
+            params![report_id],
+            |row| {
+                Ok(ReportEdit {
+                    at: row.get::<i64>(0)? as u64,
+                    user: row.get(1)?,
+                    fields: IncidentFields {
+                        incident_type: row.get(2)?,
+                        details: row.get(3)?,
+                        passed_to: row.get(4)?,
+                        action_taken: row.get(5)?,
+                        status: row.get(6)?,
+                        refer_only: row.get::<bool>(7)?.then(|| "1".to_owned()),
+                    },
+                })
+            },
+        )
     }
 
     /// The room a kiosk belongs to (for telling the console who may see its report).
     pub fn kiosk_room(&self, kiosk_id: &str) -> Result<Option<i64>> {
-        self.db.query_row("SELECT room_id FROM kiosks WHERE id = ?1", [kiosk_id], |row| row.get(0)).optional()
+        self.query_row("SELECT room_id FROM kiosks WHERE id = ?1", params![kiosk_id], |row| row.get(0)).optional()
     }
 
     pub fn user_rooms(&self, user_id: i64) -> Result<Vec<i64>> {
-        let mut statement = self.db.prepare("SELECT room_id FROM room_teachers WHERE user_id = ?1")?;
-        let rows = statement.query_map([user_id], |row| row.get(0))?;
-        rows.collect()
+        self.query_map("SELECT room_id FROM room_teachers WHERE user_id = ?1", params![user_id], |row| row.get(0))
     }
 }
 
@@ -996,152 +993,141 @@ pub struct AuditRow {
 impl Store {
     /// Open unblock requests from the rooms this user may see, newest first.
     pub fn unblock_requests_for(&self, user: &User, now: u64) -> Result<Vec<UnblockRow>> {
-        let mut statement = self.db.prepare(
+        self.query_map(
             "SELECT u.id, u.room_id, rooms.name, kiosks.name, u.url, u.requested_at,
                 EXISTS (SELECT 1 FROM lesson_runs r WHERE r.room_id = u.room_id AND r.ended = 0 AND r.ends_at > ?3)
              FROM unblock_requests u JOIN rooms ON rooms.id = u.room_id JOIN kiosks ON kiosks.id = u.kiosk_id
              WHERE u.status = 'new' AND (?2 OR u.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1))
              ORDER BY u.requested_at DESC LIMIT 200",
-        )?;
-        let rows = statement.query_map(params![user.id, user.role.sees_every_room(), now as i64], |row| {
-            Ok(UnblockRow {
-                id: row.get(0)?,
-                room_id: row.get(1)?,
-                room: row.get(2)?,
-                machine: row.get(3)?,
-                url: row.get(4)?,
-                requested_at: row.get::<_, i64>(5)? as u64,
-                lesson_running: row.get(6)?,
-            })
-        })?;
-        rows.collect()
+            params![user.id, user.role.sees_every_room(), now as i64],
+            |row| {
+                Ok(UnblockRow {
+                    id: row.get(0)?,
+                    room_id: row.get(1)?,
+                    room: row.get(2)?,
+                    machine: row.get(3)?,
+                    url: row.get(4)?,
+                    requested_at: row.get::<i64>(5)? as u64,
+                    lesson_running: row.get(6)?,
+                })
+            },
+        )
     }
 
     /// Decides an unblock request. An approval adds `entry` to the lesson running in its room;
     /// with no lesson running the request is kept, undecided.
-    pub fn decide_unblock(&mut self, id: &str, approve_entry: Option<&str>, now: u64) -> Result<AskOutcome> {
-        let transaction = self.db.transaction()?;
-        let room: Option<i64> = transaction
-            .query_row(
-                "UPDATE unblock_requests SET status = ?2 WHERE id = ?1 AND status = 'new' RETURNING room_id",
-                params![id, if approve_entry.is_some() { "approved" } else { "declined" }],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(room) = room else { return Ok(AskOutcome::AlreadyDecided) };
-        let Some(entry) = approve_entry else {
-            transaction.commit()?;
-            return Ok(AskOutcome::Declined);
-        };
-        let added = transaction.execute(
-            "UPDATE lesson_runs SET approved = approved || ?2 WHERE room_id = ?1 AND ended = 0 AND ends_at > ?3",
-            params![room, format!("{entry}\n"), now as i64],
-        )?;
-        if added == 0 {
-            // Dropping the transaction undoes the status change: the ask stays open.
-            return Ok(AskOutcome::NoLesson);
-        }
-        transaction.commit()?;
-        Ok(AskOutcome::Approved { room, version: self.bump_room(room)? })
+    pub fn decide_unblock(&self, id: &str, approve_entry: Option<&str>, now: u64) -> Result<AskOutcome> {
+        self.in_transaction_then(|store| {
+            let room: Option<i64> = store
+                .query_row(
+                    "UPDATE unblock_requests SET status = ?2 WHERE id = ?1 AND status = 'new' RETURNING room_id",
+                    params![id, if approve_entry.is_some() { "approved" } else { "declined" }],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(room) = room else { return Ok(Finish::Commit(AskOutcome::AlreadyDecided)) };
+            let Some(entry) = approve_entry else { return Ok(Finish::Commit(AskOutcome::Declined)) };
+            let added = store.execute(
+                "UPDATE lesson_runs SET approved = approved || ?2 WHERE room_id = ?1 AND ended = 0 AND ends_at > ?3",
+                params![room, format!("{entry}\n"), now as i64],
+            )?;
+            if added == 0 {
+                // The status change is undone: the ask stays open.
+                return Ok(Finish::Undo(AskOutcome::NoLesson));
+            }
+            Ok(Finish::Commit(AskOutcome::Approved { room, version: store.bump_room(room)? }))
+        })
     }
 
     pub fn unblock_request(&self, id: &str) -> Result<Option<(i64, String)>> {
-        self.db
-            .query_row("SELECT room_id, url FROM unblock_requests WHERE id = ?1", [id], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
+        self.query_row("SELECT room_id, url FROM unblock_requests WHERE id = ?1", params![id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()
     }
 
     pub fn machines(&self) -> Result<Vec<MachineRow>> {
-        let mut statement = self.db.prepare(
+        self.query_map(
             "SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version, kiosks.id, kiosks.outbox_waiting, kiosks.outbox_damaged
              FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.retired_at IS NULL ORDER BY rooms.name, kiosks.name",
-        )?;
-        let rows = statement.query_map([], |row| {
+        params![], |row| {
             Ok(MachineRow {
                 name: row.get(0)?,
                 room: row.get(1)?,
-                last_seen: row.get::<_, Option<i64>>(2)?.map(|t| t as u64),
-                rules_version: row.get::<_, Option<i64>>(3)?.map(|v| v as u64),
-                room_version: row.get::<_, i64>(4)? as u64,
+                last_seen: row.get::<Option<i64>>(2)?.map(|t| t as u64),
+                rules_version: row.get::<Option<i64>>(3)?.map(|v| v as u64),
+                room_version: row.get::<i64>(4)? as u64,
                 state: row.get(5)?,
                 satchel_version: row.get(6)?,
                 id: row.get(7)?,
                 outbox: row
-                    .get::<_, Option<i64>>(8)?
-                    .zip(row.get::<_, Option<i64>>(9)?)
+                    .get::<Option<i64>>(8)?
+                    .zip(row.get::<Option<i64>>(9)?)
                     .map(|(waiting, damaged)| (waiting as u64, damaged as u64)),
             })
-        })?;
-        rows.collect()
+        })
     }
 
     /// Retires a kiosk: its token stops working and it leaves the Machines page; its reports
     /// stay. Returns its name, or `None` if there is no such kiosk in service.
     pub fn retire_kiosk(&self, id: &str, now: u64) -> Result<Option<String>> {
         let name: Option<String> = self
-            .db
-            .query_row("SELECT name FROM kiosks WHERE id = ?1 AND retired_at IS NULL", [id], |row| row.get(0))
+            .query_row("SELECT name FROM kiosks WHERE id = ?1 AND retired_at IS NULL", params![id], |row| row.get(0))
             .optional()?;
         if name.is_some() {
-            self.db.execute("UPDATE kiosks SET retired_at = ?2 WHERE id = ?1", params![id, now as i64])?;
+            self.execute("UPDATE kiosks SET retired_at = ?2 WHERE id = ?1", params![id, now as i64])?;
         }
         Ok(name)
     }
 
     /// The audit log, newest first: `count` entries after skipping `skip`, of one action or all.
     pub fn audit_log(&self, action: Option<&str>, skip: usize, count: usize) -> Result<Vec<AuditRow>> {
-        let mut statement = self.db.prepare(
+        self.query_map(
             "SELECT audit.at, users.name, audit.action, audit.detail FROM audit LEFT JOIN users ON users.id = audit.user_id
-             WHERE ?1 IS NULL OR audit.action = ?1 ORDER BY audit.id DESC LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = statement.query_map(params![action, count as i64, skip as i64], |row| {
+             WHERE CAST(?1 AS TEXT) IS NULL OR audit.action = ?1 ORDER BY audit.id DESC LIMIT ?2 OFFSET ?3",
+        params![action, count as i64, skip as i64], |row| {
             Ok(AuditRow {
-                at: row.get::<_, i64>(0)? as u64,
+                at: row.get::<i64>(0)? as u64,
                 user: row.get(1)?,
                 action: row.get(2)?,
                 detail: row.get(3)?,
             })
-        })?;
-        rows.collect()
+        })
     }
 
     /// Every action the audit log holds, for its filter.
     pub fn audit_actions(&self) -> Result<Vec<String>> {
-        let mut statement = self.db.prepare("SELECT DISTINCT action FROM audit ORDER BY action")?;
-        let rows = statement.query_map([], |row| row.get(0))?;
-        rows.collect()
+        self.query_map("SELECT DISTINCT action FROM audit ORDER BY action", params![], |row| row.get(0))
     }
 
     /// Every room with its profile's name.
     pub fn rooms_with_profiles(&self) -> Result<Vec<(i64, String, i64)>> {
-        let mut statement = self.db.prepare("SELECT id, name, profile_id FROM rooms ORDER BY name")?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-        rows.collect()
+        self.query_map("SELECT id, name, profile_id FROM rooms ORDER BY name", params![], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
     }
 
     /// Moves a room to another profile; returns the room's new rules version.
     pub fn set_room_profile(&self, room_id: i64, profile_id: i64) -> Result<i64> {
-        self.db.execute("UPDATE rooms SET profile_id = ?2 WHERE id = ?1", params![room_id, profile_id])?;
+        self.execute("UPDATE rooms SET profile_id = ?2 WHERE id = ?1", params![room_id, profile_id])?;
         self.bump_room(room_id)
     }
 
     /// Every account: id, name, role, and whether it is disabled.
     pub fn users(&self) -> Result<Vec<UserRow>> {
-        let mut statement = self.db.prepare(
+        self.query_map(
             "SELECT id, name, role, disabled_at IS NOT NULL, email FROM users ORDER BY disabled_at IS NOT NULL, name",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok(UserRow {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                role: row.get(2)?,
-                disabled: row.get(3)?,
-                email: row.get(4)?,
-            })
-        })?;
-        rows.collect()
+            params![],
+            |row| {
+                Ok(UserRow {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    role: row.get(2)?,
+                    disabled: row.get(3)?,
+                    email: row.get(4)?,
+                })
+            },
+        )
     }
 
     /// Disables an account (someone who has left): it cannot sign in, and its sessions end at
@@ -1149,74 +1135,68 @@ impl Store {
     /// such account in use.
     pub fn disable_user(&self, id: i64, now: u64) -> Result<Option<String>> {
         let name: Option<String> = self
-            .db
-            .query_row("SELECT name FROM users WHERE id = ?1 AND disabled_at IS NULL", [id], |row| row.get(0))
+            .query_row("SELECT name FROM users WHERE id = ?1 AND disabled_at IS NULL", params![id], |row| row.get(0))
             .optional()?;
         if name.is_some() {
-            self.db.execute("UPDATE users SET disabled_at = ?2 WHERE id = ?1", params![id, now as i64])?;
-            self.db.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+            self.execute("UPDATE users SET disabled_at = ?2 WHERE id = ?1", params![id, now as i64])?;
+            self.execute("DELETE FROM sessions WHERE user_id = ?1", params![id])?;
         }
         Ok(name)
     }
 
     pub fn room_name(&self, room_id: i64) -> Result<Option<String>> {
-        self.db.query_row("SELECT name FROM rooms WHERE id = ?1", [room_id], |row| row.get(0)).optional()
+        self.query_row("SELECT name FROM rooms WHERE id = ?1", params![room_id], |row| row.get(0)).optional()
     }
 
     pub fn profiles(&self) -> Result<Vec<ProfileRow>> {
-        let mut statement = self.db.prepare(
+        self.query_map(
             "SELECT id, name, list, search, image_search, open_web, blocked_categories FROM profiles ORDER BY name",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok(ProfileRow {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                list: row.get(2)?,
-                search: parse_search(&row.get::<_, String>(3)?),
-                image_search: row.get(4)?,
-                open_web: row.get(5)?,
-                blocked_categories: split_categories(&row.get::<_, String>(6)?),
-            })
-        })?;
-        rows.collect()
+            params![],
+            |row| {
+                Ok(ProfileRow {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    list: row.get(2)?,
+                    search: parse_search(&row.get::<String>(3)?),
+                    image_search: row.get(4)?,
+                    open_web: row.get(5)?,
+                    blocked_categories: split_categories(&row.get::<String>(6)?),
+                })
+            },
+        )
     }
 
     /// Saves a profile's list, engine and image search; returns each room using it with its
     /// new version.
     pub fn update_profile(&self, profile: &ProfileRow) -> Result<Vec<(i64, i64)>> {
-        self.db.execute(
+        self.execute(
             "UPDATE profiles SET list = ?2, search = ?3, image_search = ?4, open_web = ?5, blocked_categories = ?6 WHERE id = ?1",
             params![profile.id, profile.list, search_name(profile.search), profile.image_search, profile.open_web, profile.blocked_categories.join(",")],
         )?;
         let id = profile.id;
-        let rooms: Vec<i64> = self
-            .db
-            .prepare("SELECT id FROM rooms WHERE profile_id = ?1")?
-            .query_map([id], |row| row.get(0))?
-            .collect::<Result<_>>()?;
+        let rooms: Vec<i64> =
+            self.query_map("SELECT id FROM rooms WHERE profile_id = ?1", params![id], |row| row.get(0))?;
         rooms.into_iter().map(|room| Ok((room, self.bump_room(room)?))).collect()
     }
 
     /// Deletes reports and pupils' unblock requests from before `cutoff`, and returns the
     /// reports' screenshot file names.
-    pub fn expire_reports(&mut self, cutoff: u64) -> Result<Vec<String>> {
-        let transaction = self.db.transaction()?;
-        transaction.execute("DELETE FROM unblock_requests WHERE requested_at < ?1", [cutoff as i64])?;
-        let names = delete_reports(&transaction, "reports.received_at < ?1", &[&(cutoff as i64)])?;
-        transaction.commit()?;
-        Ok(names)
+    pub fn expire_reports(&self, cutoff: u64) -> Result<Vec<String>> {
+        self.in_transaction(|store| {
+            store.execute("DELETE FROM unblock_requests WHERE requested_at < ?1", params![cutoff as i64])?;
+            store.delete_reports("reports.received_at < ?1", params![cutoff as i64])
+        })
     }
 
     /// Every kiosk (retired ones too) that sent reports, or has asks open, received since
     /// `since`: the most first.
     pub fn kiosk_activity(&self, since: u64) -> Result<Vec<KioskActivity>> {
-        let mut statement = self.db.prepare(
-            "SELECT * FROM (SELECT k.id, k.name, rooms.name, k.retired_at IS NOT NULL,
+        self.query_map(
+            "SELECT * FROM (SELECT k.id, k.name AS machine, rooms.name AS room, k.retired_at IS NOT NULL AS retired,
                 (SELECT count(*) FROM reports r WHERE r.kiosk_id = k.id AND r.received_at >= ?1) AS sent,
                 (SELECT count(*) FROM unblock_requests u WHERE u.kiosk_id = k.id AND u.status = 'new' AND u.received_at >= ?1) AS asked
-             FROM kiosks k JOIN rooms ON rooms.id = k.room_id) WHERE sent + asked > 0 ORDER BY sent + asked DESC, 3, 2",
-        )?;
-        let rows = statement.query_map([since as i64], |row| {
+             FROM kiosks k JOIN rooms ON rooms.id = k.room_id) AS busy WHERE sent + asked > 0 ORDER BY sent + asked DESC, 3, 2",
+        params![since as i64], |row| {
             Ok(KioskActivity {
                 id: row.get(0)?,
                 name: row.get(1)?,
@@ -1225,13 +1205,17 @@ impl Store {
                 reports: row.get(4)?,
                 asks: row.get(5)?,
             })
-        })?;
-        rows.collect()
+        })
     }
 
     /// A kiosk's name and room, retired or not.
     pub fn kiosk_name(&self, id: &str) -> Result<Option<(String, String)>> {
-        self.db.query_row("SELECT kiosks.name, rooms.name FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.id = ?1", [id], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+        self.query_row(
+            "SELECT kiosks.name, rooms.name FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.id = ?1",
+            params![id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
     }
 
     /// What removing junk from a kiosk received between `since` and `until` would remove: its
@@ -1240,14 +1224,12 @@ impl Store {
     pub fn junk(&self, kiosk_id: &str, since: u64, until: u64, shown: usize) -> Result<Junk> {
         let (since, until, shown) = (since as i64, until as i64, shown as i64);
         let count = |sql: &str| {
-            self.db.query_row(sql, params![kiosk_id, since, until], |row| row.get::<_, i64>(0)).map(|n| n as usize)
+            self.query_row(sql, params![kiosk_id, since, until], |row| row.get::<i64>(0)).map(|n| n as usize)
         };
         let list = |sql: &str| -> Result<Vec<JunkItem>> {
-            let mut statement = self.db.prepare(sql)?;
-            let rows = statement.query_map(params![kiosk_id, since, until, shown], |row| {
-                Ok(JunkItem { at: row.get::<_, i64>(0)? as u64, title: row.get(1)?, url: row.get(2)? })
-            })?;
-            rows.collect()
+            self.query_map(sql, params![kiosk_id, since, until, shown], |row| {
+                Ok(JunkItem { at: row.get::<i64>(0)? as u64, title: row.get(1)?, url: row.get(2)? })
+            })
         };
         let reports = junk_reports();
         Ok(Junk {
@@ -1261,14 +1243,24 @@ impl Store {
 
     /// Removes what [`Store::junk`] previews, with the reports' saved forms and reveals;
     /// returns the screenshots' file names and how many reports and asks went.
-    pub fn remove_junk(&mut self, kiosk_id: &str, since: u64, until: u64) -> Result<(Vec<String>, usize)> {
+    pub fn remove_junk(&self, kiosk_id: &str, since: u64, until: u64) -> Result<(Vec<String>, usize)> {
         let (since, until) = (since as i64, until as i64);
-        let window: &[&dyn rusqlite::ToSql] = &[&kiosk_id, &since, &until];
-        let transaction = self.db.transaction()?;
-        let asks = transaction.execute(&format!("DELETE FROM unblock_requests WHERE {JUNK_ASKS}"), window)?;
-        let names = delete_reports(&transaction, &junk_reports(), window)?;
-        transaction.commit()?;
-        Ok((names, asks))
+        let window = params![kiosk_id, since, until];
+        self.in_transaction(|store| {
+            let asks = store.execute(&format!("DELETE FROM unblock_requests WHERE {JUNK_ASKS}"), window)?;
+            let names = store.delete_reports(&junk_reports(), window)?;
+            Ok((names, asks))
+        })
+    }
+
+    /// Deletes the reports `condition` picks, with their reveals (their saved forms go by
+    /// cascade); returns their screenshots' file names (empty for those without one).
+    fn delete_reports(&self, condition: &str, values: &[Param<'_>]) -> Result<Vec<String>> {
+        self.execute(
+            &format!("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE {condition})"),
+            values,
+        )?;
+        self.query_map(&format!("DELETE FROM reports WHERE {condition} RETURNING screenshot"), values, |row| row.get(0))
     }
 }
 
@@ -1282,22 +1274,6 @@ fn junk_reports() -> String {
 
 /// A kiosk's unanswered asks received in the window.
 const JUNK_ASKS: &str = "kiosk_id = ?1 AND status = 'new' AND received_at BETWEEN ?2 AND ?3";
-
-/// Deletes the reports `condition` picks, with their reveals (their saved forms go by
-/// cascade); returns their screenshots' file names (empty for those without one).
-fn delete_reports(
-    transaction: &rusqlite::Transaction<'_>,
-    condition: &str,
-    values: &[&dyn rusqlite::ToSql],
-) -> Result<Vec<String>> {
-    transaction.execute(
-        &format!("DELETE FROM reveals WHERE report_id IN (SELECT id FROM reports WHERE {condition})"),
-        values,
-    )?;
-    let mut statement = transaction.prepare(&format!("DELETE FROM reports WHERE {condition} RETURNING screenshot"))?;
-    let names = statement.query_map(values, |row| row.get(0))?;
-    names.collect()
-}
 
 /// A kiosk as the junk page lists it: what it sent lately.
 #[derive(Clone, Debug)]

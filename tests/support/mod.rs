@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 #[cfg(feature = "server")]
+pub mod postgres;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod smtp;
 

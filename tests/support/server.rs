@@ -28,8 +28,51 @@ impl Drop for Running {
     }
 }
 
+/// The options that give a server its database: none for SQLite in the data directory, or
+/// with `SATCHEL_TEST_DATABASE=postgres` a database of its own in the test binary's
+/// PostgreSQL, named in the data directory so that every command and restart on that
+/// directory uses it.
+pub fn database_options(data: &std::path::Path) -> Vec<String> {
+    if !super::postgres::wanted() {
+        return Vec::new();
+    }
+    let named = data.join("test-database");
+    let url = std::fs::read_to_string(&named).unwrap_or_else(|_| {
+        let url = super::postgres::cluster().new_database();
+        std::fs::write(&named, &url).unwrap();
+        url
+    });
+    vec!["--database".to_owned(), url]
+}
+
+/// Runs `sql` on the server's database (statements whose result is not wanted).
+pub fn sql(data: &std::path::Path, sql: &str) {
+    match database_options(data).get(1) {
+        Some(url) => {
+            super::postgres::cluster().psql(url, sql);
+        }
+        None => rusqlite::Connection::open(data.join("satchel.db")).unwrap().execute_batch(sql).unwrap(),
+    }
+}
+
+/// The one integer `sql` returns from the server's database (SQLite in WAL mode allows a
+/// second reader beside the server).
+pub fn query_integer(data: &std::path::Path, sql: &str) -> i64 {
+    match database_options(data).get(1) {
+        // psql prints a boolean as t or f.
+        Some(url) => match super::postgres::cluster().psql(url, sql).trim() {
+            "t" => 1,
+            "f" => 0,
+            number => number.parse().unwrap_or_else(|_| panic!("{sql} gave {number}")),
+        },
+        None => {
+            rusqlite::Connection::open(data.join("satchel.db")).unwrap().query_row(sql, [], |row| row.get(0)).unwrap()
+        }
+    }
+}
+
 pub fn admin(data: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(SERVER).arg("--data").arg(data).args(args).output().unwrap();
+    let output = Command::new(SERVER).arg("--data").arg(data).args(database_options(data)).args(args).output().unwrap();
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
@@ -75,6 +118,7 @@ fn launch(data: TempDir, port: u16, options: &[&str], mut command: Command) -> R
     let child = command
         .arg("--data")
         .arg(data.path())
+        .args(database_options(data.path()))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(options)
         .stdout(Stdio::null())
@@ -169,10 +213,9 @@ impl Running {
         (response.status(), response.text().unwrap())
     }
 
-    /// Reads the server's database beside it (SQLite in WAL mode allows a second reader).
+    /// Reads one integer from the server's database.
     pub fn count(&self, sql: &str) -> i64 {
-        let db = rusqlite::Connection::open(self.data.path().join("satchel.db")).unwrap();
-        db.query_row(sql, [], |row| row.get(0)).unwrap()
+        query_integer(self.data.path(), sql)
     }
 }
 

@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn a_form_reaches_its_handler_only_with_the_sessions_token_and_the_right_role() {
         let data = std::env::temp_dir().join(format!("satchel-console-access-{}", std::process::id()));
-        let (server, _) = Server::open(&data, "en-GB").unwrap();
+        let (server, _) = Server::open(&data, &crate::server::Database::in_data(&data), "en-GB").unwrap();
         server.add_user("mr.jones", "teacher", &[]).unwrap();
         let (id, _) = server.store().user_login("mr.jones").unwrap().unwrap();
         server.store().set_password(id, &crate::secrets::hash("chosen by its owner").unwrap(), false, None).unwrap();

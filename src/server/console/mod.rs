@@ -106,8 +106,8 @@ impl IntoResponse for ConsoleError {
     }
 }
 
-impl From<rusqlite::Error> for ConsoleError {
-    fn from(error: rusqlite::Error) -> Self {
+impl From<super::store::Error> for ConsoleError {
+    fn from(error: super::store::Error) -> Self {
         warn!(%error, "database error");
         ConsoleError::internal("The server's database failed.")
     }

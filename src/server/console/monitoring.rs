@@ -178,7 +178,7 @@ async fn activity_page(
 /// search over a year of a school's log must not hold up the server's async threads.
 async fn read_log<T: Send + 'static>(
     server: &Arc<Server>,
-    read: impl FnOnce(&Store) -> rusqlite::Result<T> + Send + 'static,
+    read: impl FnOnce(&Store) -> crate::server::store::Result<T> + Send + 'static,
 ) -> Result<T, ConsoleError> {
     let server = Arc::clone(server);
     let read = tokio::task::spawn_blocking(move || read(&server.log_reader())).await;

@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{params, OptionalExtension};
-
+use super::engine::{params, Kind, Optional, Param, Row};
 use super::{KioskRow, Result, Store};
 use crate::protocol::{ActivityEvent, Happening};
 
@@ -206,21 +205,15 @@ impl Store {
     /// already stored (a kiosk sends its log in order), so a batch sent again stores nothing
     /// twice. Returns, per batch, the events that were new.
     pub fn add_activity(&self, batches: &[ActivityBatchRow<'_>], now: u64) -> Result<Vec<StoredBatch>> {
-        let mut insert = self.db.prepare_cached(
-            "INSERT INTO activity (machine, seq, at, received_at, room_id, session, lesson, kind, url, title, terms, engine, rule, category, reason, host, count, item)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-        )?;
-        let mut index = self.db.prepare_cached("INSERT INTO activity_text (rowid, words, tags) VALUES (?1, ?2, ?3)")?;
         let mut days: BTreeMap<u64, (i64, i64)> = BTreeMap::new();
         let mut stored = Vec::with_capacity(batches.len());
         for batch in batches {
             let machine = self.machine_number(&batch.kiosk.id)?;
             let through = self
-                .db
                 .query_row(
                     "SELECT through FROM activity_logs WHERE machine = ?1 AND log = ?2",
                     params![machine, batch.log],
-                    |row| row.get::<_, i64>(0),
+                    |row| row.get::<i64>(0),
                 )
                 .optional()?
                 .unwrap_or(0);
@@ -242,7 +235,10 @@ impl Store {
                 };
                 let c = columns(&event.what);
                 let kind = event.what.kind();
-                insert.execute(params![
+                let row = self.query_row(
+                    "INSERT INTO activity (machine, seq, at, received_at, room_id, session, lesson, kind, url, title, terms, engine, rule, category, reason, host, count, item)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+                    params![
                     machine,
                     seq,
                     event.at as i64,
@@ -261,9 +257,10 @@ impl Store {
                     c.host,
                     c.count,
                     c.item
-                ])?;
-                let row = self.db.last_insert_rowid();
-                index.execute(params![row, c.words(), tags(kind, batch.kiosk.room_id, machine)])?;
+                    ],
+                    |row| row.get::<i64>(0),
+                )?;
+                self.index_text(row, &c.words(), &tags(kind, batch.kiosk.room_id, machine))?;
                 days.entry(event.at / DAY_MS)
                     .and_modify(|(first, last)| (*first, *last) = ((*first).min(row), (*last).max(row)))
                     .or_insert((row, row));
@@ -271,7 +268,7 @@ impl Store {
                 rows.push(StoredEvent { index: position, row, session });
             }
             if newest > through {
-                self.db.execute(
+                self.execute(
                     "INSERT INTO activity_logs (machine, log, through) VALUES (?1, ?2, ?3) ON CONFLICT (machine, log) DO UPDATE SET through = excluded.through",
                     params![machine, batch.log, newest],
                 )?;
@@ -279,21 +276,40 @@ impl Store {
             self.note_latest(machine, &latest)?;
             stored.push(StoredBatch { machine, rows });
         }
-        let mut day = self.db.prepare_cached(
-            "INSERT INTO activity_days (day, first_id, last_id) VALUES (?1, ?2, ?3)
-             ON CONFLICT (day) DO UPDATE SET first_id = min(first_id, excluded.first_id), last_id = max(last_id, excluded.last_id)",
-        )?;
         for (number, (first, last)) in days {
-            day.execute(params![number as i64, first, last])?;
+            self.execute(
+                "INSERT INTO activity_days (day, first_id, last_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (day) DO UPDATE SET first_id = CASE WHEN excluded.first_id < activity_days.first_id THEN excluded.first_id ELSE activity_days.first_id END,
+                    last_id = CASE WHEN excluded.last_id > activity_days.last_id THEN excluded.last_id ELSE activity_days.last_id END",
+                params![number as i64, first, last],
+            )?;
         }
         Ok(stored)
+    }
+
+    /// Adds a row's words and tags to the full-text index. SQLite's FTS5 splits the words
+    /// itself; PostgreSQL is given them split the same way (see [`lexemes`]), so that both
+    /// find the same rows.
+    fn index_text(&self, row: i64, words: &str, tags: &str) -> Result<()> {
+        match self.db.kind() {
+            Kind::Sqlite => self.execute(
+                "INSERT INTO activity_text (rowid, words, tags) VALUES (?1, ?2, ?3)",
+                params![row, words, tags],
+            )?,
+            Kind::Postgres => self.execute(
+                "INSERT INTO activity_text (rowid, words, tags)
+                 VALUES (?1, array_to_tsvector(string_to_array(?2, ' ')), array_to_tsvector(string_to_array(?3, ' ')))",
+                params![row, lexemes(words).join(" "), tags],
+            )?,
+        };
+        Ok(())
     }
 
     /// The kiosk's number in the log, given on its first event.
     fn machine_number(&self, kiosk_id: &str) -> Result<i64> {
         self.find_or_add(
             "SELECT number FROM activity_machines WHERE kiosk_id = ?1",
-            "INSERT INTO activity_machines (kiosk_id) VALUES (?1)",
+            "INSERT INTO activity_machines (kiosk_id) VALUES (?1) RETURNING number",
             params![kiosk_id],
         )
     }
@@ -303,18 +319,18 @@ impl Store {
     fn session_id(&self, machine: i64, name: &str) -> Result<i64> {
         self.find_or_add(
             "SELECT id FROM activity_sessions WHERE machine = ?1 AND name = ?2",
-            "INSERT INTO activity_sessions (machine, name) VALUES (?1, ?2)",
+            "INSERT INTO activity_sessions (machine, name) VALUES (?1, ?2) RETURNING id",
             params![machine, name],
         )
     }
 
-    /// The row `find` finds, or else the one `add` adds (with the same parameters).
-    fn find_or_add(&self, find: &str, add: &str, values: &[&dyn rusqlite::ToSql]) -> Result<i64> {
-        if let Some(id) = self.db.prepare_cached(find)?.query_row(values, |row| row.get(0)).optional()? {
+    /// The row `find` finds, or else the one `add` adds (with the same parameters; `add`
+    /// returns its id).
+    fn find_or_add(&self, find: &str, add: &str, values: &[Param<'_>]) -> Result<i64> {
+        if let Some(id) = self.query_row(find, values, |row| row.get(0)).optional()? {
             return Ok(id);
         }
-        self.db.prepare_cached(add)?.execute(values)?;
-        Ok(self.db.last_insert_rowid())
+        self.query_row(add, values, |row| row.get(0))
     }
 
     /// Room now's row for a machine, unless a later event is already there (a batch held
@@ -322,13 +338,13 @@ impl Store {
     fn note_latest(&self, machine: i64, latest: &Latest<'_>) -> Result<()> {
         if let Some((at, session, page)) = latest.page {
             let (url, title) = page.map_or((None, None), |(url, title)| (Some(url), title));
-            self.db.execute(
+            self.execute(
                 "UPDATE activity_machines SET session = ?2, page_url = ?3, page_title = ?4, page_at = ?5 WHERE number = ?1 AND coalesce(page_at, 0) <= ?5",
                 params![machine, session, url, title, at as i64],
             )?;
         }
         if let Some((at, session, url)) = latest.blocked {
-            self.db.execute(
+            self.execute(
                 "UPDATE activity_machines SET blocked_url = ?2, blocked_at = ?3, blocked_session = ?4 WHERE number = ?1 AND coalesce(blocked_at, 0) <= ?3",
                 params![machine, url, at as i64, session],
             )?;
@@ -341,15 +357,16 @@ impl Store {
     pub fn expire_activity(&self, cutoff: u64, slice: usize) -> Result<usize> {
         let cutoff_day = (cutoff / DAY_MS) as i64;
         let last: Option<i64> =
-            self.db
-                .query_row("SELECT max(last_id) FROM activity_days WHERE day <= ?1", [cutoff_day], |row| row.get(0))?;
+            self.query_row("SELECT max(last_id) FROM activity_days WHERE day <= ?1", params![cutoff_day], |row| {
+                row.get(0)
+            })?;
         let Some(last) = last else { return Ok(0) };
-        let deleted = self.db.execute(
+        let deleted = self.execute(
             "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE id <= ?1 AND at < ?2 ORDER BY id LIMIT ?3)",
             params![last, cutoff as i64, slice as i64],
         )?;
         if deleted < slice {
-            self.db.execute("DELETE FROM activity_days WHERE day < ?1", [cutoff_day])?;
+            self.execute("DELETE FROM activity_days WHERE day < ?1", params![cutoff_day])?;
         }
         Ok(deleted)
     }
@@ -420,10 +437,10 @@ const ACTIVITY_COLUMNS: &str =
 /// Where an event's room and machine names come from.
 const NAMES: &str = "LEFT JOIN activity_machines m ON m.number = a.machine LEFT JOIN kiosks k ON k.id = m.kiosk_id LEFT JOIN rooms r ON r.id = a.room_id";
 
-fn activity_row(row: &rusqlite::Row<'_>) -> Result<ActivityRow> {
+fn activity_row(row: &Row) -> Result<ActivityRow> {
     Ok(ActivityRow {
         id: row.get(0)?,
-        at: row.get::<_, i64>(1)?.max(0) as u64,
+        at: row.get::<i64>(1)?.max(0) as u64,
         room: row.get(2)?,
         machine: row.get(3)?,
         kind: row.get(4)?,
@@ -454,6 +471,33 @@ pub struct MachineNow {
     pub blocked: Option<(String, u64)>,
 }
 
+/// The words of `text` as the full-text index keeps them: runs of letters and digits, in
+/// lower case, each once (as FTS5's unicode61 tokenizer splits them, less its folding of
+/// accents).
+fn lexemes(text: &str) -> Vec<String> {
+    let mut words: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_lowercase).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// PostgreSQL's query for a search's words (each word's lexemes; a word of three letters
+/// or more also finds the words it starts, as in [`text_query`]), or `None` without words.
+/// Lexemes are letters and digits only, so nothing typed is query syntax.
+fn word_tsquery(words: &[String]) -> Option<String> {
+    let terms: Vec<String> = words
+        .iter()
+        .flat_map(|word| {
+            let prefix = word.chars().count() >= 3;
+            lexemes(word)
+                .into_iter()
+                .map(move |lexeme| if prefix { format!("'{lexeme}':*") } else { format!("'{lexeme}'") })
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" & "))
+}
+
 /// The full-text query for a search's words and tags, `None` when it has neither. Each word
 /// is quoted (nothing typed in the box is query syntax) and looked for in the words column,
 /// each tag in the tags column.
@@ -478,15 +522,13 @@ impl Store {
     /// kind) are looked up in the full-text index, which hands over its rows newest first, so
     /// a page stops at its end; dates narrow the rows to the ids those days hold.
     pub fn search_activity(&self, filter: &ActivityFilter, limit: usize) -> Result<Vec<ActivityRow>> {
-        use rusqlite::types::Value;
         let mut tags = Vec::new();
         if let Some(room) = filter.room_id {
             tags.push(format!("r{room}"));
         }
         if let Some(kiosk) = &filter.kiosk_id {
             let number: Option<i64> = self
-                .db
-                .query_row("SELECT number FROM activity_machines WHERE kiosk_id = ?1", [kiosk], |row| row.get(0))
+                .query_row("SELECT number FROM activity_machines WHERE kiosk_id = ?1", params![kiosk], |row| row.get(0))
                 .optional()?;
             let Some(number) = number else { return Ok(Vec::new()) };
             tags.push(format!("m{number}"));
@@ -494,88 +536,102 @@ impl Store {
         if let Some(kind) = &filter.kind {
             tags.push(kind_tag(kind));
         }
-        let (mut sql, mut values, id) = match text_query(&filter.words, &tags) {
+        let (word_query, tag_query) = (word_tsquery(&filter.words), tags.join(" & "));
+        let text = text_query(&filter.words, &tags);
+        let (mut sql, mut values, id) = match (&text, self.db.kind()) {
+            (None, _) => (format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE TRUE"), Vec::new(), "a.id"),
             // CROSS JOIN keeps the full-text index first.
-            Some(query) => (
-                format!("SELECT {ACTIVITY_COLUMNS} FROM activity_text t CROSS JOIN activity a ON a.id = t.rowid {NAMES} WHERE activity_text MATCH ?"),
-                vec![Value::Text(query)],
+            (Some(query), Kind::Sqlite) => (
+                format!("SELECT {ACTIVITY_COLUMNS} FROM activity_text t CROSS JOIN activity a ON a.id = t.rowid {NAMES} WHERE activity_text MATCH ?1"),
+                vec![Param::Text(query)],
                 "t.rowid",
             ),
-            None => (format!("SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE 1"), Vec::new(), "a.id"),
+            (Some(_), Kind::Postgres) => (
+                format!("SELECT {ACTIVITY_COLUMNS} FROM activity_text t JOIN activity a ON a.id = t.rowid {NAMES} WHERE TRUE"),
+                Vec::new(),
+                "t.rowid",
+            ),
         };
-        let mut condition = |clause: String, value: Value| {
-            sql.push_str(&clause);
+        // Each condition's `?` is the next parameter.
+        let mut condition = |clause: &str, value| {
             values.push(value);
+            sql.push_str(" AND ");
+            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
         };
+        if text.is_some() && self.db.kind() == Kind::Postgres {
+            if let Some(words) = &word_query {
+                condition("t.words @@ CAST(CAST(? AS TEXT) AS tsquery)", Param::Text(words));
+            }
+            if !tag_query.is_empty() {
+                condition("t.tags @@ CAST(CAST(? AS TEXT) AS tsquery)", Param::Text(&tag_query));
+            }
+        }
         if filter.from.is_some() || filter.until.is_some() {
             let (from_day, until_day) = (
                 filter.from.map_or(0, |from| from / DAY_MS),
                 filter.until.map_or(i64::MAX as u64, |until| until.div_ceil(DAY_MS)),
             );
-            let (first, last): (Option<i64>, Option<i64>) = self.db.query_row(
+            let (first, last): (Option<i64>, Option<i64>) = self.query_row(
                 "SELECT min(first_id), max(last_id) FROM activity_days WHERE day >= ?1 AND day < ?2",
                 params![from_day.min(i64::MAX as u64) as i64, until_day.min(i64::MAX as u64) as i64],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
             let (Some(first), Some(last)) = (first, last) else { return Ok(Vec::new()) };
-            condition(format!(" AND {id} >= ?"), Value::Integer(first));
-            condition(format!(" AND {id} <= ?"), Value::Integer(last));
+            condition(&format!("{id} >= ?"), Param::Int(first));
+            condition(&format!("{id} <= ?"), Param::Int(last));
         }
         if let Some(from) = filter.from {
-            condition(" AND a.at >= ?".into(), Value::Integer(from as i64));
+            condition("a.at >= ?", Param::Int(from as i64));
         }
         if let Some(until) = filter.until {
-            condition(" AND a.at < ?".into(), Value::Integer(until as i64));
+            condition("a.at < ?", Param::Int(until as i64));
         }
         if let Some(before) = filter.before {
-            condition(format!(" AND {id} < ?"), Value::Integer(before));
+            condition(&format!("{id} < ?"), Param::Int(before));
         }
-        sql.push_str(&format!(" ORDER BY {id} DESC LIMIT ?"));
-        values.push(Value::Integer(limit as i64));
-        let mut statement = self.db.prepare_cached(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(values), activity_row)?;
-        rows.collect()
+        values.push(Param::Int(limit as i64));
+        sql.push_str(&format!(" ORDER BY {id} DESC LIMIT ?{}", values.len()));
+        self.query_map(&sql, &values, activity_row)
     }
 
     /// One pupil's sitting, in order.
     pub fn session_activity(&self, session: i64) -> Result<Vec<ActivityRow>> {
-        let mut statement = self.db.prepare(&format!(
+        self.query_map(
+            &format!(
             "SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"
-        ))?;
-        let rows = statement.query_map(params![session], activity_row)?;
-        rows.collect()
+        ),
+            params![session],
+            activity_row,
+        )
     }
 
     /// Each machine in these rooms, with the page it shows and its latest blocked page.
     pub fn rooms_now(&self, room_ids: &[i64]) -> Result<Vec<MachineNow>> {
-        let mut statement = self.db.prepare(
+        let mut machines = Vec::new();
+        for room in room_ids {
+            let rows = self.query_map(
             "SELECT k.name, r.name, k.last_seen, m.page_url, m.page_title, m.blocked_url, m.blocked_at, m.blocked_session = m.session
              FROM kiosks k JOIN rooms r ON r.id = k.room_id LEFT JOIN activity_machines m ON m.kiosk_id = k.id
              WHERE k.room_id = ?1 AND k.retired_at IS NULL ORDER BY k.name",
-        )?;
-        let mut machines = Vec::new();
-        for room in room_ids {
-            let rows = statement.query_map(params![room], |row| {
+            params![room], |row| {
                 let page = row
-                    .get::<_, Option<String>>(3)?
-                    .map(|url| Ok::<_, rusqlite::Error>((url, row.get(4)?)))
+                    .get::<Option<String>>(3)?
+                    .map(|url| Ok::<_, super::Error>((url, row.get(4)?)))
                     .transpose()?;
-                let this_session = row.get::<_, Option<bool>>(7)?.unwrap_or(false);
-                let blocked = match (row.get::<_, Option<String>>(5)?, row.get::<_, Option<i64>>(6)?) {
+                let this_session = row.get::<Option<bool>>(7)?.unwrap_or(false);
+                let blocked = match (row.get::<Option<String>>(5)?, row.get::<Option<i64>>(6)?) {
                     (Some(url), Some(at)) if this_session => Some((url, at.max(0) as u64)),
                     _ => None,
                 };
                 Ok(MachineNow {
                     machine: row.get(0)?,
                     room: row.get(1)?,
-                    last_seen: row.get::<_, Option<i64>>(2)?.map(|t| t.max(0) as u64),
+                    last_seen: row.get::<Option<i64>>(2)?.map(|t| t.max(0) as u64),
                     page,
                     blocked,
                 })
             })?;
-            for machine in rows {
-                machines.push(machine?);
-            }
+            machines.extend(rows);
         }
         Ok(machines)
     }
@@ -607,7 +663,7 @@ mod tests {
         }
 
         fn count(&self, sql: &str) -> i64 {
-            self.store.db.query_row(sql, [], |row| row.get(0)).unwrap()
+            self.store.query_row(sql, params![], |row| row.get(0)).unwrap()
         }
 
         fn ids(&self, filter: ActivityFilter) -> Vec<i64> {
@@ -742,14 +798,13 @@ mod tests {
     #[test]
     fn room_now_keeps_the_newest_page_even_when_an_older_batch_arrives_last() {
         let log = Log::new("now");
-        log.store
-            .db
-            .execute_batch(
-                "INSERT INTO profiles (id, name, list) VALUES (1, 'KS1', '');
-             INSERT INTO rooms (id, name, profile_id, rules_version) VALUES (1, 'Lab', 1, 1);
-             INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0);",
-            )
-            .unwrap();
+        for sql in [
+            "INSERT INTO profiles (id, name, list) VALUES (1, 'KS1', '')",
+            "INSERT INTO rooms (id, name, profile_id, rules_version) VALUES (1, 'Lab', 1, 1)",
+            "INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0)",
+        ] {
+            log.store.execute(sql, params![]).unwrap();
+        }
         let k = kiosk("k-a", 1);
         log.add(&k, &[opened(5, 0, "https://now.test/"), blocked(6, 0, "https://games.test/")]);
         let mut older = opened(7, 3, "https://then.test/");
@@ -785,7 +840,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let count = |sql: &str| store.db.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap();
+        let count = |sql: &str| store.query_row(sql, params![], |row| row.get::<i64>(0)).unwrap();
         assert_eq!(count("SELECT count(*) FROM activity"), 3);
         assert_eq!(
             count("SELECT count(DISTINCT session) FROM activity"),

@@ -1,8 +1,7 @@
 //! Alerts on the server: a concerning term in what a pupil searched for or opened, or many
 //! blocked attempts in a short time on one machine; and the school's own terms.
 
-use rusqlite::{params, OptionalExtension};
-
+use super::engine::{params, Optional, Row};
 use super::{Result, Store};
 
 pub(super) const MIGRATION: &str = r#"
@@ -49,23 +48,18 @@ pub struct SchoolTerm {
 
 impl Store {
     pub fn add_alert(&self, alert: &NewAlert<'_>, now: u64) -> Result<i64> {
-        self.db.execute(
-            "INSERT INTO alerts (activity_id, kiosk_id, room_id, session, session_id, at, raised_at, reason, category, severity, words, text)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
+        self.query_row("INSERT INTO alerts (activity_id, kiosk_id, room_id, session, session_id, at, raised_at, reason, category, severity, words, text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id", params![
                 alert.activity_id, alert.kiosk_id, alert.room_id, alert.session, alert.session_id, alert.at as i64, now as i64, alert.reason, alert.category,
                 alert.severity, alert.words, alert.text
-            ],
-        )?;
-        Ok(self.db.last_insert_rowid())
+            ], |row| row.get(0))
     }
 
     /// How many pages a kiosk (its number in the log, and its id) had blocked since `since`
     /// (Unix milliseconds), and whether a repeated-blocks alert was raised for it since then.
     pub fn recent_blocks(&self, machine: i64, kiosk_id: &str, since: u64) -> Result<(i64, bool)> {
-        let blocks = self.db.query_row(RECENT_BLOCKS, params![machine, since as i64], |row| row.get(0))?;
+        let blocks = self.query_row(RECENT_BLOCKS, params![machine, since as i64], |row| row.get(0))?;
         let alerted = self
-            .db
             .query_row(
                 "SELECT 1 FROM alerts WHERE kiosk_id = ?1 AND reason = 'repeated-blocks' AND at >= ?2 LIMIT 1",
                 params![kiosk_id, since as i64],
@@ -77,12 +71,11 @@ impl Store {
     }
 
     pub fn school_terms(&self) -> Result<Vec<SchoolTerm>> {
-        let mut statement =
-            self.db.prepare("SELECT id, phrase, category, severity FROM alert_terms ORDER BY category, phrase")?;
-        let terms = statement.query_map([], |row| {
-            Ok(SchoolTerm { id: row.get(0)?, phrase: row.get(1)?, category: row.get(2)?, severity: row.get(3)? })
-        })?;
-        terms.collect()
+        self.query_map(
+            "SELECT id, phrase, category, severity FROM alert_terms ORDER BY category, phrase",
+            params![],
+            |row| Ok(SchoolTerm { id: row.get(0)?, phrase: row.get(1)?, category: row.get(2)?, severity: row.get(3)? }),
+        )
     }
 
     /// Adds a school's own term; `false` when the category already has it.
@@ -94,7 +87,7 @@ impl Store {
         user_id: i64,
         now: u64,
     ) -> Result<bool> {
-        let added = self.db.execute(
+        let added = self.execute(
             "INSERT INTO alert_terms (phrase, category, severity, added_by, added_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![phrase, category, severity, user_id, now as i64],
         )?;
@@ -103,8 +96,7 @@ impl Store {
 
     /// Removes a school's own term; its phrase, when there was one.
     pub fn remove_school_term(&self, id: i64) -> Result<Option<String>> {
-        self.db
-            .query_row("DELETE FROM alert_terms WHERE id = ?1 RETURNING phrase", params![id], |row| row.get(0))
+        self.query_row("DELETE FROM alert_terms WHERE id = ?1 RETURNING phrase", params![id], |row| row.get(0))
             .optional()
     }
 }
@@ -134,10 +126,10 @@ const ALERT_FIELDS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coal
 const ALERT_FROM: &str =
     "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
 
-fn alert_row(row: &rusqlite::Row<'_>) -> Result<AlertRow> {
+fn alert_row(row: &Row) -> Result<AlertRow> {
     Ok(AlertRow {
         id: row.get(0)?,
-        at: row.get::<_, i64>(1)?.max(0) as u64,
+        at: row.get::<i64>(1)?.max(0) as u64,
         room: row.get(2)?,
         machine: row.get(3)?,
         reason: row.get(4)?,
@@ -152,41 +144,35 @@ fn alert_row(row: &rusqlite::Row<'_>) -> Result<AlertRow> {
 impl Store {
     /// Urgent alerts not yet e-mailed, raised since `since` (Unix seconds), oldest first.
     pub fn urgent_alerts_to_mail(&self, since: u64) -> Result<Vec<AlertRow>> {
-        let mut statement = self.db.prepare(&format!("SELECT {ALERT_FIELDS} {ALERT_FROM} WHERE alerts.severity = 'urgent' AND alerts.emailed_at IS NULL AND alerts.raised_at >= ?1 ORDER BY alerts.id LIMIT 100"))?;
-        let rows = statement.query_map(params![since as i64], alert_row)?;
-        rows.collect()
+        self.query_map(&format!("SELECT {ALERT_FIELDS} {ALERT_FROM} WHERE alerts.severity = 'urgent' AND alerts.emailed_at IS NULL AND alerts.raised_at >= ?1 ORDER BY alerts.id LIMIT 100"), params![since as i64], alert_row)
     }
 
     /// Review alerts not yet in a digest, oldest first.
     pub fn review_alerts_to_digest(&self) -> Result<Vec<AlertRow>> {
-        let mut statement = self.db.prepare(&format!("SELECT {ALERT_FIELDS} {ALERT_FROM} WHERE alerts.severity = 'review' AND alerts.digested_at IS NULL ORDER BY alerts.id LIMIT 1000"))?;
-        let rows = statement.query_map([], alert_row)?;
-        rows.collect()
+        self.query_map(&format!("SELECT {ALERT_FIELDS} {ALERT_FROM} WHERE alerts.severity = 'review' AND alerts.digested_at IS NULL ORDER BY alerts.id LIMIT 1000"), params![], alert_row)
     }
 
     pub fn mark_alerts_emailed(&self, ids: &[i64], now: u64) -> Result<()> {
         for id in ids {
-            self.db.execute("UPDATE alerts SET emailed_at = ?1 WHERE id = ?2", params![now as i64, id])?;
+            self.execute("UPDATE alerts SET emailed_at = ?1 WHERE id = ?2", params![now as i64, id])?;
         }
         Ok(())
     }
 
     pub fn mark_alerts_digested(&self, ids: &[i64], now: u64) -> Result<()> {
         for id in ids {
-            self.db.execute("UPDATE alerts SET digested_at = ?1 WHERE id = ?2", params![now as i64, id])?;
+            self.execute("UPDATE alerts SET digested_at = ?1 WHERE id = ?2", params![now as i64, id])?;
         }
         Ok(())
     }
 
     /// The e-mail addresses of the safeguarding leads' accounts that are in use.
     pub fn safeguarding_emails(&self) -> Result<Vec<String>> {
-        let mut statement = self.db.prepare("SELECT email FROM users WHERE role = 'dsl' AND disabled_at IS NULL AND coalesce(email, '') <> '' ORDER BY id")?;
-        let rows = statement.query_map([], |row| row.get(0))?;
-        rows.collect()
+        self.query_map("SELECT email FROM users WHERE role = 'dsl' AND disabled_at IS NULL AND coalesce(email, '') <> '' ORDER BY id", params![], |row| row.get(0))
     }
 
     pub fn set_email(&self, user_id: i64, email: Option<&str>) -> Result<()> {
-        self.db.execute("UPDATE users SET email = ?1 WHERE id = ?2", params![email, user_id])?;
+        self.execute("UPDATE users SET email = ?1 WHERE id = ?2", params![email, user_id])?;
         Ok(())
     }
 }
@@ -203,27 +189,25 @@ impl Store {
     /// Alerts newest first (older than `before`, for the next page), each with its
     /// acknowledgement if it has one.
     pub fn alerts(&self, before: Option<i64>, limit: usize) -> Result<Vec<(AlertRow, Option<Acknowledgement>)>> {
-        let mut statement = self.db.prepare(&format!(
+        self.query_map(&format!(
             "SELECT {ALERT_FIELDS}, users.name, alerts.acknowledged_at, alerts.note {ALERT_FROM} LEFT JOIN users ON users.id = alerts.acknowledged_by
              WHERE alerts.id < ?1 ORDER BY alerts.id DESC LIMIT ?2"
-        ))?;
-        let rows = statement.query_map(params![before.unwrap_or(i64::MAX), limit as i64], |row| {
-            let acknowledged = match row.get::<_, Option<i64>>(11)? {
+        ), params![before.unwrap_or(i64::MAX), limit as i64], |row| {
+            let acknowledged = match row.get::<Option<i64>>(11)? {
                 Some(at) => Some(Acknowledgement {
-                    by: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    by: row.get::<Option<String>>(10)?.unwrap_or_default(),
                     at: at.max(0) as u64,
-                    note: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
+                    note: row.get::<Option<String>>(12)?.unwrap_or_default(),
                 }),
                 None => None,
             };
             Ok((alert_row(row)?, acknowledged))
-        })?;
-        rows.collect()
+        })
     }
 
     /// Marks an alert as seen and dealt with; `false` when it was already (or does not exist).
     pub fn acknowledge_alert(&self, id: i64, user_id: i64, note: &str, now: u64) -> Result<bool> {
-        let changed = self.db.execute(
+        let changed = self.execute(
             "UPDATE alerts SET acknowledged_at = ?1, acknowledged_by = ?2, note = ?3 WHERE id = ?4 AND acknowledged_at IS NULL",
             params![now as i64, user_id, note, id],
         )?;
@@ -241,11 +225,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let store = Store::open(&dir.join("satchel.db")).unwrap();
-        let mut plan = store.db.prepare(&format!("EXPLAIN QUERY PLAN {RECENT_BLOCKS}")).unwrap();
-        let steps: Vec<String> =
-            plan.query_map(params![1, 0], |row| row.get(3)).unwrap().collect::<Result<_>>().unwrap();
+        let steps: Vec<String> = store
+            .query_map(&format!("EXPLAIN QUERY PLAN {RECENT_BLOCKS}"), params![1_i64, 0_i64], |row| row.get(3))
+            .unwrap();
         assert!(steps.iter().any(|step| step.contains("COVERING INDEX activity_blocks")), "{steps:?}");
-        drop(plan);
         drop(store);
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -1,0 +1,131 @@
+//! A real PostgreSQL for the server's tests: one cluster per test binary (Debian's `initdb`
+//! and `pg_ctl` into a temporary directory, as the unprivileged `postgres` user when the tests
+//! run as root), a fresh database for each server, and a watchdog that stops the cluster and
+//! removes its directory once the test binary has ended.
+//!
+//! The server suites run against it when `SATCHEL_TEST_DATABASE=postgres` (`make test` runs
+//! them once on each engine).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+/// Whether this run's servers keep their records in PostgreSQL.
+pub fn wanted() -> bool {
+    std::env::var("SATCHEL_TEST_DATABASE").as_deref() == Ok("postgres")
+}
+
+pub struct Cluster {
+    dir: PathBuf,
+    port: u16,
+    bin: PathBuf,
+}
+
+/// The newest PostgreSQL Debian installed (`/usr/lib/postgresql/<version>/bin`).
+fn binaries() -> PathBuf {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed (make deps installs Debian's postgresql)")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin")))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().expect("a PostgreSQL version under /usr/lib/postgresql").1
+}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `program`, as the `postgres` user when we are root (PostgreSQL refuses to run as root).
+fn as_postgres(program: &Path) -> Command {
+    if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(mut command: Command, what: &str) -> String {
+    let output = command.stdin(Stdio::null()).output().unwrap_or_else(|error| panic!("{what}: {error}"));
+    assert!(
+        output.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The test binary's cluster, started on first use.
+pub fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let bin = binaries();
+        let dir = std::env::temp_dir().join(format!("satchel-postgres-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if running_as_root() {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres:postgres").arg(&dir);
+            run(chown, "chown the cluster's directory");
+        }
+        let data = dir.join("data");
+        let mut initdb = as_postgres(&bin.join("initdb"));
+        initdb.arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
+        run(initdb, "initdb");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut start = as_postgres(&bin.join("pg_ctl"));
+        start.arg("-D").arg(&data).arg("-l").arg(dir.join("log")).arg("-w").arg("-o").arg(format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            dir.display()
+        ));
+        start.arg("start");
+        run(start, "pg_ctl start");
+        // Stops the cluster once this test binary has gone, however it ends.
+        let watchdog = format!(
+            "while [ -d /proc/{pid} ]; do sleep 1; done; {pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
+            pid = std::process::id(),
+            pg_ctl = bin.join("pg_ctl").display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        // In the background of a shell that ends at once: the watchdog outlives this process.
+        let detached = format!("({watchdog}) >/dev/null 2>&1 &");
+        let mut guard = as_postgres(Path::new("sh"));
+        guard.args(["-c", &detached]);
+        run(guard, "start the cluster's watchdog");
+        Cluster { dir, port, bin }
+    })
+}
+
+impl Cluster {
+    fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// A new, empty database; its URL.
+    pub fn new_database(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let name = format!("satchel_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        self.psql(&self.url("postgres"), &format!("CREATE DATABASE {name}"));
+        self.url(&name)
+    }
+
+    /// Runs `sql` with psql and returns what it printed (unaligned, tuples only).
+    pub fn psql(&self, url: &str, sql: &str) -> String {
+        let mut command = Command::new(self.bin.join("psql"));
+        command.args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]);
+        run(command, &format!("psql {sql}"))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
