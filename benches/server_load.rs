@@ -4,15 +4,21 @@
 //! signed bundle is measured, p50 and p99, for N = 100, 1,000 and 5,000 (more descriptors than
 //! the usual limit of 1,024); with the server's memory (PSS) while it holds them; the same with
 //! N = 100 and 500 headless kiosks running the real sync code; and report ingest with 100 KB
-//! screenshots. Run with `cargo bench --bench server_load` (or `make bench`).
+//! screenshots. Then a trust's deployment beside the single school's, in one run: 10,000
+//! kiosks long-polling two replicas on one PostgreSQL database against one server on SQLite,
+//! with the replicas' and PostgreSQL's memory, and report ingest on both. Run with
+//! `cargo bench --bench server_load` (or `make bench`); `-- trust` runs only the trust part.
 
+#[allow(dead_code)] // the tests' cluster, of which the bench uses part
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use support::{admin, Server};
+use support::{admin_on, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -23,11 +29,68 @@ const INGEST_KIOSKS: usize = 40;
 /// Console pages timed while the kiosks wait, one after another.
 const CONSOLE_SAMPLES: usize = 200;
 
-fn start_server(name: &str) -> Server {
-    let data = std::env::temp_dir().join(format!("satchel-load-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    admin(&data, &["add-room", "Lab"]);
-    Server::start(&data, "warn", false)
+/// Where the records are kept: one server on SQLite, or replicas sharing PostgreSQL.
+#[derive(Clone, Copy, Debug)]
+enum Deployment {
+    Sqlite,
+    Postgres { replicas: usize },
+}
+
+/// The servers of one deployment, with the room the bench uses.
+struct Fleet {
+    servers: Vec<Server>,
+    database: Option<String>,
+}
+
+impl Fleet {
+    fn start(name: &str, deployment: Deployment) -> Fleet {
+        let (database, replicas) = match deployment {
+            Deployment::Sqlite => (None, 1),
+            Deployment::Postgres { replicas } => (Some(postgres::cluster().new_database()), replicas),
+        };
+        let data = |replica: usize| {
+            let data = std::env::temp_dir().join(format!("satchel-load-{name}-{replica}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&data);
+            std::fs::create_dir_all(&data).unwrap();
+            data
+        };
+        let first = data(0);
+        admin_on(&first, database.as_deref(), &["add-room", "Lab"]);
+        let mut servers = vec![Server::start_on(&first, database.as_deref(), "warn", false)];
+        for replica in 1..replicas {
+            // Every replica signs with the one key.
+            let own = data(replica);
+            std::fs::copy(first.join("signing.key"), own.join("signing.key")).unwrap();
+            servers.push(Server::start_on(&own, database.as_deref(), "warn", false));
+        }
+        Fleet { servers, database }
+    }
+
+    fn admin(&self, args: &[&str]) -> String {
+        admin_on(&self.servers[0].data, self.database.as_deref(), args)
+    }
+
+    /// The port of the replica that kiosk `index` uses (round robin, as a load balancer).
+    fn port(&self, index: usize) -> u16 {
+        self.servers[index % self.servers.len()].port
+    }
+
+    /// The servers' memory, together.
+    fn servers_kib(&self) -> u64 {
+        self.servers.iter().map(|server| pss_kib(server.pid())).sum()
+    }
+
+    /// PostgreSQL's memory (its postmaster and every backend), or none with SQLite.
+    fn database_kib(&self) -> u64 {
+        if self.database.is_none() {
+            return 0;
+        }
+        postgres::cluster().server_pids().into_iter().map(pss_kib).sum()
+    }
+}
+
+fn start_server(name: &str) -> Fleet {
+    Fleet::start(name, Deployment::Sqlite)
 }
 
 /// One HTTP/1.1 exchange on a new connection: status and body.
@@ -90,8 +153,9 @@ fn csrf_of(html: &str) -> String {
 impl Teacher {
     /// Signs a new teacher in, choosing a password in place of the one-time one as every new
     /// account must, and makes a lesson.
-    fn log_in(port: u16, data: &std::path::Path) -> Teacher {
-        let password = admin(data, &["add-user", "teacher", "--role", "teacher", "--room", "Lab"]);
+    fn log_in(fleet: &Fleet) -> Teacher {
+        let password = fleet.admin(&["add-user", "teacher", "--role", "teacher", "--room", "Lab"]);
+        let port = fleet.port(0);
         let password = password.trim();
         let client = reqwest::blocking::Client::builder()
             .cookie_store(true)
@@ -152,22 +216,24 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 struct Propagation {
     /// Lesson start to bundle, each kiosk, sorted.
     arrivals: Vec<Duration>,
-    /// The server's PSS while it holds the polls.
+    /// The servers' PSS while they hold the polls.
     memory_kib: u64,
+    /// PostgreSQL's PSS then (none with SQLite).
+    database_kib: u64,
     /// The console's lessons page while the polls are held, sorted.
     console: Vec<Duration>,
 }
 
-/// Enrols `n` kiosks, holds their long polls, times a console page while they wait, starts a
-/// lesson, and times its arrival.
-async fn propagation(n: usize) -> Propagation {
-    let server = start_server(&format!("n{n}"));
-    let codes = admin(&server.data, &["enrol-code", "--room", "Lab", "--count", &n.to_string()]);
-    let port = server.port;
+/// Enrols `n` kiosks, holds their long polls (spread over the replicas), times a console page
+/// while they wait, starts a lesson on the first replica, and times its arrival.
+async fn propagation(n: usize, deployment: Deployment) -> Propagation {
+    let fleet = Arc::new(Fleet::start(&format!("n{n}"), deployment));
+    let codes = fleet.admin(&["enrol-code", "--room", "Lab", "--count", &n.to_string()]);
     // Enrolment is not what is measured: 32 at a time, as a lab would.
     let gate = Arc::new(tokio::sync::Semaphore::new(32));
     let mut enrolments = Vec::new();
     for (index, code) in codes.lines().map(str::to_owned).enumerate() {
+        let port = fleet.port(index);
         let permit = Arc::clone(&gate).acquire_owned().await.unwrap();
         enrolments.push(tokio::spawn(async move {
             let kiosk = enrol(port, code, index).await;
@@ -179,12 +245,13 @@ async fn propagation(n: usize) -> Propagation {
     for enrolment in enrolments {
         kiosks.push(enrolment.await.unwrap());
     }
-    let data = server.data.clone();
-    let teacher = tokio::task::spawn_blocking(move || Teacher::log_in(port, &data)).await.unwrap();
+    let signing_in = Arc::clone(&fleet);
+    let teacher = tokio::task::spawn_blocking(move || Teacher::log_in(&signing_in)).await.unwrap();
 
     let started = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut polls = Vec::new();
-    for kiosk in kiosks {
+    for (index, kiosk) in kiosks.into_iter().enumerate() {
+        let port = fleet.port(index);
         let started = Arc::clone(&started);
         polls.push(tokio::spawn(async move {
             let (status, _) = http(
@@ -202,7 +269,7 @@ async fn propagation(n: usize) -> Propagation {
     }
     // Let every poll reach the server and wait there.
     tokio::time::sleep(Duration::from_millis(1_000 + n as u64 * 2)).await;
-    let memory_kib = pss_kib(server.pid());
+    let (memory_kib, database_kib) = (fleet.servers_kib(), fleet.database_kib());
     let (teacher, console) = tokio::task::spawn_blocking(move || {
         let console = teacher.time_page(CONSOLE_SAMPLES);
         (teacher, console)
@@ -220,7 +287,7 @@ async fn propagation(n: usize) -> Propagation {
         arrivals.push(poll.await.unwrap());
     }
     arrivals.sort();
-    Propagation { arrivals, memory_kib, console }
+    Propagation { arrivals, memory_kib, database_kib, console }
 }
 
 /// `n` headless kiosks running the real sync code (`satchel::kiosk::sync::Link`: long poll,
@@ -229,9 +296,9 @@ async fn propagation(n: usize) -> Propagation {
 async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
     use satchel::config::ServerLink;
     use satchel::kiosk::sync::{Callbacks, Link, Shared};
-    let server = start_server(&format!("sync{n}"));
-    let codes = admin(&server.data, &["enrol-code", "--room", "Lab", "--count", &n.to_string()]);
-    let port = server.port;
+    let fleet = Arc::new(start_server(&format!("sync{n}")));
+    let codes = fleet.admin(&["enrol-code", "--room", "Lab", "--count", &n.to_string()]);
+    let port = fleet.port(0);
     let (sender, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<Instant>();
     let states = std::env::temp_dir().join(format!("satchel-sync-states-{}", std::process::id()));
     for (index, code) in codes.lines().enumerate() {
@@ -271,8 +338,8 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
     }
     // Every client has its first bundle and is waiting in its long poll.
     tokio::time::sleep(Duration::from_millis(2_000 + n as u64 * 4)).await;
-    let data = server.data.clone();
-    let teacher = tokio::task::spawn_blocking(move || Teacher::log_in(port, &data)).await.unwrap();
+    let signing_in = Arc::clone(&fleet);
+    let teacher = tokio::task::spawn_blocking(move || Teacher::log_in(&signing_in)).await.unwrap();
     let started = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         teacher.post("/lessons/1/start", &[("room", "1"), ("minutes", "60")]);
@@ -293,14 +360,15 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
     (percentile(&latencies, 0.5), percentile(&latencies, 0.99), *latencies.last().unwrap())
 }
 
-/// Reports per second with 100 KB screenshots, `REPORT_CONCURRENCY` at a time.
-async fn ingest() -> f64 {
-    let server = start_server("ingest");
+/// Reports per second with 100 KB screenshots, `REPORT_CONCURRENCY` at a time (over the
+/// replicas in turn).
+async fn ingest(deployment: Deployment) -> f64 {
+    let fleet = Fleet::start("ingest", deployment);
     // Spread over kiosks as a school's reports are: one kiosk may send 30 in ten minutes.
-    let codes = admin(&server.data, &["enrol-code", "--room", "Lab", "--count", &INGEST_KIOSKS.to_string()]);
+    let codes = fleet.admin(&["enrol-code", "--room", "Lab", "--count", &INGEST_KIOSKS.to_string()]);
     let mut kiosks = Vec::new();
     for (index, code) in codes.lines().enumerate() {
-        kiosks.push(Arc::new(enrol(server.port, code.trim().to_owned(), index).await.authorization));
+        kiosks.push(Arc::new(enrol(fleet.port(index), code.trim().to_owned(), index).await.authorization));
     }
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
     let mut noise = vec![0u8; 100 * 1024 - png.len()];
@@ -317,7 +385,7 @@ async fn ingest() -> f64 {
             .to_string();
         let (authorization, permit) =
             (Arc::clone(&kiosks[index % INGEST_KIOSKS]), Arc::clone(&semaphore).acquire_owned().await.unwrap());
-        let port = server.port;
+        let port = fleet.port(index);
         sends.push(tokio::spawn(async move {
             let (status, _) = http(
                 port,
@@ -362,10 +430,18 @@ fn main() {
         "## satchel-server under load (release build, loopback, {} CPUs, open-files limit {open_files})\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if !std::env::args().any(|arg| arg == "trust") {
+        one_school(&runtime);
+    }
+    trust(&runtime);
+}
+
+/// The single school's figures: one server on SQLite.
+fn one_school(runtime: &tokio::runtime::Runtime) {
     println!("| kiosks | lesson start to bundle at every kiosk: p50 | p99 | max | server PSS holding the polls | console page while they wait: p50 | p99 | goal |");
     println!("|---|---|---|---|---|---|---|---|");
     for n in [100, 1_000, 5_000] {
-        let Propagation { arrivals, memory_kib, console } = runtime.block_on(propagation(n));
+        let Propagation { arrivals, memory_kib, console, .. } = runtime.block_on(propagation(n, Deployment::Sqlite));
         println!(
             "| {n} | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} MB | {:.1} ms | {:.1} ms | p99 ≤ 1,000 ms, ≤ 150 MB at 1,000 |",
             ms(percentile(&arrivals, 0.5)),
@@ -387,6 +463,32 @@ fn main() {
             max.as_secs_f64() * 1e3
         );
     }
-    let rate = runtime.block_on(ingest());
+    let rate = runtime.block_on(ingest(Deployment::Sqlite));
     println!("\nReport ingest: {rate:.0} reports/s ({REPORTS} reports with 100 KB screenshots, {REPORT_CONCURRENCY} at a time, each fsynced before the answer; goal ≥ 200/s)");
+}
+
+/// Kiosks a trust's bench holds at once.
+const TRUST_KIOSKS: usize = 10_000;
+
+/// A trust's deployment beside the single school's, on the same machine in one run.
+fn trust(runtime: &tokio::runtime::Runtime) {
+    println!("\n### A trust: {TRUST_KIOSKS} kiosks long-polling, lesson started on the first server\n");
+    println!("| deployment | lesson start to bundle at every kiosk: p50 | p99 | max | satchel-servers' PSS | PostgreSQL's PSS | report ingest (100 KB screenshots) |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, deployment) in [
+        ("one server, SQLite", Deployment::Sqlite),
+        ("two replicas, PostgreSQL 15", Deployment::Postgres { replicas: 2 }),
+    ] {
+        let Propagation { arrivals, memory_kib, database_kib, .. } =
+            runtime.block_on(propagation(TRUST_KIOSKS, deployment));
+        let rate = runtime.block_on(ingest(deployment));
+        println!(
+            "| {name} | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} MB | {:.1} MB | {rate:.0} reports/s |",
+            ms(percentile(&arrivals, 0.5)),
+            ms(percentile(&arrivals, 0.99)),
+            ms(*arrivals.last().unwrap()),
+            memory_kib as f64 / 1024.0,
+            database_kib as f64 / 1024.0,
+        );
+    }
 }

@@ -104,18 +104,15 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.json::<Value>().unwrap()["id"], id);
     }
-    let stored: Vec<_> = std::fs::read_dir(server.data.path().join("screenshots"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().into_string().unwrap())
-        .collect();
+    let stored: Vec<String> =
+        support::server::stored_screenshots(server.data.path()).into_iter().map(|(name, _)| name).collect();
     assert_eq!(stored, [format!("{id}.png")]);
     let database = server.count("SELECT count(*) FROM reports");
     assert_eq!(database, 1);
     // Sent again with another picture, by this kiosk or another: the evidence stays as it was
     // (another kiosk's is refused: it could never be stored under that id).
-    let screenshot = server.data.path().join("screenshots").join(format!("{id}.png"));
-    let evidence = std::fs::read(&screenshot).unwrap();
+    let screenshot = || support::server::screenshot(server.data.path(), &format!("{id}.png"));
+    let evidence = screenshot().unwrap();
     let other = server.enrolled();
     for (sender, status) in [(&kiosk, StatusCode::OK), (&other, StatusCode::CONFLICT)] {
         let response = server
@@ -125,7 +122,7 @@ fn a_report_is_stored_once_however_often_it_is_sent_and_only_with_a_png() {
             .unwrap();
         assert_eq!(response.status(), status);
     }
-    assert_eq!(std::fs::read(&screenshot).unwrap(), evidence, "a resent report does not replace its screenshot");
+    assert_eq!(screenshot().unwrap(), evidence, "a resent report does not replace its screenshot");
 
     let not_png = server
         .as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports")
@@ -187,8 +184,8 @@ fn reports_and_unblock_requests_older_than_the_retention_period_are_deleted_with
         .unwrap()
         .status()
         .is_success());
-    let screenshot = server.data.path().join("screenshots").join(format!("{id}.png"));
-    assert!(screenshot.exists());
+    let name = format!("{id}.png");
+    assert!(support::server::screenshot(server.data.path(), &name).is_some());
     // An unblock request, dated (by a kiosk with a wrong clock) far in the future.
     let ask = json!({ "id": "6f8fad5b-d9cb-469f-a165-70867728950e", "url": "https://games.example/", "requested_at": 4_000_000_000u64 });
     assert!(server
@@ -209,7 +206,7 @@ fn reports_and_unblock_requests_older_than_the_retention_period_are_deleted_with
     support::wait_for("the old report to go", Duration::from_secs(10), || {
         server.count("SELECT count(*) FROM reports") == 0
     });
-    assert!(!screenshot.exists(), "its screenshot went too");
+    assert!(support::server::screenshot(server.data.path(), &name).is_none(), "its screenshot went too");
     support::wait_for("the old unblock request to go", Duration::from_secs(10), || {
         server.count("SELECT count(*) FROM unblock_requests") == 0
     });

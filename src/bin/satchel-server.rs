@@ -201,7 +201,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 server::Retention { reports_days: cli.retention_days, activity_days: cli.activity_retention_days };
             server.set_disk_floor_mb(cli.disk_floor_mb);
             tokio::runtime::Runtime::new()?.block_on(async move {
-                tokio::spawn(std::sync::Arc::clone(&server).keep_disk_floor());
+                if server.keeps_screenshots_on_disk() {
+                    tokio::spawn(std::sync::Arc::clone(&server).keep_disk_floor());
+                }
                 if let Some(mail) = mail {
                     tokio::spawn(mail.run(std::sync::Arc::clone(&server)));
                 }

@@ -149,7 +149,7 @@ fn raise(store: &Store, alert: &NewAlert<'_>, now: u64) -> crate::server::store:
 /// Tells the consoles of alerts now committed, and the mailer of urgent ones.
 pub fn announce(server: &Server, raised: &[Raised]) {
     for alert in raised {
-        let _ = server.events.send(ConsoleEvent {
+        server.console_event(ConsoleEvent {
             kind: "alert",
             id: alert.id.to_string(),
             room: alert.room_id,

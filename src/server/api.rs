@@ -202,7 +202,7 @@ async fn report(
     let new = server.store().add_report(&kiosk, &report, &screenshot, now())?;
     if new {
         info!(report = report.id, kiosk = kiosk.name, "report received");
-        let _ = server.events.send(ConsoleEvent {
+        server.console_event(ConsoleEvent {
             kind: "report",
             id: report.id.clone(),
             room: kiosk.room_id,
@@ -247,13 +247,7 @@ async fn keep_screenshot(
     // The file is named by the UUID checked before, so no name can leave the folder.
     let name = format!("{report_id}.png");
     let (server, stored) = (Arc::clone(server), name.clone());
-    let written = tokio::task::spawn_blocking(move || {
-        if !server.make_room(bytes) {
-            return Ok(false);
-        }
-        crate::durable::write_durably(&server.data.join("screenshots").join(stored), &png).map(|()| true)
-    })
-    .await;
+    let written = tokio::task::spawn_blocking(move || server.put_screenshot(&stored, &png)).await;
     match written {
         Ok(Ok(true)) => Ok(Screenshot::Stored { name, bytes }),
         Ok(Ok(false)) => Ok(Screenshot::Refused("disk")),
@@ -306,7 +300,7 @@ async fn unblock(
     // top of the list and outlive the retention period.
     let requested_at = request.requested_at.min(now());
     if server.store().add_unblock_request(&kiosk, &request.id, &request.url, requested_at, now())? {
-        let _ = server.events.send(ConsoleEvent {
+        server.console_event(ConsoleEvent {
             kind: "unblock",
             id: request.id.clone(),
             room: kiosk.room_id,

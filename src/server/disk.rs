@@ -95,13 +95,6 @@ impl Server {
         room
     }
 
-    /// Deletes screenshot files by the names the database held (empty: the report had none).
-    pub(super) fn remove_screenshots(&self, names: &[String]) {
-        for name in names.iter().filter(|name| !name.is_empty()) {
-            let _ = std::fs::remove_file(self.data.join("screenshots").join(name));
-        }
-    }
-
     /// Checks the floor now and every minute.
     pub async fn keep_disk_floor(self: Arc<Self>) {
         loop {

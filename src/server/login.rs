@@ -7,6 +7,10 @@
 //! slows to a crawl, while the owner's own browser, in a bucket of its own, is never held up
 //! by someone else's guesses. Names that are no account are counted the same way, so neither
 //! the answer nor the wait tells whether a name exists.
+//!
+//! One server keeps its buckets in memory; replicas sharing a PostgreSQL database keep them
+//! in it (`login_tries`), so that guesses spread over replicas count as one guesser's. Both
+//! step a [`Bucket`] the same way.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,7 +24,7 @@ pub const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
 /// not grow the server's memory without end).
 const MOST_BUCKETS: usize = 10_000;
 /// A bucket with no try for this long after its wait ended is forgotten.
-const FORGET_AFTER: Duration = Duration::from_secs(3600);
+pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
 /// Who is trying: a browser that signed in to the account before, or anyone else.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -30,10 +34,46 @@ pub enum Client {
     Elsewhere,
 }
 
-#[derive(Debug)]
-struct Bucket {
-    tries: u32,
-    next_allowed: Instant,
+/// One bucket's tries, and when the next may be made (milliseconds on the keeper's clock;
+/// a new bucket's is its first try).
+#[derive(Clone, Copy, Debug)]
+pub struct Bucket {
+    pub tries: u32,
+    pub next_allowed: u64,
+}
+
+impl Bucket {
+    pub fn new(now: u64) -> Bucket {
+        Bucket { tries: 0, next_allowed: now }
+    }
+
+    /// Whether it has been left alone long enough to be forgotten.
+    pub fn is_stale(&self, now: u64) -> bool {
+        now.saturating_sub(self.next_allowed) >= FORGET_AFTER.as_millis() as u64
+    }
+
+    /// Counts a try before its password is checked; `Err(wait)` when it must wait first.
+    pub fn begin(&mut self, now: u64) -> Result<(), Duration> {
+        if self.is_stale(now) {
+            self.tries = 0;
+        }
+        if self.tries >= FREE_TRIES && now < self.next_allowed {
+            return Err(Duration::from_millis(self.next_allowed - now));
+        }
+        self.tries += 1;
+        if self.tries >= FREE_TRIES {
+            self.next_allowed = now + wait_after(self.tries - FREE_TRIES).as_millis() as u64;
+        }
+        Ok(())
+    }
+
+    /// A wrong password, known once it was checked (which takes a while): the wait runs from
+    /// now.
+    pub fn failed(&mut self, now: u64) {
+        if self.tries >= FREE_TRIES {
+            self.next_allowed = self.next_allowed.max(now + wait_after(self.tries - FREE_TRIES).as_millis() as u64);
+        }
+    }
 }
 
 /// A hash no password matches, checked for names that are no account so that they take as
@@ -43,16 +83,41 @@ pub fn stand_in_hash() -> &'static str {
     STAND_IN.get_or_init(|| crate::secrets::hash("no account has this password").unwrap_or_default())
 }
 
-#[derive(Default)]
-pub struct LoginGuard(Mutex<HashMap<(String, Client), Bucket>>);
+impl Client {
+    /// The client as the shared buckets name it.
+    pub fn key(&self) -> &str {
+        match self {
+            Client::Known(device) => device,
+            Client::Elsewhere => "elsewhere",
+        }
+    }
+}
+
+/// The buckets of one server, in memory.
+pub struct LoginGuard {
+    buckets: Mutex<HashMap<(String, Client), Bucket>>,
+    /// Where its clock starts.
+    origin: Instant,
+}
+
+impl Default for LoginGuard {
+    fn default() -> LoginGuard {
+        LoginGuard { buckets: Mutex::default(), origin: Instant::now() }
+    }
+}
 
 impl LoginGuard {
+    fn millis(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.origin).as_millis() as u64
+    }
+
     /// Counts a try before its password is checked (so tries sent side by side all count);
     /// `Err(wait)` when this bucket must wait that long first.
     pub fn begin(&self, name: &str, client: &Client, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.millis(now);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MOST_BUCKETS {
-            buckets.retain(|_, bucket| now.saturating_duration_since(bucket.next_allowed) < FORGET_AFTER);
+            buckets.retain(|_, bucket| !bucket.is_stale(now));
             if buckets.len() >= MOST_BUCKETS {
                 if let Some(stalest) =
                     buckets.iter().min_by_key(|(_, bucket)| bucket.next_allowed).map(|(key, _)| key.clone())
@@ -61,35 +126,71 @@ impl LoginGuard {
                 }
             }
         }
-        let bucket = buckets.entry((name.to_owned(), client.clone())).or_insert(Bucket { tries: 0, next_allowed: now });
-        if now.saturating_duration_since(bucket.next_allowed) >= FORGET_AFTER {
-            bucket.tries = 0;
-        }
-        if bucket.tries >= FREE_TRIES && now < bucket.next_allowed {
-            return Err(bucket.next_allowed - now);
-        }
-        bucket.tries += 1;
-        if bucket.tries >= FREE_TRIES {
-            bucket.next_allowed = now + wait_after(bucket.tries - FREE_TRIES);
-        }
-        Ok(())
+        buckets.entry((name.to_owned(), client.clone())).or_insert(Bucket::new(now)).begin(now)
     }
 
     /// A wrong password, known once it was checked (which takes a while): the wait runs from
     /// now.
     pub fn failed(&self, name: &str, client: &Client, now: Instant) {
-        let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.millis(now);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(bucket) = buckets.get_mut(&(name.to_owned(), client.clone())) {
-            if bucket.tries >= FREE_TRIES {
-                bucket.next_allowed = bucket.next_allowed.max(now + wait_after(bucket.tries - FREE_TRIES));
-            }
+            bucket.failed(now);
         }
     }
 
     /// The right password: this bucket starts again.
     pub fn succeeded(&self, name: &str, client: &Client) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&(name.to_owned(), client.clone()));
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner()).remove(&(name.to_owned(), client.clone()));
     }
+}
+
+impl super::Server {
+    /// Counts a sign-in try (see [`LoginGuard::begin`]): in memory, or with replicas in the
+    /// shared database. A database that cannot be reached refuses the try (fail-closed).
+    pub(super) fn login_begin(&self, name: &str, client: &Client) -> Result<(), Duration> {
+        if !self.shares_login_tries() {
+            return self.login_guard.begin(name, client, Instant::now());
+        }
+        let now = unix_millis();
+        let store = self.store();
+        let stepped = store
+            .forget_stale_login_buckets(now.saturating_sub(FORGET_AFTER.as_millis() as u64))
+            .and_then(|()| store.step_login_bucket(name, client.key(), now, |bucket| bucket.begin(now)));
+        stepped.unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot count a sign-in try: refused");
+            Err(Duration::from_secs(60))
+        })
+    }
+
+    /// A wrong password (see [`LoginGuard::failed`]).
+    pub(super) fn login_failed(&self, name: &str, client: &Client) {
+        if !self.shares_login_tries() {
+            return self.login_guard.failed(name, client, Instant::now());
+        }
+        let now = unix_millis();
+        if let Err(error) = self.store().step_login_bucket(name, client.key(), now, |bucket| bucket.failed(now)) {
+            tracing::warn!(%error, "cannot count a wrong password");
+        }
+    }
+
+    /// The right password (see [`LoginGuard::succeeded`]).
+    pub(super) fn login_succeeded(&self, name: &str, client: &Client) {
+        if !self.shares_login_tries() {
+            return self.login_guard.succeeded(name, client);
+        }
+        if let Err(error) = self.store().forget_login_bucket(name, client.key()) {
+            tracing::warn!(%error, "cannot forget the sign-in tries of a right password");
+        }
+    }
+
+    fn shares_login_tries(&self) -> bool {
+        matches!(self.database, super::Database::Postgres(_))
+    }
+}
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
 }
 
 /// The wait after the `extra`-th try beyond the free ones: 1 s, doubling, at most
@@ -137,6 +238,6 @@ mod tests {
         for n in 0..(MOST_BUCKETS + 500) {
             let _ = guard.begin(&format!("name{n}"), &Client::Elsewhere, now);
         }
-        assert!(guard.0.lock().unwrap().len() <= MOST_BUCKETS);
+        assert!(guard.buckets.lock().unwrap().len() <= MOST_BUCKETS);
     }
 }

@@ -11,6 +11,8 @@ mod lessons;
 mod limits;
 mod login;
 pub mod mail;
+mod replicas;
+mod screenshots;
 pub mod store;
 pub mod tls;
 mod transport;
@@ -117,6 +119,8 @@ pub struct Server {
     key: SigningKey,
     data: PathBuf,
     database: Database,
+    /// This process among the replicas sharing a database (random at each start).
+    replica: u64,
     rooms: Mutex<HashMap<i64, watch::Sender<i64>>>,
     lessons_changed: Notify,
     /// What the consoles listening should know at once.
@@ -164,6 +168,7 @@ impl Server {
             key,
             data: data.to_owned(),
             database: database.clone(),
+            replica: getrandom::u64().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?,
             rooms: Mutex::default(),
             lessons_changed: Notify::new(),
             events: broadcast::channel(256).0,
@@ -200,9 +205,16 @@ impl Server {
         crate::keys::public_key_text(&self.key.verifying_key())
     }
 
-    /// Tells the kiosks waiting on a room that its rules are now at `version`. Two changes
-    /// may tell in either order; the room's channel keeps the newest.
+    /// Tells the kiosks waiting on a room, here and on the other replicas, that its rules
+    /// are now at `version`.
     pub fn rules_changed(&self, room_id: i64, version: i64) {
+        self.rules_changed_here(room_id, version);
+        self.tell_replicas(replicas::Signal::Rules { room: room_id, version });
+    }
+
+    /// Tells the kiosks waiting on a room here. Two changes may tell in either order; the
+    /// room's channel keeps the newest.
+    fn rules_changed_here(&self, room_id: i64, version: i64) {
         let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(sender) = rooms.get(&room_id) {
             sender.send_if_modified(|newest| {
@@ -215,6 +227,28 @@ impl Server {
         }
         drop(rooms);
         self.lessons_changed.notify_one();
+    }
+
+    /// Sessions ended (sign-out, a disabled account, a password changed): the consoles' event
+    /// streams here and on the other replicas check that theirs is still alive.
+    pub(super) fn sessions_changed(&self) {
+        self.sessions_ended_here();
+        self.tell_replicas(replicas::Signal::SessionsEnded);
+    }
+
+    fn sessions_ended_here(&self) {
+        self.sessions_ended.send_modify(|generation| *generation += 1);
+    }
+
+    /// Something new for the consoles listening here and on the other replicas.
+    pub(super) fn console_event(&self, event: ConsoleEvent) {
+        self.tell_replicas(replicas::Signal::Console {
+            kind: event.kind.to_owned(),
+            id: event.id.clone(),
+            room: event.room,
+            safeguarding: event.safeguarding,
+        });
+        let _ = self.events.send(event);
     }
 
     /// Resolves once the server has begun to stop.
@@ -288,7 +322,7 @@ impl Server {
         let password = random_code()?;
         let password_hash = hash_password(&password)?;
         self.store().set_password(user_id, &password_hash, true, None)?;
-        self.sessions_ended.send_modify(|generation| *generation += 1);
+        self.sessions_changed();
         Ok(password)
     }
 
@@ -398,6 +432,7 @@ pub async fn serve(server: Arc<Server>, listen: SocketAddr, retention: Retention
         bail!("{listen}: plain HTTP only on loopback; beyond it satchel-server needs HTTPS");
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    tokio::spawn(replicas::listen(Arc::clone(&server)));
     tokio::spawn(Arc::clone(&server).end_lessons_on_time());
     tokio::spawn(Arc::clone(&server).expire_reports(retention.reports_days));
     tokio::spawn(activity::expire(Arc::clone(&server), retention.activity_days));

@@ -9,8 +9,10 @@ pub mod engine;
 mod postgres;
 mod sqlite;
 
-use engine::{params, Engine, Optional, Param, Row};
+use engine::{params, Engine, Kind, Optional, Param, Row};
+pub use postgres::listen;
 
+use super::login::Bucket;
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::pages::Tile;
 use crate::protocol::{Heartbeat, Report};
@@ -188,6 +190,15 @@ impl Store {
     /// at the rate kiosks send.
     pub fn open_for_activity(path: &Path) -> Result<Store> {
         Ok(Store { db: Box::new(sqlite::Sqlite::open(path, "FAST")?) })
+    }
+
+    /// Tells the replicas listening on `channel` (see [`listen`]); with SQLite there is one
+    /// server and no one else to tell.
+    pub fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        if self.db.kind() == Kind::Postgres {
+            self.execute("SELECT pg_notify(?1, ?2)", params![channel, payload])?;
+        }
+        Ok(())
     }
 
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
@@ -481,6 +492,68 @@ impl Store {
     pub fn oldest_screenshots(&self, count: usize) -> Result<Vec<(String, String)>> {
         let sql = format!("SELECT id, screenshot FROM reports WHERE screenshot != '' AND NOT {WORKED_ON} ORDER BY received_at, rowid LIMIT ?1");
         self.query_map(&sql, params![count as i64], |row| Ok((row.get(0)?, row.get(1)?)))
+    }
+
+    /// Keeps a screenshot in the database (PostgreSQL: see [`crate::server::Database`]); the
+    /// same name again (a report sent again) keeps the one picture.
+    pub fn put_screenshot(&self, name: &str, png: &[u8]) -> Result<()> {
+        self.execute(
+            "INSERT INTO screenshots (name, png) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET png = excluded.png",
+            params![name, png],
+        )?;
+        Ok(())
+    }
+
+    pub fn screenshot(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.query_row("SELECT png FROM screenshots WHERE name = ?1", params![name], |row| row.get(0)).optional()
+    }
+
+    pub fn remove_screenshot(&self, name: &str) -> Result<()> {
+        self.execute("DELETE FROM screenshots WHERE name = ?1", params![name])?;
+        Ok(())
+    }
+
+    /// Steps a sign-in bucket that every replica shares (PostgreSQL: see
+    /// [`crate::server::login`]) in one transaction: the upsert that reads it locks its row
+    /// until the step is written, so tries made side by side on two replicas both count.
+    pub fn step_login_bucket<T>(
+        &self,
+        name: &str,
+        client: &str,
+        now: u64,
+        step: impl FnOnce(&mut Bucket) -> T,
+    ) -> Result<T> {
+        self.in_transaction(|store| {
+            let mut bucket = store.query_row(
+                "INSERT INTO login_tries (name, client, tries, next_allowed) VALUES (?1, ?2, 0, ?3)
+                 ON CONFLICT (name, client) DO UPDATE SET tries = login_tries.tries RETURNING tries, next_allowed",
+                params![name, client, now as i64],
+                |row| {
+                    Ok(Bucket {
+                        tries: u32::try_from(row.get::<i64>(0)?).unwrap_or(u32::MAX),
+                        next_allowed: row.get::<i64>(1)?.max(0) as u64,
+                    })
+                },
+            )?;
+            let done = step(&mut bucket);
+            store.execute(
+                "UPDATE login_tries SET tries = ?3, next_allowed = ?4 WHERE name = ?1 AND client = ?2",
+                params![name, client, i64::from(bucket.tries), bucket.next_allowed as i64],
+            )?;
+            Ok(done)
+        })
+    }
+
+    /// The right password: the bucket starts again.
+    pub fn forget_login_bucket(&self, name: &str, client: &str) -> Result<()> {
+        self.execute("DELETE FROM login_tries WHERE name = ?1 AND client = ?2", params![name, client])?;
+        Ok(())
+    }
+
+    /// Forgets the buckets left alone since `before` (a flood of made-up names stays bounded).
+    pub fn forget_stale_login_buckets(&self, before: u64) -> Result<()> {
+        self.execute("DELETE FROM login_tries WHERE next_allowed < ?1", params![before as i64])?;
+        Ok(())
     }
 
     /// Forgets a report's screenshot (its file is deleted next), saying why in the inbox.

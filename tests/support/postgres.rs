@@ -125,6 +125,22 @@ impl Cluster {
         run(command, &format!("psql {sql}"))
     }
 
+    /// The cluster's processes: the postmaster and its children (backends, writers).
+    pub fn server_pids(&self) -> Vec<u32> {
+        let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).unwrap_or_default();
+        let Some(postmaster) = pid_file.lines().next().and_then(|line| line.trim().parse::<u32>().ok()) else {
+            return Vec::new();
+        };
+        let children = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // The parent is the second field after the command's closing parenthesis.
+            let parent: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            (parent == postmaster).then_some(pid)
+        });
+        std::iter::once(postmaster).chain(children).collect()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }

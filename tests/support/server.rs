@@ -33,16 +33,20 @@ impl Drop for Running {
 /// PostgreSQL, named in the data directory so that every command and restart on that
 /// directory uses it.
 pub fn database_options(data: &std::path::Path) -> Vec<String> {
-    if !super::postgres::wanted() {
+    let named = data.join("test-database");
+    if !named.exists() && !super::postgres::wanted() {
         return Vec::new();
     }
-    let named = data.join("test-database");
-    let url = std::fs::read_to_string(&named).unwrap_or_else(|_| {
-        let url = super::postgres::cluster().new_database();
-        std::fs::write(&named, &url).unwrap();
-        url
-    });
+    let url = std::fs::read_to_string(&named).unwrap_or_else(|_| on_postgres(data));
     vec!["--database".to_owned(), url]
+}
+
+/// Gives the servers on this data directory a new PostgreSQL database, whatever this run's
+/// engine; returns its URL.
+pub fn on_postgres(data: &std::path::Path) -> String {
+    let url = super::postgres::cluster().new_database();
+    std::fs::write(data.join("test-database"), &url).unwrap();
+    url
 }
 
 /// Runs `sql` on the server's database (statements whose result is not wanted).
@@ -68,6 +72,40 @@ pub fn query_integer(data: &std::path::Path, sql: &str) -> i64 {
         None => {
             rusqlite::Connection::open(data.join("satchel.db")).unwrap().query_row(sql, [], |row| row.get(0)).unwrap()
         }
+    }
+}
+
+/// The screenshots the server keeps, by name with their size: files in its folder, or rows
+/// of its PostgreSQL database.
+pub fn stored_screenshots(data: &std::path::Path) -> Vec<(String, u64)> {
+    let mut stored: Vec<(String, u64)> = match database_options(data).get(1) {
+        Some(url) => super::postgres::cluster()
+            .psql(url, "SELECT name || ' ' || octet_length(png) FROM screenshots")
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .map(|(name, size)| (name.to_owned(), size.parse().unwrap()))
+            .collect(),
+        None => std::fs::read_dir(data.join("screenshots"))
+            .unwrap()
+            .flatten()
+            .map(|entry| (entry.file_name().into_string().unwrap(), entry.metadata().unwrap().len()))
+            .collect(),
+    };
+    stored.sort();
+    stored
+}
+
+/// The screenshot kept under `name`, if there is one.
+pub fn screenshot(data: &std::path::Path, name: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    match database_options(data).get(1) {
+        Some(url) => {
+            let sql =
+                format!("SELECT translate(encode(png, 'base64'), E'\\n', '') FROM screenshots WHERE name = '{name}'");
+            let text = super::postgres::cluster().psql(url, &sql);
+            (!text.trim().is_empty()).then(|| base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap())
+        }
+        None => std::fs::read(data.join("screenshots").join(name)).ok(),
     }
 }
 

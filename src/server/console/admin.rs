@@ -191,7 +191,7 @@ async fn disable_user(
     }
     let disabled = server.store().disable_user(id, now())?;
     let Some(name) = disabled else { return Err(ConsoleError::not_found("No such account in use.")) };
-    server.sessions_ended.send_modify(|generation| *generation += 1);
+    server.sessions_changed();
     server.store().audit(Some(user.id), "disable-account", &name, now())?;
     admin_html(&server, &user, None)
 }

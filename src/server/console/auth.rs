@@ -2,7 +2,6 @@
 //! double-submit token on the login form, and tries that cost the guesser, not the owner.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use askama::Template;
 use axum::extract::State;
@@ -84,7 +83,7 @@ async fn login(
         }
         _ => Client::Elsewhere,
     };
-    if let Err(wait) = server.login_guard.begin(&name, &client, Instant::now()) {
+    if let Err(wait) = server.login_begin(&name, &client) {
         warn!(name, wait_seconds = wait.as_secs(), "login refused: too many tries");
         let mut refused = login_form(&server, Some("console-too-many-tries"), StatusCode::TOO_MANY_REQUESTS)?;
         refused.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
@@ -100,12 +99,12 @@ async fn login(
     .await
     .unwrap_or(false);
     let Some((user_id, _)) = account.filter(|_| verified) else {
-        server.login_guard.failed(&name, &client, Instant::now());
+        server.login_failed(&name, &client);
         info!(name, "login failed");
         server.store().audit(None, "login-failed", &name, now())?;
         return login_form(&server, Some("console-wrong-login"), StatusCode::UNAUTHORIZED);
     };
-    server.login_guard.succeeded(&name, &client);
+    server.login_succeeded(&name, &client);
     let no_randomness = |_| ConsoleError::internal("no randomness");
     let token = random_hex(32).map_err(no_randomness)?;
     let csrf = random_hex(16).map_err(no_randomness)?;
@@ -205,7 +204,7 @@ async fn change_password(
     let session = cookie(&headers, SESSION_COOKIE).map(|token| hash(&token));
     // Someone at an unlocked console must not be able to guess the password either.
     let client = Client::Known(session.clone().unwrap_or_default());
-    if server.login_guard.begin(&user.name, &client, Instant::now()).is_err() {
+    if server.login_begin(&user.name, &client).is_err() {
         return refuse(StatusCode::TOO_MANY_REQUESTS, "console-too-many-tries");
     }
     let stored = server.store().password_hash(user.id)?.unwrap_or_default();
@@ -216,11 +215,11 @@ async fn change_password(
     .await
     .map_err(|_| ConsoleError::internal("the password could not be checked"))?;
     let Some(new_hash) = checked else {
-        server.login_guard.failed(&user.name, &client, Instant::now());
+        server.login_failed(&user.name, &client);
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "console-password-wrong");
     };
     let new_hash = new_hash.map_err(ConsoleError::internal)?;
-    server.login_guard.succeeded(&user.name, &client);
+    server.login_succeeded(&user.name, &client);
     {
         let store = server.store();
         // Every other session of the account ends: a password is changed because it may be known.

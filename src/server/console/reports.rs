@@ -146,8 +146,11 @@ async fn reveal(
     }
     // The stored name was made by the server from a checked UUID; it is read from the
     // database, never from the request.
-    let path = server.data.join("screenshots").join(&report.screenshot);
-    let png = tokio::fs::read(&path).await.map_err(|_| ConsoleError::not_found("The screenshot is missing."))?;
+    let (keeper, name) = (Arc::clone(&server), report.screenshot.clone());
+    let png = match tokio::task::spawn_blocking(move || keeper.screenshot(&name)).await {
+        Ok(Ok(Some(png))) => png,
+        _ => return Err(ConsoleError::not_found("The screenshot is missing.")),
+    };
     let store = server.store();
     store.record_reveal(&id, user.id, now())?;
     store.audit(Some(user.id), "reveal-screenshot", &id, now())?;

@@ -12,6 +12,7 @@ pub enum Param<'a> {
     Int(i64),
     Real(f64),
     Text(&'a str),
+    Bytes(&'a [u8]),
 }
 
 /// A value read from a row. Flags are integers in both engines (0 or 1); a PostgreSQL
@@ -22,6 +23,7 @@ pub enum Value {
     Int(i64),
     Real(f64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// What can be bound as a parameter.
@@ -56,6 +58,18 @@ impl ToParam for str {
 impl ToParam for String {
     fn to_param(&self) -> Param<'_> {
         Param::Text(self)
+    }
+}
+
+impl ToParam for [u8] {
+    fn to_param(&self) -> Param<'_> {
+        Param::Bytes(self)
+    }
+}
+
+impl ToParam for Vec<u8> {
+    fn to_param(&self) -> Param<'_> {
+        Param::Bytes(self)
     }
 }
 
@@ -144,6 +158,16 @@ impl FromValue for String {
     fn from_value(value: &Value) -> Option<String> {
         match value {
             Value::Text(text) => Some(text.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    const NAME: &'static str = "bytes";
+    fn from_value(value: &Value) -> Option<Vec<u8>> {
+        match value {
+            Value::Bytes(bytes) => Some(bytes.clone()),
             _ => None,
         }
     }

@@ -20,7 +20,8 @@ use super::engine::{Engine, Error, Kind, Param, Result, Row, Value};
 /// The schema, one step per migration, in PostgreSQL's own words: integers are BIGINT (the
 /// store reads every integer as `i64`), flags are BIGINT 0 or 1 as in SQLite, and the
 /// activity log's full-text index is a pair of `tsvector`s (see [`super::activity`]).
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO counters VALUES ('rules_version', 0);
 CREATE TABLE users (
@@ -107,7 +108,19 @@ CREATE TABLE activity_text (
     rowid BIGINT PRIMARY KEY REFERENCES activity(id) ON DELETE CASCADE, words TSVECTOR NOT NULL, tags TSVECTOR NOT NULL);
 CREATE INDEX activity_text_words ON activity_text USING GIN (words);
 CREATE INDEX activity_text_tags ON activity_text USING GIN (tags);
-"#];
+"#,
+    r#"
+-- Screenshots, beside their reports: replicas share no disk, and one pg_dump holds every
+-- report with its evidence. Each kiosk's quota bounds what it can add.
+CREATE TABLE screenshots (name TEXT PRIMARY KEY, png BYTEA NOT NULL);
+"#,
+    r#"
+-- Sign-in tries, shared by the replicas (see the server's login module).
+CREATE TABLE login_tries (
+    name TEXT NOT NULL, client TEXT NOT NULL, tries BIGINT NOT NULL, next_allowed BIGINT NOT NULL, PRIMARY KEY (name, client));
+CREATE INDEX login_tries_stale ON login_tries (next_allowed);
+"#,
+];
 
 /// Any number for the migrations' advisory lock, the same in every replica.
 const MIGRATION_LOCK: i64 = 0x5a7c_4e11;
@@ -182,7 +195,12 @@ impl Postgres {
         wait_for(async {
             client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
             let migrated = async {
-                client.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL)").await?;
+                // Quietly: "already exists" is the usual answer, not news for the journal.
+                client
+                    .batch_execute(
+                        "SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL)",
+                    )
+                    .await?;
                 let done: i64 =
                     client.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.get(0);
                 for (index, migration) in MIGRATIONS.iter().enumerate().skip(done as usize) {
@@ -261,6 +279,7 @@ impl ToSql for Param<'_> {
                 Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR | Type::UNKNOWN => text.to_sql(ty, out),
                 _ => Err(format!("text cannot be bound as {ty}: cast it from TEXT in the query").into()),
             },
+            Param::Bytes(bytes) => bytes.to_sql(ty, out),
         }
     }
 
@@ -280,6 +299,7 @@ impl<'a> FromSql<'a> for Value {
             Type::BOOL => Value::Int(bool::from_sql(ty, raw)?.into()),
             Type::FLOAT8 => Value::Real(f64::from_sql(ty, raw)?),
             Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)?.into()),
+            Type::BYTEA => Value::Bytes(raw.to_vec()),
             _ => Value::Text(<&str>::from_sql(ty, raw)?.to_owned()),
         })
     }
@@ -297,6 +317,7 @@ impl<'a> FromSql<'a> for Value {
                 | Type::BOOL
                 | Type::FLOAT8
                 | Type::FLOAT4
+                | Type::BYTEA
                 | Type::TEXT
                 | Type::VARCHAR
                 | Type::NAME
@@ -344,6 +365,52 @@ impl Engine for Postgres {
 
     fn rollback(&self) -> Result<()> {
         self.run("ROLLBACK")
+    }
+}
+
+/// Listens on `channel` for as long as the process runs: `heard(Some(payload))` for each
+/// notification, and `heard(None)` each time the listening connection is (re)made, since
+/// what was told while it was down is lost and must be read again. One connection per
+/// process, for these signals only.
+pub async fn listen(url: &str, channel: &str, mut heard: impl FnMut(Option<&str>)) {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+    loop {
+        match tokio_postgres::connect(url, NoTls).await {
+            Ok((client, mut connection)) => {
+                let (told, mut notifications) = tokio::sync::mpsc::unbounded_channel();
+                // The connection is driven here: its messages are the notifications.
+                let driver = tokio::spawn(async move {
+                    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(AsyncMessage::Notification(note)) => {
+                                if told.send(note.payload().to_owned()).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(error) => {
+                                tracing::warn!(%error, "the PostgreSQL listening connection failed");
+                                break;
+                            }
+                        }
+                    }
+                });
+                match client.batch_execute(&format!("LISTEN {channel}")).await {
+                    Ok(()) => {
+                        heard(None);
+                        while let Some(payload) = notifications.recv().await {
+                            heard(Some(&payload));
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot listen for the other replicas' changes"),
+                }
+                driver.abort();
+            }
+            Err(error) => tracing::warn!(%error, "cannot connect to PostgreSQL to listen for changes"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 
