@@ -405,6 +405,75 @@ async fn ingest(deployment: Deployment) -> f64 {
     REPORTS as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Kiosks sending activity in the ingest figure, each this many batches of this many events
+/// (ten batches is within a kiosk's 120 a minute).
+const ACTIVITY_KIOSKS: usize = 100;
+const ACTIVITY_BATCHES: usize = 10;
+const ACTIVITY_EVENTS: usize = 200;
+
+/// Activity events stored per second: every kiosk's batches (pages opened and titled, as
+/// kiosks send them, gzip-compressed before the clock starts) sent `REPORT_CONCURRENCY` at a
+/// time, over the replicas in turn.
+async fn activity_ingest(deployment: Deployment) -> f64 {
+    use satchel::protocol::{ActivityBatch, ActivityEvent, Happening, ACTIVITY_PATH};
+    let fleet = Fleet::start("activity", deployment);
+    let codes = fleet.admin(&["enrol-code", "--room", "Lab", "--count", &ACTIVITY_KIOSKS.to_string()]);
+    let mut kiosks = Vec::new();
+    for (index, code) in codes.lines().enumerate() {
+        kiosks.push(Arc::new(enrol(fleet.port(index), code.trim().to_owned(), index).await.authorization));
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let batch = |kiosk: usize, number: usize| {
+        let events = (0..ACTIVITY_EVENTS).map(|i| {
+            let seq = (number * ACTIVITY_EVENTS + i + 1) as u64;
+            let what = Happening::Titled {
+                url: format!("https://site{}.test/topic/{seq}", seq % 50),
+                title: format!("Topic {seq}: animals, counting and phonics"),
+            };
+            let event = ActivityEvent { seq, at: now + seq * 100, session: format!("s-{kiosk}"), lesson: None, what };
+            serde_json::to_value(event).unwrap()
+        });
+        let batch = ActivityBatch { log: format!("log-{kiosk}"), events: events.collect() };
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        serde_json::to_writer(&mut gzip, &batch).unwrap();
+        gzip.finish().unwrap()
+    };
+    let mut bodies = Vec::new();
+    for number in 0..ACTIVITY_BATCHES {
+        for kiosk in 0..ACTIVITY_KIOSKS {
+            bodies.push((kiosk, batch(kiosk, number)));
+        }
+    }
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(REPORT_CONCURRENCY));
+    let start = Instant::now();
+    let mut sends = Vec::new();
+    for (kiosk, body) in bodies {
+        let (authorization, permit) =
+            (Arc::clone(&kiosks[kiosk]), Arc::clone(&semaphore).acquire_owned().await.unwrap());
+        let port = fleet.port(kiosk);
+        sends.push(tokio::spawn(async move {
+            let (status, answer) = http(
+                port,
+                "POST",
+                ACTIVITY_PATH,
+                &[
+                    ("Authorization", &authorization),
+                    ("Content-Type", "application/json"),
+                    ("Content-Encoding", "gzip"),
+                ],
+                &body,
+            )
+            .await;
+            drop(permit);
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+        }));
+    }
+    for send in sends {
+        send.await.unwrap();
+    }
+    (ACTIVITY_KIOSKS * ACTIVITY_BATCHES * ACTIVITY_EVENTS) as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Raises this process's soft limit on open files to its hard limit (the server started from
 /// here inherits it, and raises its own likewise): 5,000 kiosks' polls are 5,000 descriptors on
 /// each side. Returns the limit.
@@ -473,8 +542,8 @@ const TRUST_KIOSKS: usize = 10_000;
 /// A trust's deployment beside the single school's, on the same machine in one run.
 fn trust(runtime: &tokio::runtime::Runtime) {
     println!("\n### A trust: {TRUST_KIOSKS} kiosks long-polling, lesson started on the first server\n");
-    println!("| deployment | lesson start to bundle at every kiosk: p50 | p99 | max | satchel-servers' PSS | PostgreSQL's PSS | report ingest (100 KB screenshots) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| deployment | lesson start to bundle at every kiosk: p50 | p99 | max | satchel-servers' PSS | PostgreSQL's PSS | report ingest (100 KB screenshots) | activity ingest |");
+    println!("|---|---|---|---|---|---|---|---|");
     for (name, deployment) in [
         ("one server, SQLite", Deployment::Sqlite),
         ("two replicas, PostgreSQL 15", Deployment::Postgres { replicas: 2 }),
@@ -482,8 +551,9 @@ fn trust(runtime: &tokio::runtime::Runtime) {
         let Propagation { arrivals, memory_kib, database_kib, .. } =
             runtime.block_on(propagation(TRUST_KIOSKS, deployment));
         let rate = runtime.block_on(ingest(deployment));
+        let events = runtime.block_on(activity_ingest(deployment));
         println!(
-            "| {name} | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} MB | {:.1} MB | {rate:.0} reports/s |",
+            "| {name} | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} MB | {:.1} MB | {rate:.0} reports/s | {events:.0} events/s |",
             ms(percentile(&arrivals, 0.5)),
             ms(percentile(&arrivals, 0.99)),
             ms(*arrivals.last().unwrap()),

@@ -122,6 +122,9 @@ pub struct Server {
     /// This process among the replicas sharing a database (random at each start).
     replica: u64,
     rooms: Mutex<HashMap<i64, watch::Sender<i64>>>,
+    /// Each room's rules at their newest version read: a change wakes every kiosk in the room
+    /// at once, and they are read for the first of them only.
+    room_rules: Mutex<HashMap<i64, Arc<store::RoomRules>>>,
     lessons_changed: Notify,
     /// What the consoles listening should know at once.
     events: broadcast::Sender<ConsoleEvent>,
@@ -170,6 +173,7 @@ impl Server {
             database: database.clone(),
             replica: getrandom::u64().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?,
             rooms: Mutex::default(),
+            room_rules: Mutex::default(),
             lessons_changed: Notify::new(),
             events: broadcast::channel(256).0,
             messages,
@@ -249,6 +253,21 @@ impl Server {
             safeguarding: event.safeguarding,
         });
         let _ = self.events.send(event);
+    }
+
+    /// A room's rules at `version` or newer, read from the database once per version.
+    fn room_rules(&self, room_id: i64, version: i64, now: u64) -> store::Result<Arc<store::RoomRules>> {
+        let known = self.room_rules.lock().unwrap_or_else(|p| p.into_inner()).get(&room_id).cloned();
+        if let Some(rules) = known.filter(|rules| rules.version >= version) {
+            return Ok(rules);
+        }
+        let rules = Arc::new(self.store().room_rules(room_id, now)?);
+        let mut cache = self.room_rules.lock().unwrap_or_else(|p| p.into_inner());
+        let newest = cache.entry(room_id).or_insert_with(|| Arc::clone(&rules));
+        if newest.version < rules.version {
+            *newest = Arc::clone(&rules);
+        }
+        Ok(rules)
     }
 
     /// Resolves once the server has begun to stop.

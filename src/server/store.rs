@@ -131,6 +131,30 @@ pub struct UserRow {
     pub email: Option<String>,
 }
 
+/// A room's rules as every kiosk in it gets them: all of a bundle but the kiosk and the time
+/// of signing. Its version names it: every change to a room's rules gives it a new version
+/// (kiosks rely on that already, asking only for a version newer than theirs).
+#[derive(Clone, Debug)]
+pub struct RoomRules {
+    pub version: i64,
+    pub room: String,
+    pub profile: Profile,
+    pub lesson: Option<Lesson>,
+}
+
+impl RoomRules {
+    pub fn bundle_for(&self, kiosk_id: &str, now: u64) -> Bundle {
+        Bundle {
+            version: self.version as u64,
+            issued_at: now,
+            kiosk_id: kiosk_id.to_owned(),
+            room: self.room.clone(),
+            profile: self.profile.clone(),
+            lesson: self.lesson.clone(),
+        }
+    }
+}
+
 /// A kiosk, as its token proves.
 #[derive(Clone, Debug)]
 pub struct KioskRow {
@@ -348,11 +372,27 @@ impl Store {
 
     /// The bundle a kiosk in this room enforces now.
     pub fn bundle(&self, kiosk: &KioskRow, now: u64) -> Result<Bundle> {
+        Ok(self.room_rules(kiosk.room_id, now)?.bundle_for(&kiosk.id, now))
+    }
+
+    /// A kiosk in service with its room's rules version, in one read.
+    pub fn kiosk_and_version(&self, id: &str) -> Result<Option<(KioskRow, i64)>> {
+        self.query_row(
+            "SELECT kiosks.id, kiosks.name, kiosks.room_id, rooms.rules_version FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id
+             WHERE kiosks.id = ?1 AND kiosks.retired_at IS NULL",
+            params![id],
+            |row| Ok((KioskRow { id: row.get(0)?, name: row.get(1)?, room_id: row.get(2)? }, row.get(3)?)),
+        )
+        .optional()
+    }
+
+    /// What every kiosk in a room enforces now (see [`RoomRules`]).
+    pub fn room_rules(&self, room_id: i64, now: u64) -> Result<RoomRules> {
         let (room, version, profile) = self.query_row(
             "SELECT rooms.name, rooms.rules_version, profiles.name, profiles.list, profiles.search, profiles.tiles, profiles.image_search,
                 profiles.open_web, profiles.blocked_categories
              FROM rooms JOIN profiles ON profiles.id = rooms.profile_id WHERE rooms.id = ?1",
-            params![kiosk.room_id],
+            params![room_id],
             |row| {
                 let profile = Profile {
                     name: row.get(2)?,
@@ -372,7 +412,7 @@ impl Store {
                  JOIN lessons ON lessons.id = lesson_runs.lesson_id
                  WHERE lesson_runs.room_id = ?1 AND lesson_runs.ended = 0 AND lesson_runs.started_at <= ?2 AND lesson_runs.ends_at > ?2
                  ORDER BY lesson_runs.started_at DESC LIMIT 1",
-                params![kiosk.room_id, now as i64],
+                params![room_id, now as i64],
                 |row| {
                     Ok(Lesson {
                         name: row.get(0)?,
@@ -383,7 +423,7 @@ impl Store {
                 },
             )
             .optional()?;
-        Ok(Bundle { version: version as u64, issued_at: now, kiosk_id: kiosk.id.clone(), room, profile, lesson })
+        Ok(RoomRules { version, room, profile, lesson })
     }
 
     pub fn add_lesson(&self, name: &str, list: &str, tiles: &[Tile], owner: Option<i64>) -> Result<i64> {
