@@ -70,6 +70,16 @@ impl Fleet {
         admin_on(&self.servers[0].data, self.database.as_deref(), args)
     }
 
+    /// Enrols `count` kiosks, one after another over the replicas; their authorizations.
+    async fn enrol_kiosks(&self, count: usize) -> Vec<Arc<String>> {
+        let codes = self.admin(&["enrol-code", "--room", "Lab", "--count", &count.to_string()]);
+        let mut kiosks = Vec::new();
+        for (index, code) in codes.lines().enumerate() {
+            kiosks.push(Arc::new(enrol(self.port(index), code.trim().to_owned(), index).await.authorization));
+        }
+        kiosks
+    }
+
     /// The port of the replica that kiosk `index` uses (round robin, as a load balancer).
     fn port(&self, index: usize) -> u16 {
         self.servers[index % self.servers.len()].port
@@ -365,44 +375,48 @@ async fn sync_clients(n: usize) -> (Duration, Duration, Duration) {
 async fn ingest(deployment: Deployment) -> f64 {
     let fleet = Fleet::start("ingest", deployment);
     // Spread over kiosks as a school's reports are: one kiosk may send 30 in ten minutes.
-    let codes = fleet.admin(&["enrol-code", "--room", "Lab", "--count", &INGEST_KIOSKS.to_string()]);
-    let mut kiosks = Vec::new();
-    for (index, code) in codes.lines().enumerate() {
-        kiosks.push(Arc::new(enrol(fleet.port(index), code.trim().to_owned(), index).await.authorization));
-    }
+    let kiosks = fleet.enrol_kiosks(INGEST_KIOSKS).await;
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
     let mut noise = vec![0u8; 100 * 1024 - png.len()];
     getrandom::fill(&mut noise).unwrap();
     png.extend(noise);
     let screenshot = base64::engine::general_purpose::STANDARD.encode(&png);
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(REPORT_CONCURRENCY));
-    let start = Instant::now();
-    let mut sends = Vec::new();
-    for index in 0..REPORTS {
+    let posts = (0..REPORTS).map(|index| {
         let body =
             serde_json::json!({ "id": format!("00000000-0000-4000-8000-{index:012}"), "happened_at": 1_795_000_000u64,
             "url": "http://bad.test/", "title": "page", "screenshot": screenshot })
             .to_string();
-        let (authorization, permit) =
-            (Arc::clone(&kiosks[index % INGEST_KIOSKS]), Arc::clone(&semaphore).acquire_owned().await.unwrap());
+        (Arc::clone(&kiosks[index % INGEST_KIOSKS]), body.into_bytes())
+    });
+    REPORTS as f64 / post_all(&fleet, "/api/v1/reports", &[], posts.collect()).await.as_secs_f64()
+}
+
+/// Posts each body as its kiosk, `REPORT_CONCURRENCY` at a time over the replicas in turn,
+/// each answered 200 (JSON, with `headers` besides); how long it all took.
+async fn post_all(
+    fleet: &Fleet,
+    path: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    posts: Vec<(Arc<String>, Vec<u8>)>,
+) -> Duration {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(REPORT_CONCURRENCY));
+    let start = Instant::now();
+    let mut sends = Vec::new();
+    for (index, (authorization, body)) in posts.into_iter().enumerate() {
+        let permit = Arc::clone(&semaphore).acquire_owned().await.unwrap();
         let port = fleet.port(index);
         sends.push(tokio::spawn(async move {
-            let (status, _) = http(
-                port,
-                "POST",
-                "/api/v1/reports",
-                &[("Authorization", &authorization), ("Content-Type", "application/json")],
-                body.as_bytes(),
-            )
-            .await;
+            let mut all = vec![("Authorization", authorization.as_str()), ("Content-Type", "application/json")];
+            all.extend_from_slice(headers);
+            let (status, answer) = http(port, "POST", path, &all, &body).await;
             drop(permit);
-            assert_eq!(status, 200);
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
         }));
     }
     for send in sends {
         send.await.unwrap();
     }
-    REPORTS as f64 / start.elapsed().as_secs_f64()
+    start.elapsed()
 }
 
 /// Kiosks sending activity in the ingest figure, each this many batches of this many events
@@ -417,11 +431,7 @@ const ACTIVITY_EVENTS: usize = 200;
 async fn activity_ingest(deployment: Deployment) -> f64 {
     use satchel::protocol::{ActivityBatch, ActivityEvent, Happening, ACTIVITY_PATH};
     let fleet = Fleet::start("activity", deployment);
-    let codes = fleet.admin(&["enrol-code", "--room", "Lab", "--count", &ACTIVITY_KIOSKS.to_string()]);
-    let mut kiosks = Vec::new();
-    for (index, code) in codes.lines().enumerate() {
-        kiosks.push(Arc::new(enrol(fleet.port(index), code.trim().to_owned(), index).await.authorization));
-    }
+    let kiosks = fleet.enrol_kiosks(ACTIVITY_KIOSKS).await;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     let batch = |kiosk: usize, number: usize| {
         let events = (0..ACTIVITY_EVENTS).map(|i| {
@@ -438,40 +448,12 @@ async fn activity_ingest(deployment: Deployment) -> f64 {
         serde_json::to_writer(&mut gzip, &batch).unwrap();
         gzip.finish().unwrap()
     };
-    let mut bodies = Vec::new();
-    for number in 0..ACTIVITY_BATCHES {
-        for kiosk in 0..ACTIVITY_KIOSKS {
-            bodies.push((kiosk, batch(kiosk, number)));
-        }
-    }
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(REPORT_CONCURRENCY));
-    let start = Instant::now();
-    let mut sends = Vec::new();
-    for (kiosk, body) in bodies {
-        let (authorization, permit) =
-            (Arc::clone(&kiosks[kiosk]), Arc::clone(&semaphore).acquire_owned().await.unwrap());
-        let port = fleet.port(kiosk);
-        sends.push(tokio::spawn(async move {
-            let (status, answer) = http(
-                port,
-                "POST",
-                ACTIVITY_PATH,
-                &[
-                    ("Authorization", &authorization),
-                    ("Content-Type", "application/json"),
-                    ("Content-Encoding", "gzip"),
-                ],
-                &body,
-            )
-            .await;
-            drop(permit);
-            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
-        }));
-    }
-    for send in sends {
-        send.await.unwrap();
-    }
-    (ACTIVITY_KIOSKS * ACTIVITY_BATCHES * ACTIVITY_EVENTS) as f64 / start.elapsed().as_secs_f64()
+    let posts = (0..ACTIVITY_BATCHES)
+        .flat_map(|number| (0..ACTIVITY_KIOSKS).map(move |kiosk| (kiosk, number)))
+        .map(|(kiosk, number)| (Arc::clone(&kiosks[kiosk]), batch(kiosk, number)))
+        .collect();
+    let took = post_all(&fleet, ACTIVITY_PATH, &[("Content-Encoding", "gzip")], posts).await;
+    (ACTIVITY_KIOSKS * ACTIVITY_BATCHES * ACTIVITY_EVENTS) as f64 / took.as_secs_f64()
 }
 
 /// Raises this process's soft limit on open files to its hard limit (the server started from
