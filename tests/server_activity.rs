@@ -29,19 +29,11 @@ fn event(seq: u64, kind: &str, fields: Value) -> Value {
 }
 
 fn send(server: &Running, kiosk: &Enrolled, events: &[Value]) -> (StatusCode, Value) {
-    let body = json!({ "log": LOG, "events": events }).to_string();
-    send_raw(server, kiosk, gzip(body.as_bytes()), "gzip")
+    server.send_activity(kiosk, LOG, events)
 }
 
 fn send_raw(server: &Running, kiosk: &Enrolled, body: Vec<u8>, encoding: &str) -> (StatusCode, Value) {
-    let response = server
-        .as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/activity")
-        .header("Content-Type", "application/json")
-        .header("Content-Encoding", encoding)
-        .body(body)
-        .send()
-        .unwrap();
-    (response.status(), response.json().unwrap_or(Value::Null))
+    server.post_activity(kiosk, body, encoding)
 }
 
 #[test]

@@ -167,3 +167,50 @@ fn sign_in_tries_sessions_and_enrolment_codes_hold_whichever_replica_a_request_l
     assert_eq!(second.enrol(&code).0, StatusCode::OK);
     assert_ne!(first.enrol(&code).0, StatusCode::OK, "used up, whichever replica is asked");
 }
+
+/// An urgent search, as the kiosk's activity log sends it.
+fn urgent_search(seq: u64, terms: &str) -> serde_json::Value {
+    json!({
+        "seq": seq, "at": 1_795_000_000_000u64 + seq, "session": "s-1", "kind": "searched", "engine": "google",
+        "terms": terms, "url": format!("https://www.google.co.uk/search?q={}", terms.replace(' ', "+")),
+    })
+}
+
+#[test]
+fn one_replica_mails_each_urgent_alert_and_another_takes_over_when_it_dies() {
+    let sink = support::smtp::Sink::start();
+    let url = sink.url();
+    let mail = ["--smtp-url", url.as_str(), "--smtp-from", "satchel@school.test"];
+    let data = TempDir::new("replica-a");
+    let database = on_postgres(data.path());
+    admin(data.path(), &["add-room", "Class 1"]);
+    admin(data.path(), &["add-user", "mrs.khan", "--role", "dsl", "--email", "dsl@school.test"]);
+    let mut first = start_in(data, &mail);
+    // The first replica leads before the second starts.
+    let cluster = support::postgres::cluster();
+    support::wait_for("the first replica to lead the mail", Duration::from_secs(20), || {
+        cluster.psql(&database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").trim() == "1"
+    });
+    let data = TempDir::new("replica-b");
+    for file in ["signing.key", "test-database"] {
+        std::fs::copy(first.data.path().join(file), data.path().join(file)).unwrap();
+    }
+    let second = start_in(data, &mail);
+    let kiosk = second.enrolled();
+
+    // Raised on the second replica, mailed by the first, once.
+    assert_eq!(second.send_activity(&kiosk, LOG, &[urgent_search(1, "how to kill myself")]).0, StatusCode::OK);
+    support::wait_for("the urgent alert's e-mail", Duration::from_secs(20), || !sink.received().is_empty());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(sink.received().len(), 1, "one e-mail, however many replicas saw the alert");
+
+    // The mailing replica dies: the other takes over.
+    let _ = first.stop_keeping_data();
+    assert_eq!(second.send_activity(&kiosk, LOG, &[urgent_search(2, "i want to die")]).0, StatusCode::OK);
+    support::wait_for("the next alert's e-mail, from the replica left", Duration::from_secs(30), || {
+        sink.received().len() == 2
+    });
+    assert!(sink.received()[1].data.contains("i want to die"));
+}
+
+const LOG: &str = "1f6c1d2e-7a4b-4c3d-9e8f-001122334455";

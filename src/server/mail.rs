@@ -18,8 +18,12 @@ use super::{now, Server};
 /// Urgent alerts older than this are not mailed when the relay comes back: the console has
 /// shown them, and a day-old "urgent" mail would mislead.
 const URGENT_MAIL_WITHIN: u64 = 24 * 3600;
-/// How often mail that could not be sent is tried again.
+/// How often mail that could not be sent is tried again (and a replica that does not mail
+/// asks whether it now should).
 const RETRY: Duration = Duration::from_secs(60);
+/// The lock of the one replica that mails (see [`super::store::Store::lead`]): every replica
+/// could see an alert unmailed and send it.
+const MAILER: i64 = 0x5a7c_4e12;
 
 pub struct Mail {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -40,10 +44,28 @@ impl Mail {
         Ok(Mail { transport, from, digest_hour: digest_hour % 24 })
     }
 
-    /// Sends what is due, then waits for the next urgent alert (or a minute), for ever.
+    /// Sends what is due, then waits for the next urgent alert (or a minute), for ever; with
+    /// replicas, only while this one leads.
     pub async fn run(self, server: Arc<Server>) {
-        let mut last_digest_day = None;
+        let (mut last_digest_day, mut leading) = (None, false);
         loop {
+            if !leading {
+                leading = server.store().lead(MAILER).unwrap_or_else(|error| {
+                    warn!(%error, "cannot tell whether this replica mails the alerts");
+                    false
+                });
+                if leading {
+                    info!("this server mails the safeguarding alerts");
+                }
+            }
+            if !leading {
+                // An alert raised here asks again at once: the one that mailed may have gone.
+                tokio::select! {
+                    _ = server.urgent_alert.notified() => continue,
+                    _ = tokio::time::sleep(RETRY) => continue,
+                    _ = server.stopped() => return,
+                }
+            }
             if let Err(error) = self.send_urgent(&server).await {
                 warn!(%error, "urgent alerts not mailed yet");
             }

@@ -60,6 +60,10 @@ impl Server {
                 let Some(kind) = ["report", "unblock", "alert"].into_iter().find(|known| *known == kind) else {
                     return;
                 };
+                if kind == "alert" {
+                    // The replica that mails may not be the one that raised it.
+                    self.urgent_alert.notify_one();
+                }
                 let _ = self.events.send(ConsoleEvent { kind, id, room, safeguarding });
             }
             Signal::SessionsEnded => self.sessions_ended_here(),

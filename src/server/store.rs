@@ -225,6 +225,17 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this connection leads in `role` among the replicas: on PostgreSQL a session
+    /// advisory lock, held until the connection ends, so a replica that dies hands it on; with
+    /// SQLite there is one server, which always leads. Ask until it is `true`, then no more (a
+    /// second lock by the same session would stack).
+    pub fn lead(&self, role: i64) -> Result<bool> {
+        if self.db.kind() == Kind::Sqlite {
+            return Ok(true);
+        }
+        self.query_row("SELECT pg_try_advisory_lock(?1)", params![role], |row| row.get(0))
+    }
+
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
         self.db.execute(sql, params)
     }

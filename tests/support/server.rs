@@ -240,6 +240,26 @@ impl Running {
         self.client.request(method, format!("{}{path}", self.base)).bearer_auth(format!("{}.{}", kiosk.id, kiosk.token))
     }
 
+    /// Posts an activity batch as the kiosk (a body already encoded as `encoding` says).
+    pub fn post_activity(&self, kiosk: &Enrolled, body: Vec<u8>, encoding: &str) -> (StatusCode, Value) {
+        let response = self
+            .as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/activity")
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", encoding)
+            .body(body)
+            .send()
+            .unwrap();
+        (response.status(), response.json().unwrap_or(Value::Null))
+    }
+
+    /// A gzip-compressed batch of these events from one log, as kiosks send it.
+    pub fn send_activity(&self, kiosk: &Enrolled, log: &str, events: &[Value]) -> (StatusCode, Value) {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(json!({ "log": log, "events": events }).to_string().as_bytes()).unwrap();
+        self.post_activity(kiosk, encoder.finish().unwrap(), "gzip")
+    }
+
     /// A long poll for a kiosk's rules from another thread: the status and body.
     pub fn kiosk_request(client: &Client, base: &str, id: &str, token: &str, etag: &str) -> (StatusCode, String) {
         let response = client
