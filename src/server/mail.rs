@@ -49,14 +49,13 @@ impl Mail {
     pub async fn run(self, server: Arc<Server>) {
         let (mut last_digest_day, mut leading) = (None, false);
         loop {
-            if !leading {
-                leading = server.store().lead(MAILER).unwrap_or_else(|error| {
-                    warn!(%error, "cannot tell whether this replica mails the alerts");
-                    false
-                });
-                if leading {
-                    info!("this server mails the safeguarding alerts");
-                }
+            let was_leading = leading;
+            leading = server.store().lead(MAILER).unwrap_or_else(|error| {
+                warn!(%error, "cannot tell whether this replica mails the alerts");
+                false
+            });
+            if leading && !was_leading {
+                info!("this server mails the safeguarding alerts");
             }
             if !leading {
                 // An alert raised here asks again at once: the one that mailed may have gone.

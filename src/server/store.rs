@@ -225,15 +225,20 @@ impl Store {
         Ok(())
     }
 
-    /// Whether this connection leads in `role` among the replicas: on PostgreSQL a session
-    /// advisory lock, held until the connection ends, so a replica that dies hands it on; with
-    /// SQLite there is one server, which always leads. Ask until it is `true`, then no more (a
-    /// second lock by the same session would stack).
+    /// Whether this connection leads in `role` (a number below 2^32) among the replicas: on
+    /// PostgreSQL a session advisory lock, held until the connection ends, so a replica that
+    /// dies, or whose connection is made again, hands it on; with SQLite there is one server,
+    /// which always leads. Asked again and again: a lock this session holds is not taken twice.
     pub fn lead(&self, role: i64) -> Result<bool> {
         if self.db.kind() == Kind::Sqlite {
             return Ok(true);
         }
-        self.query_row("SELECT pg_try_advisory_lock(?1)", params![role], |row| row.get(0))
+        self.query_row(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+                AND CAST(objid AS BIGINT) = ?1) THEN TRUE ELSE pg_try_advisory_lock(?1) END",
+            params![role],
+            |row| row.get(0),
+        )
     }
 
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {

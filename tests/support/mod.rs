@@ -64,7 +64,7 @@ impl Drop for TempDir {
     }
 }
 
-fn fastrand() -> u64 {
+pub fn fastrand() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(Instant::now())
 }

@@ -125,6 +125,16 @@ impl Cluster {
         run(command, &format!("psql {sql}"))
     }
 
+    /// Restarts the cluster (a fast shutdown: every connection is cut), as an upgrade would.
+    pub fn restart(&self) {
+        let mut restart = as_postgres(&self.bin.join("pg_ctl"));
+        // Its output to the log, as at the start: a postmaster holding our pipe would keep
+        // this waiting for ever.
+        restart.arg("-D").arg(self.dir.join("data")).arg("-l").arg(self.dir.join("log"));
+        restart.args(["-m", "fast", "-w", "restart"]);
+        run(restart, "pg_ctl restart");
+    }
+
     /// The cluster's processes: the postmaster and its children (backends, writers).
     pub fn server_pids(&self) -> Vec<u32> {
         let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).unwrap_or_default();

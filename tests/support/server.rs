@@ -109,6 +109,57 @@ pub fn screenshot(data: &std::path::Path, name: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// A first replica on a new PostgreSQL database, with the room the tests use.
+pub fn first_replica() -> Running {
+    let data = TempDir::new("replica-a");
+    on_postgres(data.path());
+    admin(data.path(), &["add-room", "Class 1"]);
+    start_in(data, &[])
+}
+
+/// Another replica of `first`: its own data directory, given the same signing key and
+/// database.
+pub fn replica_of(first: &Running) -> Running {
+    let data = TempDir::new("replica-b");
+    for file in ["signing.key", "test-database"] {
+        std::fs::copy(first.data.path().join(file), data.path().join(file)).unwrap();
+    }
+    start_in(data, &[])
+}
+
+/// Holds the kiosk's long poll on `second`, starts a lesson through `first`, and checks the
+/// poll is answered with it because it was told (not when its own wait of 45 s ran out);
+/// how long after the start was sent.
+pub fn lesson_reaches_the_other_replica(first: &Running, second: &Running, kiosk: &Enrolled) -> Duration {
+    let current = second.as_kiosk(kiosk, reqwest::Method::GET, "/api/v1/rules").send().unwrap();
+    assert_eq!(current.status(), StatusCode::OK, "a kiosk enrolled through one replica is known to the other");
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let waiting = {
+        let request =
+            second.as_kiosk(kiosk, reqwest::Method::GET, "/api/v1/rules?wait=45").header("If-None-Match", &etag);
+        std::thread::spawn(move || {
+            let response = request.send().unwrap();
+            (std::time::Instant::now(), response.status(), response.text().unwrap())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500)); // the long poll is held on the second replica
+    let teacher = admin_session(first, &format!("it.tech.{}", super::fastrand() % 1_000_000));
+    let asked = std::time::Instant::now();
+    let lessons = first.count("SELECT count(*) FROM lessons");
+    teacher.start_lesson(first, &format!("Phonics {lessons}"), "www.phonicsplay.co.uk", 30);
+    let (answered, status, body) = waiting.join().unwrap();
+    assert_eq!(status, StatusCode::OK, "the held poll is answered with the new rules, not left to run out");
+    let signed: satchel::bundle::Signed = serde_json::from_str(&body).unwrap();
+    let bundle =
+        satchel::bundle::verify(&signed, &satchel::keys::parse_public_key(&kiosk.public_key).unwrap()).unwrap();
+    assert_eq!(bundle.lesson.map(|lesson| lesson.name), Some(format!("Phonics {lessons}")));
+    let took = answered.duration_since(asked);
+    // Without the signal the poll would be answered when its own wait of 45 s ran out (with
+    // the new rules, read then): far later than this.
+    assert!(took < Duration::from_secs(20), "answered when told, not when the wait ran out");
+    took
+}
+
 pub fn admin(data: &std::path::Path, args: &[&str]) -> String {
     let output = Command::new(SERVER).arg("--data").arg(data).args(database_options(data)).args(args).output().unwrap();
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));

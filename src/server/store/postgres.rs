@@ -6,7 +6,7 @@
 //! `schema_migrations` and run under an advisory lock, so replicas starting together migrate
 //! once.
 
-use std::cell::RefCell;
+use std::cell::{Cell, Ref, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::OnceLock;
@@ -165,33 +165,61 @@ fn postgres_error(error: tokio_postgres::Error) -> Error {
     }
 }
 
+/// A connection to `url`, driven on the engine's runtime.
+fn open_connection(url: &str) -> Result<Client> {
+    wait_for(async {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        runtime().spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(%error, "the PostgreSQL connection ended");
+            }
+        });
+        Ok::<_, tokio_postgres::Error>(client)
+    })
+    .map_err(postgres_error)
+}
+
 pub struct Postgres {
-    client: Client,
+    url: String,
+    /// Made again when it has closed (the database restarted, the network dropped it).
+    client: RefCell<Client>,
     /// Prepared once per connection: the store's queries are few and run again and again.
     statements: RefCell<HashMap<String, Statement>>,
+    /// A connection lost inside a transaction is not made again until the transaction ends:
+    /// what it did is gone, and the work must fail rather than go on without it.
+    in_transaction: Cell<bool>,
 }
 
 impl Postgres {
     /// Connects to `url` (`postgres://user:password@host/database`) and brings the schema up
     /// to date.
     pub fn connect(url: &str) -> Result<Postgres> {
-        let client = wait_for(async {
-            let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-            runtime().spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::warn!(%error, "the PostgreSQL connection ended");
-                }
-            });
-            Ok::<_, tokio_postgres::Error>(client)
-        })
-        .map_err(postgres_error)?;
-        let postgres = Postgres { client, statements: RefCell::default() };
+        let postgres = Postgres {
+            url: url.to_owned(),
+            client: RefCell::new(open_connection(url)?),
+            statements: RefCell::default(),
+            in_transaction: Cell::new(false),
+        };
         postgres.migrate()?;
         Ok(postgres)
     }
 
+    /// The connection, made again first if it has closed.
+    fn client(&self) -> Result<Ref<'_, Client>> {
+        if self.client.borrow().is_closed() {
+            if self.in_transaction.get() {
+                return Err(Error::Postgres("the connection was lost during a transaction".into()));
+            }
+            let fresh = open_connection(&self.url)?;
+            tracing::info!("connected to PostgreSQL again");
+            *self.client.borrow_mut() = fresh;
+            self.statements.borrow_mut().clear();
+        }
+        Ok(self.client.borrow())
+    }
+
     fn migrate(&self) -> Result<()> {
-        let client = &self.client;
+        let client = &*self.client()?;
         wait_for(async {
             client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
             let migrated = async {
@@ -222,16 +250,18 @@ impl Postgres {
     }
 
     fn statement(&self, sql: &str) -> Result<Statement> {
+        // The connection first: made again, it forgets the statements prepared on the old one.
+        let client = self.client()?;
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = wait_for(self.client.prepare(&dollar_parameters(sql))).map_err(postgres_error)?;
+        let statement = wait_for(client.prepare(&dollar_parameters(sql))).map_err(postgres_error)?;
         self.statements.borrow_mut().insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
 
     fn run(&self, sql: &str) -> Result<()> {
-        wait_for(self.client.batch_execute(sql)).map_err(postgres_error)
+        wait_for(self.client()?.batch_execute(sql)).map_err(postgres_error)
     }
 }
 
@@ -338,13 +368,13 @@ impl Engine for Postgres {
 
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
         let statement = self.statement(sql)?;
-        let changed = wait_for(self.client.execute(&statement, &bound(params))).map_err(postgres_error)?;
+        let changed = wait_for(self.client()?.execute(&statement, &bound(params))).map_err(postgres_error)?;
         Ok(changed as usize)
     }
 
     fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
         let statement = self.statement(sql)?;
-        let rows = wait_for(self.client.query(&statement, &bound(params))).map_err(postgres_error)?;
+        let rows = wait_for(self.client()?.query(&statement, &bound(params))).map_err(postgres_error)?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
@@ -356,15 +386,21 @@ impl Engine for Postgres {
     }
 
     fn begin(&self) -> Result<()> {
-        self.run("BEGIN")
+        self.run("BEGIN")?;
+        self.in_transaction.set(true);
+        Ok(())
     }
 
     fn commit(&self) -> Result<()> {
-        self.run("COMMIT")
+        let committed = self.run("COMMIT");
+        self.in_transaction.set(false);
+        committed
     }
 
     fn rollback(&self) -> Result<()> {
-        self.run("ROLLBACK")
+        let undone = self.run("ROLLBACK");
+        self.in_transaction.set(false);
+        undone
     }
 }
 
