@@ -9,15 +9,9 @@ mod support;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::server::{admin, admin_session, login, start, start_in, Enrolled, Running, Staff};
+use support::server::{admin, admin_session, login, png, start, start_in, Enrolled, Running, Staff};
 
 /// Enough of a PNG for the server's check, `size` bytes in all.
-fn png(size: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
-    bytes.resize(size.max(bytes.len() + 8), 0);
-    bytes
-}
-
 fn id(n: usize) -> String {
     format!("{n:08x}-0000-4000-8000-000000000000")
 }

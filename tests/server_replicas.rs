@@ -14,13 +14,9 @@ use serde_json::json;
 use support::server::{admin, first_replica, lesson_reaches_the_other_replica, on_postgres, replica_of, start_in};
 use support::TempDir;
 
+/// A screenshot a little over 4 KiB.
 fn png() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    bytes.extend(640u32.to_be_bytes());
-    bytes.extend(480u32.to_be_bytes());
-    bytes.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    bytes.extend([7u8; 4096]);
-    bytes
+    support::server::png(4096 + 64)
 }
 
 #[test]

@@ -166,7 +166,8 @@ async fn rules(
     if held == Some(version) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let bundle = server.room_rules(kiosk.room_id, version, now())?.bundle_for(&kiosk.id, now());
+    let now = now();
+    let bundle = server.room_rules(kiosk.room_id, version, now)?.bundle_for(&kiosk.id, now);
     let etag = HeaderValue::from_str(&format!("\"{}\"", bundle.version)).expect("a number is a valid header");
     let signed = bundle::sign(&bundle, &server.key);
     Ok(([(ETAG, etag)], Json(signed)).into_response())

@@ -152,7 +152,7 @@ impl super::Server {
         if !self.shares_login_tries() {
             return self.login_guard.begin(name, client, Instant::now());
         }
-        let now = unix_millis();
+        let now = crate::activity::unix_millis();
         let store = self.store();
         let stepped = store
             .forget_stale_login_buckets(now.saturating_sub(FORGET_AFTER.as_millis() as u64))
@@ -168,7 +168,7 @@ impl super::Server {
         if !self.shares_login_tries() {
             return self.login_guard.failed(name, client, Instant::now());
         }
-        let now = unix_millis();
+        let now = crate::activity::unix_millis();
         if let Err(error) = self.store().step_login_bucket(name, client.key(), now, |bucket| bucket.failed(now)) {
             tracing::warn!(%error, "cannot count a wrong password");
         }
@@ -185,12 +185,8 @@ impl super::Server {
     }
 
     fn shares_login_tries(&self) -> bool {
-        matches!(self.database, super::Database::Postgres(_))
+        self.database.is_shared()
     }
-}
-
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
 }
 
 /// The wait after the `extra`-th try beyond the free ones: 1 s, doubling, at most

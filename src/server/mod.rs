@@ -58,6 +58,12 @@ pub enum Database {
 }
 
 impl Database {
+    /// Whether replicas may share it (and so must tell each other, and keep in it what a
+    /// single server keeps in memory or on its disk).
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Database::Postgres(_))
+    }
+
     /// SQLite in the data directory: the default.
     pub fn in_data(data: &Path) -> Database {
         Database::Sqlite(data.join(DATABASE))

@@ -34,7 +34,7 @@ impl Server {
     /// Tells the other replicas; a failure is logged (their kiosks see the change at their
     /// next poll, their consoles at the next page).
     pub(super) fn tell_replicas(&self, signal: Signal) {
-        if !matches!(self.database, Database::Postgres(_)) {
+        if !self.database.is_shared() {
             return;
         }
         let payload = serde_json::to_string(&Told { from: self.replica, signal }).expect("signals serialise");

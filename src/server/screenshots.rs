@@ -4,11 +4,11 @@
 //! `pg_dump` holds every report with its evidence, and a replica that takes a report shows
 //! its picture to a console on any other; each kiosk's quota bounds what it can add.
 
-use super::{Database, Server};
+use super::Server;
 
 impl Server {
     fn in_database(&self) -> bool {
-        matches!(self.database, Database::Postgres(_))
+        self.database.is_shared()
     }
 
     /// Keeps a screenshot under `name` (made by the server from a checked report id);

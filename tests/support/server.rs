@@ -109,6 +109,14 @@ pub fn screenshot(data: &std::path::Path, name: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// Just enough of a PNG for the server's check (signature and an IHDR chunk), `size` bytes
+/// long.
+pub fn png(size: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
+    bytes.resize(size.max(bytes.len() + 8), 0);
+    bytes
+}
+
 /// A first replica on a new PostgreSQL database, with the room the tests use.
 pub fn first_replica() -> Running {
     let data = TempDir::new("replica-a");

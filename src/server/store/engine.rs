@@ -3,14 +3,11 @@
 //! for flags); each engine (SQLite, PostgreSQL) runs it, keeps its own migrations, and says
 //! which it is where a query must differ (the activity log's full-text index).
 
-use std::fmt;
-
 /// A value bound to a query, borrowed from the caller: nothing is copied to bind it.
 #[derive(Clone, Copy, Debug)]
 pub enum Param<'a> {
     Null,
     Int(i64),
-    Real(f64),
     Text(&'a str),
     Bytes(&'a [u8]),
 }
@@ -40,12 +37,6 @@ impl ToParam for i64 {
 impl ToParam for bool {
     fn to_param(&self) -> Param<'_> {
         Param::Int(i64::from(*self))
-    }
-}
-
-impl ToParam for f64 {
-    fn to_param(&self) -> Param<'_> {
-        Param::Real(*self)
     }
 }
 
@@ -82,12 +73,6 @@ impl<T: ToParam + ?Sized> ToParam for &T {
 impl<T: ToParam> ToParam for Option<T> {
     fn to_param(&self) -> Param<'_> {
         self.as_ref().map_or(Param::Null, ToParam::to_param)
-    }
-}
-
-impl ToParam for Param<'_> {
-    fn to_param(&self) -> Param<'_> {
-        *self
     }
 }
 
@@ -139,17 +124,6 @@ impl FromValue for bool {
     const NAME: &'static str = "a flag";
     fn from_value(value: &Value) -> Option<bool> {
         i64::from_value(value).map(|n| n != 0)
-    }
-}
-
-impl FromValue for f64 {
-    const NAME: &'static str = "a number";
-    fn from_value(value: &Value) -> Option<f64> {
-        match value {
-            Value::Real(x) => Some(*x),
-            Value::Int(n) => Some(*n as f64),
-            _ => None,
-        }
     }
 }
 
@@ -230,14 +204,5 @@ impl<T> Optional<T> for Result<T> {
             Err(Error::NoRows) => Ok(None),
             Err(error) => Err(error),
         }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::Sqlite => "SQLite",
-            Kind::Postgres => "PostgreSQL",
-        })
     }
 }

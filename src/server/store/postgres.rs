@@ -302,7 +302,6 @@ impl ToSql for Param<'_> {
                 Type::FLOAT8 => (n as f64).to_sql(ty, out),
                 _ => Err(format!("an integer cannot be bound as {ty}").into()),
             },
-            Param::Real(x) => x.to_sql(ty, out),
             // Text written where PostgreSQL wants another type would be read as that type's
             // binary form: refuse (the query casts from TEXT instead).
             Param::Text(text) => match *ty {

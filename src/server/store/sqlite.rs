@@ -64,7 +64,6 @@ impl rusqlite::ToSql for Param<'_> {
         Ok(ToSqlOutput::Borrowed(match *self {
             Param::Null => ValueRef::Null,
             Param::Int(n) => ValueRef::Integer(n),
-            Param::Real(x) => ValueRef::Real(x),
             Param::Text(text) => ValueRef::Text(text.as_bytes()),
             Param::Bytes(bytes) => ValueRef::Blob(bytes),
         }))
