@@ -244,3 +244,16 @@ console-room-now-home = Tudalen Gartref Satchel
 console-room-now-blocked = Rhwystrwyd ddiwethaf:
 console-alert-email = E-byst rhybuddion at
 console-email-bad = Nid yw hwnnw'n gyfeiriad e-bost: ni newidiwyd dim.
+
+## Ysgolion mewn ymddiriedolaeth
+console-school = Ysgol
+console-schools = Ysgolion
+console-schools-help = Mae arweinwyr diogelu a gweinyddwyr pob ysgol yn gweld ystafelloedd, adroddiadau, rhybuddion, gweithgarwch a chyfrifiaduron eu hysgol eu hunain yn unig. Mae cyfrifon yr ymddiriedolaeth gyfan yn gweld pob ysgol.
+console-whole-trust = Yr ymddiriedolaeth gyfan
+console-school-choose = Dewiswch ysgol: ni ychwanegwyd dim.
+console-school-own = Ni allwch symud eich cyfrif eich hun i ysgol.
+console-school-move = Symud
+console-school-move-confirm = Symud y cyfrif hwn? Caiff ei allgofnodi, a gweld dim ond yr hyn sydd gan ei ysgol newydd.
+console-rename = Ailenwi
+console-add-school = Ychwanegu ysgol
+console-terms-trust-keeps = Tîm diogelu'r ymddiriedolaeth sy'n cadw'r termau hyn: maent yn berthnasol i bob ysgol.

@@ -243,3 +243,16 @@ console-room-now-home = Satchel's Home page
 console-room-now-blocked = Last blocked:
 console-alert-email = Alert e-mails to
 console-email-bad = That is not an e-mail address: nothing was changed.
+
+## Schools in a trust
+console-school = School
+console-schools = Schools
+console-schools-help = Each school's safeguarding leads and admins see only their own school's rooms, reports, alerts, activity and computers. Accounts of the whole trust see every school.
+console-whole-trust = Whole trust
+console-school-choose = Choose a school: nothing was added.
+console-school-own = You cannot move your own account to a school.
+console-school-move = Move
+console-school-move-confirm = Move this account? It will be signed out, and see only what its new school holds.
+console-rename = Rename
+console-add-school = Add school
+console-terms-trust-keeps = The trust's safeguarding team keeps these terms: they apply to every school.

@@ -95,7 +95,17 @@ enum Command {
         /// Where a safeguarding lead's alert e-mails go.
         #[arg(long)]
         email: Option<String>,
+        /// The school whose rooms the account sees (needed once the trust has several).
+        #[arg(long, conflicts_with = "trust")]
+        school: Option<String>,
+        /// An account of the whole trust: a DSL or admin who sees every school.
+        #[arg(long)]
+        trust: bool,
     },
+    /// Add a school to the trust (a school's own server is a trust of one).
+    AddSchool { name: String },
+    /// Rename a school.
+    RenameSchool { name: String, new_name: String },
     /// Set (or, without an address, clear) where an account's alert e-mails go.
     SetEmail { name: String, email: Option<String> },
     /// Add a lesson site list from a file: one site a line, `address | title | picture`.
@@ -116,6 +126,9 @@ enum Command {
         /// The profile (year group) its kiosks follow.
         #[arg(long, default_value = "KS1")]
         profile: String,
+        /// The school it is in (needed once the trust has several).
+        #[arg(long)]
+        school: Option<String>,
     },
 }
 
@@ -168,7 +181,17 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             println!("{}", server::tls::load(&cli.data, tls_files(&cli))?.fingerprint);
             Ok(())
         }
-        Some(Command::AddRoom { name, profile }) => server.add_room(&name, &profile),
+        Some(Command::AddRoom { name, profile, school }) => {
+            server.add_room(&name, &profile, server.school_named(school.as_deref())?, None)
+        }
+        Some(Command::AddSchool { name }) => {
+            server.add_school(&name, None)?;
+            eprintln!("School `{name}` added: give it rooms with `add-room --school`, and staff with `add-user --school`.");
+            Ok(())
+        }
+        Some(Command::RenameSchool { name, new_name }) => {
+            server.rename_school(server.school_named(Some(&name))?, &new_name, None)
+        }
         Some(Command::AddLesson { name, sites }) => {
             let text =
                 std::fs::read_to_string(&sites).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", sites.display()))?;
@@ -176,8 +199,16 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 .add_lesson(&name, &text)
                 .map_err(|errors| anyhow::anyhow!("{}: {}", sites.display(), errors.join("; ")))
         }
-        Some(Command::AddUser { name, role, rooms, email }) => {
-            let password = server.add_user(&name, &role, &rooms)?;
+        Some(Command::AddUser { name, role, rooms, email, school, trust }) => {
+            // With several schools an account of the whole trust is asked for, never assumed.
+            let school = match (school, trust) {
+                (Some(school), _) => Some(server.school_named(Some(&school))?),
+                (None, true) => None,
+                (None, false) => server.school_named(None).map(|_| None).map_err(|_| {
+                    anyhow::anyhow!("this server has several schools: say which with --school, or --trust for the whole trust")
+                })?,
+            };
+            let password = server.add_user(&name, &role, &rooms, school)?;
             if let Some(email) = email {
                 server.set_email(&name, Some(&email), None)?;
             }

@@ -1,8 +1,10 @@
-//! E-mail to the safeguarding leads (the `dsl` accounts with an address): each urgent alert at
-//! once, and once a day a digest of the review alerts, through the school's SMTP relay
+//! E-mail to the safeguarding leads (the `dsl` accounts with an address; a school's lead is
+//! told of their school's alerts, the trust's of every school's): each urgent alert at once,
+//! and once a day a digest of the review alerts, through the school's SMTP relay
 //! (`--smtp-url`, `--smtp-from`). An alert is marked as mailed only once the relay took it,
 //! so a relay that is down delays mail and loses none.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,14 +87,20 @@ impl Mail {
     }
 
     async fn send_urgent(&self, server: &Server) -> Result<()> {
-        let (alerts, to) = {
+        let (alerts, leads) = {
             let store = server.store();
             (store.urgent_alerts_to_mail(now().saturating_sub(URGENT_MAIL_WITHIN))?, store.safeguarding_emails()?)
         };
-        if alerts.is_empty() || to.is_empty() {
-            return Ok(());
-        }
         for alert in alerts {
+            let to: Vec<String> = leads
+                .iter()
+                .filter(|(_, school)| school.is_none() || *school == alert.school_id)
+                .map(|(address, _)| address.clone())
+                .collect();
+            if to.is_empty() {
+                // Kept unmailed: a lead given an address within the day is still told.
+                continue;
+            }
             let subject = format!("{}: {}", server.t("console-mail-urgent-subject"), alert.category);
             let mut body = format!("{}\n\n", server.t("console-mail-urgent-intro"));
             describe(server, &alert, &mut body);
@@ -104,25 +112,37 @@ impl Mail {
         Ok(())
     }
 
+    /// One digest to the trust's leads with every school's alerts, and one to each school's
+    /// leads with their school's. An alert no digest went out with stays for the next day's.
     async fn send_digest(&self, server: &Server) -> Result<()> {
-        let (alerts, to) = {
+        let (alerts, leads) = {
             let store = server.store();
             (store.review_alerts_to_digest()?, store.safeguarding_emails()?)
         };
-        if alerts.is_empty() || to.is_empty() {
-            return Ok(());
+        let mut groups: BTreeMap<Option<i64>, Vec<String>> = BTreeMap::new();
+        for (address, school) in leads {
+            groups.entry(school).or_default().push(address);
         }
-        let subject = format!("{} ({})", server.t("console-mail-digest-subject"), alerts.len());
-        let mut body = format!("{}\n\n", server.t("console-mail-digest-intro"));
-        for alert in &alerts {
-            describe(server, alert, &mut body);
-            body.push('\n');
+        let mut digested = BTreeSet::new();
+        for (school, to) in groups {
+            let theirs: Vec<&AlertRow> =
+                alerts.iter().filter(|alert| school.is_none() || alert.school_id == school).collect();
+            if theirs.is_empty() {
+                continue;
+            }
+            let subject = format!("{} ({})", server.t("console-mail-digest-subject"), theirs.len());
+            let mut body = format!("{}\n\n", server.t("console-mail-digest-intro"));
+            for alert in &theirs {
+                describe(server, alert, &mut body);
+                body.push('\n');
+            }
+            let _ = writeln!(body, "{}", server.t("console-mail-open-console"));
+            self.send(&to, &subject, body).await?;
+            digested.extend(theirs.iter().map(|alert| alert.id));
+            info!(alerts = theirs.len(), recipients = to.len(), "daily digest mailed");
         }
-        let _ = writeln!(body, "{}", server.t("console-mail-open-console"));
-        self.send(&to, &subject, body).await?;
-        let ids: Vec<i64> = alerts.iter().map(|alert| alert.id).collect();
+        let ids: Vec<i64> = digested.into_iter().collect();
         server.store().mark_alerts_digested(&ids, now())?;
-        info!(alerts = ids.len(), recipients = to.len(), "daily digest mailed");
         Ok(())
     }
 
@@ -144,7 +164,7 @@ impl Mail {
 fn describe(server: &Server, alert: &AlertRow, out: &mut String) {
     let when = super::console::iso_time(alert.at / 1000);
     let _ = writeln!(out, "{}: {when}", server.t("console-alert-when"));
-    let _ = writeln!(out, "{}: {} · {}", server.t("console-alert-where"), alert.room, alert.machine);
+    let _ = writeln!(out, "{}: {} · {} · {}", server.t("console-alert-where"), alert.school, alert.room, alert.machine);
     let _ = writeln!(out, "{}: {} ({})", server.t("console-alert-category"), alert.category, alert.severity);
     if alert.reason == "repeated-blocks" {
         let _ = writeln!(out, "{}: {}", server.t("console-alert-repeated-blocks"), alert.words);

@@ -300,8 +300,9 @@ impl Server {
         Ok(code)
     }
 
-    /// Adds a console account and returns its one-time password; a teacher is given rooms.
-    pub fn add_user(&self, name: &str, role: &str, rooms: &[String]) -> Result<String> {
+    /// Adds a console account of a school (or, `None`, of the trust) and returns its one-time
+    /// password; a teacher is given rooms, of their school.
+    pub fn add_user(&self, name: &str, role: &str, rooms: &[String], school: Option<i64>) -> Result<String> {
         if store::Role::parse(role).is_none() {
             bail!("no role `{role}`: use teacher, dsl or admin");
         }
@@ -313,14 +314,18 @@ impl Server {
         let password = random_code()?;
         let password_hash = hash_password(&password)?;
         let store = self.store();
-        let room_ids = rooms
-            .iter()
-            .map(|room| store.room_id(room)?.ok_or_else(|| anyhow::anyhow!("no room called `{room}`")))
-            .collect::<Result<Vec<_>>>()?;
+        let mut room_ids = Vec::new();
+        for room in rooms {
+            let Some(id) = store.room_id(room)? else { bail!("no room called `{room}`") };
+            if school.is_some() && store.room_school(id)? != school {
+                bail!("the room `{room}` is in another school");
+            }
+            room_ids.push(id);
+        }
         if store.user_login(name)?.is_some() {
             bail!("there is already an account called `{name}`");
         }
-        let id = store.add_user(name, &password_hash, role, now())?;
+        let id = store.add_user(name, &password_hash, role, school, now())?;
         for room in room_ids {
             store.assign_room(id, room)?;
         }
@@ -383,16 +388,62 @@ impl Server {
         Ok(())
     }
 
-    /// Adds a room using a profile (the built-in KS1 profile by default).
-    pub fn add_room(&self, room: &str, profile: &str) -> Result<()> {
+    /// Adds a room to a school, using a profile (the built-in KS1 profile by default); `by` is
+    /// the member of staff who did it (`None` on the command line), for the audit log.
+    pub fn add_room(&self, room: &str, profile: &str, school: i64, by: Option<i64>) -> Result<()> {
+        if room.is_empty() {
+            bail!("a room needs a name");
+        }
         let store = self.store();
         let Some(profile_id) = store.profile_id(profile)? else { bail!("no profile called `{profile}`") };
+        // One name for one room across the trust: kiosks, reports and the log name rooms.
         if store.room_id(room)?.is_some() {
             bail!("there is already a room called `{room}`");
         }
-        store.add_room(room, profile_id)?;
-        store.audit(None, "add-room", room, now())?;
+        store.add_room(room, profile_id, school)?;
+        store.audit(by, "add-room", &format!("{room} (school {school})"), now())?;
         Ok(())
+    }
+
+    /// Adds a school to the trust and returns its id.
+    pub fn add_school(&self, name: &str, by: Option<i64>) -> Result<i64> {
+        if name.is_empty() || name.chars().count() > ACCOUNT_NAME_CHARS {
+            bail!("a school needs a name of 1 to {ACCOUNT_NAME_CHARS} characters");
+        }
+        let store = self.store();
+        let Some(id) = store.add_school(name)? else { bail!("there is already a school called `{name}`") };
+        store.audit(by, "add-school", &format!("{name} (school {id})"), now())?;
+        Ok(id)
+    }
+
+    pub fn rename_school(&self, id: i64, name: &str, by: Option<i64>) -> Result<()> {
+        if name.is_empty() || name.chars().count() > ACCOUNT_NAME_CHARS {
+            bail!("a school needs a name of 1 to {ACCOUNT_NAME_CHARS} characters");
+        }
+        let store = self.store();
+        if !store.rename_school(id, name)? {
+            bail!("no school {id}, or there is already a school called `{name}`");
+        }
+        store.audit(by, "rename-school", &format!("school {id} is now {name}"), now())?;
+        Ok(())
+    }
+
+    /// Whether pages name each row's school: for the trust's staff, once there are several.
+    pub fn shows_schools(&self, user: &store::User) -> Result<bool, store::Error> {
+        Ok(user.school.is_none() && self.store().schools()?.len() > 1)
+    }
+
+    /// The school named on the command line; one left out is the only school, while there is
+    /// only one.
+    pub fn school_named(&self, name: Option<&str>) -> Result<i64> {
+        let store = self.store();
+        match name {
+            Some(name) => store.school_id(name)?.ok_or_else(|| anyhow::anyhow!("no school called `{name}`")),
+            None => match store.schools()?.as_slice() {
+                [only] => Ok(only.id),
+                _ => bail!("this server has several schools: say which with --school"),
+            },
+        }
     }
 
     /// Deletes reports and their screenshots once they are older than the retention period.
@@ -502,7 +553,7 @@ fn first_start(store: &Store) -> Result<Option<String>> {
         return Ok(None);
     }
     let password = random_code()?;
-    store.add_user("admin", &hash_password(&password)?, "admin", now())?;
+    store.add_user("admin", &hash_password(&password)?, "admin", None, now())?;
     store.audit(None, "first-start", "admin account created", now())?;
     Ok(Some(password))
 }

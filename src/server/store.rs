@@ -7,6 +7,7 @@ mod activity;
 mod alerts;
 pub mod engine;
 mod postgres;
+mod schools;
 mod sqlite;
 
 use engine::{params, Engine, Kind, Optional, Param, Row};
@@ -19,6 +20,8 @@ use crate::protocol::{Heartbeat, Report};
 use crate::safesearch::SearchEngine;
 pub use activity::{ActivityBatchRow, ActivityFilter, ActivityRow, MachineNow, StoredBatch, StoredEvent};
 pub use alerts::{Acknowledgement, AlertRow, NewAlert, SchoolTerm};
+pub use schools::SchoolRow;
+use schools::{rooms_seen_by, ACCOUNTS_SEEN};
 
 /// Each migration moves the database one `user_version` up; they run once, in order.
 const MIGRATIONS: &[&str] = &[
@@ -114,6 +117,7 @@ CREATE INDEX unblock_requests_kiosk ON unblock_requests (kiosk_id, status);
     alerts::MIGRATION,
     activity::BLOCKS_MIGRATION,
     activity::KEYED_MIGRATION,
+    schools::MIGRATION,
 ];
 
 pub struct Store {
@@ -129,6 +133,8 @@ pub struct UserRow {
     pub disabled: bool,
     /// Where its alert e-mails go (safeguarding leads' accounts).
     pub email: Option<String>,
+    /// Its school, or `None` for the trust's accounts.
+    pub school: Option<i64>,
 }
 
 /// A room's rules as every kiosk in it gets them: all of a bundle but the kiosk and the time
@@ -304,9 +310,14 @@ impl Store {
         self.query_row("SELECT count(*) FROM users", params![], |row| row.get(0))
     }
 
-    /// Adds an account with a one-time password (changed at its first sign-in).
-    pub fn add_user(&self, name: &str, password_hash: &str, role: &str, now: u64) -> Result<i64> {
-        self.query_row("INSERT INTO users (name, password_hash, role, created_at, must_change_password) VALUES (?1, ?2, ?3, ?4, 1) RETURNING id", params![name, password_hash, role, now as i64], |row| row.get(0))
+    /// Adds an account with a one-time password (changed at its first sign-in), of a school or
+    /// (`None`) of the trust.
+    pub fn add_user(&self, name: &str, password_hash: &str, role: &str, school: Option<i64>, now: u64) -> Result<i64> {
+        self.query_row(
+            "INSERT INTO users (name, password_hash, role, created_at, must_change_password, school_id) VALUES (?1, ?2, ?3, ?4, 1, ?5) RETURNING id",
+            params![name, password_hash, role, now as i64, school],
+            |row| row.get(0),
+        )
     }
 
     pub fn profile_id(&self, name: &str) -> Result<Option<i64>> {
@@ -326,11 +337,11 @@ impl Store {
         self.query_row("SELECT id FROM rooms WHERE name = ?1", params![name], |row| row.get(0)).optional()
     }
 
-    pub fn add_room(&self, name: &str, profile_id: i64) -> Result<i64> {
+    pub fn add_room(&self, name: &str, profile_id: i64, school: i64) -> Result<i64> {
         let version = self.next_version()?;
         self.query_row(
-            "INSERT INTO rooms (name, profile_id, rules_version) VALUES (?1, ?2, ?3) RETURNING id",
-            params![name, profile_id, version],
+            "INSERT INTO rooms (name, profile_id, rules_version, school_id) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+            params![name, profile_id, version, school],
             |row| row.get(0),
         )
     }
@@ -689,6 +700,9 @@ pub struct User {
     pub csrf: String,
     /// Signed in with a one-time password: every page waits until it is changed.
     pub must_change_password: bool,
+    /// The school whose rooms a safeguarding lead or admin sees; `None`: every school (the
+    /// trust's staff, and a single school's).
+    pub school: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -708,8 +722,9 @@ impl Role {
         }
     }
 
-    /// Sees every room's reports (the safeguarding lead, the admin), not only their own.
-    pub fn sees_every_room(self) -> bool {
+    /// Sees every room of their school (of every school, for the trust's accounts): the
+    /// safeguarding lead and the admin; a teacher sees only their own rooms.
+    pub fn sees_whole_school(self) -> bool {
         matches!(self, Role::Dsl | Role::Admin)
     }
 }
@@ -751,6 +766,8 @@ pub struct ReportRow {
     pub screenshot_missing: Option<String>,
     /// Counts saves of the incident form: a save made from an older version is refused.
     pub edit_version: i64,
+    /// The school of the kiosk's room.
+    pub school: String,
 }
 
 /// What staff fill in on a report (the school incident form).
@@ -775,7 +792,10 @@ pub struct ReportEdit {
 
 const REPORT_COLUMNS: &str = "reports.id, reports.room, reports.machine, reports.happened_at, reports.url, reports.title, reports.feeling, reports.lesson,
     coalesce(reports.incident_type, ''), coalesce(reports.details, ''), coalesce(reports.passed_to, ''), coalesce(reports.action_taken, ''),
-    reports.status, reports.refer_only, reports.screenshot, reports.edit_version, reports.screenshot_missing";
+    reports.status, reports.refer_only, reports.screenshot, reports.edit_version, reports.screenshot_missing, schools.name";
+/// The tables [`REPORT_COLUMNS`] reads, and the kiosk's room that says who may see a report.
+const REPORT_FROM: &str = "reports JOIN kiosks ON kiosks.id = reports.kiosk_id JOIN rooms ON rooms.id = kiosks.room_id
+    JOIN schools ON schools.id = rooms.school_id";
 
 fn report_row(row: &Row) -> Result<ReportRow> {
     Ok(ReportRow {
@@ -796,6 +816,7 @@ fn report_row(row: &Row) -> Result<ReportRow> {
         screenshot: row.get(14)?,
         edit_version: row.get(15)?,
         screenshot_missing: row.get(16)?,
+        school: row.get(17)?,
     })
 }
 
@@ -875,7 +896,7 @@ impl Store {
     pub fn session(&self, token_hash: &str, now: u64) -> Result<Option<User>> {
         self
             .query_row(
-                "SELECT users.id, users.name, users.role, sessions.csrf, users.must_change_password FROM sessions JOIN users ON users.id = sessions.user_id
+                "SELECT users.id, users.name, users.role, sessions.csrf, users.must_change_password, users.school_id FROM sessions JOIN users ON users.id = sessions.user_id
                  WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2 AND users.disabled_at IS NULL",
                 params![token_hash, now as i64],
                 |row| {
@@ -885,6 +906,7 @@ impl Store {
                         role: Role::parse(&row.get::<String>(2)?).unwrap_or(Role::Teacher),
                         csrf: row.get(3)?,
                         must_change_password: row.get(4)?,
+                        school: row.get(5)?,
                     })
                 },
             )
@@ -907,13 +929,13 @@ impl Store {
     /// The rooms a user may run lessons in and read reports from.
     pub fn rooms_for(&self, user: &User, now: u64) -> Result<Vec<RoomRow>> {
         self.query_map(
-            "SELECT rooms.id, rooms.name,
+            &format!("SELECT rooms.id, rooms.name,
                 (SELECT lessons.name FROM lesson_runs JOIN lessons ON lessons.id = lesson_runs.lesson_id
                  WHERE lesson_runs.room_id = rooms.id AND lesson_runs.ended = 0 AND lesson_runs.ends_at > ?2 ORDER BY lesson_runs.started_at DESC LIMIT 1),
                 (SELECT lesson_runs.ends_at FROM lesson_runs
                  WHERE lesson_runs.room_id = rooms.id AND lesson_runs.ended = 0 AND lesson_runs.ends_at > ?2 ORDER BY lesson_runs.started_at DESC LIMIT 1)
-             FROM rooms WHERE ?3 OR rooms.id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1) ORDER BY rooms.name",
-        params![user.id, now as i64, user.role.sees_every_room()], |row| {
+             FROM rooms WHERE rooms.id IN ({}) ORDER BY rooms.name", rooms_seen_by("?1")),
+        params![user.id, now as i64], |row| {
             let lesson = match (row.get::<Option<String>>(2)?, row.get::<Option<i64>>(3)?) {
                 (Some(name), Some(ends)) => Some((name, ends as u64)),
                 _ => None,
@@ -954,21 +976,23 @@ impl Store {
     /// or with `None` every one (the CSV export).
     pub fn reports_for(&self, user: &User, page: Option<(usize, usize)>) -> Result<Vec<ReportRow>> {
         let sql = format!(
-            "SELECT {REPORT_COLUMNS} FROM reports JOIN kiosks ON kiosks.id = reports.kiosk_id
-             WHERE ?2 OR kiosks.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1)
-             ORDER BY reports.received_at DESC, reports.rowid DESC LIMIT ?3 OFFSET ?4"
+            "SELECT {REPORT_COLUMNS} FROM {REPORT_FROM}
+             WHERE kiosks.room_id IN ({seen})
+             ORDER BY reports.received_at DESC, reports.rowid DESC LIMIT ?2 OFFSET ?3",
+            seen = rooms_seen_by("?1")
         );
         let (skip, count) = page.map_or((0, i64::MAX), |(skip, count)| (skip as i64, count as i64));
-        self.query_map(&sql, params![user.id, user.role.sees_every_room(), count, skip], report_row)
+        self.query_map(&sql, params![user.id, count, skip], report_row)
     }
 
     /// One report, if this user may read it.
     pub fn report_for(&self, user: &User, id: &str) -> Result<Option<ReportRow>> {
         let sql = format!(
-            "SELECT {REPORT_COLUMNS} FROM reports JOIN kiosks ON kiosks.id = reports.kiosk_id
-             WHERE reports.id = ?3 AND (?2 OR kiosks.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1))"
+            "SELECT {REPORT_COLUMNS} FROM {REPORT_FROM}
+             WHERE reports.id = ?2 AND kiosks.room_id IN ({seen})",
+            seen = rooms_seen_by("?1")
         );
-        self.query_row(&sql, params![user.id, user.role.sees_every_room(), id], report_row).optional()
+        self.query_row(&sql, params![user.id, id], report_row).optional()
     }
 
     pub fn record_reveal(&self, report_id: &str, user_id: i64, now: u64) -> Result<()> {
@@ -1047,10 +1071,6 @@ impl Store {
     pub fn kiosk_room(&self, kiosk_id: &str) -> Result<Option<i64>> {
         self.query_row("SELECT room_id FROM kiosks WHERE id = ?1", params![kiosk_id], |row| row.get(0)).optional()
     }
-
-    pub fn user_rooms(&self, user_id: i64) -> Result<Vec<i64>> {
-        self.query_map("SELECT room_id FROM room_teachers WHERE user_id = ?1", params![user_id], |row| row.get(0))
-    }
 }
 
 /// What became of a teacher's answer to a pupil's ask.
@@ -1093,6 +1113,16 @@ pub struct MachineRow {
     pub room_version: u64,
     pub state: Option<String>,
     pub satchel_version: Option<String>,
+    pub school: String,
+}
+
+/// A room as the admin page lists it.
+#[derive(Clone, Debug)]
+pub struct AdminRoom {
+    pub id: i64,
+    pub name: String,
+    pub profile_id: i64,
+    pub school: String,
 }
 
 #[derive(Clone, Debug)]
@@ -1123,12 +1153,12 @@ impl Store {
     /// Open unblock requests from the rooms this user may see, newest first.
     pub fn unblock_requests_for(&self, user: &User, now: u64) -> Result<Vec<UnblockRow>> {
         self.query_map(
-            "SELECT u.id, u.room_id, rooms.name, kiosks.name, u.url, u.requested_at,
-                EXISTS (SELECT 1 FROM lesson_runs r WHERE r.room_id = u.room_id AND r.ended = 0 AND r.ends_at > ?3)
+            &format!("SELECT u.id, u.room_id, rooms.name, kiosks.name, u.url, u.requested_at,
+                EXISTS (SELECT 1 FROM lesson_runs r WHERE r.room_id = u.room_id AND r.ended = 0 AND r.ends_at > ?2)
              FROM unblock_requests u JOIN rooms ON rooms.id = u.room_id JOIN kiosks ON kiosks.id = u.kiosk_id
-             WHERE u.status = 'new' AND (?2 OR u.room_id IN (SELECT room_id FROM room_teachers WHERE user_id = ?1))
-             ORDER BY u.requested_at DESC LIMIT 200",
-            params![user.id, user.role.sees_every_room(), now as i64],
+             WHERE u.status = 'new' AND u.room_id IN ({})
+             ORDER BY u.requested_at DESC LIMIT 200", rooms_seen_by("?1")),
+            params![user.id, now as i64],
             |row| {
                 Ok(UnblockRow {
                     id: row.get(0)?,
@@ -1175,11 +1205,13 @@ impl Store {
         .optional()
     }
 
-    pub fn machines(&self) -> Result<Vec<MachineRow>> {
+    /// The kiosks in service in the rooms this member of staff sees.
+    pub fn machines(&self, user: &User) -> Result<Vec<MachineRow>> {
         self.query_map(
-            "SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version, kiosks.id, kiosks.outbox_waiting, kiosks.outbox_damaged
-             FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.retired_at IS NULL ORDER BY rooms.name, kiosks.name",
-        params![], |row| {
+            &format!("SELECT kiosks.name, rooms.name, kiosks.last_seen, kiosks.rules_version, rooms.rules_version, kiosks.state, kiosks.satchel_version, kiosks.id, kiosks.outbox_waiting, kiosks.outbox_damaged, schools.name
+             FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id JOIN schools ON schools.id = rooms.school_id
+             WHERE kiosks.retired_at IS NULL AND kiosks.room_id IN ({}) ORDER BY schools.name, rooms.name, kiosks.name", rooms_seen_by("?1")),
+        params![user.id], |row| {
             Ok(MachineRow {
                 name: row.get(0)?,
                 room: row.get(1)?,
@@ -1193,15 +1225,21 @@ impl Store {
                     .get::<Option<i64>>(8)?
                     .zip(row.get::<Option<i64>>(9)?)
                     .map(|(waiting, damaged)| (waiting as u64, damaged as u64)),
+                school: row.get(10)?,
             })
         })
     }
 
     /// Retires a kiosk: its token stops working and it leaves the Machines page; its reports
-    /// stay. Returns its name, or `None` if there is no such kiosk in service.
-    pub fn retire_kiosk(&self, id: &str, now: u64) -> Result<Option<String>> {
+    /// stay. Returns its name, or `None` if there is no such kiosk in service in the rooms
+    /// this member of staff sees.
+    pub fn retire_kiosk(&self, user: &User, id: &str, now: u64) -> Result<Option<String>> {
         let name: Option<String> = self
-            .query_row("SELECT name FROM kiosks WHERE id = ?1 AND retired_at IS NULL", params![id], |row| row.get(0))
+            .query_row(
+                &format!("SELECT name FROM kiosks WHERE id = ?2 AND retired_at IS NULL AND room_id IN ({})", rooms_seen_by("?1")),
+                params![user.id, id],
+                |row| row.get(0),
+            )
             .optional()?;
         if name.is_some() {
             self.execute("UPDATE kiosks SET retired_at = ?2 WHERE id = ?1", params![id, now as i64])?;
@@ -1210,11 +1248,12 @@ impl Store {
     }
 
     /// The audit log, newest first: `count` entries after skipping `skip`, of one action or all.
-    pub fn audit_log(&self, action: Option<&str>, skip: usize, count: usize) -> Result<Vec<AuditRow>> {
+    /// A school's staff see what their school's accounts did; the trust's see everything.
+    pub fn audit_log(&self, user: &User, action: Option<&str>, skip: usize, count: usize) -> Result<Vec<AuditRow>> {
         self.query_map(
-            "SELECT audit.at, users.name, audit.action, audit.detail FROM audit LEFT JOIN users ON users.id = audit.user_id
-             WHERE CAST(?1 AS TEXT) IS NULL OR audit.action = ?1 ORDER BY audit.id DESC LIMIT ?2 OFFSET ?3",
-        params![action, count as i64, skip as i64], |row| {
+            &format!("SELECT audit.at, users.name, audit.action, audit.detail FROM audit LEFT JOIN users ON users.id = audit.user_id
+             WHERE (CAST(?2 AS TEXT) IS NULL OR audit.action = ?2) AND ({ACCOUNTS_SEEN}) ORDER BY audit.id DESC LIMIT ?3 OFFSET ?4"),
+        params![user.id, action, count as i64, skip as i64], |row| {
             Ok(AuditRow {
                 at: row.get::<i64>(0)? as u64,
                 user: row.get(1)?,
@@ -1229,11 +1268,14 @@ impl Store {
         self.query_map("SELECT DISTINCT action FROM audit ORDER BY action", params![], |row| row.get(0))
     }
 
-    /// Every room with its profile's name.
-    pub fn rooms_with_profiles(&self) -> Result<Vec<(i64, String, i64)>> {
-        self.query_map("SELECT id, name, profile_id FROM rooms ORDER BY name", params![], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
+    /// The rooms this admin looks after, with their profiles and schools.
+    pub fn rooms_with_profiles(&self, user: &User) -> Result<Vec<AdminRoom>> {
+        self.query_map(
+            &format!("SELECT rooms.id, rooms.name, rooms.profile_id, schools.name FROM rooms JOIN schools ON schools.id = rooms.school_id
+             WHERE rooms.id IN ({}) ORDER BY schools.name, rooms.name", rooms_seen_by("?1")),
+            params![user.id],
+            |row| Ok(AdminRoom { id: row.get(0)?, name: row.get(1)?, profile_id: row.get(2)?, school: row.get(3)? }),
+        )
     }
 
     /// Moves a room to another profile; returns the room's new rules version.
@@ -1242,11 +1284,12 @@ impl Store {
         self.bump_room(room_id)
     }
 
-    /// Every account: id, name, role, and whether it is disabled.
-    pub fn users(&self) -> Result<Vec<UserRow>> {
+    /// The accounts this admin looks after: id, name, role, whether it is disabled, school.
+    pub fn users(&self, admin: &User) -> Result<Vec<UserRow>> {
         self.query_map(
-            "SELECT id, name, role, disabled_at IS NOT NULL, email FROM users ORDER BY disabled_at IS NOT NULL, name",
-            params![],
+            &format!("SELECT id, name, role, disabled_at IS NOT NULL, email, school_id FROM users WHERE {ACCOUNTS_SEEN}
+             ORDER BY disabled_at IS NOT NULL, name"),
+            params![admin.id],
             |row| {
                 Ok(UserRow {
                     id: row.get(0)?,
@@ -1254,6 +1297,7 @@ impl Store {
                     role: row.get(2)?,
                     disabled: row.get(3)?,
                     email: row.get(4)?,
+                    school: row.get(5)?,
                 })
             },
         )
@@ -1317,15 +1361,16 @@ impl Store {
         })
     }
 
-    /// Every kiosk (retired ones too) that sent reports, or has asks open, received since
-    /// `since`: the most first.
-    pub fn kiosk_activity(&self, since: u64) -> Result<Vec<KioskActivity>> {
+    /// Every kiosk (retired ones too) in the rooms this member of staff sees that sent
+    /// reports, or has asks open, received since `since`: the most first.
+    pub fn kiosk_activity(&self, user: &User, since: u64) -> Result<Vec<KioskActivity>> {
         self.query_map(
-            "SELECT * FROM (SELECT k.id, k.name AS machine, rooms.name AS room, k.retired_at IS NOT NULL AS retired,
+            &format!("SELECT * FROM (SELECT k.id, k.name AS machine, rooms.name AS room, k.retired_at IS NOT NULL AS retired,
                 (SELECT count(*) FROM reports r WHERE r.kiosk_id = k.id AND r.received_at >= ?1) AS sent,
                 (SELECT count(*) FROM unblock_requests u WHERE u.kiosk_id = k.id AND u.status = 'new' AND u.received_at >= ?1) AS asked
-             FROM kiosks k JOIN rooms ON rooms.id = k.room_id) AS busy WHERE sent + asked > 0 ORDER BY sent + asked DESC, 3, 2",
-        params![since as i64], |row| {
+             FROM kiosks k JOIN rooms ON rooms.id = k.room_id WHERE k.room_id IN ({})) AS busy
+             WHERE sent + asked > 0 ORDER BY sent + asked DESC, 3, 2", rooms_seen_by("?2")),
+        params![since as i64, user.id], |row| {
             Ok(KioskActivity {
                 id: row.get(0)?,
                 name: row.get(1)?,
@@ -1337,11 +1382,12 @@ impl Store {
         })
     }
 
-    /// A kiosk's name and room, retired or not.
-    pub fn kiosk_name(&self, id: &str) -> Result<Option<(String, String)>> {
+    /// A kiosk's name and room, retired or not, if it is in a room this member of staff sees.
+    pub fn kiosk_name(&self, user: &User, id: &str) -> Result<Option<(String, String)>> {
         self.query_row(
-            "SELECT kiosks.name, rooms.name FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id WHERE kiosks.id = ?1",
-            params![id],
+            &format!("SELECT kiosks.name, rooms.name FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id
+             WHERE kiosks.id = ?2 AND kiosks.room_id IN ({})", rooms_seen_by("?1")),
+            params![user.id, id],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()

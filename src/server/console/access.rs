@@ -1,6 +1,7 @@
 //! Who may call a console handler, as extractors, so that a handler cannot forget to check:
-//! [`SignedIn`] (any member of staff), [`Safeguarding`] (the DSL and the admin) and [`Admin`]
-//! for pages, and [`Posted`] for forms, which checks the session's CSRF token before the
+//! [`SignedIn`] (any member of staff), [`Safeguarding`] (the DSL and the admin), [`Admin`],
+//! and [`Trust`] around either for what spans the trust's schools (profiles, alert terms,
+//! schools), for pages, and [`Posted`] for forms, which checks the session's CSRF token before the
 //! handler runs. The page extractors refuse a POST: a form's handler reaches its user only
 //! through [`Posted`], and so only with the token checked.
 
@@ -25,6 +26,10 @@ pub struct Safeguarding(pub User);
 /// The admin: accounts, rooms, profiles and machines.
 pub struct Admin(pub User);
 
+/// `A`, with an account of the trust's rather than of one school: what it changes reaches
+/// every school.
+pub struct Trust<A>(pub A);
+
 /// Who is let in, from the session's user.
 pub trait Access: Sized {
     fn admit(user: User) -> Result<Self, ConsoleError>;
@@ -38,7 +43,7 @@ impl Access for SignedIn {
 
 impl Access for Safeguarding {
     fn admit(user: User) -> Result<Self, ConsoleError> {
-        if user.role.sees_every_room() {
+        if user.role.sees_whole_school() {
             Ok(Safeguarding(user))
         } else {
             Err(not_for_your_role())
@@ -53,6 +58,15 @@ impl Access for Admin {
         } else {
             Err(not_for_your_role())
         }
+    }
+}
+
+impl<A: Access> Access for Trust<A> {
+    fn admit(user: User) -> Result<Self, ConsoleError> {
+        if user.school.is_some() {
+            return Err(ConsoleError(StatusCode::FORBIDDEN, "This page is for the trust's staff.".into()));
+        }
+        A::admit(user).map(Trust)
     }
 }
 
@@ -125,6 +139,14 @@ impl FromRequestParts<Arc<Server>> for Admin {
     }
 }
 
+impl<A: Access + Send> FromRequestParts<Arc<Server>> for Trust<A> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, server: &Arc<Server>) -> Result<Self, Response> {
+        page_user(parts, server).await
+    }
+}
+
 /// A posted form of a signed-in member of staff: who (`A`, one of the extractors above) and
 /// the form's fields (`F`), only once the form's CSRF token matches the session's. A form
 /// without the token is refused as malformed (422), one with another token as expired (403),
@@ -183,7 +205,7 @@ mod tests {
     fn a_form_reaches_its_handler_only_with_the_sessions_token_and_the_right_role() {
         let data = std::env::temp_dir().join(format!("satchel-console-access-{}", std::process::id()));
         let (server, _) = Server::open(&data, &crate::server::Database::in_data(&data), "en-GB").unwrap();
-        server.add_user("mr.jones", "teacher", &[]).unwrap();
+        server.add_user("mr.jones", "teacher", &[], None).unwrap();
         let (id, _) = server.store().user_login("mr.jones").unwrap().unwrap();
         server.store().set_password(id, &crate::secrets::hash("chosen by its owner").unwrap(), false, None).unwrap();
         server.store().add_session(&hash("the-session"), id, "the-token", now(), now() + 3600).unwrap();

@@ -50,7 +50,7 @@ async fn audit_page(
     let (mut log, actions) = {
         let store = server.store();
         (
-            store.audit_log(action, query.page.saturating_mul(AUDIT_PER_PAGE), AUDIT_PER_PAGE + 1)?,
+            store.audit_log(&user, action, query.page.saturating_mul(AUDIT_PER_PAGE), AUDIT_PER_PAGE + 1)?,
             store.audit_actions()?,
         )
     };

@@ -1,5 +1,6 @@
 //! The console's live stream (SSE): new reports, unblock requests and, for the DSL and
-//! admins, alerts, for the rooms this user may see. It ends with its session.
+//! admins, alerts, for the rooms this user may see (a school's staff their school's). It
+//! ends with its session.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use axum::routing::get;
 use axum::Router;
 
 use super::{cookie, ConsoleError, SignedIn, SESSION_COOKIE};
-use crate::server::store::Role;
 use crate::server::{hash, now, Server};
 
 /// How often an event stream checks that its session is still alive (it also checks whenever
@@ -32,10 +32,14 @@ async fn events(
     SignedIn(user): SignedIn,
     headers: HeaderMap,
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
-    let rooms = if user.role == Role::Teacher { Some(server.store().user_rooms(user.id)?) } else { None };
+    // The trust's safeguarding staff see every room, even one added after the stream began.
+    let safeguarding = user.role.sees_whole_school();
+    let rooms =
+        if safeguarding && user.school.is_none() { None } else { Some(server.store().rooms_seen(user.id)?) };
     let session = cookie(&headers, SESSION_COOKIE).map(|token| hash(&token)).unwrap_or_default();
     let receiver = server.events.subscribe();
     let sessions = server.sessions_ended.subscribe();
+    let rooms = (rooms, safeguarding);
     let state = (receiver, sessions, rooms, session, server);
     let stream =
         futures_util::stream::unfold(state, |(mut receiver, mut sessions, rooms, session, server)| async move {
@@ -60,7 +64,8 @@ async fn events(
                 };
                 match received {
                     Ok(event)
-                        if rooms.as_ref().is_none_or(|mine| !event.safeguarding && mine.contains(&event.room)) =>
+                        if rooms.0.as_ref().is_none_or(|mine| mine.contains(&event.room))
+                            && (rooms.1 || !event.safeguarding) =>
                     {
                         return Some((
                             Ok(Event::default().event(event.kind).data(event.id)),

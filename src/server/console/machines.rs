@@ -48,10 +48,12 @@ struct MachinesPage<'a> {
     summary: String,
     machines: Vec<Machine<'a>>,
     junk_hours: u64,
+    /// Whether a column names each machine's school (the trust's staff, of several schools).
+    schools: bool,
 }
 
 async fn machines_page(State(server): State<Arc<Server>>, Admin(user): Admin) -> Result<Html<String>, ConsoleError> {
-    let rows = server.store().machines()?;
+    let rows = server.store().machines(&user)?;
     let t = server.words();
     let machines: Vec<Machine<'_>> = rows
         .iter()
@@ -70,7 +72,8 @@ async fn machines_page(State(server): State<Arc<Server>>, Admin(user): Admin) ->
         "console-machines-summary",
         &[("total", machines.len() as u64), ("silent", count(|m| m.silent)), ("outdated", count(|m| m.outdated))],
     );
-    let body = render(&MachinesPage { t, user: &user, summary, machines, junk_hours: JUNK_HOURS })?;
+    let schools = server.shows_schools(&user)?;
+    let body = render(&MachinesPage { t, user: &user, summary, machines, junk_hours: JUNK_HOURS, schools })?;
     server.page(Some(&user), "console-machines", body)
 }
 
@@ -80,7 +83,7 @@ async fn retire_machine(
     Path(id): Path<String>,
     Posted(Admin(user), _): Posted<Admin>,
 ) -> Result<Response, ConsoleError> {
-    let retired = server.store().retire_kiosk(&id, now())?;
+    let retired = server.store().retire_kiosk(&user, &id, now())?;
     let Some(name) = retired else { return Err(ConsoleError::not_found("No such computer in service.")) };
     server.store().audit(Some(user.id), "retire-kiosk", &name, now())?;
     Ok(redirect("/machines"))
@@ -123,7 +126,7 @@ async fn junk_page(
 
 fn junk_list(server: &Server, user: &User, hours: u64, removed: Option<String>) -> Result<Html<String>, ConsoleError> {
     let (since, _) = junk_window(hours, now());
-    let machines = server.store().kiosk_activity(since)?;
+    let machines = server.store().kiosk_activity(user, since)?;
     let body = render(&JunkPage { t: server.words(), removed, hours, most_hours: JUNK_HOURS_MOST, machines })?;
     server.page(Some(user), "console-junk", body)
 }
@@ -160,7 +163,7 @@ async fn junk_preview(
     Query(query): Query<JunkQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     let (machine, room) =
-        server.store().kiosk_name(&id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
+        server.store().kiosk_name(&user, &id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
     let hours = query.hours.clamp(1, JUNK_HOURS_MOST);
     let (since, until) = junk_window(hours, now());
     let junk = server.store().junk(&id, since, until, JUNK_SHOWN)?;
@@ -209,7 +212,7 @@ async fn remove_junk(
     Path(id): Path<String>,
     Posted(Safeguarding(user), form): Posted<Safeguarding, JunkForm>,
 ) -> Result<Html<String>, ConsoleError> {
-    let (machine, _) = server.store().kiosk_name(&id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
+    let (machine, _) = server.store().kiosk_name(&user, &id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
     let hours = form.hours.clamp(1, JUNK_HOURS_MOST);
     let (since, until) = junk_window(hours, form.until.min(now()));
     let (names, asks) = server.store().remove_junk(&id, since, until)?;

@@ -32,7 +32,7 @@ mod machines;
 mod monitoring;
 mod reports;
 
-use access::{Admin, Posted, Safeguarding, SignedIn};
+use access::{Admin, Posted, Safeguarding, SignedIn, Trust};
 
 /// The session cookie: HttpOnly, SameSite=Strict, its token stored only as a hash.
 const SESSION_COOKIE: &str = "satchel_session";

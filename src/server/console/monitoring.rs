@@ -1,7 +1,7 @@
 //! The safeguarding lead's monitoring pages, for the DSL and admins only: the activity log
 //! (`/activity`: a search by words, room, machine, dates and kind; a session's timeline; a CSV
 //! export) and alerts (`/alerts`: acknowledged with a note, live as they are raised, and the
-//! school's own concerning terms). For teachers, Room now (`/rooms/now`): each machine of
+//! school's own concerning terms, which the trust's staff keep, as they reach every school). For teachers, Room now (`/rooms/now`): each machine of
 //! their rooms with the page it shows and its latest blocked page. Every search of the log,
 //! every export and every acknowledgement is in the audit log.
 
@@ -16,7 +16,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{csv_field, iso_time, redirect, render, ConsoleError, Iso, Markup, Posted, Safeguarding, SignedIn, Words};
+use super::{
+    csv_field, iso_time, redirect, render, ConsoleError, Iso, Markup, Posted, Safeguarding, SignedIn, Trust, Words,
+};
 use crate::alerts::Severity;
 use crate::server::store::{
     Acknowledgement, ActivityFilter, ActivityRow, AlertRow, MachineNow, MachineRow, RoomRow, SchoolTerm, Store, User,
@@ -143,8 +145,8 @@ async fn activity_page(
     Safeguarding(user): Safeguarding,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Html<String>, ConsoleError> {
-    let filter = query.filter();
-    let rows = read_log(&server, move |log| log.search_activity(&filter, PER_PAGE + 1)).await?;
+    let (filter, seen_by) = (query.filter(), user.clone());
+    let rows = read_log(&server, move |log| log.search_activity(&seen_by, &filter, PER_PAGE + 1)).await?;
     let (rooms, machines) = {
         let store = server.store();
         store.audit(
@@ -156,7 +158,7 @@ async fn activity_page(
             ),
             now(),
         )?;
-        (store.rooms_for(&user, now())?, store.machines()?)
+        (store.rooms_for(&user, now())?, store.machines(&user)?)
     };
     let shown = &rows[..rows.len().min(PER_PAGE)];
     let older = if rows.len() > PER_PAGE { shown.last().map(|last| last.id) } else { None };
@@ -210,8 +212,12 @@ async fn session_page(
     Safeguarding(user): Safeguarding,
     Path(session): Path<i64>,
 ) -> Result<Html<String>, ConsoleError> {
+    let seen_by = user.clone();
+    let rows = read_log(&server, move |log| log.session_activity(&seen_by, session)).await?;
+    if rows.is_empty() {
+        return Err(ConsoleError::not_found("No such session."));
+    }
     server.store().audit(Some(user.id), "view-session", &session.to_string(), now())?;
-    let rows = read_log(&server, move |log| log.session_activity(session)).await?;
     let table = activity_table(&server, &rows, false)?;
     server.page(Some(&user), "console-activity-timeline", render(&SessionPage { rows: &rows, table })?)
 }
@@ -221,8 +227,8 @@ async fn activity_csv(
     Safeguarding(user): Safeguarding,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Response, ConsoleError> {
-    let filter = ActivityFilter { before: None, ..query.filter() };
-    let rows = read_log(&server, move |log| log.search_activity(&filter, CSV_ROWS)).await?;
+    let (filter, seen_by) = (ActivityFilter { before: None, ..query.filter() }, user.clone());
+    let rows = read_log(&server, move |log| log.search_activity(&seen_by, &filter, CSV_ROWS)).await?;
     let mut csv = String::from("date and time,room,computer,session,lesson,kind,url,title,search terms,engine,rule,category,reason,host,count\r\n");
     for row in &rows {
         let count = row.count.map(|c| c.to_string()).unwrap_or_default();
@@ -286,7 +292,7 @@ async fn alerts_page(
 ) -> Result<Html<String>, ConsoleError> {
     let (alerts, terms) = {
         let store = server.store();
-        (store.alerts(query.before, PER_PAGE + 1)?, store.school_terms()?)
+        (store.alerts(&user, query.before, PER_PAGE + 1)?, store.school_terms()?)
     };
     let rows = alerts
         .iter()
@@ -306,6 +312,8 @@ struct AlertRowFragment<'a> {
     user: &'a User,
     alert: &'a AlertRow,
     acknowledged: Option<&'a Acknowledgement>,
+    /// Whether the row names its school (the trust's staff, of several schools).
+    schools: bool,
 }
 
 fn alert_row(
@@ -314,7 +322,8 @@ fn alert_row(
     alert: &AlertRow,
     acknowledged: Option<&Acknowledgement>,
 ) -> Result<Markup, ConsoleError> {
-    render(&AlertRowFragment { t: server.words(), user, alert, acknowledged })
+    let schools = server.shows_schools(user)?;
+    render(&AlertRowFragment { t: server.words(), user, alert, acknowledged, schools })
 }
 
 /// One alert's row, for the page to add as the alert arrives (`event: alert`).
@@ -323,7 +332,7 @@ async fn alert_row_fragment(
     Safeguarding(user): Safeguarding,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, ConsoleError> {
-    let alerts = server.store().alerts(Some(id + 1), 1)?;
+    let alerts = server.store().alerts(&user, Some(id + 1), 1)?;
     match alerts.first() {
         Some((alert, acknowledged)) if alert.id == id => {
             Ok(Html(alert_row(&server, &user, alert, acknowledged.as_ref())?.to_string()))
@@ -347,7 +356,7 @@ async fn acknowledge(
         return Err(ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-alerts-note-needed")));
     }
     let store = server.store();
-    if store.acknowledge_alert(id, user.id, note, now())? {
+    if store.acknowledge_alert(&user, id, note, now())? {
         store.audit(Some(user.id), "acknowledge-alert", &format!("alert {id}: {note}"), now())?;
     }
     Ok(redirect("/alerts"))
@@ -362,7 +371,7 @@ struct TermForm {
 
 async fn add_term(
     State(server): State<Arc<Server>>,
-    Posted(Safeguarding(user), form): Posted<Safeguarding, TermForm>,
+    Posted(Trust(Safeguarding(user)), form): Posted<Trust<Safeguarding>, TermForm>,
 ) -> Result<Response, ConsoleError> {
     let phrase = form.phrase.trim();
     let severity = Severity::parse(&form.severity)
@@ -387,7 +396,7 @@ async fn add_term(
 async fn remove_term(
     State(server): State<Arc<Server>>,
     Path(id): Path<i64>,
-    Posted(Safeguarding(user), _): Posted<Safeguarding>,
+    Posted(Trust(Safeguarding(user)), _): Posted<Trust<Safeguarding>>,
 ) -> Result<Response, ConsoleError> {
     let store = server.store();
     if let Some(phrase) = store.remove_school_term(id)? {

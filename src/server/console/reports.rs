@@ -81,6 +81,8 @@ struct ReportRowFragment<'a> {
     t: Words<'a>,
     user: &'a User,
     report: &'a ReportRow,
+    /// The report's school, for the trust's staff of several schools.
+    school: Option<&'a str>,
     evidence: Evidence,
     statuses: Vec<(&'static str, bool)>,
     history: Vec<HistoryItem>,
@@ -112,10 +114,12 @@ fn report_html(server: &Server, user: &User, report: &ReportRow) -> Result<Marku
             HistoryItem { at: edit.at, who: edit.user.clone().unwrap_or_else(|| "satchel-server".into()), text }
         })
         .collect();
+    let school = server.shows_schools(user)?.then_some(report.school.as_str());
     let row = ReportRowFragment {
         t,
         user,
         report,
+        school,
         evidence,
         statuses: STATUSES.iter().map(|status| (*status, *status == report.status)).collect(),
         history,

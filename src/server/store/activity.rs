@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::engine::{params, Kind, Optional, Param, Row};
-use super::{KioskRow, Result, Store};
+use super::{rooms_seen_by, KioskRow, Result, Store, User};
 use crate::protocol::{ActivityEvent, Happening};
 
 /// The log's first schema (rebuilt by [`KEYED_MIGRATION`]; migrations run in order, so it
@@ -518,10 +518,11 @@ fn text_query(words: &[String], tags: &[String]) -> Option<String> {
 }
 
 impl Store {
-    /// Events matching `filter`, newest first, at most `limit`. Words and tags (room, machine,
-    /// kind) are looked up in the full-text index, which hands over its rows newest first, so
-    /// a page stops at its end; dates narrow the rows to the ids those days hold.
-    pub fn search_activity(&self, filter: &ActivityFilter, limit: usize) -> Result<Vec<ActivityRow>> {
+    /// Events matching `filter` in the rooms `user` sees, newest first, at most `limit`. Words
+    /// and tags (room, machine, kind) are looked up in the full-text index, which hands over
+    /// its rows newest first, so a page stops at its end; dates narrow the rows to the ids
+    /// those days hold.
+    pub fn search_activity(&self, user: &User, filter: &ActivityFilter, limit: usize) -> Result<Vec<ActivityRow>> {
         let mut tags = Vec::new();
         if let Some(room) = filter.room_id {
             tags.push(format!("r{room}"));
@@ -589,18 +590,21 @@ impl Store {
         if let Some(before) = filter.before {
             condition(&format!("{id} < ?"), Param::Int(before));
         }
+        condition(&format!("a.room_id IN ({})", rooms_seen_by("?")), Param::Int(user.id));
         values.push(Param::Int(limit as i64));
         sql.push_str(&format!(" ORDER BY {id} DESC LIMIT ?{}", values.len()));
         self.query_map(&sql, &values, activity_row)
     }
 
-    /// One pupil's sitting, in order.
-    pub fn session_activity(&self, session: i64) -> Result<Vec<ActivityRow>> {
+    /// One pupil's sitting, in order, if it was in a room `user` sees.
+    pub fn session_activity(&self, user: &User, session: i64) -> Result<Vec<ActivityRow>> {
         self.query_map(
             &format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE a.session = ?1 ORDER BY a.at, a.seq LIMIT 10000"
-        ),
-            params![session],
+                "SELECT {ACTIVITY_COLUMNS} FROM activity a {NAMES} WHERE a.session = ?1 AND a.room_id IN ({})
+                 ORDER BY a.at, a.seq LIMIT 10000",
+                rooms_seen_by("?2")
+            ),
+            params![session, user.id],
             activity_row,
         )
     }
@@ -646,6 +650,24 @@ mod tests {
     struct Log {
         dir: std::path::PathBuf,
         store: Store,
+        dsl: User,
+    }
+
+    /// Rooms 1 and 2, and a safeguarding lead of the trust, who sees both.
+    fn trust_lead(store: &Store) -> User {
+        let profile = store.add_profile("KS1", "", Default::default(), &[]).unwrap();
+        for room in ["Class 1", "Class 2"] {
+            store.add_room(room, profile, 1).unwrap();
+        }
+        let id = store.add_user("dsl", "", "dsl", None, 0).unwrap();
+        User {
+            id,
+            name: "dsl".into(),
+            role: crate::server::store::Role::Dsl,
+            csrf: String::new(),
+            must_change_password: false,
+            school: None,
+        }
     }
 
     impl Log {
@@ -654,7 +676,8 @@ mod tests {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             let store = Store::open(&dir.join("satchel.db")).unwrap();
-            Log { dir, store }
+            let dsl = trust_lead(&store);
+            Log { dir, store, dsl }
         }
 
         fn add(&self, kiosk: &KioskRow, events: &[ActivityEvent]) -> StoredBatch {
@@ -667,7 +690,7 @@ mod tests {
         }
 
         fn ids(&self, filter: ActivityFilter) -> Vec<i64> {
-            self.store.search_activity(&filter, 1000).unwrap().iter().map(|row| row.id).collect()
+            self.store.search_activity(&self.dsl, &filter, 1000).unwrap().iter().map(|row| row.id).collect()
         }
     }
 
@@ -799,8 +822,6 @@ mod tests {
     fn room_now_keeps_the_newest_page_even_when_an_older_batch_arrives_last() {
         let log = Log::new("now");
         for sql in [
-            "INSERT INTO profiles (id, name, list) VALUES (1, 'KS1', '')",
-            "INSERT INTO rooms (id, name, profile_id, rules_version) VALUES (1, 'Lab', 1, 1)",
             "INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0)",
         ] {
             log.store.execute(sql, params![]).unwrap();
@@ -840,6 +861,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
+        let dsl = trust_lead(&store);
         let count = |sql: &str| store.query_row(sql, params![], |row| row.get::<i64>(0)).unwrap();
         assert_eq!(count("SELECT count(*) FROM activity"), 3);
         assert_eq!(
@@ -854,14 +876,14 @@ mod tests {
             2
         );
         let found: Vec<i64> = store
-            .search_activity(&ActivityFilter { words: vec!["fox".into()], room_id: Some(1), ..Default::default() }, 10)
+            .search_activity(&dsl, &ActivityFilter { words: vec!["fox".into()], room_id: Some(1), ..Default::default() }, 10)
             .unwrap()
             .iter()
             .map(|r| r.id)
             .collect();
         assert_eq!(found, [2, 1]);
-        let session = store.alerts(None, 10).unwrap()[0].0.session.expect("the alert keeps its timeline");
-        assert_eq!(store.session_activity(session).unwrap().len(), 2);
+        let session = store.alerts(&dsl, None, 10).unwrap()[0].0.session.expect("the alert keeps its timeline");
+        assert_eq!(store.session_activity(&dsl, session).unwrap().len(), 2);
         drop(store);
         std::fs::remove_dir_all(dir).unwrap();
     }

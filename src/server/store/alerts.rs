@@ -2,7 +2,7 @@
 //! blocked attempts in a short time on one machine; and the school's own terms.
 
 use super::engine::{params, Optional, Row};
-use super::{Result, Store};
+use super::{rooms_seen_by, Result, Store, User};
 
 pub(super) const MIGRATION: &str = r#"
 CREATE TABLE alerts (
@@ -115,6 +115,8 @@ pub struct AlertRow {
     pub text: String,
     /// The sitting's id in the log, for its timeline.
     pub session: Option<i64>,
+    pub school_id: Option<i64>,
+    pub school: String,
 }
 
 /// A machine's blocked pages since a time, counted at each of its batches: read from the
@@ -122,9 +124,9 @@ pub struct AlertRow {
 const RECENT_BLOCKS: &str = "SELECT count(*) FROM activity WHERE machine = ?1 AND kind = 'blocked' AND at >= ?2";
 
 const ALERT_FIELDS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coalesce(kiosks.name, alerts.kiosk_id), alerts.reason, alerts.category,
-    alerts.severity, alerts.words, alerts.text, alerts.session_id";
-const ALERT_FROM: &str =
-    "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id";
+    alerts.severity, alerts.words, alerts.text, alerts.session_id, rooms.school_id, coalesce(schools.name, '')";
+const ALERT_FROM: &str = "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id
+    LEFT JOIN schools ON schools.id = rooms.school_id";
 
 fn alert_row(row: &Row) -> Result<AlertRow> {
     Ok(AlertRow {
@@ -138,6 +140,8 @@ fn alert_row(row: &Row) -> Result<AlertRow> {
         words: row.get(7)?,
         text: row.get(8)?,
         session: row.get(9)?,
+        school_id: row.get(10)?,
+        school: row.get(11)?,
     })
 }
 
@@ -166,9 +170,14 @@ impl Store {
         Ok(())
     }
 
-    /// The e-mail addresses of the safeguarding leads' accounts that are in use.
-    pub fn safeguarding_emails(&self) -> Result<Vec<String>> {
-        self.query_map("SELECT email FROM users WHERE role = 'dsl' AND disabled_at IS NULL AND coalesce(email, '') <> '' ORDER BY id", params![], |row| row.get(0))
+    /// The e-mail address of each safeguarding lead's account in use, with its school (`None`:
+    /// the trust's lead, told of every school's alerts).
+    pub fn safeguarding_emails(&self) -> Result<Vec<(String, Option<i64>)>> {
+        self.query_map(
+            "SELECT email, school_id FROM users WHERE role = 'dsl' AND disabled_at IS NULL AND coalesce(email, '') <> '' ORDER BY id",
+            params![],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
     pub fn set_email(&self, user_id: i64, email: Option<&str>) -> Result<()> {
@@ -186,18 +195,19 @@ pub struct Acknowledgement {
 }
 
 impl Store {
-    /// Alerts newest first (older than `before`, for the next page), each with its
-    /// acknowledgement if it has one.
-    pub fn alerts(&self, before: Option<i64>, limit: usize) -> Result<Vec<(AlertRow, Option<Acknowledgement>)>> {
+    /// The alerts of the rooms this member of staff sees, newest first (older than `before`,
+    /// for the next page), each with its acknowledgement if it has one.
+    pub fn alerts(&self, user: &User, before: Option<i64>, limit: usize) -> Result<Vec<(AlertRow, Option<Acknowledgement>)>> {
         self.query_map(&format!(
             "SELECT {ALERT_FIELDS}, users.name, alerts.acknowledged_at, alerts.note {ALERT_FROM} LEFT JOIN users ON users.id = alerts.acknowledged_by
-             WHERE alerts.id < ?1 ORDER BY alerts.id DESC LIMIT ?2"
-        ), params![before.unwrap_or(i64::MAX), limit as i64], |row| {
-            let acknowledged = match row.get::<Option<i64>>(11)? {
+             WHERE alerts.id < ?1 AND alerts.room_id IN ({seen}) ORDER BY alerts.id DESC LIMIT ?2",
+             seen = rooms_seen_by("?3")
+        ), params![before.unwrap_or(i64::MAX), limit as i64, user.id], |row| {
+            let acknowledged = match row.get::<Option<i64>>(13)? {
                 Some(at) => Some(Acknowledgement {
-                    by: row.get::<Option<String>>(10)?.unwrap_or_default(),
+                    by: row.get::<Option<String>>(12)?.unwrap_or_default(),
                     at: at.max(0) as u64,
-                    note: row.get::<Option<String>>(12)?.unwrap_or_default(),
+                    note: row.get::<Option<String>>(14)?.unwrap_or_default(),
                 }),
                 None => None,
             };
@@ -205,11 +215,16 @@ impl Store {
         })
     }
 
-    /// Marks an alert as seen and dealt with; `false` when it was already (or does not exist).
-    pub fn acknowledge_alert(&self, id: i64, user_id: i64, note: &str, now: u64) -> Result<bool> {
+    /// Marks an alert as seen and dealt with; `false` when it was already (or does not exist
+    /// in the rooms this member of staff sees).
+    pub fn acknowledge_alert(&self, user: &User, id: i64, note: &str, now: u64) -> Result<bool> {
         let changed = self.execute(
-            "UPDATE alerts SET acknowledged_at = ?1, acknowledged_by = ?2, note = ?3 WHERE id = ?4 AND acknowledged_at IS NULL",
-            params![now as i64, user_id, note, id],
+            &format!(
+                "UPDATE alerts SET acknowledged_at = ?1, acknowledged_by = ?2, note = ?3 WHERE id = ?4 AND acknowledged_at IS NULL
+                 AND room_id IN ({})",
+                rooms_seen_by("?2")
+            ),
+            params![now as i64, user.id, note, id],
         )?;
         Ok(changed == 1)
     }

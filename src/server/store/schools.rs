@@ -1,0 +1,92 @@
+//! A trust's schools, above their rooms, and who sees which: a teacher their own rooms; a
+//! safeguarding lead or admin every room of their school, or of every school when their
+//! account is the trust's (no school). A school's own install is a trust of one: its rooms
+//! are in the first school and its accounts, which have no school, see the whole of it.
+
+use super::engine::{params, Optional};
+use super::{Result, Store};
+
+/// SQLite's step. The rooms' column has no REFERENCES: SQLite adds none with a default other
+/// than NULL, and schools are never deleted.
+pub(super) const MIGRATION: &str = r#"
+CREATE TABLE schools (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+INSERT INTO schools (name) VALUES ('Our school');
+ALTER TABLE rooms ADD COLUMN school_id INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN school_id INTEGER REFERENCES schools(id);
+CREATE INDEX rooms_school ON rooms (school_id);
+"#;
+
+/// The rooms that the member of staff whose id is the parameter `user` (`?1`, or `?` where
+/// the caller numbers its parameters as it adds them) may see, for `column IN (…)`.
+pub(super) fn rooms_seen_by(user: &str) -> String {
+    format!(
+        "SELECT rooms.id FROM rooms JOIN users ON users.id = {user}
+         WHERE (users.role IN ('dsl', 'admin') AND (users.school_id IS NULL OR users.school_id = rooms.school_id))
+            OR rooms.id IN (SELECT room_id FROM room_teachers WHERE room_teachers.user_id = {user})"
+    )
+}
+
+/// The accounts that the admin whose id is `?1` looks after: all of them for the trust's,
+/// those of their own school for a school's.
+pub(super) const ACCOUNTS_SEEN: &str = "(SELECT school_id FROM users me WHERE me.id = ?1) IS NULL
+    OR users.school_id = (SELECT school_id FROM users me WHERE me.id = ?1)";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchoolRow {
+    pub id: i64,
+    pub name: String,
+}
+
+impl Store {
+    pub fn schools(&self) -> Result<Vec<SchoolRow>> {
+        self.query_map("SELECT id, name FROM schools ORDER BY name", params![], |row| {
+            Ok(SchoolRow { id: row.get(0)?, name: row.get(1)? })
+        })
+    }
+
+    pub fn school_id(&self, name: &str) -> Result<Option<i64>> {
+        self.query_row("SELECT id FROM schools WHERE name = ?1", params![name], |row| row.get(0)).optional()
+    }
+
+    /// Adds a school; `None` when there is one of that name already.
+    pub fn add_school(&self, name: &str) -> Result<Option<i64>> {
+        self.query_row(
+            "INSERT INTO schools (name) VALUES (?1) ON CONFLICT (name) DO NOTHING RETURNING id",
+            params![name],
+            |row| row.get(0),
+        )
+        .optional()
+    }
+
+    /// Renames a school; `false` when there is no such school or the name is taken.
+    pub fn rename_school(&self, id: i64, name: &str) -> Result<bool> {
+        let taken = self.school_id(name)?.is_some_and(|other| other != id);
+        Ok(!taken && self.execute("UPDATE schools SET name = ?2 WHERE id = ?1", params![id, name])? == 1)
+    }
+
+    /// The school a room is in.
+    pub fn room_school(&self, room_id: i64) -> Result<Option<i64>> {
+        self.query_row("SELECT school_id FROM rooms WHERE id = ?1", params![room_id], |row| row.get(0)).optional()
+    }
+
+    /// Moves an account to a school (`None`: the trust's, seeing every school). Its sessions
+    /// end, so that no page is still open with what it may no longer see; a teacher leaves
+    /// the rooms of other schools.
+    pub fn set_user_school(&self, user_id: i64, school: Option<i64>) -> Result<()> {
+        self.in_transaction(|store| {
+            store.execute("UPDATE users SET school_id = ?2 WHERE id = ?1", params![user_id, school])?;
+            store.execute(
+                "DELETE FROM room_teachers WHERE user_id = ?1 AND CAST(?2 AS BIGINT) IS NOT NULL
+                 AND room_id NOT IN (SELECT id FROM rooms WHERE school_id = ?2)",
+                params![user_id, school],
+            )?;
+            store.execute("DELETE FROM sessions WHERE user_id = ?1", params![user_id])?;
+            Ok(())
+        })
+    }
+
+    /// The rooms a member of staff may see, by id (the console's live stream filters by them).
+    pub fn rooms_seen(&self, user_id: i64) -> Result<Vec<i64>> {
+        self.query_map(&rooms_seen_by("?1"), params![user_id], |row| row.get(0))
+    }
+}
