@@ -18,7 +18,7 @@ KIOSK_PACKAGES := pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev 
 	fonts-noto-color-emoji fonts-sil-andika fonts-noto-core \
 	espeak-ng sox chromium chromium-driver postgresql
 # What runs on both databases: the kiosk API, the console, monitoring, limits and quotas.
-POSTGRES_SUITES := --test server_api --test server_console --test server_hardening --test server_activity \
+POSTGRES_SUITES := --test server_api --test server_console --test server_hardening --test server_activity --test server_schools \
 	--test server_monitoring --test server_quotas --test server_limits --test console_chromium
 # The console's accessibility check runs axe-core (from npm) in Chromium.
 AXE := target/npm/node_modules/axe-core/axe.min.js

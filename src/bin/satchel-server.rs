@@ -186,7 +186,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::AddSchool { name }) => {
             server.add_school(&name, None)?;
-            eprintln!("School `{name}` added: give it rooms with `add-room --school`, and staff with `add-user --school`.");
+            eprintln!(
+                "School `{name}` added: give it rooms with `add-room --school`, and staff with `add-user --school`."
+            );
             Ok(())
         }
         Some(Command::RenameSchool { name, new_name }) => {
@@ -205,7 +207,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 (Some(school), _) => Some(server.school_named(Some(&school))?),
                 (None, true) => None,
                 (None, false) => server.school_named(None).map(|_| None).map_err(|_| {
-                    anyhow::anyhow!("this server has several schools: say which with --school, or --trust for the whole trust")
+                    anyhow::anyhow!(
+                        "this server has several schools: say which with --school, or --trust for the whole trust"
+                    )
                 })?,
             };
             let password = server.add_user(&name, &role, &rooms, school)?;

@@ -1153,11 +1153,14 @@ impl Store {
     /// Open unblock requests from the rooms this user may see, newest first.
     pub fn unblock_requests_for(&self, user: &User, now: u64) -> Result<Vec<UnblockRow>> {
         self.query_map(
-            &format!("SELECT u.id, u.room_id, rooms.name, kiosks.name, u.url, u.requested_at,
+            &format!(
+                "SELECT u.id, u.room_id, rooms.name, kiosks.name, u.url, u.requested_at,
                 EXISTS (SELECT 1 FROM lesson_runs r WHERE r.room_id = u.room_id AND r.ended = 0 AND r.ends_at > ?2)
              FROM unblock_requests u JOIN rooms ON rooms.id = u.room_id JOIN kiosks ON kiosks.id = u.kiosk_id
              WHERE u.status = 'new' AND u.room_id IN ({})
-             ORDER BY u.requested_at DESC LIMIT 200", rooms_seen_by("?1")),
+             ORDER BY u.requested_at DESC LIMIT 200",
+                rooms_seen_by("?1")
+            ),
             params![user.id, now as i64],
             |row| {
                 Ok(UnblockRow {
@@ -1236,7 +1239,10 @@ impl Store {
     pub fn retire_kiosk(&self, user: &User, id: &str, now: u64) -> Result<Option<String>> {
         let name: Option<String> = self
             .query_row(
-                &format!("SELECT name FROM kiosks WHERE id = ?2 AND retired_at IS NULL AND room_id IN ({})", rooms_seen_by("?1")),
+                &format!(
+                    "SELECT name FROM kiosks WHERE id = ?2 AND retired_at IS NULL AND room_id IN ({})",
+                    rooms_seen_by("?1")
+                ),
                 params![user.id, id],
                 |row| row.get(0),
             )
@@ -1287,8 +1293,10 @@ impl Store {
     /// The accounts this admin looks after: id, name, role, whether it is disabled, school.
     pub fn users(&self, admin: &User) -> Result<Vec<UserRow>> {
         self.query_map(
-            &format!("SELECT id, name, role, disabled_at IS NOT NULL, email, school_id FROM users WHERE {ACCOUNTS_SEEN}
-             ORDER BY disabled_at IS NOT NULL, name"),
+            &format!(
+                "SELECT id, name, role, disabled_at IS NOT NULL, email, school_id FROM users WHERE {ACCOUNTS_SEEN}
+             ORDER BY disabled_at IS NOT NULL, name"
+            ),
             params![admin.id],
             |row| {
                 Ok(UserRow {
@@ -1385,8 +1393,11 @@ impl Store {
     /// A kiosk's name and room, retired or not, if it is in a room this member of staff sees.
     pub fn kiosk_name(&self, user: &User, id: &str) -> Result<Option<(String, String)>> {
         self.query_row(
-            &format!("SELECT kiosks.name, rooms.name FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id
-             WHERE kiosks.id = ?2 AND kiosks.room_id IN ({})", rooms_seen_by("?1")),
+            &format!(
+                "SELECT kiosks.name, rooms.name FROM kiosks JOIN rooms ON rooms.id = kiosks.room_id
+             WHERE kiosks.id = ?2 AND kiosks.room_id IN ({})",
+                rooms_seen_by("?1")
+            ),
             params![user.id, id],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )

@@ -286,7 +286,13 @@ impl Running {
     }
 
     pub fn enrolled(&self) -> Enrolled {
-        let (status, body) = self.enrol(&self.code(60));
+        self.enrolled_in("Class 1")
+    }
+
+    /// A kiosk enrolled into a room with a code from the command line.
+    pub fn enrolled_in(&self, room: &str) -> Enrolled {
+        let code = admin(self.data.path(), &["enrol-code", "--room", room]);
+        let (status, body) = self.enrol(code.trim());
         assert_eq!(status, StatusCode::OK, "{body}");
         Enrolled {
             id: body["kiosk_id"].as_str().unwrap().into(),
@@ -297,6 +303,15 @@ impl Running {
 
     pub fn as_kiosk(&self, kiosk: &Enrolled, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base)).bearer_auth(format!("{}.{}", kiosk.id, kiosk.token))
+    }
+
+    /// Sends a report as the kiosk (with a screenshot), as Tell my teacher does.
+    pub fn send_report(&self, kiosk: &Enrolled, id: &str, url: &str, title: &str) {
+        use base64::Engine as _;
+        let report = json!({ "id": id, "happened_at": 1_795_000_000u64, "url": url, "title": title,
+            "screenshot": base64::engine::general_purpose::STANDARD.encode(png(80)) });
+        let response = self.as_kiosk(kiosk, reqwest::Method::POST, "/api/v1/reports").json(&report).send().unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
     }
 
     /// Posts an activity batch as the kiosk (a body already encoded as `encoding` says).

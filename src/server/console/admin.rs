@@ -71,7 +71,9 @@ impl AdminPage<'_> {
     fn school_name(&self, id: Option<i64>) -> String {
         match id {
             None => self.t.get("console-whole-trust"),
-            Some(id) => self.schools.iter().find(|school| school.id == id).map(|school| school.name.clone()).unwrap_or_default(),
+            Some(id) => {
+                self.schools.iter().find(|school| school.id == id).map(|school| school.name.clone()).unwrap_or_default()
+            }
         }
     }
 }
@@ -135,7 +137,9 @@ fn school_for_new(server: &Server, admin: &User, school: &str) -> Result<i64, Co
         (None, [only]) => Some(only),
         (None, _) => None,
     };
-    chosen.map(|s| s.id).ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-school-choose")))
+    chosen
+        .map(|s| s.id)
+        .ok_or_else(|| ConsoleError(StatusCode::UNPROCESSABLE_ENTITY, server.t("console-school-choose")))
 }
 
 /// The school of an account this admin makes or moves: a school's admin's own; for the trust's

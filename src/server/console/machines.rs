@@ -212,7 +212,8 @@ async fn remove_junk(
     Path(id): Path<String>,
     Posted(Safeguarding(user), form): Posted<Safeguarding, JunkForm>,
 ) -> Result<Html<String>, ConsoleError> {
-    let (machine, _) = server.store().kiosk_name(&user, &id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
+    let (machine, _) =
+        server.store().kiosk_name(&user, &id)?.ok_or_else(|| ConsoleError::not_found("No such computer."))?;
     let hours = form.hours.clamp(1, JUNK_HOURS_MOST);
     let (since, until) = junk_window(hours, form.until.min(now()));
     let (names, asks) = server.store().remove_junk(&id, since, until)?;

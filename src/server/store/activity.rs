@@ -821,9 +821,8 @@ mod tests {
     #[test]
     fn room_now_keeps_the_newest_page_even_when_an_older_batch_arrives_last() {
         let log = Log::new("now");
-        for sql in [
-            "INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0)",
-        ] {
+        for sql in ["INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0)"]
+        {
             log.store.execute(sql, params![]).unwrap();
         }
         let k = kiosk("k-a", 1);
@@ -876,7 +875,11 @@ mod tests {
             2
         );
         let found: Vec<i64> = store
-            .search_activity(&dsl, &ActivityFilter { words: vec!["fox".into()], room_id: Some(1), ..Default::default() }, 10)
+            .search_activity(
+                &dsl,
+                &ActivityFilter { words: vec!["fox".into()], room_id: Some(1), ..Default::default() },
+                10,
+            )
             .unwrap()
             .iter()
             .map(|r| r.id)

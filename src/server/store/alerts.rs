@@ -125,7 +125,8 @@ const RECENT_BLOCKS: &str = "SELECT count(*) FROM activity WHERE machine = ?1 AN
 
 const ALERT_FIELDS: &str = "alerts.id, alerts.at, coalesce(rooms.name, ''), coalesce(kiosks.name, alerts.kiosk_id), alerts.reason, alerts.category,
     alerts.severity, alerts.words, alerts.text, alerts.session_id, rooms.school_id, coalesce(schools.name, '')";
-const ALERT_FROM: &str = "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id
+const ALERT_FROM: &str =
+    "FROM alerts LEFT JOIN kiosks ON kiosks.id = alerts.kiosk_id LEFT JOIN rooms ON rooms.id = alerts.room_id
     LEFT JOIN schools ON schools.id = rooms.school_id";
 
 fn alert_row(row: &Row) -> Result<AlertRow> {
@@ -197,7 +198,12 @@ pub struct Acknowledgement {
 impl Store {
     /// The alerts of the rooms this member of staff sees, newest first (older than `before`,
     /// for the next page), each with its acknowledgement if it has one.
-    pub fn alerts(&self, user: &User, before: Option<i64>, limit: usize) -> Result<Vec<(AlertRow, Option<Acknowledgement>)>> {
+    pub fn alerts(
+        &self,
+        user: &User,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(AlertRow, Option<Acknowledgement>)>> {
         self.query_map(&format!(
             "SELECT {ALERT_FIELDS}, users.name, alerts.acknowledged_at, alerts.note {ALERT_FROM} LEFT JOIN users ON users.id = alerts.acknowledged_by
              WHERE alerts.id < ?1 AND alerts.room_id IN ({seen}) ORDER BY alerts.id DESC LIMIT ?2",
