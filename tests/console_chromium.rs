@@ -155,9 +155,13 @@ fn a_teacher_runs_a_lesson_and_handles_a_report_in_chromium() {
 #[test]
 fn the_admin_pages_have_no_serious_accessibility_problems() {
     let server = start();
-    let password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin"]);
+    // A trust of two schools, so the pages show each row's school and the forms ask for one.
+    admin(server.data.path(), &["add-school", "Oakfield Primary"]);
+    admin(server.data.path(), &["add-room", "Oak 1", "--school", "Oakfield Primary"]);
+    let password = admin(server.data.path(), &["add-user", "it.tech", "--role", "admin", "--trust"]);
     // A safeguarding lead's account, so the admin page shows its alert e-mail field.
-    admin(server.data.path(), &["add-user", "mrs.khan", "--role", "dsl", "--email", "k.khan@school.example"]);
+    let school = "--school=Oakfield Primary";
+    admin(server.data.path(), &["add-user", "mrs.khan", "--role", "dsl", school, "--email", "k.khan@school.example"]);
     let _kiosk = server.enrolled();
     let profile = TempDir::new("chromium");
     let driver = WebDriver::chromium(profile.path());
@@ -170,4 +174,6 @@ fn the_admin_pages_have_no_serious_accessibility_problems() {
     driver.navigate(&format!("{}/admin", server.base));
     driver.run("document.querySelector('form[action$=\"/email\"]').scrollIntoView()");
     screenshot(&driver, "admin-accounts");
+    driver.run("document.getElementById('schools-h').scrollIntoView()");
+    screenshot(&driver, "admin-schools");
 }

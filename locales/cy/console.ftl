@@ -257,3 +257,4 @@ console-school-move-confirm = Symud y cyfrif hwn? Caiff ei allgofnodi, a gweld d
 console-rename = Ailenwi
 console-add-school = Ychwanegu ysgol
 console-terms-trust-keeps = Tîm diogelu'r ymddiriedolaeth sy'n cadw'r termau hyn: maent yn berthnasol i bob ysgol.
+console-school-pick = Dewiswch ysgol

@@ -256,3 +256,4 @@ console-school-move-confirm = Move this account? It will be signed out, and see 
 console-rename = Rename
 console-add-school = Add school
 console-terms-trust-keeps = The trust's safeguarding team keeps these terms: they apply to every school.
+console-school-pick = Choose a school

@@ -821,10 +821,8 @@ mod tests {
     #[test]
     fn room_now_keeps_the_newest_page_even_when_an_older_batch_arrives_last() {
         let log = Log::new("now");
-        for sql in ["INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0)"]
-        {
-            log.store.execute(sql, params![]).unwrap();
-        }
+        let sql = "INSERT INTO kiosks (id, name, room_id, token_hash, enrolled_at) VALUES ('k-a', 'PC 1', 1, '', 0)";
+        log.store.execute(sql, params![]).unwrap();
         let k = kiosk("k-a", 1);
         log.add(&k, &[opened(5, 0, "https://now.test/"), blocked(6, 0, "https://games.test/")]);
         let mut older = opened(7, 3, "https://then.test/");

@@ -87,6 +87,49 @@ impl Store {
 
     /// The rooms a member of staff may see, by id (the console's live stream filters by them).
     pub fn rooms_seen(&self, user_id: i64) -> Result<Vec<i64>> {
-        self.query_map(&rooms_seen_by("?1"), params![user_id], |row| row.get(0))
+        self.query_map(&format!("{} ORDER BY rooms.id", rooms_seen_by("?1")), params![user_id], |row| row.get(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A school's server from before schools, upgraded: a trust of one, nothing to do.
+    #[test]
+    fn a_school_from_before_schools_becomes_a_trust_of_one_whose_staff_see_all_of_it() {
+        let dir = std::env::temp_dir().join(format!("satchel-store-schools-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("satchel.db");
+        {
+            let db = rusqlite::Connection::open(&path).unwrap();
+            let before = super::super::MIGRATIONS.iter().position(|m| *m == MIGRATION).unwrap();
+            for migration in &super::super::MIGRATIONS[..before] {
+                db.execute_batch(migration).unwrap();
+            }
+            db.pragma_update(None, "user_version", before).unwrap();
+            db.execute_batch(
+                "INSERT INTO profiles (name, list) VALUES ('KS1', '');
+                 INSERT INTO rooms (name, profile_id, rules_version) VALUES ('Class 1', 1, 1), ('Class 2', 1, 2);
+                 INSERT INTO users (name, password_hash, role, created_at) VALUES ('mrs.khan', '', 'dsl', 0), ('mr.jones', '', 'teacher', 0);
+                 INSERT INTO room_teachers VALUES (2, 2);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schools().unwrap(), [SchoolRow { id: 1, name: "Our school".into() }]);
+        assert_eq!(store.rooms_seen(1).unwrap(), [1, 2], "the school's lead sees every room, as before");
+        assert_eq!(store.rooms_seen(2).unwrap(), [2], "a teacher their own");
+        let id = store.add_school("Oakfield").unwrap().expect("a new school");
+        assert_eq!(store.add_school("Oakfield").unwrap(), None, "one school of a name");
+        store.add_room("Oak 1", 1, id).unwrap();
+        assert_eq!(store.rooms_seen(1).unwrap(), [1, 2, 3], "the lead of a trust of one became the trust's");
+        store.set_user_school(1, Some(1)).unwrap();
+        assert_eq!(store.rooms_seen(1).unwrap(), [1, 2], "moved to the first school: its rooms only");
+        store.set_user_school(2, Some(id)).unwrap();
+        assert_eq!(store.rooms_seen(2).unwrap(), Vec::<i64>::new(), "a teacher moved leaves the other school's rooms");
+        drop(store);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
