@@ -1,6 +1,6 @@
 //! Two `satchel-server` replicas sharing one PostgreSQL database and one signing key, as a
 //! trust runs them behind a load balancer. Always on PostgreSQL: with SQLite there is one
-//! server.
+//! server. The replicas reach the database over verified TLS when its URL asks.
 #![cfg(feature = "server")]
 
 mod support;
@@ -163,3 +163,44 @@ fn one_replica_mails_each_urgent_alert_and_another_takes_over_when_it_dies() {
 }
 
 const LOG: &str = "1f6c1d2e-7a4b-4c3d-9e8f-001122334455";
+
+#[test]
+fn replicas_reach_postgresql_over_verified_tls_and_never_past_a_certificate_they_cannot_verify() {
+    let cluster = support::postgres::cluster();
+    let data = TempDir::new("replica-a");
+    let url = on_postgres(data.path());
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={}", cluster.ca_file().display());
+    std::fs::write(data.path().join("test-database"), &verified).unwrap();
+    admin(data.path(), &["add-room", "Class 1"]);
+    let first = start_in(data, &[]);
+    let second = replica_of(&first);
+    let kiosk = first.enrolled();
+    // The store's connections and the listening ones, on both replicas.
+    lesson_reaches_the_other_replica(&first, &second, &kiosk);
+    let database = url.rsplit('/').next().unwrap();
+    let connections = |encrypted: bool| {
+        let sql = format!(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+             WHERE datname = '{database}' AND ssl = {encrypted} AND pid <> pg_backend_pid()"
+        );
+        cluster.psql(&url, &sql).trim().parse::<u32>().unwrap()
+    };
+    assert_eq!(connections(false), 0, "no plain connection");
+    assert!(connections(true) >= 4, "each replica's store and listener: {}", connections(true));
+
+    // A certificate from a CA it was not given: refused, never used plain or unchecked.
+    let stranger = TempDir::new("other-ca");
+    let other_ca = stranger.path().join("ca.pem");
+    std::fs::write(&other_ca, support::postgres::certificate_authority().0.pem()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_satchel-server"))
+        .arg("--data")
+        .arg(stranger.path())
+        .arg("--database")
+        .arg(format!("{url}?sslmode=require&sslrootcert={}", other_ca.display()))
+        .args(["add-room", "Class 2"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && said.contains("certificate"), "{said}");
+    assert_eq!(cluster.psql(&url, "SELECT count(*) FROM rooms WHERE name = 'Class 2'").trim(), "0");
+}

@@ -7,6 +7,7 @@ mod activity;
 mod alerts;
 pub mod engine;
 mod postgres;
+mod postgres_tls;
 mod schools;
 mod sqlite;
 

@@ -1,7 +1,8 @@
 //! A real PostgreSQL for the server's tests: one cluster per test binary (Debian's `initdb`
 //! and `pg_ctl` into a temporary directory, as the unprivileged `postgres` user when the tests
 //! run as root), a fresh database for each server, and a watchdog that stops the cluster and
-//! removes its directory once the test binary has ended.
+//! removes its directory once the test binary has ended. It offers TLS, with a certificate
+//! for 127.0.0.1 from a CA of its own ([`Cluster::ca_file`]).
 //!
 //! The server suites run against it when `SATCHEL_TEST_DATABASE=postgres` (`make test` runs
 //! them once on each engine).
@@ -80,11 +81,15 @@ pub fn cluster() -> &'static Cluster {
         let mut initdb = as_postgres(&bin.join("initdb"));
         initdb.arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
         run(initdb, "initdb");
+        let (certificate, key) = make_certificates(&dir);
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut start = as_postgres(&bin.join("pg_ctl"));
         start.arg("-D").arg(&data).arg("-l").arg(dir.join("log")).arg("-w").arg("-o").arg(format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
-            dir.display()
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 \
+             -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            dir.display(),
+            certificate.display(),
+            key.display()
         ));
         start.arg("start");
         run(start, "pg_ctl start");
@@ -105,7 +110,42 @@ pub fn cluster() -> &'static Cluster {
     })
 }
 
+/// A CA (`ca.pem`) and the server's certificate and key it signed, for 127.0.0.1: their paths.
+fn make_certificates(dir: &Path) -> (PathBuf, PathBuf) {
+    let (ca, issuer) = certificate_authority();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let server = params.signed_by(&key, &issuer).unwrap();
+    let (certificate_file, key_file) = (dir.join("server.crt"), dir.join("server.key"));
+    std::fs::write(&certificate_file, server.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if running_as_root() {
+        let mut chown = Command::new("chown");
+        chown.arg("postgres:postgres").arg(&certificate_file).arg(&key_file);
+        run(chown, "chown the cluster's certificate");
+    }
+    (certificate_file, key_file)
+}
+
+/// A new CA: its certificate, and the issuer that signs with it.
+pub fn certificate_authority() -> (rcgen::Certificate, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Satchel test database CA");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = params.self_signed(&key).unwrap();
+    (certificate, rcgen::Issuer::new(params, key))
+}
+
 impl Cluster {
+    /// The CA that signed the cluster's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
     fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }

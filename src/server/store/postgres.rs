@@ -9,11 +9,16 @@
 use std::cell::{Cell, Ref, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
 
 use bytes::BytesMut;
+use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket, Statement};
+
+use super::postgres_tls::Target;
 
 use super::engine::{Engine, Error, Kind, Param, Result, Row, Value};
 
@@ -169,17 +174,48 @@ fn postgres_error(error: tokio_postgres::Error) -> Error {
     // The server's own message (a constraint, a type) is the useful part.
     match error.as_db_error() {
         Some(db) => Error::Postgres(format!("{} ({})", db.message(), db.code().code())),
-        None => Error::Postgres(error.to_string()),
+        None => {
+            // The cause says what to fix (a certificate not trusted, a refused connection).
+            let mut said = error.to_string();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(inner) = cause {
+                said.push_str(&format!(": {inner}"));
+                cause = inner.source();
+            }
+            Error::Postgres(said)
+        }
     }
 }
 
-/// A connection to `url`, driven on the engine's runtime.
-fn open_connection(url: &str) -> Result<Client> {
+/// What a connection's server sends unasked (notifications, notices): the connection works
+/// only while this is polled.
+type Messages = Pin<Box<dyn Stream<Item = std::result::Result<AsyncMessage, tokio_postgres::Error>> + Send>>;
+
+/// A connection to `target`, plain or TLS as it says.
+async fn connect_to(target: &Target) -> std::result::Result<(Client, Messages), tokio_postgres::Error> {
+    fn messages<T>(mut connection: Connection<Socket, T>) -> Messages
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        Box::pin(futures_util::stream::poll_fn(move |cx| connection.poll_message(cx)))
+    }
+    match &target.tls {
+        None => target.config.connect(NoTls).await.map(|(client, connection)| (client, messages(connection))),
+        Some(tls) => {
+            target.config.connect(tls.clone()).await.map(|(client, connection)| (client, messages(connection)))
+        }
+    }
+}
+
+/// A connection to `target`, driven on the engine's runtime.
+fn open_connection(target: &Target) -> Result<Client> {
     wait_for(async {
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        let (client, mut messages) = connect_to(target).await?;
         runtime().spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::warn!(%error, "the PostgreSQL connection ended");
+            while let Some(message) = messages.next().await {
+                if let Err(error) = message {
+                    tracing::warn!(%error, "the PostgreSQL connection ended");
+                }
             }
         });
         Ok::<_, tokio_postgres::Error>(client)
@@ -188,7 +224,7 @@ fn open_connection(url: &str) -> Result<Client> {
 }
 
 pub struct Postgres {
-    url: String,
+    target: Target,
     /// Made again when it has closed (the database restarted, the network dropped it).
     client: RefCell<Client>,
     /// Prepared once per connection: the store's queries are few and run again and again.
@@ -202,9 +238,10 @@ impl Postgres {
     /// Connects to `url` (`postgres://user:password@host/database`) and brings the schema up
     /// to date.
     pub fn connect(url: &str) -> Result<Postgres> {
+        let target = Target::parse(url).map_err(Error::Postgres)?;
         let postgres = Postgres {
-            url: url.to_owned(),
-            client: RefCell::new(open_connection(url)?),
+            client: RefCell::new(open_connection(&target)?),
+            target,
             statements: RefCell::default(),
             in_transaction: Cell::new(false),
         };
@@ -218,7 +255,7 @@ impl Postgres {
             if self.in_transaction.get() {
                 return Err(Error::Postgres("the connection was lost during a transaction".into()));
             }
-            let fresh = open_connection(&self.url)?;
+            let fresh = open_connection(&self.target)?;
             tracing::info!("connected to PostgreSQL again");
             *self.client.borrow_mut() = fresh;
             self.statements.borrow_mut().clear();
@@ -416,15 +453,16 @@ impl Engine for Postgres {
 /// what was told while it was down is lost and must be read again. One connection per
 /// process, for these signals only.
 pub async fn listen(url: &str, channel: &str, mut heard: impl FnMut(Option<&str>)) {
-    use futures_util::StreamExt;
-    use tokio_postgres::AsyncMessage;
+    let target = match Target::parse(url) {
+        Ok(target) => target,
+        Err(error) => return tracing::warn!(%error, "cannot listen for the other replicas' changes"),
+    };
     loop {
-        match tokio_postgres::connect(url, NoTls).await {
-            Ok((client, mut connection)) => {
+        match connect_to(&target).await {
+            Ok((client, mut messages)) => {
                 let (told, mut notifications) = tokio::sync::mpsc::unbounded_channel();
                 // The connection is driven here: its messages are the notifications.
                 let driver = tokio::spawn(async move {
-                    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(message) = messages.next().await {
                         match message {
                             Ok(AsyncMessage::Notification(note)) => {
