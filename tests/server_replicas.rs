@@ -204,3 +204,26 @@ fn replicas_reach_postgresql_over_verified_tls_and_never_past_a_certificate_they
     assert!(!output.status.success() && said.contains("certificate"), "{said}");
     assert_eq!(cluster.psql(&url, "SELECT count(*) FROM rooms WHERE name = 'Class 2'").trim(), "0");
 }
+
+#[test]
+fn replicas_of_a_new_trust_started_at_the_same_moment_all_start_and_make_one_admin() {
+    for round in 0..3 {
+        let data: Vec<TempDir> = (0..3).map(|_| TempDir::new("replica-new")).collect();
+        let url = on_postgres(data[0].path());
+        for other in &data[1..] {
+            std::fs::write(other.path().join("test-database"), &url).unwrap();
+        }
+        // Each replica with its first start to make, all at once.
+        let replicas: Vec<_> = data.into_iter().map(|dir| std::thread::spawn(move || start_in(dir, &[]))).collect();
+        let replicas: Vec<_> = replicas.into_iter().map(|started| started.join().unwrap()).collect();
+        for replica in &replicas {
+            let answered = replica.client.get(format!("{}/login", replica.base)).send().unwrap().status();
+            assert_eq!(answered, StatusCode::OK, "round {round}: every replica started");
+        }
+        let told: Vec<_> =
+            replicas.iter().filter(|replica| replica.data.path().join("first-admin-password").exists()).collect();
+        assert_eq!(told.len(), 1, "round {round}: one replica made the admin and says its password");
+        assert_eq!(replicas[0].count("SELECT count(*) FROM users"), 1);
+        assert_eq!(replicas[0].count("SELECT count(*) FROM profiles"), 1);
+    }
+}

@@ -544,16 +544,20 @@ async fn shutdown_signal() {
     }
 }
 
+/// The built-in profile and the first admin, on a database that has neither. Replicas of a
+/// new trust may start at the same moment: what another made first is left as it is.
 fn first_start(store: &Store) -> Result<Option<String>> {
     if store.profile_id("KS1")?.is_none() {
         let config = crate::config::KioskConfig::default();
-        store.add_profile("KS1", crate::config::BUILT_IN_LIST.1, config.search, &config.tiles)?;
+        store.add_built_in_profile("KS1", crate::config::BUILT_IN_LIST.1, config.search, &config.tiles)?;
     }
     if store.user_count()? > 0 {
         return Ok(None);
     }
     let password = random_code()?;
-    store.add_user("admin", &hash_password(&password)?, "admin", None, now())?;
+    if !store.add_first_admin(&hash_password(&password)?, now())? {
+        return Ok(None);
+    }
     store.audit(None, "first-start", "admin account created", now())?;
     Ok(Some(password))
 }

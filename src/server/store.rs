@@ -325,13 +325,24 @@ impl Store {
         self.query_row("SELECT id FROM profiles WHERE name = ?1", params![name], |row| row.get(0)).optional()
     }
 
-    pub fn add_profile(&self, name: &str, list: &str, search: SearchEngine, tiles: &[Tile]) -> Result<i64> {
+    /// The built-in profile, unless it is there already.
+    pub fn add_built_in_profile(&self, name: &str, list: &str, search: SearchEngine, tiles: &[Tile]) -> Result<()> {
         let tiles = serde_json::to_string(tiles).expect("tiles serialise");
-        self.query_row(
-            "INSERT INTO profiles (name, list, search, tiles) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        self.execute(
+            "INSERT INTO profiles (name, list, search, tiles) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
             params![name, list, search_name(search), tiles],
-            |row| row.get(0),
-        )
+        )?;
+        Ok(())
+    }
+
+    /// The `admin` account of a first start; `false` when there is one already.
+    pub fn add_first_admin(&self, password_hash: &str, now: u64) -> Result<bool> {
+        let added = self.execute(
+            "INSERT INTO users (name, password_hash, role, created_at, must_change_password) VALUES ('admin', ?1, 'admin', ?2, 1)
+             ON CONFLICT (name) DO NOTHING",
+            params![password_hash, now as i64],
+        )?;
+        Ok(added == 1)
     }
 
     pub fn room_id(&self, name: &str) -> Result<Option<i64>> {

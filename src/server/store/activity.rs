@@ -655,7 +655,8 @@ mod tests {
 
     /// Rooms 1 and 2, and a safeguarding lead of the trust, who sees both.
     fn trust_lead(store: &Store) -> User {
-        let profile = store.add_profile("KS1", "", Default::default(), &[]).unwrap();
+        store.add_built_in_profile("KS1", "", Default::default(), &[]).unwrap();
+        let profile = store.profile_id("KS1").unwrap().unwrap();
         for room in ["Class 1", "Class 2"] {
             store.add_room(room, profile, 1).unwrap();
         }
