@@ -94,6 +94,21 @@ fn the_dsl_searches_the_log_follows_a_session_and_every_search_is_audited() {
 }
 
 #[test]
+fn a_search_finds_latin_words_with_or_without_their_accents_on_either_engine() {
+    let server = start();
+    let kiosk = server.enrolled();
+    let title = json!({ "kind": "titled", "url": "https://cafe.test/", "title": "Crème brûlée at the café" });
+    send(&server, &kiosk, 1, &[json!({ "kind": "session-start" }), title]);
+    let dsl = staff(&server, "mrs.khan", "dsl");
+    for words in ["cafe", "CAFÉ", "brulee", "crème"] {
+        let found = dsl.get(&format!("/activity?q={words}")).text().unwrap();
+        assert!(found.contains("Crème brûlée at the café"), "{words}: {found}");
+    }
+    let none = dsl.get("/activity?q=caff").text().unwrap();
+    assert!(!none.contains("Crème brûlée"), "only what the words start");
+}
+
+#[test]
 fn the_activity_export_defuses_formulas() {
     let server = start();
     let kiosk = server.enrolled();

@@ -472,14 +472,34 @@ pub struct MachineNow {
 }
 
 /// The words of `text` as the full-text index keeps them: runs of letters and digits, in
-/// lower case, each once (as FTS5's unicode61 tokenizer splits them, less its folding of
-/// accents).
+/// lower case, each once, and Latin letters without their accents (as FTS5's unicode61
+/// tokenizer with `remove_diacritics 2` keeps them: "café" is found by "cafe").
 fn lexemes(text: &str) -> Vec<String> {
-    let mut words: Vec<String> =
-        text.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_lowercase).collect();
+    let mut words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| without_latin_accents(&word.to_lowercase()))
+        .collect();
     words.sort_unstable();
     words.dedup();
     words
+}
+
+/// `word` with the accents taken off its Latin letters. Other scripts' combining marks (the
+/// vowel signs of Devanagari, Arabic's harakat) are part of their words and stay.
+fn without_latin_accents(word: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let mut folded = String::with_capacity(word.len());
+    let mut after_latin = false;
+    for c in word.nfd() {
+        if is_combining_mark(c) && after_latin {
+            continue;
+        }
+        after_latin = c.is_ascii_alphabetic();
+        folded.push(c);
+    }
+    folded.nfc().collect()
 }
 
 /// PostgreSQL's query for a search's words (each word's lexemes; a word of three letters
@@ -817,6 +837,14 @@ mod tests {
         );
         assert_eq!(log.count("SELECT count(*) FROM activity_days"), 1);
         assert_eq!(log.ids(ActivityFilter { words: vec!["fox".into()], ..Default::default() }), [3]);
+    }
+
+    #[test]
+    fn lexemes_take_the_accents_off_latin_letters_only() {
+        assert_eq!(lexemes("Crème brûlée at the CAFÉ, café"), ["at", "brulee", "cafe", "creme", "the"]);
+        // Other scripts' marks are part of their words: Greek's accents, Devanagari's vowel signs.
+        assert_eq!(lexemes("άλφα"), ["άλφα"]);
+        assert_eq!(lexemes("बेटी"), ["बेटी"]);
     }
 
     #[test]
