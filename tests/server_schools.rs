@@ -287,3 +287,46 @@ fn the_command_line_asks_which_school_once_there_are_several_and_never_guesses()
     );
     assert_eq!(server.count("SELECT count(*) FROM rooms WHERE name = 'Class 1' AND school_id = 1"), 1);
 }
+
+#[test]
+fn the_trusts_lead_looks_at_one_school_at_a_time_and_a_schools_lead_cannot_look_beyond_theirs() {
+    let server = two_schools(&[]);
+    let (ash, oak) = (server.enrolled_in("Ash 1"), server.enrolled_in("Oak 1"));
+    server.send_report(&ash, ASH_REPORT, "https://ashgrove.test/upsetting", "ashgrove page");
+    server.send_report(&oak, OAK_REPORT, "https://oakfield.test/upsetting", "oakfield page");
+    sitting(&server, &ash, "ashgrove");
+    sitting(&server, &oak, "oakfield");
+    let oakfield = id(&server, "SELECT id FROM schools WHERE name = 'Oakfield'");
+    let trust = staff(&server, "trust.dsl", "dsl", None);
+    let chosen = trust.post("/school-view", &[("school", &oakfield), ("back", "/alerts")]);
+    assert_eq!((chosen.status(), chosen.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/alerts"));
+    let pages =
+        ["/reports", "/reports.csv", "/alerts", "/activity?q=kill", "/activity.csv?q=kill", "/junk", "/rooms/now"];
+    for page in pages {
+        assert_eq!(shows(&trust.get(page).text().unwrap()), (false, true), "{page}: Oakfield's only");
+    }
+    assert_eq!(trust.get(&format!("/reports/{ASH_REPORT}/row")).status(), StatusCode::NOT_FOUND);
+    let everything = trust.post("/school-view", &[("school", ""), ("back", "//evil.test/")]);
+    assert_eq!(everything.headers()["location"], "/reports", "never to another site");
+    for page in pages {
+        assert_eq!(shows(&trust.get(page).text().unwrap()), (true, true), "{page}: every school's again");
+    }
+    assert_eq!(trust.post("/school-view", &[("school", "9999")]).status(), StatusCode::NOT_FOUND);
+
+    // A school's lead keeps to their school, whatever they ask to look at.
+    let dsl = staff(&server, "ash.dsl", "dsl", Some("Ashgrove"));
+    assert_eq!(dsl.post("/school-view", &[("school", &oakfield)]).status(), StatusCode::FORBIDDEN);
+    // Looking at Oakfield when moved to Ashgrove: their own school wins.
+    trust.post("/school-view", &[("school", &oakfield)]);
+    let trust_id = id(&server, "SELECT id FROM users WHERE name = 'trust.dsl'");
+    let admin = staff(&server, "trust.admin", "admin", None);
+    let ashgrove = id(&server, "SELECT id FROM schools WHERE name = 'Ashgrove'");
+    assert_eq!(
+        admin.post(&format!("/admin/users/{trust_id}/school"), &[("school", &ashgrove)]).status(),
+        StatusCode::SEE_OTHER
+    );
+    let password = admin.post(&format!("/admin/users/{trust_id}/reset-password"), &[]).text().unwrap();
+    let one_time = password.split("<strong class=\"code\">").nth(1).unwrap().split('<').next().unwrap();
+    let moved = login(&server, "trust.dsl", one_time);
+    assert_eq!(shows(&moved.get("/reports").text().unwrap()), (true, false), "Ashgrove's, its own");
+}

@@ -27,6 +27,12 @@
       .catch(function () { form.querySelector("button").disabled = true; });
   });
 
+  // Choosing the school to look at comes back to the page it was chosen on.
+  document.addEventListener("submit", function (event) {
+    var back = event.target.querySelector && event.target.querySelector("input[name=back]");
+    if (back) back.value = location.pathname + location.search;
+  });
+
   // Forms that undo something (retiring a computer) ask first.
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute && event.target.getAttribute("data-confirm");

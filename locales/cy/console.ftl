@@ -258,3 +258,6 @@ console-rename = Ailenwi
 console-add-school = Ychwanegu ysgol
 console-terms-trust-keeps = Tîm diogelu'r ymddiriedolaeth sy'n cadw'r termau hyn: maent yn berthnasol i bob ysgol.
 console-school-pick = Dewiswch ysgol
+console-showing = Yn dangos
+console-all-schools = Pob ysgol
+console-show-school = Dangos

@@ -257,3 +257,6 @@ console-rename = Rename
 console-add-school = Add school
 console-terms-trust-keeps = The trust's safeguarding team keeps these terms: they apply to every school.
 console-school-pick = Choose a school
+console-showing = Showing
+console-all-schools = All schools
+console-show-school = Show

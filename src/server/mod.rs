@@ -428,9 +428,10 @@ impl Server {
         Ok(())
     }
 
-    /// Whether pages name each row's school: for the trust's staff, once there are several.
+    /// Whether pages name each row's school: for the trust's staff looking at every school,
+    /// once there are several.
     pub fn shows_schools(&self, user: &store::User) -> Result<bool, store::Error> {
-        Ok(user.school.is_none() && self.store().schools()?.len() > 1)
+        Ok(user.school.or(user.viewing).is_none() && self.store().schools()?.len() > 1)
     }
 
     /// The school named on the command line; one left out is the only school, while there is

@@ -715,6 +715,8 @@ pub struct User {
     /// The school whose rooms a safeguarding lead or admin sees; `None`: every school (the
     /// trust's staff, and a single school's).
     pub school: Option<i64>,
+    /// For the trust's staff, the one school they chose to look at for now.
+    pub viewing: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -908,7 +910,7 @@ impl Store {
     pub fn session(&self, token_hash: &str, now: u64) -> Result<Option<User>> {
         self
             .query_row(
-                "SELECT users.id, users.name, users.role, sessions.csrf, users.must_change_password, users.school_id FROM sessions JOIN users ON users.id = sessions.user_id
+                "SELECT users.id, users.name, users.role, sessions.csrf, users.must_change_password, users.school_id, users.viewing_school FROM sessions JOIN users ON users.id = sessions.user_id
                  WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2 AND users.disabled_at IS NULL",
                 params![token_hash, now as i64],
                 |row| {
@@ -919,6 +921,7 @@ impl Store {
                         csrf: row.get(3)?,
                         must_change_password: row.get(4)?,
                         school: row.get(5)?,
+                        viewing: row.get(6)?,
                     })
                 },
             )

@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use tracing::warn;
 
-use super::store::{Role, User};
+use super::store::{Role, SchoolRow, User};
 use super::{now, Server};
 use crate::pages::Pages;
 
@@ -56,6 +56,7 @@ pub fn router() -> Router<Arc<Server>> {
         .merge(admin::router())
         .merge(audit::router())
         .merge(monitoring::router())
+        .route("/school-view", axum::routing::post(choose_school))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -73,6 +74,32 @@ async fn security_headers(mut response: Response) -> Response {
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
+}
+
+#[derive(serde::Deserialize)]
+struct SchoolView {
+    /// A school's id, or empty for every school.
+    school: String,
+    /// The page to go back to (the console's script fills it in).
+    #[serde(default)]
+    back: String,
+}
+
+/// The trust's safeguarding staff look at one school at a time, or at every school: every
+/// page, the live stream and the exports then show that school's alone.
+async fn choose_school(
+    axum::extract::State(server): axum::extract::State<Arc<Server>>,
+    Posted(Trust(Safeguarding(user)), form): Posted<Trust<Safeguarding>, SchoolView>,
+) -> Result<Response, ConsoleError> {
+    let school = match form.school.parse::<i64>() {
+        Ok(id) if server.store().schools()?.iter().any(|school| school.id == id) => Some(id),
+        Ok(_) => return Err(ConsoleError::not_found("No such school.")),
+        Err(_) => None,
+    };
+    server.store().set_viewing_school(user.id, school)?;
+    // Only a path of the console's own: never another site.
+    let own_page = form.back.starts_with('/') && !form.back.starts_with("//") && !form.back.contains('\\');
+    Ok(redirect(if own_page { &form.back } else { "/reports" }))
 }
 
 /// A console failure, shown as a small page.
@@ -182,6 +209,8 @@ struct Page<'a> {
     user: Option<&'a User>,
     t: Words<'a>,
     body: Markup,
+    /// For the trust's safeguarding staff of several schools: the schools to look at one by one.
+    schools: Vec<SchoolRow>,
 }
 
 impl Server {
@@ -204,7 +233,12 @@ impl Server {
 
     /// A whole console page: navigation for this user's role, then `body`.
     fn page(&self, user: Option<&User>, title_id: &str, body: Markup) -> Result<Html<String>, ConsoleError> {
-        let page = Page { lang: self.messages.tag(), title: self.t(title_id), user, t: self.words(), body };
+        let trusts = user.filter(|user| user.school.is_none() && user.role.sees_whole_school());
+        let schools = match trusts {
+            Some(_) => Some(self.store().schools()?).filter(|schools| schools.len() > 1).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let page = Page { lang: self.messages.tag(), title: self.t(title_id), user, t: self.words(), body, schools };
         Ok(Html(page.render()?))
     }
 }

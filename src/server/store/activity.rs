@@ -688,6 +688,7 @@ mod tests {
             csrf: String::new(),
             must_change_password: false,
             school: None,
+            viewing: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! A trust's schools, above their rooms, and who sees which: a teacher their own rooms; a
 //! safeguarding lead or admin every room of their school, or of every school when their
-//! account is the trust's (no school). A school's own install is a trust of one: its rooms
-//! are in the first school and its accounts, which have no school, see the whole of it.
+//! account is the trust's (no school), who may also look at one school at a time. A school's
+//! own install is a trust of one: its rooms are in the first school and its accounts, which
+//! have no school, see the whole of it.
 
 use super::engine::{params, Optional};
 use super::{Result, Store};
@@ -13,23 +14,29 @@ CREATE TABLE schools (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
 INSERT INTO schools (name) VALUES ('Our school');
 ALTER TABLE rooms ADD COLUMN school_id INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN school_id INTEGER REFERENCES schools(id);
+ALTER TABLE users ADD COLUMN viewing_school INTEGER REFERENCES schools(id);
 CREATE INDEX rooms_school ON rooms (school_id);
 "#;
+
+/// The school a member of staff's pages show: their own, or for the trust's, the one they
+/// chose to look at (`NULL`: every school). Their own always wins.
+const SHOWN_SCHOOL: &str = "coalesce(users.school_id, users.viewing_school)";
 
 /// The rooms that the member of staff whose id is the parameter `user` (`?1`, or `?` where
 /// the caller numbers its parameters as it adds them) may see, for `column IN (…)`.
 pub(super) fn rooms_seen_by(user: &str) -> String {
     format!(
         "SELECT rooms.id FROM rooms JOIN users ON users.id = {user}
-         WHERE (users.role IN ('dsl', 'admin') AND (users.school_id IS NULL OR users.school_id = rooms.school_id))
+         WHERE (users.role IN ('dsl', 'admin') AND ({SHOWN_SCHOOL} IS NULL OR {SHOWN_SCHOOL} = rooms.school_id))
             OR rooms.id IN (SELECT room_id FROM room_teachers WHERE room_teachers.user_id = {user})"
     )
 }
 
 /// The accounts that the admin whose id is `?1` looks after: all of them for the trust's,
-/// those of their own school for a school's.
-pub(super) const ACCOUNTS_SEEN: &str = "(SELECT school_id FROM users me WHERE me.id = ?1) IS NULL
-    OR users.school_id = (SELECT school_id FROM users me WHERE me.id = ?1)";
+/// those of one school for a school's (or the trust's looking at that school).
+pub(super) const ACCOUNTS_SEEN: &str =
+    "(SELECT coalesce(school_id, viewing_school) FROM users me WHERE me.id = ?1) IS NULL
+    OR users.school_id = (SELECT coalesce(school_id, viewing_school) FROM users me WHERE me.id = ?1)";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchoolRow {
@@ -83,6 +90,12 @@ impl Store {
             store.execute("DELETE FROM sessions WHERE user_id = ?1", params![user_id])?;
             Ok(())
         })
+    }
+
+    /// Which school the trust's member of staff looks at (`None`: every school).
+    pub fn set_viewing_school(&self, user_id: i64, school: Option<i64>) -> Result<()> {
+        self.execute("UPDATE users SET viewing_school = ?2 WHERE id = ?1", params![user_id, school])?;
+        Ok(())
     }
 
     /// The rooms a member of staff may see, by id (the console's live stream filters by them).
