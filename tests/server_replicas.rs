@@ -227,3 +227,22 @@ fn replicas_of_a_new_trust_started_at_the_same_moment_all_start_and_make_one_adm
         assert_eq!(replicas[0].count("SELECT count(*) FROM profiles"), 1);
     }
 }
+
+#[test]
+fn a_kiosks_reports_are_counted_once_however_many_replicas_it_reaches() {
+    let first = first_replica();
+    let second = replica_of(&first);
+    let kiosk = first.enrolled();
+    for n in 0..30 {
+        let replica = if n % 2 == 0 { &first } else { &second };
+        replica.send_report(&kiosk, &format!("{n:08x}-d9cb-469f-a165-70867728950e"), "https://a.test/", "a page");
+    }
+    let one_more = json!({ "id": "ffffffff-d9cb-469f-a165-70867728950e", "happened_at": 1_795_000_000u64,
+        "url": "https://a.test/", "title": "a page" });
+    for replica in [&first, &second] {
+        let refused =
+            replica.as_kiosk(&kiosk, reqwest::Method::POST, "/api/v1/reports").json(&one_more).send().unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "one allowance, spent across both replicas");
+    }
+    assert_eq!(first.count("SELECT count(*) FROM reports"), 30);
+}

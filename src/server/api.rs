@@ -3,7 +3,7 @@
 //! each within the limits of [`super::limits`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, State};
 use axum::http::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH, RETRY_AFTER};
@@ -76,7 +76,7 @@ fn limited(kiosk: &KioskRow, what: &str, wait: Duration) -> ApiError {
 
 /// Counts one `kind` from the kiosk against its limits.
 pub(super) fn take(server: &Server, kiosk: &KioskRow, kind: Kind, what: &str) -> Result<(), ApiError> {
-    server.limits.take(&kiosk.id, kind, Instant::now()).map_err(|wait| limited(kiosk, what, wait))
+    server.take_allowance(&kiosk.id, kind).map_err(|wait| limited(kiosk, what, wait))
 }
 
 /// Whether an id the kiosk made is new (`Ok(true)`), a repeat of its own (`Ok(false)`: answer

@@ -5,7 +5,9 @@
 //! a time) and far below what a flood needs; `docs/api.md` lists them.
 //!
 //! Rates are counted in memory: a restart forgets them, which at worst grants one more
-//! allowance.
+//! allowance. Replicas on PostgreSQL count reports, feelings and asks in the database, so a
+//! kiosk reaching several replicas has one allowance; heartbeats and activity batches, which
+//! come every few seconds, stay with each replica (the log's own limits bound what they cost).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -62,6 +64,22 @@ const ACTIVITY: &[Rate] = &[Rate { count: 120, window: Duration::from_secs(60) }
 const HEARTBEATS: &[Rate] = &[Rate { count: 1, window: Duration::from_secs(10) }];
 
 impl Kind {
+    /// Counted across replicas: what staff read, and a flood of which would bury the rest.
+    fn shared_across_replicas(self) -> bool {
+        matches!(self, Kind::Report | Kind::Feeling | Kind::Ask)
+    }
+
+    /// Its name in the database's shared counts.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Report => "report",
+            Kind::Feeling => "feeling",
+            Kind::Ask => "ask",
+            Kind::Heartbeat => "heartbeat",
+            Kind::Activity => "activity",
+        }
+    }
+
     fn rates(self) -> &'static [Rate] {
         match self {
             Kind::Report | Kind::Feeling => REPORTS,
@@ -72,38 +90,85 @@ impl Kind {
     }
 }
 
-/// When each kiosk last sent each kind, as far back as its longest window.
-#[derive(Default)]
-pub struct KioskLimits(Mutex<HashMap<(String, Kind), VecDeque<Instant>>>);
+/// When one kiosk sent one kind, as far back as its longest window: milliseconds on one
+/// clock (the process's own in memory, the wall clock in the database).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendLog(VecDeque<u64>);
 
-impl KioskLimits {
-    /// Counts one `kind` from `kiosk`, or, over a limit, counts nothing and says how long until
-    /// it may send again.
-    pub fn take(&self, kiosk: &str, kind: Kind, now: Instant) -> Result<(), Duration> {
-        let mut sent = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let times = sent.entry((kiosk.to_owned(), kind)).or_default();
-        let longest = kind.rates().iter().map(|rate| rate.window).max().unwrap_or_default();
-        while times.front().is_some_and(|t| now.saturating_duration_since(*t) >= longest) {
+impl SendLog {
+    /// Counts one `kind` at `now`, or, over a limit, counts nothing and says how long until it
+    /// may be sent again.
+    pub fn take(&mut self, kind: Kind, now: u64) -> Result<(), Duration> {
+        let times = &mut self.0;
+        let window = |rate: &Rate| rate.window.as_millis() as u64;
+        let longest = kind.rates().iter().map(window).max().unwrap_or_default();
+        while times.front().is_some_and(|t| now.saturating_sub(*t) >= longest) {
             times.pop_front();
         }
         let wait = kind
             .rates()
             .iter()
             .filter_map(|rate| {
-                let recent =
-                    times.iter().rev().take_while(|t| now.saturating_duration_since(**t) < rate.window).count();
+                let recent = times.iter().rev().take_while(|t| now.saturating_sub(**t) < window(rate)).count();
                 // Room comes when the oldest of the last `count` leaves the window.
-                (recent >= rate.count)
-                    .then(|| (times[times.len() - rate.count] + rate.window).saturating_duration_since(now))
+                (recent >= rate.count).then(|| (times[times.len() - rate.count] + window(rate)).saturating_sub(now))
             })
             .max();
         match wait {
-            Some(wait) => Err(wait.max(Duration::from_secs(1))),
+            Some(wait) => Err(Duration::from_millis(wait).max(Duration::from_secs(1))),
             None => {
                 times.push_back(now);
                 Ok(())
             }
         }
+    }
+
+    /// As the database keeps it: the times, comma-separated.
+    pub fn to_text(&self) -> String {
+        self.0.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+    }
+
+    /// From the database's text; a time that is not one is dropped (at worst, one more send).
+    pub fn from_text(text: &str) -> SendLog {
+        SendLog(text.split(',').filter_map(|time| time.parse().ok()).collect())
+    }
+}
+
+/// What each kiosk sent lately, kind by kind, in this process.
+pub struct KioskLimits {
+    sent: Mutex<HashMap<(String, Kind), SendLog>>,
+    /// The clock's zero: times are milliseconds since.
+    epoch: Instant,
+}
+
+impl Default for KioskLimits {
+    fn default() -> KioskLimits {
+        KioskLimits { sent: Mutex::default(), epoch: Instant::now() }
+    }
+}
+
+impl KioskLimits {
+    /// Counts one `kind` from `kiosk` (see [`SendLog::take`]).
+    pub fn take(&self, kiosk: &str, kind: Kind, now: Instant) -> Result<(), Duration> {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        let now = now.saturating_duration_since(self.epoch).as_millis() as u64;
+        sent.entry((kiosk.to_owned(), kind)).or_default().take(kind, now)
+    }
+}
+
+impl super::Server {
+    /// Counts one `kind` from `kiosk`: in the database when replicas share it and the kind is
+    /// counted across them (a database failure refuses it: the kiosk keeps it and sends it
+    /// again), else in this process.
+    pub(super) fn take_allowance(&self, kiosk: &str, kind: Kind) -> Result<(), Duration> {
+        if !(kind.shared_across_replicas() && self.database.is_shared()) {
+            return self.limits.take(kiosk, kind, Instant::now());
+        }
+        let now = crate::activity::unix_millis();
+        self.store().step_send_log(kiosk, kind.name(), |log| log.take(kind, now)).unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot count what a kiosk sent: refused for now");
+            Err(Duration::from_secs(60))
+        })
     }
 }
 
@@ -239,6 +304,16 @@ mod tests {
         );
         assert_eq!(retry_after_seconds(Duration::from_millis(7500)), 8);
         assert!(limits.take("k1", Kind::Heartbeat, start + Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn a_send_log_goes_to_the_database_and_back_whole() {
+        let mut log = SendLog::default();
+        for at in [1_795_000_000_000, 1_795_000_001_000] {
+            log.take(Kind::Ask, at).unwrap();
+        }
+        assert_eq!(SendLog::from_text(&log.to_text()), log);
+        assert_eq!(SendLog::from_text(""), SendLog::default());
     }
 
     #[test]

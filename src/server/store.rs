@@ -14,6 +14,7 @@ mod sqlite;
 use engine::{params, Engine, Kind, Optional, Param, Row};
 pub use postgres::listen;
 
+use super::limits::SendLog;
 use super::login::Bucket;
 use crate::bundle::{Bundle, Lesson, Profile};
 use crate::pages::Tile;
@@ -618,6 +619,25 @@ impl Store {
             store.execute(
                 "UPDATE login_tries SET tries = ?3, next_allowed = ?4 WHERE name = ?1 AND client = ?2",
                 params![name, client, i64::from(bucket.tries), bucket.next_allowed as i64],
+            )?;
+            Ok(done)
+        })
+    }
+
+    /// Steps a kiosk's log of one kind of send that every replica shares (PostgreSQL: see
+    /// [`crate::server::limits`]), its row locked from read to write as a sign-in bucket's is.
+    pub fn step_send_log<T>(&self, kiosk: &str, kind: &str, step: impl FnOnce(&mut SendLog) -> T) -> Result<T> {
+        self.in_transaction(|store| {
+            let mut log = store.query_row(
+                "INSERT INTO kiosk_sends (kiosk_id, kind, times) VALUES (?1, ?2, '')
+                 ON CONFLICT (kiosk_id, kind) DO UPDATE SET times = kiosk_sends.times RETURNING times",
+                params![kiosk, kind],
+                |row| Ok(SendLog::from_text(&row.get::<String>(0)?)),
+            )?;
+            let done = step(&mut log);
+            store.execute(
+                "UPDATE kiosk_sends SET times = ?3 WHERE kiosk_id = ?1 AND kind = ?2",
+                params![kiosk, kind, log.to_text()],
             )?;
             Ok(done)
         })

@@ -134,6 +134,11 @@ ALTER TABLE users ADD COLUMN school_id BIGINT REFERENCES schools(id);
 ALTER TABLE users ADD COLUMN viewing_school BIGINT REFERENCES schools(id);
 CREATE INDEX rooms_school ON rooms (school_id);
 "#,
+    r#"
+-- What each kiosk sent lately of the kinds counted across replicas (see the server's limits
+-- module): one row a kiosk and kind, its times in milliseconds.
+CREATE TABLE kiosk_sends (kiosk_id TEXT NOT NULL, kind TEXT NOT NULL, times TEXT NOT NULL, PRIMARY KEY (kiosk_id, kind));
+"#,
 ];
 
 /// Any number for the migrations' advisory lock, the same in every replica.
