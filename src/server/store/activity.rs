@@ -199,6 +199,10 @@ struct Latest<'e> {
     blocked: Option<(u64, i64, &'e str)>,
 }
 
+/// An event's row, its 18 columns numbered `?1` to `?18`.
+const EVENT_INSERT: &str = "INSERT INTO activity (machine, seq, at, received_at, room_id, session, lesson, kind, url, title, terms, engine, rule, category, reason, host, count, item)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+
 impl Store {
     /// Stores several kiosks' batches (call it inside a transaction: see
     /// [`Store::in_transaction`]). An event at or below its log's highest stored sequence is
@@ -235,32 +239,30 @@ impl Store {
                 };
                 let c = columns(&event.what);
                 let kind = event.what.kind();
-                let row = self.query_row(
-                    "INSERT INTO activity (machine, seq, at, received_at, room_id, session, lesson, kind, url, title, terms, engine, rule, category, reason, host, count, item)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+                let row = self.add_indexed_event(
+                    &c.words(),
+                    &tags(kind, batch.kiosk.room_id, machine),
                     params![
-                    machine,
-                    seq,
-                    event.at as i64,
-                    now as i64,
-                    batch.kiosk.room_id,
-                    session,
-                    event.lesson,
-                    kind,
-                    c.url,
-                    c.title,
-                    c.terms,
-                    c.engine,
-                    c.rule,
-                    c.category,
-                    c.reason,
-                    c.host,
-                    c.count,
-                    c.item
+                        machine,
+                        seq,
+                        event.at as i64,
+                        now as i64,
+                        batch.kiosk.room_id,
+                        session,
+                        event.lesson,
+                        kind,
+                        c.url,
+                        c.title,
+                        c.terms,
+                        c.engine,
+                        c.rule,
+                        c.category,
+                        c.reason,
+                        c.host,
+                        c.count,
+                        c.item
                     ],
-                    |row| row.get::<i64>(0),
                 )?;
-                self.index_text(row, &c.words(), &tags(kind, batch.kiosk.room_id, machine))?;
                 days.entry(event.at / DAY_MS)
                     .and_modify(|(first, last)| (*first, *last) = ((*first).min(row), (*last).max(row)))
                     .or_insert((row, row));
@@ -287,22 +289,36 @@ impl Store {
         Ok(stored)
     }
 
-    /// Adds a row's words and tags to the full-text index. SQLite's FTS5 splits the words
-    /// itself; PostgreSQL is given them split the same way (see [`lexemes`]), so that both
-    /// find the same rows.
-    fn index_text(&self, row: i64, words: &str, tags: &str) -> Result<()> {
+    /// Adds an event (`columns`, as [`EVENT_INSERT`] names them) and its words and tags to the
+    /// full-text index; returns its id. SQLite's FTS5 splits the words itself; PostgreSQL is
+    /// given them split the same way (see [`lexemes`]), so that both find the same rows, in
+    /// the same statement as the event: one round trip to the database each.
+    fn add_indexed_event(&self, words: &str, tags: &str, columns: &[Param<'_>]) -> Result<i64> {
         match self.db.kind() {
-            Kind::Sqlite => self.execute(
-                "INSERT INTO activity_text (rowid, words, tags) VALUES (?1, ?2, ?3)",
-                params![row, words, tags],
-            )?,
-            Kind::Postgres => self.execute(
-                "INSERT INTO activity_text (rowid, words, tags)
-                 VALUES (?1, array_to_tsvector(string_to_array(?2, ' ')), array_to_tsvector(string_to_array(?3, ' ')))",
-                params![row, lexemes(words).join(" "), tags],
-            )?,
-        };
-        Ok(())
+            Kind::Sqlite => {
+                let row = self.query_row(&format!("{EVENT_INSERT} RETURNING id"), columns, |row| row.get::<i64>(0))?;
+                self.execute(
+                    "INSERT INTO activity_text (rowid, words, tags) VALUES (?1, ?2, ?3)",
+                    params![row, words, tags],
+                )?;
+                Ok(row)
+            }
+            Kind::Postgres => {
+                let (words, tags) = (lexemes(words).join(" "), tags.to_owned());
+                let values: Vec<Param<'_>> =
+                    columns.iter().copied().chain([Param::Text(&words), Param::Text(&tags)]).collect();
+                self.query_row(
+                    &format!(
+                        "WITH added AS ({EVENT_INSERT} RETURNING id)
+                         INSERT INTO activity_text (rowid, words, tags)
+                         SELECT id, array_to_tsvector(string_to_array(?19, ' ')), array_to_tsvector(string_to_array(?20, ' '))
+                         FROM added RETURNING rowid"
+                    ),
+                    &values,
+                    |row| row.get::<i64>(0),
+                )
+            }
+        }
     }
 
     /// The kiosk's number in the log, given on its first event.
