@@ -52,7 +52,7 @@ impl Mail {
         let (mut last_digest_day, mut leading) = (None, false);
         loop {
             let was_leading = leading;
-            leading = server.store().lead(MAILER).unwrap_or_else(|error| {
+            leading = server.lead(MAILER).unwrap_or_else(|error| {
                 warn!(%error, "cannot tell whether this replica mails the alerts");
                 false
             });

@@ -20,7 +20,7 @@ mod transport;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -85,6 +85,13 @@ impl Database {
         }
     }
 
+    /// The connections requests share: SQLite has one writer whatever it is given; on
+    /// PostgreSQL a few let requests wait on the network side by side.
+    fn open_pool(&self) -> store::Result<Vec<Mutex<Store>>> {
+        let size = if self.is_shared() { POSTGRES_CONNECTIONS } else { 1 };
+        (0..size).map(|_| self.open().map(Mutex::new)).collect()
+    }
+
     /// The activity writer's connection of its own (see [`Store::open_for_activity`]).
     fn open_for_activity(&self) -> store::Result<Store> {
         match self {
@@ -116,9 +123,16 @@ pub struct ConsoleEvent {
     pub safeguarding: bool,
 }
 
+/// Connections each replica's requests share on PostgreSQL (besides the log reader's, the
+/// activity writer's and the listener's).
+const POSTGRES_CONNECTIONS: usize = 4;
+
 /// The server's shared state: the database, the signing key, and who waits for which room.
 pub struct Server {
-    store: Mutex<Store>,
+    /// The first is also the one that holds this replica's leads (see [`Server::lead`]).
+    stores: Vec<Mutex<Store>>,
+    /// Where a request waits when every connection is busy, in turn.
+    next_store: AtomicUsize,
     /// A second connection for the activity log's searches, which may take a while over a
     /// year of a school's activity: kiosks and other pages keep the first.
     log_reader: Mutex<Store>,
@@ -168,11 +182,13 @@ impl Server {
         std::fs::create_dir_all(data.join("screenshots"))
             .with_context(|| format!("cannot create {}", data.display()))?;
         let key = load_or_create_key(&data.join("signing.key"))?;
-        let store = database.open().with_context(|| format!("cannot open the database ({})", database.describe()))?;
+        let stores =
+            database.open_pool().with_context(|| format!("cannot open the database ({})", database.describe()))?;
         let log_reader = database.open()?;
-        let admin_password = first_start(&store)?;
+        let admin_password = first_start(&stores[0].lock().unwrap_or_else(|poisoned| poisoned.into_inner()))?;
         let server = Server {
-            store: Mutex::new(store),
+            stores,
+            next_store: AtomicUsize::new(0),
             log_reader: Mutex::new(log_reader),
             key,
             data: data.to_owned(),
@@ -199,7 +215,21 @@ impl Server {
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        for store in &self.stores {
+            match store.try_lock() {
+                Ok(free) => return free,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        let next = self.next_store.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.stores.len();
+        self.stores[next].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether this replica leads in `role` (see [`Store::lead`]): asked always on the same
+    /// connection, whose session holds the lock.
+    pub fn lead(&self, role: i64) -> store::Result<bool> {
+        self.stores[0].lock().unwrap_or_else(|poisoned| poisoned.into_inner()).lead(role)
     }
 
     /// The connection for reading the activity log (see [`Server::log_reader`]).
