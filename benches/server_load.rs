@@ -6,7 +6,9 @@
 //! N = 100 and 500 headless kiosks running the real sync code; and report ingest with 100 KB
 //! screenshots. Then a trust's deployment beside the single school's, in one run: 10,000
 //! kiosks long-polling two replicas on one PostgreSQL database against one server on SQLite,
-//! with the replicas' and PostgreSQL's memory, and report ingest on both. Run with
+//! with the replicas' and PostgreSQL's memory, and report ingest on both; and the replicas
+//! again with PostgreSQL across a network (a proxy that holds every byte 0.5 ms each way),
+//! sharing one connection each and sharing four. Run with
 //! `cargo bench --bench server_load` (or `make bench`); `-- trust` runs only the trust part.
 
 #[allow(dead_code)] // the tests' cluster, of which the bench uses part
@@ -29,24 +31,30 @@ const INGEST_KIOSKS: usize = 40;
 /// Console pages timed while the kiosks wait, one after another.
 const CONSOLE_SAMPLES: usize = 200;
 
-/// Where the records are kept: one server on SQLite, or replicas sharing PostgreSQL.
+/// Where the records are kept: one server on SQLite, or replicas sharing PostgreSQL, each
+/// with `connections` for its requests, the database `latency` away each way.
 #[derive(Clone, Copy, Debug)]
 enum Deployment {
     Sqlite,
-    Postgres { replicas: usize },
+    Postgres { replicas: usize, connections: usize, latency: Duration },
 }
 
 /// The servers of one deployment, with the room the bench uses.
 struct Fleet {
     servers: Vec<Server>,
-    database: Option<String>,
+    /// The options that give each server its database (none for SQLite).
+    database: Vec<String>,
 }
 
 impl Fleet {
     fn start(name: &str, deployment: Deployment) -> Fleet {
         let (database, replicas) = match deployment {
-            Deployment::Sqlite => (None, 1),
-            Deployment::Postgres { replicas } => (Some(postgres::cluster().new_database()), replicas),
+            Deployment::Sqlite => (Vec::new(), 1),
+            Deployment::Postgres { replicas, connections, latency } => {
+                let url = postgres::cluster().new_database();
+                let url = if latency.is_zero() { url } else { behind_latency(&url, latency) };
+                (vec!["--database".into(), url, "--database-connections".into(), connections.to_string()], replicas)
+            }
         };
         let data = |replica: usize| {
             let data = std::env::temp_dir().join(format!("satchel-load-{name}-{replica}-{}", std::process::id()));
@@ -55,19 +63,19 @@ impl Fleet {
             data
         };
         let first = data(0);
-        admin_on(&first, database.as_deref(), &["add-room", "Lab"]);
-        let mut servers = vec![Server::start_on(&first, database.as_deref(), "warn", false)];
+        admin_on(&first, &database, &["add-room", "Lab"]);
+        let mut servers = vec![Server::start_on(&first, &database, "warn", false)];
         for replica in 1..replicas {
             // Every replica signs with the one key.
             let own = data(replica);
             std::fs::copy(first.join("signing.key"), own.join("signing.key")).unwrap();
-            servers.push(Server::start_on(&own, database.as_deref(), "warn", false));
+            servers.push(Server::start_on(&own, &database, "warn", false));
         }
         Fleet { servers, database }
     }
 
     fn admin(&self, args: &[&str]) -> String {
-        admin_on(&self.servers[0].data, self.database.as_deref(), args)
+        admin_on(&self.servers[0].data, &self.database, args)
     }
 
     /// Enrols `count` kiosks, one after another over the replicas; their authorizations.
@@ -92,11 +100,55 @@ impl Fleet {
 
     /// PostgreSQL's memory (its postmaster and every backend), or none with SQLite.
     fn database_kib(&self) -> u64 {
-        if self.database.is_none() {
+        if self.database.is_empty() {
             return 0;
         }
         postgres::cluster().server_pids().into_iter().map(pss_kib).sum()
     }
+}
+
+/// The database's URL by way of a proxy that holds every byte `latency` before passing it on,
+/// each way, as a network between the replicas and their database would: a round trip costs
+/// twice `latency`, however many are on the way at once. Plain threads, whose sleeps keep to
+/// the microsecond (tokio's timer ticks by the millisecond), and which the bench's kiosks do
+/// not slow.
+fn behind_latency(url: &str, latency: Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let upstream = url.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
+    let proxied = url.replacen(&upstream, &format!("127.0.0.1:{port}"), 1);
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = std::net::TcpStream::connect(&upstream).unwrap();
+            for (from, to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
+                delayed(from, to, latency);
+            }
+        }
+    });
+    proxied
+}
+
+/// Passes what `from` sends to `to`, each chunk `latency` after it arrived.
+fn delayed(mut from: std::net::TcpStream, mut to: std::net::TcpStream, latency: Duration) {
+    use std::io::{Read, Write};
+    let (chunks, due) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        for (at, chunk) in due {
+            std::thread::sleep((at + latency).saturating_duration_since(Instant::now()));
+            if to.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+    std::thread::spawn(move || {
+        let mut buffer = vec![0; 64 * 1024];
+        while let Ok(read) = from.read(&mut buffer) {
+            if read == 0 || chunks.send((Instant::now(), buffer[..read].to_vec())).is_err() {
+                return;
+            }
+        }
+    });
 }
 
 fn start_server(name: &str) -> Fleet {
@@ -520,6 +572,9 @@ fn one_school(runtime: &tokio::runtime::Runtime) {
 
 /// Kiosks a trust's bench holds at once.
 const TRUST_KIOSKS: usize = 10_000;
+/// The database's distance each way when it is across a network, and the kiosks then.
+const NETWORK_LATENCY: Duration = Duration::from_micros(500);
+const NETWORK_KIOSKS: usize = 1_000;
 
 /// A trust's deployment beside the single school's, on the same machine in one run.
 fn trust(runtime: &tokio::runtime::Runtime) {
@@ -528,7 +583,7 @@ fn trust(runtime: &tokio::runtime::Runtime) {
     println!("|---|---|---|---|---|---|---|---|");
     for (name, deployment) in [
         ("one server, SQLite", Deployment::Sqlite),
-        ("two replicas, PostgreSQL 15", Deployment::Postgres { replicas: 2 }),
+        ("two replicas, PostgreSQL 15", Deployment::Postgres { replicas: 2, connections: 4, latency: Duration::ZERO }),
     ] {
         let Propagation { arrivals, memory_kib, database_kib, .. } =
             runtime.block_on(propagation(TRUST_KIOSKS, deployment));
@@ -541,6 +596,23 @@ fn trust(runtime: &tokio::runtime::Runtime) {
             ms(*arrivals.last().unwrap()),
             memory_kib as f64 / 1024.0,
             database_kib as f64 / 1024.0,
+        );
+    }
+    // Across a network each query waits a round trip: what the replicas' shared connections
+    // are for. Fewer kiosks, since with one connection their polls would wait to be told who
+    // they are longer than the server lets 1,024 strangers wait.
+    println!("\n### The replicas with PostgreSQL {NETWORK_LATENCY:?} away each way, {NETWORK_KIOSKS} kiosks\n");
+    println!("| connections each replica's requests share | lesson start to bundle at every kiosk: p50 | p99 | max | report ingest (100 KB screenshots) |");
+    println!("|---|---|---|---|---|");
+    for connections in [1, 4] {
+        let deployment = Deployment::Postgres { replicas: 2, connections, latency: NETWORK_LATENCY };
+        let Propagation { arrivals, .. } = runtime.block_on(propagation(NETWORK_KIOSKS, deployment));
+        let rate = runtime.block_on(ingest(deployment));
+        println!(
+            "| {connections} | {:.0} ms | {:.0} ms | {:.0} ms | {rate:.0} reports/s |",
+            ms(percentile(&arrivals, 0.5)),
+            ms(percentile(&arrivals, 0.99)),
+            ms(*arrivals.last().unwrap()),
         );
     }
 }

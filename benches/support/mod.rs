@@ -20,16 +20,17 @@ pub struct Server {
 impl Server {
     /// Starts the server on `data`, logging at `log`, and waits until it listens.
     pub fn start(data: &Path, log: &str, keep_data: bool) -> Server {
-        Server::start_on(data, None, log, keep_data)
+        Server::start_on(data, &[], log, keep_data)
     }
 
-    /// As [`Server::start`], keeping its records in the PostgreSQL `database` if one is given.
-    pub fn start_on(data: &Path, database: Option<&str>, log: &str, keep_data: bool) -> Server {
+    /// As [`Server::start`], with the options that give it its database (none: SQLite in
+    /// `data`).
+    pub fn start_on(data: &Path, database: &[String], log: &str, keep_data: bool) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(SERVER)
             .arg("--data")
             .arg(data)
-            .args(database.map(|url| ["--database", url]).into_iter().flatten())
+            .args(database)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("SATCHEL_LOG", log)
             .stdout(Stdio::null())
@@ -64,18 +65,12 @@ impl Drop for Server {
 
 /// Runs `satchel-server --data DATA ARGS…` and returns what it printed.
 pub fn admin(data: &Path, args: &[&str]) -> String {
-    admin_on(data, None, args)
+    admin_on(data, &[], args)
 }
 
 /// As [`admin`], on the PostgreSQL `database` if one is given.
-pub fn admin_on(data: &Path, database: Option<&str>, args: &[&str]) -> String {
-    let output = Command::new(SERVER)
-        .arg("--data")
-        .arg(data)
-        .args(database.map(|url| ["--database", url]).into_iter().flatten())
-        .args(args)
-        .output()
-        .unwrap();
+pub fn admin_on(data: &Path, database: &[String], args: &[&str]) -> String {
+    let output = Command::new(SERVER).arg("--data").arg(data).args(database).args(args).output().unwrap();
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }

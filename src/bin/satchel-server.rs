@@ -25,6 +25,11 @@ struct Cli {
     /// (server.env), where `ps` does not show its password.
     #[arg(long, value_name = "URL", global = true, env = "SATCHEL_DATABASE", hide_env_values = true)]
     database: Option<String>,
+    /// Connections to PostgreSQL this replica's requests share (it also keeps three of its
+    /// own: the activity log's reader and writer, and the listener). Mind the database's
+    /// `max_connections` across every replica.
+    #[arg(long, value_name = "N", global = true, default_value_t = server::POSTGRES_CONNECTIONS)]
+    database_connections: usize,
     #[command(subcommand)]
     command: Option<Command>,
     /// Where to listen. Any address but loopback is served over HTTPS.
@@ -147,7 +152,7 @@ fn main() -> ExitCode {
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
     let database = match &cli.database {
-        Some(url) => Database::from_url(url)?,
+        Some(url) => Database::from_url(url, cli.database_connections)?,
         None => Database::in_data(&cli.data),
     };
     let (server, admin_password) = Server::open(&cli.data, &database, &cli.locale)?;

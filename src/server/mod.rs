@@ -54,14 +54,18 @@ const DATABASE: &str = "satchel.db";
 #[derive(Clone, Debug)]
 pub enum Database {
     Sqlite(PathBuf),
-    Postgres(String),
+    /// With how many connections each replica's requests share (`--database-connections`).
+    Postgres {
+        url: String,
+        connections: usize,
+    },
 }
 
 impl Database {
     /// Whether replicas may share it (and so must tell each other, and keep in it what a
     /// single server keeps in memory or on its disk).
     pub fn is_shared(&self) -> bool {
-        matches!(self, Database::Postgres(_))
+        matches!(self, Database::Postgres { .. })
     }
 
     /// SQLite in the data directory: the default.
@@ -69,10 +73,11 @@ impl Database {
         Database::Sqlite(data.join(DATABASE))
     }
 
-    /// `--database`: a `postgres://` (or `postgresql://`) URL.
-    pub fn from_url(url: &str) -> Result<Database> {
+    /// `--database`: a `postgres://` (or `postgresql://`) URL, and the connections each
+    /// replica's requests share (at least one).
+    pub fn from_url(url: &str, connections: usize) -> Result<Database> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Database::Postgres(url.to_owned()))
+            Ok(Database::Postgres { url: url.to_owned(), connections: connections.max(1) })
         } else {
             bail!("--database takes a postgres:// URL (without it, the server keeps SQLite in --data)")
         }
@@ -81,14 +86,17 @@ impl Database {
     fn open(&self) -> store::Result<Store> {
         match self {
             Database::Sqlite(path) => Store::open(path),
-            Database::Postgres(url) => Store::connect(url),
+            Database::Postgres { url, .. } => Store::connect(url),
         }
     }
 
     /// The connections requests share: SQLite has one writer whatever it is given; on
-    /// PostgreSQL a few let requests wait on the network side by side.
+    /// PostgreSQL several let requests wait on the network side by side.
     fn open_pool(&self) -> store::Result<Vec<Mutex<Store>>> {
-        let size = if self.is_shared() { POSTGRES_CONNECTIONS } else { 1 };
+        let size = match self {
+            Database::Sqlite(_) => 1,
+            Database::Postgres { connections, .. } => *connections,
+        };
         (0..size).map(|_| self.open().map(Mutex::new)).collect()
     }
 
@@ -96,7 +104,7 @@ impl Database {
     fn open_for_activity(&self) -> store::Result<Store> {
         match self {
             Database::Sqlite(path) => Store::open_for_activity(path),
-            Database::Postgres(url) => Store::connect(url),
+            Database::Postgres { url, .. } => Store::connect(url),
         }
     }
 
@@ -104,7 +112,7 @@ impl Database {
     fn describe(&self) -> String {
         match self {
             Database::Sqlite(path) => path.display().to_string(),
-            Database::Postgres(url) => match url::Url::parse(url) {
+            Database::Postgres { url, .. } => match url::Url::parse(url) {
                 Ok(url) => format!("PostgreSQL at {}{}", url.host_str().unwrap_or("the local socket"), url.path()),
                 Err(_) => "PostgreSQL".to_owned(),
             },
@@ -123,9 +131,9 @@ pub struct ConsoleEvent {
     pub safeguarding: bool,
 }
 
-/// Connections each replica's requests share on PostgreSQL (besides the log reader's, the
-/// activity writer's and the listener's).
-const POSTGRES_CONNECTIONS: usize = 4;
+/// Connections each replica's requests share on PostgreSQL by default (besides the log
+/// reader's, the activity writer's and the listener's).
+pub const POSTGRES_CONNECTIONS: usize = 4;
 
 /// The server's shared state: the database, the signing key, and who waits for which room.
 pub struct Server {
@@ -648,12 +656,21 @@ fn random_code() -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::Server;
+    use super::{Database, Server};
+
+    #[test]
+    fn a_database_url_is_postgresql_with_at_least_one_connection() {
+        assert!(matches!(
+            Database::from_url("postgres://db.trust.example/satchel", 0),
+            Ok(Database::Postgres { connections: 1, .. })
+        ));
+        assert!(Database::from_url("mysql://db.trust.example/satchel", 4).is_err());
+    }
 
     #[test]
     fn a_rooms_channel_keeps_the_newest_version_whatever_order_changes_are_told_in() {
         let data = std::env::temp_dir().join(format!("satchel-server-unit-{}", std::process::id()));
-        let (server, _) = Server::open(&data, &super::Database::in_data(&data), "en-GB").unwrap();
+        let (server, _) = Server::open(&data, &Database::in_data(&data), "en-GB").unwrap();
         let mut watching = server.watch_room(7);
         server.rules_changed(7, 11);
         server.rules_changed(7, 10);

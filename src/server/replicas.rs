@@ -86,7 +86,7 @@ impl Server {
 
 /// Listens for the other replicas' signals for as long as the server runs.
 pub(super) async fn listen(server: Arc<Server>) {
-    let Database::Postgres(url) = &server.database else { return };
+    let Database::Postgres { url, .. } = &server.database else { return };
     let url = url.clone();
     super::store::listen(&url, CHANNEL, |payload| {
         // The store's calls wait on the database: off the listening task.
