@@ -32,6 +32,18 @@ fn two_schools(options: &[&str]) -> Running {
     start_in(data, options)
 }
 
+/// Two schools whose kiosks have each sent a report, raised an alert and asked for a page;
+/// the server and the kiosks (Ashgrove's, Oakfield's).
+fn two_schools_in_use() -> (Running, Enrolled, Enrolled) {
+    let server = two_schools(&[]);
+    let (ash, oak) = (server.enrolled_in("Ash 1"), server.enrolled_in("Oak 1"));
+    server.send_report(&ash, ASH_REPORT, "https://ashgrove.test/upsetting", "ashgrove page");
+    server.send_report(&oak, OAK_REPORT, "https://oakfield.test/upsetting", "oakfield page");
+    sitting(&server, &ash, "ashgrove");
+    sitting(&server, &oak, "oakfield");
+    (server, ash, oak)
+}
+
 /// Signs in a new account of a school, or (`None`) of the trust.
 fn staff(server: &Running, name: &str, role: &str, school: Option<&str>) -> Staff {
     let scope = school.map_or("--trust".to_owned(), |school| format!("--school={school}"));
@@ -80,12 +92,7 @@ fn id(server: &Running, sql: &str) -> String {
 
 #[test]
 fn a_schools_staff_reach_nothing_of_another_school_and_the_trusts_see_every_school() {
-    let server = two_schools(&[]);
-    let (ash, oak) = (server.enrolled_in("Ash 1"), server.enrolled_in("Oak 1"));
-    server.send_report(&ash, ASH_REPORT, "https://ashgrove.test/upsetting", "ashgrove page");
-    server.send_report(&oak, OAK_REPORT, "https://oakfield.test/upsetting", "oakfield page");
-    sitting(&server, &ash, "ashgrove");
-    sitting(&server, &oak, "oakfield");
+    let (server, _, oak) = two_schools_in_use();
     let oak_alert = id(&server, "SELECT id FROM alerts WHERE text LIKE '%oakfield%'");
     let oak_session = id(&server, "SELECT session_id FROM alerts WHERE text LIKE '%oakfield%'");
     let oak_room = id(&server, "SELECT id FROM rooms WHERE name = 'Oak 1'");
@@ -290,12 +297,7 @@ fn the_command_line_asks_which_school_once_there_are_several_and_never_guesses()
 
 #[test]
 fn the_trusts_lead_looks_at_one_school_at_a_time_and_a_schools_lead_cannot_look_beyond_theirs() {
-    let server = two_schools(&[]);
-    let (ash, oak) = (server.enrolled_in("Ash 1"), server.enrolled_in("Oak 1"));
-    server.send_report(&ash, ASH_REPORT, "https://ashgrove.test/upsetting", "ashgrove page");
-    server.send_report(&oak, OAK_REPORT, "https://oakfield.test/upsetting", "oakfield page");
-    sitting(&server, &ash, "ashgrove");
-    sitting(&server, &oak, "oakfield");
+    let (server, _, _) = two_schools_in_use();
     let oakfield = id(&server, "SELECT id FROM schools WHERE name = 'Oakfield'");
     let trust = staff(&server, "trust.dsl", "dsl", None);
     let chosen = trust.post("/school-view", &[("school", &oakfield), ("back", "/alerts")]);
