@@ -94,7 +94,7 @@ impl Mail {
         for alert in alerts {
             let to: Vec<String> = leads
                 .iter()
-                .filter(|(_, school)| school.is_none() || *school == alert.school_id)
+                .filter(|(_, school)| told_of(*school, &alert))
                 .map(|(address, _)| address.clone())
                 .collect();
             if to.is_empty() {
@@ -125,8 +125,7 @@ impl Mail {
         }
         let mut digested = BTreeSet::new();
         for (school, to) in groups {
-            let theirs: Vec<&AlertRow> =
-                alerts.iter().filter(|alert| school.is_none() || alert.school_id == school).collect();
+            let theirs: Vec<&AlertRow> = alerts.iter().filter(|alert| told_of(school, alert)).collect();
             if theirs.is_empty() {
                 continue;
             }
@@ -158,6 +157,11 @@ impl Mail {
         self.transport.send(message).await.context("the SMTP relay did not take the e-mail")?;
         Ok(())
     }
+}
+
+/// Whether a lead of `school` (`None`: the trust's) is told of `alert`.
+fn told_of(school: Option<i64>, alert: &AlertRow) -> bool {
+    school.is_none() || school == alert.school_id
 }
 
 /// An alert in plain words, one fact a line.

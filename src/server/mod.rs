@@ -445,9 +445,7 @@ impl Server {
 
     /// Adds a school to the trust and returns its id.
     pub fn add_school(&self, name: &str, by: Option<i64>) -> Result<i64> {
-        if name.is_empty() || name.chars().count() > ACCOUNT_NAME_CHARS {
-            bail!("a school needs a name of 1 to {ACCOUNT_NAME_CHARS} characters");
-        }
+        check_school_name(name)?;
         let store = self.store();
         let Some(id) = store.add_school(name)? else { bail!("there is already a school called `{name}`") };
         store.audit(by, "add-school", &format!("{name} (school {id})"), now())?;
@@ -455,9 +453,7 @@ impl Server {
     }
 
     pub fn rename_school(&self, id: i64, name: &str, by: Option<i64>) -> Result<()> {
-        if name.is_empty() || name.chars().count() > ACCOUNT_NAME_CHARS {
-            bail!("a school needs a name of 1 to {ACCOUNT_NAME_CHARS} characters");
-        }
+        check_school_name(name)?;
         let store = self.store();
         if !store.rename_school(id, name)? {
             bail!("no school {id}, or there is already a school called `{name}`");
@@ -469,7 +465,7 @@ impl Server {
     /// Whether pages name each row's school: for the trust's staff looking at every school,
     /// once there are several.
     pub fn shows_schools(&self, user: &store::User) -> Result<bool, store::Error> {
-        Ok(user.school.or(user.viewing).is_none() && self.store().schools()?.len() > 1)
+        Ok(user.shown_school().is_none() && self.store().schools()?.len() > 1)
     }
 
     /// The school named on the command line; one left out is the only school, while there is
@@ -581,6 +577,14 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// A school's name: something, and no longer than an account's.
+fn check_school_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.chars().count() > ACCOUNT_NAME_CHARS {
+        bail!("a school needs a name of 1 to {ACCOUNT_NAME_CHARS} characters");
+    }
+    Ok(())
 }
 
 /// The built-in profile and the first admin, on a database that has neither. Replicas of a

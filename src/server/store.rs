@@ -739,6 +739,14 @@ pub struct User {
     pub viewing: Option<i64>,
 }
 
+impl User {
+    /// The one school this member of staff's pages show (their own, or the one they chose to
+    /// look at), or `None` for every school they see.
+    pub fn shown_school(&self) -> Option<i64> {
+        self.school.or(self.viewing)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Teacher,

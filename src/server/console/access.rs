@@ -1,7 +1,8 @@
 //! Who may call a console handler, as extractors, so that a handler cannot forget to check:
 //! [`SignedIn`] (any member of staff), [`Safeguarding`] (the DSL and the admin), [`Admin`],
 //! and [`Trust`] around either for what spans the trust's schools (profiles, alert terms,
-//! schools), for pages, and [`Posted`] for forms, which checks the session's CSRF token before the
+//! schools), for pages, and [`Posted`] for forms, which checks the session's CSRF token
+//! before the
 //! handler runs. The page extractors refuse a POST: a form's handler reaches its user only
 //! through [`Posted`], and so only with the token checked.
 

@@ -34,7 +34,7 @@ async fn events(
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
     // The trust's safeguarding staff see every room, even one added after the stream began.
     let safeguarding = user.role.sees_whole_school();
-    let every_room = safeguarding && user.school.or(user.viewing).is_none();
+    let every_room = safeguarding && user.shown_school().is_none();
     let rooms = if every_room { None } else { Some(server.store().rooms_seen(user.id)?) };
     let session = cookie(&headers, SESSION_COOKIE).map(|token| hash(&token)).unwrap_or_default();
     let receiver = server.events.subscribe();

@@ -1,7 +1,8 @@
 //! The safeguarding lead's monitoring pages, for the DSL and admins only: the activity log
 //! (`/activity`: a search by words, room, machine, dates and kind; a session's timeline; a CSV
 //! export) and alerts (`/alerts`: acknowledged with a note, live as they are raised, and the
-//! school's own concerning terms, which the trust's staff keep, as they reach every school). For teachers, Room now (`/rooms/now`): each machine of
+//! school's own concerning terms, which the trust's staff keep, as they reach every school).
+//! For teachers, Room now (`/rooms/now`): each machine of
 //! their rooms with the page it shows and its latest blocked page. Every search of the log,
 //! every export and every acknowledgement is in the audit log.
 
@@ -294,10 +295,11 @@ async fn alerts_page(
         let store = server.store();
         (store.alerts(&user, query.before, PER_PAGE + 1)?, store.school_terms()?)
     };
+    let schools = server.shows_schools(&user)?;
     let rows = alerts
         .iter()
         .take(PER_PAGE)
-        .map(|(alert, acknowledged)| alert_row(&server, &user, alert, acknowledged.as_ref()))
+        .map(|(alert, acknowledged)| alert_row(&server, &user, alert, acknowledged.as_ref(), schools))
         .collect::<Result<_, _>>()?;
     let older = if alerts.len() > PER_PAGE { alerts.get(PER_PAGE - 1).map(|(last, _)| last.id) } else { None };
     let categories = crate::alerts::BUILT_IN.iter().map(|(category, _)| *category).collect();
@@ -321,8 +323,8 @@ fn alert_row(
     user: &User,
     alert: &AlertRow,
     acknowledged: Option<&Acknowledgement>,
+    schools: bool,
 ) -> Result<Markup, ConsoleError> {
-    let schools = server.shows_schools(user)?;
     render(&AlertRowFragment { t: server.words(), user, alert, acknowledged, schools })
 }
 
@@ -335,7 +337,7 @@ async fn alert_row_fragment(
     let alerts = server.store().alerts(&user, Some(id + 1), 1)?;
     match alerts.first() {
         Some((alert, acknowledged)) if alert.id == id => {
-            Ok(Html(alert_row(&server, &user, alert, acknowledged.as_ref())?.to_string()))
+            Ok(Html(alert_row(&server, &user, alert, acknowledged.as_ref(), server.shows_schools(&user)?)?.to_string()))
         }
         _ => Err(ConsoleError::not_found("No such alert.")),
     }

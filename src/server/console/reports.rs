@@ -53,7 +53,8 @@ async fn reports_page(
         server.store().reports_for(&user, Some((query.page.saturating_mul(REPORTS_PER_PAGE), REPORTS_PER_PAGE + 1)))?;
     let older = reports.len() > REPORTS_PER_PAGE;
     reports.truncate(REPORTS_PER_PAGE);
-    let rows = reports.iter().map(|report| report_html(&server, &user, report)).collect::<Result<_, _>>()?;
+    let schools = server.shows_schools(&user)?;
+    let rows = reports.iter().map(|report| report_html(&server, &user, report, schools)).collect::<Result<_, _>>()?;
     let body = render(&ReportsPage { t: server.words(), rows, page: query.page, older })?;
     server.page(Some(&user), "console-reports", body)
 }
@@ -89,8 +90,9 @@ struct ReportRowFragment<'a> {
     history_summary: String,
 }
 
-/// One report as a table row (the inbox's, and what the page fetches as a report arrives).
-fn report_html(server: &Server, user: &User, report: &ReportRow) -> Result<Markup, ConsoleError> {
+/// One report as a table row (the inbox's, and what the page fetches as a report arrives),
+/// naming its school when `schools` (see [`Server::shows_schools`]).
+fn report_html(server: &Server, user: &User, report: &ReportRow, schools: bool) -> Result<Markup, ConsoleError> {
     let edits = server.store().report_edits(&report.id)?;
     let t = server.words();
     let evidence = if report.refer_only {
@@ -114,7 +116,7 @@ fn report_html(server: &Server, user: &User, report: &ReportRow) -> Result<Marku
             HistoryItem { at: edit.at, who: edit.user.clone().unwrap_or_else(|| "satchel-server".into()), text }
         })
         .collect();
-    let school = server.shows_schools(user)?.then_some(report.school.as_str());
+    let school = schools.then_some(report.school.as_str());
     let row = ReportRowFragment {
         t,
         user,
@@ -134,7 +136,7 @@ async fn report_row(
     Path(id): Path<String>,
 ) -> Result<Html<String>, ConsoleError> {
     let report = server.store().report_for(&user, &id)?.ok_or_else(|| ConsoleError::not_found("No such report."))?;
-    Ok(Html(report_html(&server, &user, &report)?.to_string()))
+    Ok(Html(report_html(&server, &user, &report, server.shows_schools(&user)?)?.to_string()))
 }
 
 /// The screenshot, only on purpose (a POST from the Reveal button), and every reveal is
@@ -217,7 +219,8 @@ fn stale_save(server: &Server, user: &User, id: &str, typed: &IncidentFields) ->
         ("console-action-taken", &typed.action_taken),
         ("console-status", &typed.status),
     ];
-    let body = render(&StaleSave { t: server.words(), yours, row: report_html(server, user, &report)? })?;
+    let row = report_html(server, user, &report, server.shows_schools(user)?)?;
+    let body = render(&StaleSave { t: server.words(), yours, row })?;
     Ok((StatusCode::CONFLICT, server.page(Some(user), "console-reports", body)?).into_response())
 }
 
